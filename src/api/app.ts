@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
+import type { AcceptDeps } from '../ingest/accept-event.js';
+import { requireAdmin, requireOperator } from './auth.js';
+import { AppError, errors } from './errors.js';
+import { jsonBody } from './json-body.js';
+import { buildOpenApi } from './openapi.js';
+import { mountRoutes, type RouteDef } from './route.js';
+import { eventRoutes } from './routes/events.js';
+import { operatorRoutes } from './routes/operators.js';
+
+export interface AppDeps {
+  pool: Pool;
+  accept: Omit<AcceptDeps, 'pool' | 'logger'>;
+  adminToken: string;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** Readiness beyond PostgreSQL: true when Temporal answers. */
+  temporalReady: () => Promise<boolean>;
+}
+
+export function allRoutes(deps: Pick<AppDeps, 'pool' | 'accept' | 'logger'>): RouteDef[] {
+  const accept: AcceptDeps = { ...deps.accept, pool: deps.pool, logger: deps.logger };
+  return [...operatorRoutes(deps), ...eventRoutes({ pool: deps.pool, accept })];
+}
+
+/** Builds the Express app; all I/O comes in through deps. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestLog(deps.logger));
+
+  const routes = allRoutes(deps);
+  const router = express.Router();
+  const body = jsonBody(deps.maxBodyBytes);
+  mountRoutes(router, routes, {
+    admin: chain(requireAdmin(deps.adminToken), body),
+    operator: chain(requireOperator(deps.pool), body),
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/ready', async (_req, res) => {
+    const [database, temporal] = await Promise.all([
+      deps.pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      deps.temporalReady().catch(() => false),
+    ]);
+    res.status(database && temporal ? 200 : 503).json({ database, temporal });
+  });
+  const openapi = buildOpenApi(routes, '1.0.0');
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use(router);
+  app.use((req, _res, next) => next(errors.routeNotFound(req.method, req.path)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** Runs several middlewares as one, in order. */
+function chain(...handlers: (RequestHandler | RequestHandler[])[]): RequestHandler {
+  const flat = handlers.flat();
+  return (req, res, next) => {
+    let i = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined || i === flat.length) return next(err);
+      const handler = flat[i++]!;
+      try {
+        const out = handler(req, res, step) as unknown;
+        if (out instanceof Promise) out.catch(step);
+      } catch (e) {
+        step(e);
+      }
+    };
+    step();
+  };
+}
+
+function requestLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+    res.setHeader('x-request-id', requestId);
+    res.locals.log = logger.child({ requestId });
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      (res.locals.log as Logger).info(
+        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    const log = (res.locals.log as Logger | undefined) ?? logger;
+    let appError: AppError;
+    if (err instanceof AppError) appError = err;
+    else if (err?.type === 'entity.too.large') appError = errors.payloadTooLarge(err.limit);
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
+      appError = errors.unsupportedMediaType(err.charset);
+    else if (err?.type === 'request.aborted')
+      appError = new AppError(400, 'request_aborted', 'The request was aborted.');
+    else if (isDatabaseUnavailable(err)) appError = errors.unavailable('database');
+    else {
+      log.error({ err }, 'unhandled error');
+      res.status(500).json({ error: { code: 'internal_error', message: 'Internal error.' } });
+      return;
+    }
+    if (res.headersSent) return;
+    if (appError.status === 503) res.setHeader('retry-after', '5');
+    res.status(appError.status).json(appError.toJSON());
+  };
+}

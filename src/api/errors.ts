@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** The one error family the API answers with: a stable code, an HTTP status, a human message. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toJSON() {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
+  }
+}
+
+export const errors = {
+  invalidJson: (message: string) =>
+    new AppError(400, 'invalid_json', `The body is not valid JSON: ${message}`),
+  unauthorized: () =>
+    new AppError(401, 'unauthorized', 'A valid API key is required: Authorization: Bearer <key>.'),
+  notFound: (what: string) => new AppError(404, 'not_found', `${what} not found.`),
+  routeNotFound: (method: string, path: string) =>
+    new AppError(404, 'route_not_found', `No route ${method} ${path}.`),
+  eventConflict: (id: string) =>
+    new AppError(
+      409,
+      'event_conflict',
+      `Event ${id} was already submitted with a different body; event ids are idempotency keys.`,
+    ),
+  payloadTooLarge: (limit: number) =>
+    new AppError(413, 'payload_too_large', `The body is larger than the limit of ${limit} bytes.`),
+  unsupportedMediaType: (type: string | undefined) =>
+    new AppError(
+      415,
+      'unsupported_media_type',
+      `Send JSON with Content-Type: application/json${type ? ` (got ${type})` : ''}.`,
+    ),
+  validation: (issues: z.core.$ZodIssue[]) =>
+    new AppError(
+      422,
+      'validation_failed',
+      'The request does not match the schema.',
+      issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    ),
+  unavailable: (what: 'temporal' | 'database') =>
+    new AppError(
+      503,
+      'service_unavailable',
+      what === 'temporal'
+        ? 'The workflow engine is unreachable; nothing was acknowledged. Retry with the same body.'
+        : 'The database is unreachable; nothing was recorded. Retry with the same body.',
+    ),
+};

@@ -1,0 +1,35 @@
+import express, { type RequestHandler } from 'express';
+import { errors } from './errors.js';
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * JSON bodies per contract section 1: a non-JSON content type is 415, a body over the limit 413, and
+ * malformed JSON 400. A request with no body at all passes through with `req.body` undefined.
+ */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  const precheck: RequestHandler = (req, _res, next) => {
+    const length = req.headers['content-length'];
+    const hasBody =
+      (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) {
+      req.body = undefined;
+      return next();
+    }
+    const type = req.headers['content-type'];
+    if (!type || !JSON_TYPE.test(type)) return next(errors.unsupportedMediaType(type));
+    if (length !== undefined && Number(length) > limitBytes) return next(errors.payloadTooLarge(limitBytes));
+    next();
+  };
+  const raw = express.raw({ type: () => true, limit: limitBytes });
+  const parse: RequestHandler = (req, _res, next) => {
+    if (!Buffer.isBuffer(req.body)) return next();
+    try {
+      req.body = JSON.parse(req.body.toString('utf8'));
+    } catch (err) {
+      return next(errors.invalidJson((err as Error).message));
+    }
+    next();
+  };
+  return [precheck, raw, parse];
+}

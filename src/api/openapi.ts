@@ -1,0 +1,35 @@
+import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { z } from 'zod';
+import type { RouteDef } from './route.js';
+
+/** The OpenAPI 3.1 description, generated from the same route definitions Express mounts. */
+export function buildOpenApi(routes: RouteDef[], version: string) {
+  const registry = new OpenAPIRegistry();
+  const bearer = registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  for (const r of routes) {
+    registry.registerPath({
+      method: r.method,
+      path: r.path,
+      summary: r.summary,
+      security: [{ [bearer.name]: [] }],
+      request: {
+        ...(r.params ? { params: r.params as z.ZodObject } : {}),
+        ...(r.query ? { query: r.query as z.ZodObject } : {}),
+        ...(r.body ? { body: { content: { 'application/json': { schema: r.body } } } } : {}),
+      },
+      responses: Object.fromEntries(
+        Object.entries(r.responses).map(([status, resp]) => [
+          status,
+          {
+            description: resp.description,
+            ...(resp.schema ? { content: { 'application/json': { schema: resp.schema } } } : {}),
+          },
+        ]),
+      ),
+    });
+  }
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: { title: 'affiliate-hooks API', version },
+  });
+}

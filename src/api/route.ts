@@ -1,0 +1,81 @@
+import type { Request, RequestHandler, Response, Router } from 'express';
+import type { z } from 'zod';
+import type { Operator } from '../db/operators.js';
+import { errors } from './errors.js';
+
+/**
+ * A route is data: method, path, auth, zod schemas in and out, and a handler. The Express router and the
+ * OpenAPI description are both built from the same list, so the schemas are the one source of truth.
+ */
+export interface RouteDef<
+  B extends z.ZodType = z.ZodType,
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI-style path: `/v1/events/{id}`. */
+  path: string;
+  summary: string;
+  auth: 'operator' | 'admin';
+  body?: B;
+  params?: P;
+  query?: Q;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  handler: (ctx: RouteContext<z.infer<B>, z.infer<P>, z.infer<Q>>) => Promise<RouteResult>;
+}
+
+export interface RouteContext<B, P, Q> {
+  body: B;
+  params: P;
+  query: Q;
+  operator: Operator;
+  req: Request;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+}
+
+/** Keeps each route's type parameters while building a heterogeneous list. */
+export function defineRoute<B extends z.ZodType, P extends z.ZodType, Q extends z.ZodType>(
+  def: RouteDef<B, P, Q>,
+): RouteDef {
+  return def as unknown as RouteDef;
+}
+
+function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, prefix?: string): z.infer<T> {
+  if (!schema) return undefined as z.infer<T>;
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw errors.validation(
+      prefix ? result.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] })) : result.error.issues,
+    );
+  }
+  return result.data;
+}
+
+/** Mounts route definitions on an Express router: parse (zod) -> call -> respond. */
+export function mountRoutes(
+  router: Router,
+  routes: RouteDef[],
+  auth: Record<RouteDef['auth'], RequestHandler>,
+): void {
+  for (const route of routes) {
+    const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
+    router[route.method](expressPath, auth[route.auth], async (req: Request, res: Response) => {
+      const params = parse(route.params, req.params, 'params');
+      const query = parse(route.query, req.query, 'query');
+      const body = parse(route.body, req.body);
+      const result = await route.handler({
+        body,
+        params,
+        query,
+        operator: res.locals.operator as Operator,
+        req,
+      });
+      if (result.body === undefined) res.status(result.status).end();
+      else res.status(result.status).json(result.body);
+    });
+  }
+}

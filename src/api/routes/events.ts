@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { findEvent, type StoredEvent } from '../../db/events.js';
+import type { Pool } from '../../db/pool.js';
+import { acceptEvent, type AcceptDeps } from '../../ingest/accept-event.js';
+import { errors } from '../errors.js';
+import { defineRoute } from '../route.js';
+import { ErrorOut, ExternalId } from '../schemas/common.js';
+import { EventAcceptedOut, EventIn, EventOut } from '../schemas/events.js';
+
+const EventParams = z.object({ id: ExternalId });
+
+export function toEventOut(e: StoredEvent): EventOut {
+  const payload = e.payload as {
+    brand?: string;
+    attribution?: EventOut['attribution'];
+    data: Record<string, unknown>;
+  };
+  return {
+    id: e.eventId,
+    type: e.type,
+    occurredAt: e.occurredAt.toISOString(),
+    receivedAt: e.receivedAt.toISOString(),
+    brand: payload.brand ?? null,
+    customerId: e.customerId,
+    attribution: payload.attribution ?? null,
+    effectiveAttribution: (e.facts?.effectiveAttribution as EventOut['effectiveAttribution']) ?? null,
+    data: payload.data,
+    status: e.status,
+    processedAt: e.processedAt?.toISOString() ?? null,
+    derived: { ftd: e.facts?.ftd ?? false },
+    workflowId: e.workflowId,
+    deliveries: [],
+    commissions: [],
+  };
+}
+
+export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/events',
+      summary: 'Submit an operator event',
+      auth: 'operator',
+      body: EventIn,
+      responses: {
+        202: { description: 'Recorded and its workflow started', schema: EventAcceptedOut },
+        200: {
+          description: 'Duplicate of an accepted event with the same body; nothing started',
+          schema: EventAcceptedOut,
+        },
+        400: { description: 'Malformed JSON', schema: ErrorOut },
+        401: { description: 'Missing or wrong API key', schema: ErrorOut },
+        409: { description: 'Same id, different body', schema: ErrorOut },
+        413: { description: 'Body over the limit', schema: ErrorOut },
+        415: { description: 'Not JSON', schema: ErrorOut },
+        422: { description: 'Invalid event', schema: ErrorOut },
+        503: {
+          description: 'Temporal or PostgreSQL unreachable; retry with the same body',
+          schema: ErrorOut,
+        },
+      },
+      handler: async ({ body, operator }) => {
+        const result = await acceptEvent(deps.accept, operator.id, body);
+        return {
+          status: result.duplicate ? 200 : 202,
+          body: {
+            eventId: body.id,
+            status: 'accepted',
+            duplicate: result.duplicate,
+            workflowId: result.workflowId,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/events/{id}',
+      summary: 'An event, its processing status, deliveries and commissions',
+      auth: 'operator',
+      params: EventParams,
+      responses: {
+        200: { description: 'The event', schema: EventOut },
+        401: { description: 'Missing or wrong API key', schema: ErrorOut },
+        404: { description: 'No such event for this operator', schema: ErrorOut },
+      },
+      handler: async ({ params, operator }) => {
+        const event = await findEvent(deps.pool, operator.id, params.id);
+        if (!event) throw errors.notFound(`Event ${params.id}`);
+        return { status: 200, body: toEventOut(event) };
+      },
+    }),
+  ];
+}

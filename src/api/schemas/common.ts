@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
+
+/** Building blocks shared by the API schemas (contract section 1). */
+
+export const ExternalId = z.string().regex(EXTERNAL_ID_PATTERN, '1-128 characters of A-Z a-z 0-9 . _ : @ -');
+
+/** Money and quantities travel as decimal strings, never floats. */
+export const DecimalString = z
+  .string()
+  .regex(/^-?\d{1,18}(\.\d{1,8})?$/, 'a decimal string such as "50.00" (no exponent, at most 8 decimals)');
+
+export const NonNegativeDecimal = z
+  .string()
+  .regex(/^\d{1,18}(\.\d{1,8})?$/, 'a non-negative decimal string such as "50.00"');
+
+export const PositiveDecimal = NonNegativeDecimal.refine((v) => /[1-9]/.test(v), 'must be greater than zero');
+
+export const Currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as "EUR"');
+
+/** RFC 3339 with an offset; stored and returned in UTC. */
+export const Timestamp = z.iso.datetime({ offset: true });
+
+export const ErrorOut = z
+  .object({
+    error: z.object({
+      code: z.string().describe('Stable snake_case code'),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .meta({ id: 'Error' });

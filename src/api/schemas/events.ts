@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
+import { INBOUND_EVENT_TYPES } from '../../domain/event-types.js';
+import {
+  Currency,
+  DecimalString,
+  ExternalId,
+  NonNegativeDecimal,
+  PositiveDecimal,
+  Timestamp,
+} from './common.js';
+
+/**
+ * The inbound event envelope and the `data` each version-1 type requires (contract section 3).
+ * Envelopes are strict (a misspelt top-level field is an error); `data` keeps extra optional fields.
+ */
+
+const SubIds = z
+  .record(z.string().regex(/^sub([1-9]|10)$/, 'sub-id keys are sub1..sub10'), z.string().max(512))
+  .describe('Tracker sub-ids, sub1..sub10');
+
+export const Attribution = z
+  .object({
+    affiliateId: ExternalId.describe('The affiliate the customer is bound to'),
+    clickId: z.string().min(1).max(512).optional().describe("The tracker's click id"),
+    subIds: SubIds.optional(),
+  })
+  .strict();
+export type Attribution = z.infer<typeof Attribution>;
+
+const text = (max = 256) => z.string().min(1).max(max);
+
+/** Per-type `data` schemas. Required fields are the contract's; anything else passes through. */
+export const EVENT_DATA_SCHEMAS = {
+  'customer.registered': z.looseObject({
+    country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as "DE"'),
+  }),
+  'customer.kyc_changed': z.looseObject({
+    kycStatus: z.enum(['pending', 'verified', 'rejected', 'expired']),
+  }),
+  'customer.status_changed': z.looseObject({
+    status: z.enum(['active', 'blocked', 'closed', 'self_excluded', 'duplicate']),
+    reason: text(512),
+  }),
+  'customer.fraud_flagged': z.looseObject({
+    flag: text(),
+    severity: z.enum(['low', 'medium', 'high']),
+  }),
+  'deposit.completed': z.looseObject({ depositId: ExternalId, amount: PositiveDecimal, currency: Currency }),
+  'deposit.chargeback': z.looseObject({
+    depositId: ExternalId.describe('The original deposit'),
+    amount: PositiveDecimal,
+    currency: Currency,
+    reason: text(512),
+  }),
+  'deposit.refunded': z.looseObject({ depositId: ExternalId, amount: PositiveDecimal, currency: Currency }),
+  'wagering.completed': z.looseObject({ requirementId: ExternalId }),
+  'revenue.daily': z.looseObject({
+    date: z.iso.date(),
+    ggr: DecimalString,
+    bonuses: DecimalString,
+    fees: DecimalString,
+    ngr: DecimalString,
+    currency: Currency,
+  }),
+  'account.opened': z.looseObject({ accountId: ExternalId }),
+  'trade.closed': z.looseObject({
+    tradeId: ExternalId,
+    accountId: ExternalId,
+    instrument: z.string().regex(/^[A-Za-z0-9._\-/]{1,32}$/, 'an instrument symbol such as "XAUUSD"'),
+    lots: PositiveDecimal,
+  }),
+  'challenge.purchased': z.looseObject({
+    challengeId: ExternalId,
+    planId: ExternalId,
+    price: NonNegativeDecimal,
+    currency: Currency,
+  }),
+  'challenge.phase_passed': z.looseObject({ challengeId: ExternalId, phase: z.int().min(1).max(100) }),
+  'challenge.failed': z.looseObject({ challengeId: ExternalId, phase: z.int().min(1).max(100) }),
+  'challenge.refunded': z.looseObject({
+    challengeId: ExternalId,
+    amount: PositiveDecimal,
+    currency: Currency,
+  }),
+  'funded_account.activated': z.looseObject({ challengeId: ExternalId, accountId: ExternalId }),
+} as const satisfies Record<(typeof INBOUND_EVENT_TYPES)[number], z.ZodType>;
+
+const envelope = {
+  id: ExternalId.describe("The operator's event id; also the idempotency key"),
+  occurredAt: Timestamp.describe('When it happened at the operator, RFC 3339'),
+  brand: z.string().min(1).max(128).optional().describe('Brand or site within the operator'),
+  customerId: z
+    .string()
+    .regex(EXTERNAL_ID_PATTERN, '1-128 characters of A-Z a-z 0-9 . _ : @ -')
+    .describe("The operator's customer (player, trader) id"),
+  attribution: Attribution.optional(),
+};
+
+function eventVariant<T extends keyof typeof EVENT_DATA_SCHEMAS>(type: T) {
+  const shape = {
+    ...envelope,
+    type: z.literal(type),
+    data: EVENT_DATA_SCHEMAS[type],
+  };
+  if (type === 'customer.registered') {
+    return z.strictObject({ ...shape, attribution: Attribution.describe('Required on registration') });
+  }
+  return z.strictObject(shape);
+}
+
+const variants = INBOUND_EVENT_TYPES.map((type) => eventVariant(type));
+
+export const EventIn = z
+  .discriminatedUnion('type', variants as unknown as [(typeof variants)[number], ...typeof variants], {
+    error: (issue) =>
+      issue.code === 'invalid_union' ? `type must be one of: ${INBOUND_EVENT_TYPES.join(', ')}` : undefined,
+  })
+  .meta({ id: 'EventIn' });
+export type EventIn = z.infer<typeof EventIn>;
+
+export const EventAcceptedOut = z
+  .object({
+    eventId: z.string(),
+    status: z.literal('accepted'),
+    duplicate: z.boolean(),
+    workflowId: z.string(),
+  })
+  .meta({ id: 'EventAcceptedOut' });
+export type EventAcceptedOut = z.infer<typeof EventAcceptedOut>;
+
+export const EventOut = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    occurredAt: z.string(),
+    receivedAt: z.string(),
+    brand: z.string().nullable(),
+    customerId: z.string(),
+    attribution: Attribution.nullable().describe('As submitted'),
+    effectiveAttribution: Attribution.nullable().describe('As submitted, or inherited from the registration'),
+    data: z.record(z.string(), z.unknown()),
+    status: z.enum(['received', 'processing', 'processed', 'failed']),
+    processedAt: z.string().nullable(),
+    derived: z.object({ ftd: z.boolean() }).describe('What the orchestrator derived from the event'),
+    workflowId: z.string(),
+    deliveries: z.array(z.unknown()),
+    commissions: z.array(z.unknown()),
+  })
+  .meta({ id: 'EventOut' });
+export type EventOut = z.infer<typeof EventOut>;

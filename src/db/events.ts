@@ -1,0 +1,141 @@
+import type { Queryable } from './pool.js';
+
+/** Repository of submitted events: the durable record and the outbox of each event's workflow start. */
+
+export type EventStatus = 'received' | 'processing' | 'processed' | 'failed';
+
+export interface EventFacts {
+  /** The attribution the event carries, or inherits from the customer's registration. */
+  effectiveAttribution: Record<string, unknown> | null;
+  /** This `deposit.completed` is the customer's first deposit. */
+  ftd: boolean;
+}
+
+export interface StoredEvent {
+  operatorId: string;
+  eventId: string;
+  type: string;
+  occurredAt: Date;
+  customerId: string;
+  payload: Record<string, unknown>;
+  bodyHash: string;
+  workflowId: string;
+  receivedAt: Date;
+  workflowStartedAt: Date | null;
+  acknowledgedAt: Date | null;
+  status: EventStatus;
+  processedAt: Date | null;
+  facts: EventFacts | null;
+}
+
+interface EventRow {
+  operator_id: string;
+  event_id: string;
+  type: string;
+  occurred_at: Date;
+  customer_id: string;
+  payload: Record<string, unknown>;
+  body_hash: string;
+  workflow_id: string;
+  received_at: Date;
+  workflow_started_at: Date | null;
+  acknowledged_at: Date | null;
+  status: EventStatus;
+  processed_at: Date | null;
+  facts: EventFacts | null;
+}
+
+function fromRow(row: EventRow): StoredEvent {
+  return {
+    operatorId: row.operator_id,
+    eventId: row.event_id,
+    type: row.type,
+    occurredAt: row.occurred_at,
+    customerId: row.customer_id,
+    payload: row.payload,
+    bodyHash: row.body_hash,
+    workflowId: row.workflow_id,
+    receivedAt: row.received_at,
+    workflowStartedAt: row.workflow_started_at,
+    acknowledgedAt: row.acknowledged_at,
+    status: row.status,
+    processedAt: row.processed_at,
+    facts: row.facts,
+  };
+}
+
+export interface NewEvent {
+  operatorId: string;
+  eventId: string;
+  type: string;
+  occurredAt: string;
+  customerId: string;
+  payload: Record<string, unknown>;
+  bodyHash: string;
+  workflowId: string;
+}
+
+/**
+ * Records the event unless one with the same (operator, id) exists. Returns the stored row and whether
+ * this call inserted it. Concurrent submissions of one id serialise on the primary key.
+ */
+export async function recordEvent(
+  db: Queryable,
+  e: NewEvent,
+): Promise<{ inserted: boolean; event: StoredEvent }> {
+  const inserted = await db.query<EventRow>(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (operator_id, event_id) DO NOTHING
+     RETURNING *`,
+    [e.operatorId, e.eventId, e.type, e.occurredAt, e.customerId, e.payload, e.bodyHash, e.workflowId],
+  );
+  if (inserted.rows[0]) return { inserted: true, event: fromRow(inserted.rows[0]) };
+  const existing = await findEvent(db, e.operatorId, e.eventId);
+  if (!existing) throw new Error('event vanished between insert and read');
+  return { inserted: false, event: existing };
+}
+
+export async function findEvent(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<StoredEvent | null> {
+  const { rows } = await db.query<EventRow>('SELECT * FROM events WHERE operator_id = $1 AND event_id = $2', [
+    operatorId,
+    eventId,
+  ]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** The workflow start is confirmed; `acknowledge` also records that the sender was told 202. */
+export async function markWorkflowStarted(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+  acknowledge: boolean,
+): Promise<void> {
+  await db.query(
+    `UPDATE events
+        SET workflow_started_at = coalesce(workflow_started_at, now()),
+            acknowledged_at = CASE WHEN $3 THEN coalesce(acknowledged_at, now()) ELSE acknowledged_at END
+      WHERE operator_id = $1 AND event_id = $2`,
+    [operatorId, eventId, acknowledge],
+  );
+}
+
+/** Events recorded at least `graceMs` ago whose workflow start was never confirmed. */
+export async function findUnstartedEvents(
+  db: Queryable,
+  graceMs: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const { rows } = await db.query<EventRow>(
+    `SELECT * FROM events
+      WHERE workflow_started_at IS NULL AND received_at < now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY received_at
+      LIMIT $2`,
+    [graceMs, limit],
+  );
+  return rows.map(fromRow);
+}

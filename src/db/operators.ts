@@ -1,0 +1,71 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { newId, randomBase62 } from './new-id.js';
+import { withTransaction, type Pool, type Queryable } from './pool.js';
+
+/** Repository of operators (tenants) and their API keys. */
+
+export interface Operator {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+const KEY_PREFIX = 'ahk_';
+
+function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret).digest();
+}
+
+/** Splits `ahk_<keyId>_<secret>`; null when the shape is wrong. */
+function parseApiKey(apiKey: string): { keyId: string; secret: string } | null {
+  const match = /^ahk_([A-Za-z0-9]{16})_([A-Za-z0-9_-]{43})$/.exec(apiKey);
+  return match ? { keyId: `key_${match[1]}`, secret: match[2]! } : null;
+}
+
+/** Creates an operator with its first API key; the key is returned once and stored only as a hash. */
+export async function createOperator(
+  pool: Pool,
+  name: string,
+): Promise<{ operator: Operator; apiKey: string }> {
+  const id = newId('operator');
+  const keyPublic = randomBase62(16);
+  const secret = randomBytes(32).toString('base64url');
+  const apiKey = `${KEY_PREFIX}${keyPublic}_${secret}`;
+  return withTransaction(pool, async (tx) => {
+    const { rows } = await tx.query<{ created_at: Date }>(
+      'INSERT INTO operators (id, name) VALUES ($1, $2) RETURNING created_at',
+      [id, name],
+    );
+    await tx.query('INSERT INTO api_keys (id, operator_id, secret_hash) VALUES ($1, $2, $3)', [
+      `key_${keyPublic}`,
+      id,
+      hashSecret(secret),
+    ]);
+    return { operator: { id, name, createdAt: rows[0]!.created_at }, apiKey };
+  });
+}
+
+const DUMMY_HASH = hashSecret('no such key');
+
+/**
+ * Resolves an API key to its operator, or null. The stored hash is compared in constant time, and an
+ * unknown key id still costs a comparison, so timing tells nothing about which part was wrong.
+ */
+export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promise<Operator | null> {
+  const parsed = parseApiKey(apiKey);
+  const presented = hashSecret(parsed?.secret ?? apiKey);
+  if (!parsed) {
+    timingSafeEqual(presented, DUMMY_HASH);
+    return null;
+  }
+  const { rows } = await db.query<{ secret_hash: Buffer; id: string; name: string; created_at: Date }>(
+    `SELECT k.secret_hash, o.id, o.name, o.created_at
+       FROM api_keys k JOIN operators o ON o.id = k.operator_id
+      WHERE k.id = $1 AND k.revoked_at IS NULL`,
+    [parsed.keyId],
+  );
+  const row = rows[0];
+  const matches = timingSafeEqual(presented, row?.secret_hash ?? DUMMY_HASH);
+  if (!row || !matches) return null;
+  return { id: row.id, name: row.name, createdAt: row.created_at };
+}

@@ -1,0 +1,72 @@
+/**
+ * The version-1 event catalogue: the types operators send, the types the orchestrator derives or emits,
+ * and which vertical each belongs to. Pure data, safe to import from workflows.
+ */
+
+export const INBOUND_EVENT_TYPES = [
+  'customer.registered',
+  'customer.kyc_changed',
+  'customer.status_changed',
+  'customer.fraud_flagged',
+  'deposit.completed',
+  'deposit.chargeback',
+  'deposit.refunded',
+  'wagering.completed',
+  'revenue.daily',
+  'account.opened',
+  'trade.closed',
+  'challenge.purchased',
+  'challenge.phase_passed',
+  'challenge.failed',
+  'challenge.refunded',
+  'funded_account.activated',
+] as const;
+
+export type InboundEventType = (typeof INBOUND_EVENT_TYPES)[number];
+
+/** Types the orchestrator itself emits to subscribers; operators cannot submit them. */
+export const EMITTED_EVENT_TYPES = [
+  'deposit.ftd',
+  'commission.accrued',
+  'commission.approved',
+  'commission.rejected',
+  'commission.reversed',
+  'webhook.test',
+] as const;
+
+export type EmittedEventType = (typeof EMITTED_EVENT_TYPES)[number];
+
+export type EventType = InboundEventType | EmittedEventType;
+
+export const ALL_EVENT_TYPES: readonly EventType[] = [...INBOUND_EVENT_TYPES, ...EMITTED_EVENT_TYPES];
+
+export type Vertical = 'all' | 'igaming' | 'forex' | 'prop' | 'platform';
+
+export const EVENT_VERTICALS: Record<EventType, readonly Vertical[]> = {
+  'customer.registered': ['all'],
+  'customer.kyc_changed': ['all'],
+  'customer.status_changed': ['all'],
+  'customer.fraud_flagged': ['all'],
+  'deposit.completed': ['igaming', 'forex'],
+  'deposit.chargeback': ['igaming', 'forex'],
+  'deposit.refunded': ['igaming', 'forex'],
+  'wagering.completed': ['igaming'],
+  'revenue.daily': ['igaming'],
+  'account.opened': ['forex'],
+  'trade.closed': ['forex'],
+  'challenge.purchased': ['prop'],
+  'challenge.phase_passed': ['prop'],
+  'challenge.failed': ['prop'],
+  'challenge.refunded': ['prop'],
+  'funded_account.activated': ['prop'],
+  'deposit.ftd': ['igaming', 'forex'],
+  'commission.accrued': ['platform'],
+  'commission.approved': ['platform'],
+  'commission.rejected': ['platform'],
+  'commission.reversed': ['platform'],
+  'webhook.test': ['platform'],
+};
+
+export function isInboundEventType(type: string): type is InboundEventType {
+  return (INBOUND_EVENT_TYPES as readonly string[]).includes(type);
+}

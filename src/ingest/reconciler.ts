@@ -1,0 +1,70 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { findUnstartedEvents, markWorkflowStarted } from '../db/events.js';
+import type { Pool } from '../db/pool.js';
+import type { InboundEventType } from '../domain/event-types.js';
+import { startEventWorkflow, type StartEventOptions } from '../temporal/start-event.js';
+
+export interface ReconcilerDeps {
+  pool: Pool;
+  client: Client;
+  start: StartEventOptions;
+  logger: Logger;
+  graceMs: number;
+}
+
+/**
+ * Starts the workflow of every event that was recorded but whose start was never confirmed (the API lost
+ * Temporal, or crashed, between recording and starting). Starting is idempotent, so racing the API is
+ * harmless. Returns how many it started.
+ */
+export async function reconcileOnce(deps: ReconcilerDeps, batch = 200): Promise<number> {
+  const pending = await findUnstartedEvents(deps.pool, deps.graceMs, batch);
+  let started = 0;
+  for (const e of pending) {
+    try {
+      const attribution = e.payload.attribution as { affiliateId?: string } | undefined;
+      await startEventWorkflow(
+        deps.client,
+        {
+          workflowId: e.workflowId,
+          operatorId: e.operatorId,
+          eventId: e.eventId,
+          type: e.type as InboundEventType,
+          customerId: e.customerId,
+          affiliateId: attribution?.affiliateId,
+        },
+        deps.start,
+      );
+      await markWorkflowStarted(deps.pool, e.operatorId, e.eventId, false);
+      started++;
+    } catch (err) {
+      deps.logger.warn(
+        { err: { message: (err as Error).message }, workflowId: e.workflowId },
+        'reconcile start failed',
+      );
+      break; // Temporal or PostgreSQL is away: try the whole batch again next round.
+    }
+  }
+  if (started) deps.logger.info({ started }, 'reconciler started unconfirmed event workflows');
+  return started;
+}
+
+/** Runs reconcileOnce every intervalMs until stopped. */
+export function startReconciler(deps: ReconcilerDeps, intervalMs: number): { stop: () => Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(() =>
+      reconcileOnce(deps).catch((err: Error) =>
+        deps.logger.warn({ err: { message: err.message } }, 'reconcile failed'),
+      ),
+    );
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

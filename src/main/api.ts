@@ -1,0 +1,87 @@
+import type { Server } from 'node:http';
+import type { Worker } from '@temporalio/worker';
+import { createApp } from '../api/app.js';
+import { loadConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { createLogger } from '../log.js';
+import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
+import { createWorker } from '../temporal/worker.js';
+import { onShutdown } from './shutdown.js';
+
+/**
+ * Entry point: the REST API. With API_EMBEDDED_WORKER it also hosts a worker on the same connection and
+ * starts event workflows eagerly on it, saving a server round trip per event.
+ * SIGTERM stops accepting connections, finishes in-flight requests, drains the embedded worker, then exits.
+ */
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL, 'api');
+const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+
+let worker: Worker | undefined;
+let workerRun: Promise<void> | undefined;
+const shutdownSignal = new AbortController();
+if (config.API_EMBEDDED_WORKER) {
+  // In the background: the API answers (503 where Temporal is needed) until Temporal is reachable.
+  void connectWithRetry(
+    gateway,
+    (err) => logger.warn({ address: config.TEMPORAL_ADDRESS, err: err.message }, 'waiting for Temporal'),
+    shutdownSignal.signal,
+  )
+    .then(async (connection) => {
+      worker = await createWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        deps: { pool },
+        workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
+        logger,
+      });
+      workerRun = worker.run();
+      logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'embedded worker running');
+      await workerRun;
+    })
+    .catch((err: Error) => {
+      if (shutdownSignal.signal.aborted) return;
+      logger.fatal({ err: { message: err.message, stack: err.stack } }, 'embedded worker failed');
+      process.exit(1);
+    });
+}
+
+const app = createApp({
+  pool,
+  accept: {
+    client: () => gateway.client(),
+    start: {
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      // Eager start needs a local worker polling this queue on the shared connection.
+      eager: config.API_EMBEDDED_WORKER,
+      timeoutMs: config.TEMPORAL_START_TIMEOUT,
+    },
+  },
+  adminToken: config.ADMIN_TOKEN,
+  maxBodyBytes: config.MAX_BODY_BYTES,
+  logger,
+  temporalReady: () => gateway.ready(),
+});
+
+const server: Server = app.listen(config.PORT, config.HOST, () => {
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  logger.info({ url: `http://${config.HOST}:${port}` }, 'api listening');
+});
+server.keepAliveTimeout = 65_000;
+
+onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
+  shutdownSignal.abort();
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  if (worker) {
+    worker.shutdown();
+    await workerRun;
+  }
+  await gateway.close();
+  await pool.end();
+});

@@ -1,0 +1,53 @@
+import { loadConfig } from '../config.js';
+import { createPool } from '../db/pool.js';
+import { startReconciler } from '../ingest/reconciler.js';
+import { createLogger } from '../log.js';
+import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
+import { createWorker } from '../temporal/worker.js';
+import { onShutdown } from './shutdown.js';
+
+/**
+ * Entry point: the Temporal worker (workflows and activities) and the start reconciler.
+ * SIGTERM stops polling, lets in-flight activities finish, then closes connections.
+ */
+const config = loadConfig();
+const logger = createLogger(config.LOG_LEVEL, 'worker');
+const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+const connection = await connectWithRetry(gateway, (err) =>
+  logger.warn({ address: config.TEMPORAL_ADDRESS, err: err.message }, 'waiting for Temporal'),
+);
+const worker = await createWorker({
+  connection,
+  namespace: config.TEMPORAL_NAMESPACE,
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  deps: { pool },
+  workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
+  logger,
+});
+const reconciler = startReconciler(
+  {
+    pool,
+    client: await gateway.client(),
+    start: { taskQueue: config.TEMPORAL_TASK_QUEUE, eager: false, timeoutMs: config.TEMPORAL_START_TIMEOUT },
+    logger,
+    graceMs: config.RECONCILE_GRACE,
+  },
+  config.RECONCILE_INTERVAL,
+);
+const running = worker.run();
+onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
+  await reconciler.stop();
+  worker.shutdown();
+  await running;
+  await gateway.close();
+  await pool.end();
+});
+logger.info(
+  { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE },
+  'worker running',
+);
+await running.catch((err: Error) => {
+  logger.fatal({ err: { message: err.message, stack: err.stack } }, 'worker failed');
+  process.exit(1);
+});

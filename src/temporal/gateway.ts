@@ -1,0 +1,74 @@
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { connectTemporal, createClient } from './connection.js';
+
+/**
+ * A lazily made, shared Temporal connection and client. The API boots and answers (503 where Temporal is
+ * needed) even while Temporal is down, and connects on first use; a failed attempt is retried next time.
+ */
+export class TemporalGateway {
+  private pending: Promise<{ connection: NativeConnection; client: Client }> | undefined;
+
+  constructor(
+    private readonly address: string,
+    private readonly namespace: string,
+  ) {}
+
+  private connect() {
+    if (!this.pending) {
+      this.pending = connectTemporal(this.address).then(
+        (connection) => ({ connection, client: createClient(connection, this.namespace) }),
+        (err: unknown) => {
+          this.pending = undefined;
+          throw err;
+        },
+      );
+    }
+    return this.pending;
+  }
+
+  async client(): Promise<Client> {
+    return (await this.connect()).client;
+  }
+
+  async connection(): Promise<NativeConnection> {
+    return (await this.connect()).connection;
+  }
+
+  /** True when the namespace answers within a second. */
+  async ready(): Promise<boolean> {
+    try {
+      const client = await this.client();
+      await client.withDeadline(Date.now() + 1_000, () =>
+        client.workflowService.describeNamespace({ namespace: this.namespace }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    const pending = this.pending;
+    this.pending = undefined;
+    if (pending) await (await pending.catch(() => undefined))?.connection.close();
+  }
+}
+
+/** Resolves once connected, retrying every intervalMs; rejects only when the signal aborts. */
+export async function connectWithRetry(
+  gateway: TemporalGateway,
+  onRetry: (err: Error) => void,
+  signal?: AbortSignal,
+  intervalMs = 2_000,
+): Promise<NativeConnection> {
+  for (;;) {
+    try {
+      return await gateway.connection();
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      onRetry(err as Error);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}

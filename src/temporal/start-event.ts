@@ -1,0 +1,48 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { ProcessEventInput } from '../../workflows/index.js';
+import { SA } from '../domain/search-attributes.js';
+import { WORKFLOW_TYPES } from './task-queues.js';
+
+export interface StartEventOptions {
+  taskQueue: string;
+  /** Start on a worker in this process, skipping a server round trip (needs a shared NativeConnection). */
+  eager: boolean;
+  /** How long to wait for the server before giving up (the caller answers 503). */
+  timeoutMs: number;
+}
+
+/**
+ * Starts an event's workflow under its business-key id, idempotently: a running workflow with that id is
+ * reused, and a closed one is never started again. Resolves once the server has the workflow.
+ */
+export async function startEventWorkflow(
+  client: Client,
+  input: ProcessEventInput & { workflowId: string; affiliateId?: string | undefined },
+  opts: StartEventOptions,
+): Promise<void> {
+  const { workflowId, affiliateId, ...args } = input;
+  try {
+    await client.withDeadline(Date.now() + opts.timeoutMs, () =>
+      client.workflow.start(WORKFLOW_TYPES.processEvent, {
+        workflowId,
+        taskQueue: opts.taskQueue,
+        args: [args],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        requestEagerStart: opts.eager,
+        staticSummary: `${args.type} ${args.eventId} (customer ${args.customerId})`,
+        typedSearchAttributes: [
+          { key: SA.OperatorId, value: args.operatorId },
+          { key: SA.EventType, value: args.type },
+          { key: SA.EventId, value: args.eventId },
+          { key: SA.CustomerId, value: args.customerId },
+          ...(affiliateId ? [{ key: SA.AffiliateId, value: affiliateId }] : []),
+        ],
+      }),
+    );
+  } catch (err) {
+    // A closed run with this id exists: the event was processed already.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw err;
+  }
+}

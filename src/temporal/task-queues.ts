@@ -1,0 +1,4 @@
+/** Workflow type names as the client starts them; frozen once shipped. */
+export const WORKFLOW_TYPES = {
+  processEvent: 'processEvent',
+} as const;

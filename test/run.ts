@@ -1,0 +1,119 @@
+/**
+ * `npm test`: the whole suite on a fresh machine. Starts its own Temporal dev server (headless, free port,
+ * temporary SQLite file), creates a throwaway PostgreSQL database, migrates it, bundles the workflows once,
+ * runs every test file with node's test runner, and cleans everything up, whatever the outcome.
+ *
+ *   npm test                      unit + integration
+ *   npm test -- --only unit       pure tests only (no Temporal, no PostgreSQL)
+ *   npm test -- --only integration
+ *   npm test -- test/integration/events.test.ts   just these files
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import pg from 'pg';
+import { migrate } from '../src/db/migrate.js';
+import { randomBase62 } from '../src/db/new-id.js';
+import { ensureTemporalCli } from '../src/temporal/cli.js';
+import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
+import { bundleWorkflows } from '../src/temporal/worker.js';
+
+const root = join(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const explicit = argv.filter((a, i) => a.endsWith('.ts') && argv[i - 1] !== '--only');
+
+function testFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...testFiles(path));
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out.sort();
+}
+
+const kinds = only ? [only] : ['unit', 'integration'];
+const files = explicit.length
+  ? explicit.map((f) => join(root, f))
+  : kinds.flatMap((k) => testFiles(join(root, 'test', k)));
+const needsServices = files.some((f) => !relative(root, f).startsWith(join('test', 'unit')));
+
+const say = (line: string) => console.log(`test: ${line}`);
+const cleanups: (() => Promise<void>)[] = [];
+async function cleanup() {
+  for (const fn of cleanups.reverse()) await fn().catch((err: Error) => say(`cleanup: ${err.message}`));
+  cleanups.length = 0;
+}
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
+
+const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
+let code = 1;
+try {
+  if (needsServices) {
+    const tmp = mkdtempSync(join(tmpdir(), 'affiliate-hooks-test-'));
+    cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
+
+    const cli = await ensureTemporalCli(say);
+    const port = await freePort();
+    const started = Date.now();
+    const server: DevServer = await startDevServer({
+      cliPath: cli,
+      port,
+      dbFile: join(tmp, 'temporal.sqlite'),
+      logFile: join(tmp, 'temporal.log'),
+    });
+    cleanups.push(() => server.stop());
+    say(`Temporal dev server at ${server.address} (ready in ${Date.now() - started} ms)`);
+
+    const baseUrl =
+      process.env.TEST_DATABASE_URL ??
+      process.env.DATABASE_URL ??
+      'postgres://postgres@127.0.0.1:5432/postgres';
+    const dbName = `affiliate_hooks_test_${randomBase62(10).toLowerCase()}`;
+    const dbUrl = new URL(baseUrl);
+    dbUrl.pathname = `/${dbName}`;
+    const migrated = await migrate(dbUrl.toString());
+    cleanups.push(async () => {
+      const admin = new URL(baseUrl);
+      admin.pathname = '/postgres';
+      const client = new pg.Client({ connectionString: admin.toString() });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`);
+      await client.end();
+    });
+    say(`PostgreSQL database ${dbName} (${migrated.applied.length} migrations)`);
+
+    const bundlePath = join(tmp, 'workflow-bundle.js');
+    writeFileSync(bundlePath, await bundleWorkflows());
+    say('workflows bundled');
+
+    Object.assign(env, {
+      DATABASE_URL: dbUrl.toString(),
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
+      TEMPORAL_CLI: cli,
+      TEST_TMP_DIR: tmp,
+      ADMIN_TOKEN: env.ADMIN_TOKEN ?? `test-admin-${randomBase62(24)}`,
+    });
+  }
+
+  say(`running ${files.length} test files`);
+  code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+      { cwd: root, env, stdio: 'inherit' },
+    );
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+} catch (err) {
+  console.error(err);
+  code = 1;
+} finally {
+  await cleanup();
+}
+process.exit(code);

@@ -1,0 +1,136 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { randomBase62 } from '../../src/db/new-id.js';
+import { createLogger } from '../../src/log.js';
+import { TemporalGateway } from '../../src/temporal/gateway.js';
+import { createWorker } from '../../src/temporal/worker.js';
+import { testEnv } from './env.js';
+
+/**
+ * The whole system in the test process, against the real Temporal dev server and real PostgreSQL: the API
+ * on an ephemeral port and a worker on a task queue of its own, so test files never see each other's work.
+ */
+export interface System {
+  baseUrl: string;
+  pool: Pool;
+  client: Client;
+  gateway: TemporalGateway;
+  taskQueue: string;
+  adminToken: string;
+  /** POST/GET helpers returning status and parsed JSON. */
+  request(
+    method: string,
+    path: string,
+    opts?: RequestOpts,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  /** A fresh operator with its API key. */
+  createOperator(name?: string): Promise<{ id: string; apiKey: string }>;
+  stop(): Promise<void>;
+}
+
+export interface RequestOpts {
+  apiKey?: string;
+  json?: unknown;
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface SystemOptions {
+  temporalAddress?: string;
+  /** Host the worker in-process (default true). */
+  worker?: boolean;
+  eager?: boolean;
+  startTimeoutMs?: number;
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<System> {
+  const env = testEnv();
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  const pool = createPool(env.databaseUrl, 5);
+  const gateway = new TemporalGateway(opts.temporalAddress ?? env.temporalAddress, 'default');
+  const taskQueue = `test-${randomBase62(8)}`;
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  if (opts.worker !== false) {
+    worker = await createWorker({
+      connection: await gateway.connection(),
+      namespace: 'default',
+      taskQueue,
+      deps: { pool },
+      workflowBundlePath: env.workflowBundle,
+    });
+    workerRun = worker.run();
+  }
+  const app = createApp({
+    pool,
+    accept: {
+      client: () => gateway.client(),
+      start: {
+        taskQueue,
+        eager: opts.eager ?? worker !== undefined,
+        timeoutMs: opts.startTimeoutMs ?? 5_000,
+      },
+    },
+    adminToken: env.adminToken,
+    maxBodyBytes: 256 * 1024,
+    logger,
+    temporalReady: () => gateway.ready(),
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const request: System['request'] = async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
+    let body: string | Buffer | undefined = o.rawBody;
+    if (o.json !== undefined) {
+      body = JSON.stringify(o.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+
+  return {
+    baseUrl,
+    pool,
+    client: await gateway.client(),
+    gateway,
+    taskQueue,
+    adminToken: env.adminToken,
+    request,
+    async createOperator(name = `op ${randomBase62(6)}`) {
+      const res = await request('POST', '/v1/operators', {
+        json: { name },
+        headers: { authorization: `Bearer ${env.adminToken}` },
+      });
+      if (res.status !== 201) throw new Error(`createOperator: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id, apiKey: res.body.apiKey };
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (worker) {
+        worker.shutdown();
+        await workerRun;
+      }
+      await gateway.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+/** Every workflow type the worker hosts. Names are frozen once shipped. */
+export { processEvent } from './process-event.js';
+export type { ProcessEventInput, ProcessEventResult } from './process-event.js';
