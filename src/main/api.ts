@@ -5,6 +5,7 @@ import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
 import { onShutdown } from './shutdown.js';
 
@@ -15,6 +16,7 @@ import { onShutdown } from './shutdown.js';
  */
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL, 'api');
+installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
 

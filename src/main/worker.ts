@@ -3,6 +3,7 @@ import { createPool } from '../db/pool.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
+import { installTemporalRuntime } from '../temporal/runtime.js';
 import { createWorker } from '../temporal/worker.js';
 import { onShutdown } from './shutdown.js';
 
@@ -12,6 +13,7 @@ import { onShutdown } from './shutdown.js';
  */
 const config = loadConfig();
 const logger = createLogger(config.LOG_LEVEL, 'worker');
+installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
 const connection = await connectWithRetry(gateway, (err) =>

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { connectTemporal, createClient } from './connection.js';
+import { boundedWait } from './timeout.js';
 
 /**
  * A lazily made, shared Temporal connection and client. The API boots and answers (503 where Temporal is
@@ -38,9 +39,13 @@ export class TemporalGateway {
   /** True when the namespace answers within a second. */
   async ready(): Promise<boolean> {
     try {
-      const client = await this.client();
-      await client.withDeadline(Date.now() + 1_000, () =>
-        client.workflowService.describeNamespace({ namespace: this.namespace }),
+      const client = await boundedWait(this.client(), 1_000, 'the connection');
+      await boundedWait(
+        client.withDeadline(Date.now() + 1_000, () =>
+          client.workflowService.describeNamespace({ namespace: this.namespace }),
+        ),
+        1_000,
+        'describeNamespace',
       );
       return true;
     } catch {

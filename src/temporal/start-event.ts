@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ProcessEventInput } from '../../workflows/index.js';
 import { SA } from '../domain/search-attributes.js';
 import { WORKFLOW_TYPES } from './task-queues.js';
+import { boundedWait } from './timeout.js';
 
 export interface StartEventOptions {
   taskQueue: string;
@@ -22,7 +23,7 @@ export async function startEventWorkflow(
 ): Promise<void> {
   const { workflowId, affiliateId, ...args } = input;
   try {
-    await client.withDeadline(Date.now() + opts.timeoutMs, () =>
+    const start = client.withDeadline(Date.now() + opts.timeoutMs, () =>
       client.workflow.start(WORKFLOW_TYPES.processEvent, {
         workflowId,
         taskQueue: opts.taskQueue,
@@ -40,6 +41,7 @@ export async function startEventWorkflow(
         ],
       }),
     );
+    await boundedWait(start, opts.timeoutMs, 'the workflow start');
   } catch (err) {
     // A closed run with this id exists: the event was processed already.
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;

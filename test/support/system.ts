@@ -7,6 +7,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { randomBase62 } from '../../src/db/new-id.js';
 import { createLogger } from '../../src/log.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
+import { installTemporalRuntime } from '../../src/temporal/runtime.js';
 import { createWorker } from '../../src/temporal/worker.js';
 import { testEnv } from './env.js';
 
@@ -45,12 +46,15 @@ export interface SystemOptions {
   worker?: boolean;
   eager?: boolean;
   startTimeoutMs?: number;
+  /** Another PostgreSQL URL (an unreachable one, to test outages). */
+  databaseUrl?: string;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const env = testEnv();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
-  const pool = createPool(env.databaseUrl, 5);
+  installTemporalRuntime(logger);
+  const pool = createPool(opts.databaseUrl ?? env.databaseUrl, 5);
   const gateway = new TemporalGateway(opts.temporalAddress ?? env.temporalAddress, 'default');
   const taskQueue = `test-${randomBase62(8)}`;
   let worker: Worker | undefined;

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { eventWorkflowId } from '../../src/domain/ids.js';
+import { reconcileOnce } from '../../src/ingest/reconciler.js';
+import { createLogger } from '../../src/log.js';
+import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { testEnv } from '../support/env.js';
+import { deposit, registration, uniqueId } from '../support/factories.js';
+import { startSystem, type System } from '../support/system.js';
+
+/**
+ * This file runs its own Temporal dev server, so it can stop and restart it without disturbing other files.
+ */
+const env = testEnv();
+let server: DevServer;
+let port: number;
+let dbFile: string;
+let sys: System;
+let op: { id: string; apiKey: string };
+
+async function startServer() {
+  server = await startDevServer({
+    cliPath: env.temporalCli!,
+    port,
+    dbFile,
+    logFile: join(env.tmpDir!, `outage-${port}.log`),
+  });
+}
+
+before(async () => {
+  port = await freePort();
+  dbFile = join(env.tmpDir!, `outage-${port}.sqlite`);
+  await startServer();
+  sys = await startSystem({ temporalAddress: server.address, startTimeoutMs: 2_000 });
+  op = await sys.createOperator();
+});
+after(async () => {
+  await sys?.stop();
+  await server?.stop();
+});
+
+async function rowState(eventId: string) {
+  const { rows } = await sys.pool.query(
+    'SELECT workflow_started_at, acknowledged_at, status FROM events WHERE operator_id = $1 AND event_id = $2',
+    [op.id, eventId],
+  );
+  return rows[0] as
+    { workflow_started_at: Date | null; acknowledged_at: Date | null; status: string } | undefined;
+}
+
+describe('when Temporal is unreachable', () => {
+  it('answers 503, keeps the event for the retry, and after a restart the same submission is accepted', async () => {
+    const before = registration(uniqueId('player'));
+    assert.equal((await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: before })).status, 202);
+
+    await server.stop();
+    const event = deposit(uniqueId('player'));
+    const down = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+    assert.equal(down.status, 503, JSON.stringify(down.body));
+    assert.equal(down.body.error.code, 'service_unavailable');
+    assert.ok(down.headers.get('retry-after'));
+    const ready = await sys.request('GET', '/ready');
+    assert.equal(ready.status, 503);
+    assert.deepEqual(ready.body, { database: true, temporal: false });
+
+    // Recorded, but neither started nor acknowledged: the sender was told to retry.
+    const kept = await rowState(event.id);
+    assert.equal(kept?.workflow_started_at, null);
+    assert.equal(kept?.acknowledged_at, null);
+
+    await startServer();
+    const up = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+    assert.equal(up.status, 202, JSON.stringify(up.body));
+    assert.equal(up.body.duplicate, false);
+    const result = await sys.client.workflow.getHandle(eventWorkflowId(op.id, event.id)).result();
+    assert.equal(result.facts.ftd, true);
+
+    const again = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.duplicate, true);
+  });
+
+  it('the reconciler starts an event whose sender never came back', async () => {
+    await server.stop();
+    const event = deposit(uniqueId('player'));
+    assert.equal((await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event })).status, 503);
+    await startServer();
+
+    const workflowId = eventWorkflowId(op.id, event.id);
+    await assert.rejects(sys.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
+    const deps = {
+      pool: sys.pool,
+      client: sys.client,
+      start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
+      logger: createLogger('silent'),
+      graceMs: 0,
+    };
+    assert.ok((await reconcileOnce(deps)) >= 1);
+    await sys.client.workflow.getHandle(workflowId).result();
+    const state = await rowState(event.id);
+    assert.ok(state?.workflow_started_at);
+    assert.equal(state?.status, 'processed');
+    // Nothing left to do, and a second pass starts nothing twice.
+    assert.equal(await reconcileOnce(deps), 0);
+  });
+});
+
+describe('when PostgreSQL is unreachable', () => {
+  it('answers 503 and starts nothing', async () => {
+    const deadPort = await freePort();
+    const cut = await startSystem({
+      temporalAddress: server.address,
+      databaseUrl: `postgres://postgres@127.0.0.1:${deadPort}/nowhere`,
+      worker: false,
+    });
+    try {
+      const event = deposit(uniqueId('player'));
+      const res = await cut.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'service_unavailable');
+      await assert.rejects(
+        sys.client.workflow.getHandle(eventWorkflowId(op.id, event.id)).describe(),
+        WorkflowNotFoundError,
+      );
+      assert.equal(await rowState(event.id), undefined);
+    } finally {
+      await cut.stop();
+    }
+  });
+});
