@@ -81,7 +81,7 @@ onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
     server.closeIdleConnections();
   });
   if (worker) {
-    worker.shutdown();
+    if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun;
   }
   await gateway.close();

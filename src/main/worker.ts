@@ -40,7 +40,7 @@ const reconciler = startReconciler(
 const running = worker.run();
 onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
   await reconciler.stop();
-  worker.shutdown();
+  if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
   await gateway.close();
   await pool.end();

@@ -12,8 +12,11 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 
 /** Routes the Temporal SDK's own logs (worker state, core) into our pino logger. */
 function pinoAdapter(logger: Logger): TemporalLogger {
-  const at = (level: LogLevel) => (message: string, meta?: LogMetadata) =>
-    logger[LEVELS[level]]({ temporal: meta }, message);
+  const at = (level: LogLevel) => (message: string, meta?: LogMetadata) => {
+    // The bundler's webpack report is many lines of build stats: debug detail, not an event.
+    const effective = level === 'INFO' && message.includes('webpack') ? 'DEBUG' : level;
+    logger[LEVELS[effective]]({ temporal: meta }, message);
+  };
   return {
     log: (level, message, meta) => at(level)(message, meta),
     trace: at('TRACE'),
@@ -32,6 +35,8 @@ export function installTemporalRuntime(logger: Logger): void {
   installed = true;
   Runtime.install({
     logger: pinoAdapter(logger.child({ component: 'temporal-sdk' })),
+    // Our entry points own SIGTERM/SIGINT and drain in order (HTTP first, then workers).
+    shutdownSignals: [],
     // Core (Rust) logs go through the same logger instead of straight to stderr.
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
   });

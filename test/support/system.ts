@@ -130,7 +130,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
         server.closeAllConnections();
       });
       if (worker) {
-        worker.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await workerRun;
       }
       await gateway.close();

@@ -1,0 +1,27 @@
+/**
+ * `npm run temporal`: only the Temporal dev server (with Web UI and the project's search attributes), for
+ * running the API and worker yourself. State lives in .data/temporal.sqlite.
+ */
+import { join } from 'node:path';
+import { loadConfig } from '../config.js';
+import { ensureTemporalCli } from '../temporal/cli.js';
+import { startDevServer } from '../temporal/dev-server.js';
+
+const say = (line: string) => console.log(`temporal: ${line}`);
+// The server needs no admin token; read the rest of the configuration as usual.
+const config = loadConfig({ ADMIN_TOKEN: 'x'.repeat(24), ...process.env });
+const [host, port] = config.TEMPORAL_ADDRESS.split(':');
+const dataDir = join(import.meta.dirname, '..', '..', '.data');
+const server = await startDevServer({
+  cliPath: await ensureTemporalCli(say),
+  ip: host,
+  port: Number(port),
+  uiPort: Number(new URL(config.TEMPORAL_UI_URL).port || 8233),
+  dbFile: join(dataDir, 'temporal.sqlite'),
+  namespace: config.TEMPORAL_NAMESPACE,
+  logFile: join(dataDir, 'temporal.log'),
+});
+say(`frontend ${server.address}, Web UI ${server.uiUrl}; Ctrl-C stops it`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => void server.stop().then(() => process.exit(0)));
+}
