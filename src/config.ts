@@ -113,7 +113,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** One row per setting, for documentation: name, default (as written in the environment), description. */
-export function describeConfig(): { key: string; default: string | undefined; description: string }[] {
+export function describeConfig(): {
+  key: string;
+  default: string | undefined;
+  required: boolean;
+  description: string;
+}[] {
   return Object.entries(ConfigSchema.shape).map(([key, schema]) => {
     const def = (schema as z.ZodType).def as { type: string; defaultValue?: unknown };
     let defaultValue: string | undefined;
@@ -121,7 +126,8 @@ export function describeConfig(): { key: string; default: string | undefined; de
       const raw = def.defaultValue;
       defaultValue = typeof raw === 'boolean' ? String(raw) : formatDefault(key, raw);
     }
-    return { key, default: defaultValue, description: schema.description ?? '' };
+    const required = def.type !== 'default' && def.type !== 'optional';
+    return { key, default: defaultValue, required, description: schema.description ?? '' };
   });
 }
 
