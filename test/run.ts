@@ -34,7 +34,7 @@ function testFiles(dir: string): string[] {
   return out.sort();
 }
 
-const kinds = only ? [only] : ['unit', 'integration'];
+const kinds = only ? [only] : ['unit', 'integration', 'e2e'];
 const files = explicit.length
   ? explicit.map((f) => join(root, f))
   : kinds.flatMap((k) => testFiles(join(root, 'test', k)));

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eventWorkflowId } from '../../src/domain/ids.js';
+import { recordEvent } from '../../src/db/events.js';
+import { bodyHash } from '../../src/ingest/body-hash.js';
 import { reconcileOnce } from '../../src/ingest/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
@@ -82,14 +84,22 @@ describe('when Temporal is unreachable', () => {
     assert.equal(again.body.duplicate, true);
   });
 
-  it('the reconciler starts an event whose sender never came back', async () => {
-    await server.stop();
+  it('the reconciler starts an event that was recorded but never started (the API died in between)', async () => {
     const event = deposit(uniqueId('player'));
-    assert.equal((await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event })).status, 503);
-    await startServer();
-
     const workflowId = eventWorkflowId(op.id, event.id);
+    // What acceptEvent writes before it starts the workflow; then the process "dies".
+    await recordEvent(sys.pool, {
+      operatorId: op.id,
+      eventId: event.id,
+      type: event.type,
+      occurredAt: event.occurredAt,
+      customerId: event.customerId,
+      payload: event,
+      bodyHash: bodyHash(event),
+      workflowId,
+    });
     await assert.rejects(sys.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
+
     const deps = {
       pool: sys.pool,
       client: sys.client,
@@ -102,7 +112,13 @@ describe('when Temporal is unreachable', () => {
     const state = await rowState(event.id);
     assert.ok(state?.workflow_started_at);
     assert.equal(state?.status, 'processed');
-    // Nothing left to do, and a second pass starts nothing twice.
+    // The sender retrying now is told 202 (it never got an answer), and nothing starts twice.
+    const retry = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+    assert.equal(retry.status, 202);
+    const runs = [];
+    for await (const wf of sys.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+      runs.push(wf.runId);
+    assert.equal(runs.length, 1);
     assert.equal(await reconcileOnce(deps), 0);
   });
 });

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+import { randomBase62 } from '../../src/db/new-id.js';
+import { eventWorkflowId } from '../../src/domain/ids.js';
+import { freePort } from '../../src/temporal/dev-server.js';
+import { testEnv } from '../support/env.js';
+import { deposit, registration, uniqueId } from '../support/factories.js';
+
+/**
+ * The real entry points as separate processes, as an operator runs them: migrate, api (without an embedded
+ * worker) and worker, each configured only through the environment.
+ */
+const env = testEnv();
+const root = join(import.meta.dirname, '..', '..');
+let port: number;
+let childEnv: NodeJS.ProcessEnv;
+let connection: Connection;
+let client: Client;
+
+function run(entry: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', `${entry}.ts`)], {
+    cwd: root,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+before(async () => {
+  port = await freePort();
+  childEnv = {
+    ...process.env,
+    DATABASE_URL: env.databaseUrl,
+    TEMPORAL_ADDRESS: env.temporalAddress,
+    TEMPORAL_TASK_QUEUE: `e2e-${randomBase62(8)}`,
+    TEMPORAL_WORKFLOW_BUNDLE: env.workflowBundle,
+    ADMIN_TOKEN: env.adminToken,
+    PORT: String(port),
+    API_EMBEDDED_WORKER: 'false',
+    LOG_LEVEL: 'info',
+  };
+  connection = await Connection.connect({ address: env.temporalAddress });
+  client = new Client({ connection });
+});
+after(async () => {
+  await connection?.close();
+});
+
+describe('the entry points', () => {
+  it('migrate is idempotent and says what it did', async () => {
+    const migrate = run('migrate');
+    assert.equal(await migrate.exited, 0, migrate.output());
+    assert.match(migrate.output(), /applied nothing new \(\d+ already applied\)/);
+  });
+
+  it('an event sent to the api process is processed by the worker process, and SIGTERM drains in-flight requests', async () => {
+    const worker = run('worker');
+    const api = run('api');
+    try {
+      await waitFor(`http://127.0.0.1:${port}/ready`);
+      const created = await fetch(`http://127.0.0.1:${port}/v1/operators`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'e2e' }),
+      });
+      const op = (await created.json()) as { id: string; apiKey: string };
+      const customerId = uniqueId('player');
+      const reg = registration(customerId);
+      const accepted = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${op.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(reg),
+      });
+      assert.equal(accepted.status, 202);
+      const result = await client.workflow.getHandle(eventWorkflowId(op.id, reg.id)).result();
+      assert.deepEqual(result.emits, ['customer.registered']);
+
+      // Half a request is in flight when SIGTERM arrives; the API must finish it before exiting.
+      const dep = JSON.stringify(deposit(customerId));
+      const inFlight = new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/v1/events',
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${op.apiKey}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(dep),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.write(dep.slice(0, 20));
+        setTimeout(() => {
+          api.child.kill('SIGTERM');
+          setTimeout(() => req.end(dep.slice(20)), 300);
+        }, 200);
+      });
+      assert.equal(await inFlight, 202);
+      assert.equal(await api.exited, 0, api.output());
+      assert.match(api.output(), /"msg":"draining"/);
+      assert.match(api.output(), /"msg":"stopped"/);
+
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited, 0, worker.output());
+      assert.match(worker.output(), /"msg":"stopped"/);
+      // Nothing secret reached the logs.
+      assert.ok(!api.output().includes(op.apiKey));
+      assert.ok(!api.output().includes(env.adminToken));
+    } finally {
+      api.child.kill('SIGKILL');
+      worker.child.kill('SIGKILL');
+    }
+  });
+});
