@@ -12,8 +12,14 @@ export const SA = {
   EventId: defineSearchAttributeKey('EventId', SearchAttributeType.KEYWORD),
   CustomerId: defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
   AffiliateId: defineSearchAttributeKey('AffiliateId', SearchAttributeType.KEYWORD),
-  DeliveryStatus: defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD),
-  EndpointIds: defineSearchAttributeKey('EndpointIds', SearchAttributeType.KEYWORD_LIST),
+  /** The statuses of the event's deliveries: `DeliveryStatus = 'retrying'` finds every stuck event. */
+  DeliveryStatus: defineSearchAttributeKey('DeliveryStatus', SearchAttributeType.KEYWORD_LIST),
+  /** Endpoints whose delivery of this event is still pending. */
+  EndpointId: defineSearchAttributeKey('EndpointId', SearchAttributeType.KEYWORD_LIST),
+  /** The highest attempt number among the event's deliveries. */
+  DeliveryAttempt: defineSearchAttributeKey('DeliveryAttempt', SearchAttributeType.INT),
+  /** When the next delivery attempt is due. */
+  NextAttemptAt: defineSearchAttributeKey('NextAttemptAt', SearchAttributeType.DATETIME),
   CommissionStatus: defineSearchAttributeKey('CommissionStatus', SearchAttributeType.KEYWORD),
 } as const;
 

@@ -69,7 +69,9 @@ describe('the dev server command line', () => {
     const registered = args.filter((_, i) => args[i - 1] === '--search-attribute');
     assert.deepEqual(registered, searchAttributeFlags());
     assert.equal(registered.length, Object.keys(SA).length);
-    assert.ok(registered.includes('EndpointIds=KeywordList'));
+    assert.ok(registered.includes('EndpointId=KeywordList'));
+    assert.ok(registered.includes('DeliveryAttempt=Int'));
+    assert.ok(registered.includes('NextAttemptAt=Datetime'));
   });
 
   it('serves the Web UI unless headless', () => {
