@@ -1,10 +1,39 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
+import { ensureDeliveries, type Delivery } from '../src/db/deliveries.js';
+import { findSubscribedEndpoints, type Endpoint } from '../src/db/endpoints.js';
 import type { EventFacts } from '../src/db/events.js';
+import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
+import { emittedTypes } from '../src/domain/event-types.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  resolveRetryPolicy,
+  type ResolvedRetryPolicy,
+  type RetryPolicy,
+} from '../src/domain/retry-policy.js';
 
 export interface EventRef {
   operatorId: string;
   eventId: string;
+  workflowId: string;
+}
+
+/** What the workflow needs to drive one delivery. */
+export interface DeliveryPlan {
+  deliveryId: string;
+  endpointId: string;
+  endpointHost: string;
+  eventType: string;
+  status: Delivery['status'];
+  attemptCount: number;
+  policy: ResolvedRetryPolicy;
+  timeoutMs: number;
+}
+
+export interface AppliedEvent {
+  facts: EventFacts;
+  /** The types this event is delivered as: its own, plus `deposit.ftd` for a first deposit. */
+  emits: string[];
+  deliveries: DeliveryPlan[];
 }
 
 interface LockedEvent {
@@ -29,7 +58,7 @@ interface LockedCustomer {
  * Concurrent events of one customer serialise on the customer row lock, so of two racing first deposits
  * exactly one becomes the FTD.
  */
-export async function applyEventTx(pool: Pool, ref: EventRef): Promise<EventFacts> {
+export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEvent> {
   return withTransaction(pool, async (tx) => {
     const { rows } = await tx.query<LockedEvent>(
       `SELECT type, customer_id, occurred_at, payload, status, facts FROM events
@@ -40,7 +69,11 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<EventFact
     if (!event) {
       throw ApplicationFailure.nonRetryable(`event ${ref.eventId} is not recorded`, 'EventNotFoundError');
     }
-    if (event.status === 'processed' && event.facts) return event.facts;
+    if (event.status === 'processed' && event.facts) {
+      // Replayed, or a later run of the workflow (redrive): what was decided the first time stands.
+      const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, []);
+      return planOf(tx, event.facts, emittedTypes(event.type, event.facts), deliveries);
+    }
 
     const customer = await lockCustomer(tx, ref.operatorId, event.customer_id);
     let attribution = customer.attribution;
@@ -87,14 +120,80 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<EventFact
     }
 
     const facts: EventFacts = { effectiveAttribution: event.payload.attribution ?? attribution ?? null, ftd };
+    const emits = emittedTypes(event.type, facts);
+    const affiliateId = (facts.effectiveAttribution?.affiliateId as string | undefined) ?? null;
+    const operatorDefault = await operatorRetryPolicy(tx, ref.operatorId);
+    const wanted = [];
+    for (const type of emits) {
+      for (const endpoint of await findSubscribedEndpoints(tx, ref.operatorId, type, affiliateId)) {
+        wanted.push({
+          endpointId: endpoint.id,
+          eventType: type,
+          retryPolicy: policyFor(endpoint, operatorDefault),
+        });
+      }
+    }
+    const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, wanted);
     await tx.query(
       `UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
               workflow_started_at = coalesce(workflow_started_at, now())
         WHERE operator_id = $1 AND event_id = $2`,
       [ref.operatorId, ref.eventId, facts],
     );
-    return facts;
+    return planOf(tx, facts, emits, deliveries);
   });
+}
+
+/** The retry policy fixed into a new delivery: the endpoint's, else the operator's, else the built-in one. */
+function policyFor(endpoint: Endpoint, operatorDefault: RetryPolicy | null): ResolvedRetryPolicy {
+  return resolveRetryPolicy(endpoint.retryPolicy ?? operatorDefault ?? DEFAULT_RETRY_POLICY);
+}
+
+async function operatorRetryPolicy(tx: PoolClient, operatorId: string): Promise<RetryPolicy | null> {
+  const { rows } = await tx.query<{ default_retry_policy: RetryPolicy | null }>(
+    'SELECT default_retry_policy FROM operators WHERE id = $1',
+    [operatorId],
+  );
+  return rows[0]?.default_retry_policy ?? null;
+}
+
+async function planOf(
+  tx: PoolClient,
+  facts: EventFacts,
+  emits: string[],
+  deliveries: Delivery[],
+): Promise<AppliedEvent> {
+  if (!deliveries.length) return { facts, emits, deliveries: [] };
+  const { rows } = await tx.query<{ id: string; url: string; timeout_ms: number }>(
+    'SELECT id, url, timeout_ms FROM endpoints WHERE id = ANY($1)',
+    [deliveries.map((d) => d.endpointId)],
+  );
+  const endpoints = new Map(rows.map((r) => [r.id, r]));
+  return {
+    facts,
+    emits,
+    deliveries: deliveries.map((d) => {
+      const endpoint = endpoints.get(d.endpointId)!;
+      return {
+        deliveryId: d.id,
+        endpointId: d.endpointId,
+        endpointHost: hostOf(endpoint.url),
+        eventType: d.eventType,
+        status: d.status,
+        attemptCount: d.attemptCount,
+        policy: d.retryPolicy,
+        timeoutMs: endpoint.timeout_ms,
+      };
+    }),
+  };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid-url';
+  }
 }
 
 async function lockCustomer(tx: PoolClient, operatorId: string, customerId: string): Promise<LockedCustomer> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatDuration } from './domain/duration.js';
 
 /**
  * Every setting the system reads from the environment, with its default and its meaning.
@@ -60,6 +61,37 @@ export const ConfigSchema = z.object({
     .string()
     .min(24, 'must be at least 24 characters')
     .describe('Bearer token for `POST /v1/operators`. Required; keep it secret.'),
+  SECRETS_ENCRYPTION_KEYS: z
+    .string()
+    .min(1)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .describe(
+      'Comma-separated base64 AES-256 keys (32 bytes each) that encrypt endpoint secrets at rest. The first encrypts; all decrypt, so a new key goes first and the old stays until rows are re-sealed. Required.',
+    ),
+  SECRET_ROTATION_GRACE: durationMs
+    .default(86_400_000)
+    .describe('How long a rotated-out endpoint secret keeps signing beside the new one.'),
+  SSRF_ALLOWLIST: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .default([])
+    .describe(
+      'Comma-separated CIDRs that deliveries may reach although private, loopback or reserved (e.g. `127.0.0.0/8,::1/128` for local receivers). Empty: only public addresses.',
+    ),
+  HTTPS_ONLY: booleanFlag.default(false).describe('Refuse endpoint URLs that are not https.'),
+  DELIVERY_TIMEOUT: durationMs
+    .default(15_000)
+    .describe("Default time an endpoint has to answer one attempt (an endpoint's own `timeout` wins)."),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -132,11 +164,7 @@ export function describeConfig(): {
 }
 
 function formatDefault(key: string, raw: unknown): string {
-  if (
-    typeof raw === 'number' &&
-    (key.endsWith('INTERVAL') || key.endsWith('GRACE') || key.endsWith('TIMEOUT'))
-  ) {
-    return raw % 1000 === 0 ? `${raw / 1000}s` : `${raw}ms`;
-  }
+  if (Array.isArray(raw)) return raw.join(',');
+  if (typeof raw === 'number' && /(INTERVAL|GRACE|TIMEOUT)$/.test(key)) return formatDuration(raw);
   return String(raw);
 }

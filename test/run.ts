@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
+import { generateEncryptionKey } from '../src/delivery/secrets.js';
 import { randomBase62 } from '../src/db/new-id.js';
 import { ensureTemporalCli } from '../src/temporal/cli.js';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
@@ -98,6 +99,8 @@ try {
       TEMPORAL_CLI: cli,
       TEST_TMP_DIR: tmp,
       ADMIN_TOKEN: env.ADMIN_TOKEN ?? `test-admin-${randomBase62(24)}`,
+      SECRETS_ENCRYPTION_KEYS: generateEncryptionKey(),
+      SSRF_ALLOWLIST: '127.0.0.0/8,::1/128',
     });
   }
 

@@ -1,16 +1,39 @@
 /**
  * processEvent: one workflow per accepted event, id `event:<operatorId>:<eventId>`.
  *
- * States: applying (a local activity derives the facts: effective attribution, FTD) -> completed.
- * Signals: none yet. Exits: completes with the facts and the event types to fan out.
+ * States: applying (one local activity derives the facts and creates the deliveries) -> delivering (one
+ * activity per delivery, side by side, retried by Temporal on the delivery's own policy) -> completed.
+ * Signals: retryDelivery (cut a wait short), cancelDelivery, redriveDeliveries (deliver reopened failed
+ * deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
+ * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled).
  *
- * Cost on the happy path: one workflow start and one local activity (no extra server round trip).
- * Seams: delivery fans out `emits` to matching endpoints; commissions hang off the facts.
+ * Cost on the happy path: one workflow start, one local activity, one activity per delivery. A failed
+ * attempt costs a server-side retry timer and one signal; a waiting delivery costs no worker CPU.
  */
-import { proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { Activities, EventFacts } from '../activities/index.js';
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, DeliveryPlan, EventFacts } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
+import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
+import {
+  cancelDeliverySignal,
+  deliveriesQuery,
+  deliveryAttemptFailedSignal,
+  redriveDeliveriesSignal,
+  retryDeliverySignal,
+  type DeliveryView,
+} from './definitions.js';
 
 export interface ProcessEventInput {
   operatorId: string;
@@ -23,26 +46,226 @@ export interface ProcessEventResult {
   facts: EventFacts;
   /** The event types this event is delivered as: its own, plus `deposit.ftd` for a first deposit. */
   emits: string[];
+  deliveries: DeliveryView[];
 }
 
-const { applyEvent } = proxyLocalActivities<Activities>({
+const { applyEvent, finishDelivery } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-/** Processes one operator event: derives its meaning and hands it to delivery and commissions. */
-export async function processEvent(input: ProcessEventInput): Promise<ProcessEventResult> {
-  const facts = await applyEvent({ operatorId: input.operatorId, eventId: input.eventId });
+interface Tracked extends DeliveryView {
+  endpointHost: string;
+  policy: ResolvedRetryPolicy;
+  timeoutMs: number;
+  /** Attempt count when the current schedule began (0, or the count at the last redrive). */
+  driveBase: number;
+  active: boolean;
+  scope: CancellationScope | null;
+  interrupt: 'retry' | 'cancel' | null;
+  cancelReason: string | null;
+}
 
-  const affiliateId = facts.effectiveAttribution?.affiliateId;
-  const known = workflowInfo().typedSearchAttributes.get(SA.AffiliateId);
-  if (typeof affiliateId === 'string' && known !== affiliateId) {
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Processes one operator event: derives its meaning, delivers it to every subscribed endpoint. */
+export async function processEvent(input: ProcessEventInput): Promise<ProcessEventResult> {
+  const deliveries = new Map<string, Tracked>();
+  let lastPublished = '';
+
+  setHandler(deliveriesQuery, () => [...deliveries.values()].map(view));
+  setHandler(deliveryAttemptFailedSignal, (info) => {
+    const d = deliveries.get(info.deliveryId);
+    if (!d || TERMINAL.has(d.status) || info.attempt < d.attemptCount) return;
+    d.status = 'retrying';
+    d.attemptCount = info.attempt;
+    d.nextAttemptAt = info.nextAttemptAt;
+    d.lastError = info.error;
+    publish();
+  });
+  setHandler(retryDeliverySignal, ({ deliveryId }) => {
+    const d = deliveries.get(deliveryId);
+    // Only a waiting delivery is cut short: an attempt in flight is left to finish.
+    if (d?.active && d.status === 'retrying' && d.scope) {
+      d.interrupt = 'retry';
+      d.scope.cancel();
+    }
+  });
+  setHandler(cancelDeliverySignal, ({ deliveryId, reason }) => {
+    const d = deliveries.get(deliveryId);
+    if (!d || TERMINAL.has(d.status)) return;
+    d.interrupt = 'cancel';
+    d.cancelReason = reason ?? 'cancelled by request';
+    if (d.scope) d.scope.cancel();
+  });
+  setHandler(redriveDeliveriesSignal, ({ deliveryIds }) => {
+    for (const id of deliveryIds) {
+      const d = deliveries.get(id);
+      if (d && d.status === 'failed' && !d.active) {
+        d.status = 'pending';
+        d.driveBase = d.attemptCount;
+        d.lastError = null;
+        launch(d);
+      }
+    }
+    publish();
+  });
+
+  const applied = await applyEvent({
+    operatorId: input.operatorId,
+    eventId: input.eventId,
+    workflowId: workflowInfo().workflowId,
+  });
+
+  const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
+  if (
+    typeof affiliateId === 'string' &&
+    workflowInfo().typedSearchAttributes.get(SA.AffiliateId) !== affiliateId
+  ) {
     // Inherited from the registration: make the event findable by affiliate in the Web UI.
     upsertSearchAttributes([{ key: SA.AffiliateId, value: affiliateId }]);
   }
 
-  const emits: string[] = [input.type];
-  if (facts.ftd) emits.push('deposit.ftd');
-  return { facts, emits };
+  for (const plan of applied.deliveries) {
+    const d = track(plan);
+    deliveries.set(d.deliveryId, d);
+    // A redrive reopens failed deliveries in PostgreSQL before it signals, so a new run sees them pending.
+    if (!TERMINAL.has(d.status)) launch(d);
+  }
+  publish();
+
+  await condition(() => [...deliveries.values()].every((d) => !d.active));
+  await condition(allHandlersFinished);
+  return { facts: applied.facts, emits: applied.emits, deliveries: [...deliveries.values()].map(view) };
+
+  function launch(d: Tracked) {
+    d.active = true;
+    void drive(d).finally(() => {
+      d.active = false;
+      d.scope = null;
+      publish();
+    });
+  }
+
+  async function drive(d: Tracked): Promise<void> {
+    for (;;) {
+      if (d.interrupt === 'cancel') return cancel(d);
+      d.interrupt = null;
+      const scope = new CancellationScope();
+      d.scope = scope;
+      const remaining = Math.max(1, maxAttempts(d.policy) - (d.attemptCount - d.driveBase));
+      const { deliverWebhook } = proxyActivities<Activities>({
+        // One attempt: the endpoint's timeout plus room to log it. A dead worker is noticed by this too.
+        startToCloseTimeout: d.timeoutMs + 15_000,
+        summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
+        retry: {
+          maximumAttempts: remaining,
+          // Used only when an attempt dies without deciding its own delay (a worker crash).
+          initialInterval: '5s',
+          backoffCoefficient: 2,
+          maximumInterval: '10m',
+          nonRetryableErrorTypes: ['DeliveryNotFoundError'],
+        },
+      });
+      try {
+        const outcome = await scope.run(() =>
+          deliverWebhook({ deliveryId: d.deliveryId, attemptOffset: d.attemptCount, driveBase: d.driveBase }),
+        );
+        d.status = outcome.status;
+        d.attemptCount = Math.max(d.attemptCount, outcome.attempt);
+        d.lastError = outcome.error;
+        d.nextAttemptAt = null;
+        return;
+      } catch (err) {
+        if (isCancellation(err) && d.interrupt === 'retry') continue;
+        if (isCancellation(err) && d.interrupt === 'cancel') return cancel(d);
+        // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
+        const message = err instanceof Error ? err.message : String(err);
+        await finishDelivery({ deliveryId: d.deliveryId, status: 'failed', reason: message });
+        d.status = 'failed';
+        d.lastError = message;
+        d.nextAttemptAt = null;
+        return;
+      }
+    }
+  }
+
+  async function cancel(d: Tracked) {
+    await CancellationScope.nonCancellable(() =>
+      finishDelivery({
+        deliveryId: d.deliveryId,
+        status: 'cancelled',
+        reason: d.cancelReason ?? 'cancelled',
+      }),
+    );
+    d.status = 'cancelled';
+    d.nextAttemptAt = null;
+    d.lastError = d.cancelReason;
+  }
+
+  /** Upserts the search attributes and current details, only when they change. */
+  function publish() {
+    const all = [...deliveries.values()];
+    if (!all.length) return;
+    const statuses = [...new Set(all.map((d) => d.status))].sort();
+    const pending = [...new Set(all.filter((d) => !TERMINAL.has(d.status)).map((d) => d.endpointId))].sort();
+    const attempt = Math.max(0, ...all.map((d) => d.attemptCount));
+    const waits = all.filter((d) => d.status === 'retrying' && d.nextAttemptAt).map((d) => d.nextAttemptAt!);
+    const next = waits.length ? waits.sort()[0]! : null;
+    const key = JSON.stringify([statuses, pending, attempt, next]);
+    if (key !== lastPublished) {
+      lastPublished = key;
+      upsertSearchAttributes([
+        { key: SA.DeliveryStatus, value: statuses },
+        { key: SA.EndpointId, value: pending },
+        { key: SA.DeliveryAttempt, value: attempt },
+        { key: SA.NextAttemptAt, value: next ? new Date(next) : null },
+      ]);
+    }
+    const done = all.filter((d) => TERMINAL.has(d.status)).length;
+    const waiting = all.filter((d) => d.status === 'retrying');
+    setCurrentDetails(
+      [
+        `**${input.type}** \`${input.eventId}\` for customer \`${input.customerId}\`: ${done}/${all.length} deliveries finished.`,
+        ...waiting.map(
+          (d) =>
+            `- \`${d.deliveryId}\` to ${d.endpointHost} (\`${d.endpointId}\`): attempt ${d.attemptCount} failed ` +
+            `(${d.lastError ?? 'unknown'}); next attempt at ${d.nextAttemptAt}.`,
+        ),
+      ].join('\n'),
+    );
+  }
+}
+
+function track(plan: DeliveryPlan): Tracked {
+  return {
+    deliveryId: plan.deliveryId,
+    endpointId: plan.endpointId,
+    eventType: plan.eventType,
+    status: plan.status,
+    attemptCount: plan.attemptCount,
+    nextAttemptAt: null,
+    lastError: null,
+    endpointHost: plan.endpointHost,
+    policy: plan.policy,
+    timeoutMs: plan.timeoutMs,
+    driveBase: plan.attemptCount,
+    active: false,
+    scope: null,
+    interrupt: null,
+    cancelReason: null,
+  };
+}
+
+function view(d: Tracked): DeliveryView {
+  return {
+    deliveryId: d.deliveryId,
+    endpointId: d.endpointId,
+    eventType: d.eventType,
+    status: d.status,
+    attemptCount: d.attemptCount,
+    nextAttemptAt: d.nextAttemptAt,
+    lastError: d.lastError,
+  };
 }

@@ -8,6 +8,9 @@ import { AppError, errors } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type RouteDef } from './route.js';
+import type { DeliveryRuntime } from '../delivery/deps.js';
+import { deliveryRoutes } from './routes/deliveries.js';
+import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
 import { operatorRoutes } from './routes/operators.js';
 
@@ -19,11 +22,31 @@ export interface AppDeps {
   logger: Logger;
   /** Readiness beyond PostgreSQL: true when Temporal answers. */
   temporalReady: () => Promise<boolean>;
+  delivery: DeliveryRuntime;
+  secretRotationGraceMs: number;
+  defaultTimeoutMs: number;
 }
 
-export function allRoutes(deps: Pick<AppDeps, 'pool' | 'accept' | 'logger'>): RouteDef[] {
+export function allRoutes(
+  deps: Pick<
+    AppDeps,
+    'pool' | 'accept' | 'logger' | 'delivery' | 'secretRotationGraceMs' | 'defaultTimeoutMs'
+  >,
+): RouteDef[] {
   const accept: AcceptDeps = { ...deps.accept, pool: deps.pool, logger: deps.logger };
-  return [...operatorRoutes(deps), ...eventRoutes({ pool: deps.pool, accept })];
+  const temporal = { client: deps.accept.client, taskQueue: deps.accept.start.taskQueue };
+  return [
+    ...operatorRoutes(deps),
+    ...eventRoutes({ pool: deps.pool, accept }),
+    ...endpointRoutes({
+      pool: deps.pool,
+      delivery: deps.delivery,
+      ...temporal,
+      secretRotationGraceMs: deps.secretRotationGraceMs,
+      defaultTimeoutMs: deps.defaultTimeoutMs,
+    }),
+    ...deliveryRoutes({ pool: deps.pool, ...temporal }),
+  ];
 }
 
 /** Builds the Express app; all I/O comes in through deps. */

@@ -24,6 +24,10 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
   const raw = express.raw({ type: () => true, limit: limitBytes });
   const parse: RequestHandler = (req, _res, next) => {
     if (!Buffer.isBuffer(req.body)) return next();
+    if (req.body.length === 0) {
+      req.body = undefined; // no body at all: the route's schema decides whether that is fine
+      return next();
+    }
     try {
       req.body = JSON.parse(req.body.toString('utf8'));
     } catch (err) {

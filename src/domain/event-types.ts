@@ -70,3 +70,8 @@ export const EVENT_VERTICALS: Record<EventType, readonly Vertical[]> = {
 export function isInboundEventType(type: string): type is InboundEventType {
   return (INBOUND_EVENT_TYPES as readonly string[]).includes(type);
 }
+
+/** The types an event is delivered as: its own, plus `deposit.ftd` when a deposit is the customer's first. */
+export function emittedTypes(type: string, facts: { ftd: boolean }): string[] {
+  return facts.ftd && type === 'deposit.completed' ? [type, 'deposit.ftd'] : [type];
+}

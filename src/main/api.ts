@@ -3,6 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
+import { createDeliveryRuntime } from '../delivery/deps.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
@@ -19,6 +20,7 @@ const logger = createLogger(config.LOG_LEVEL, 'api');
 installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+const delivery = createDeliveryRuntime(config);
 
 let worker: Worker | undefined;
 let workerRun: Promise<void> | undefined;
@@ -35,7 +37,7 @@ if (config.API_EMBEDDED_WORKER) {
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        deps: { pool },
+        deps: { pool, cipher: delivery.cipher, http: delivery.http, client: await gateway.client(), logger },
         workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
         logger,
       });
@@ -65,6 +67,9 @@ const app = createApp({
   maxBodyBytes: config.MAX_BODY_BYTES,
   logger,
   temporalReady: () => gateway.ready(),
+  delivery,
+  secretRotationGraceMs: config.SECRET_ROTATION_GRACE,
+  defaultTimeoutMs: config.DELIVERY_TIMEOUT,
 });
 
 const server: Server = app.listen(config.PORT, config.HOST, () => {
@@ -85,5 +90,6 @@ onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
     await workerRun;
   }
   await gateway.close();
+  delivery.http.close();
   await pool.end();
 });

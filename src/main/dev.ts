@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { randomBase62 } from '../db/new-id.js';
+import { generateEncryptionKey } from '../delivery/secrets.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { namespaceReady, startDevServer, stopProcess, type DevServer } from '../temporal/dev-server.js';
 
@@ -21,16 +22,21 @@ const say = (line: string) => console.log(`dev: ${line}`);
 
 interface DevState {
   adminToken: string;
+  encryptionKey?: string;
   demo?: { operatorId: string; apiKey: string; apiUrl: string };
 }
 const stateFile = join(dataDir, 'dev-state.json');
 const state: DevState = existsSync(stateFile)
   ? (JSON.parse(readFileSync(stateFile, 'utf8')) as DevState)
   : { adminToken: `dev-admin-${randomBase62(32)}` };
+state.encryptionKey ??= generateEncryptionKey();
 const saveState = () => writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 saveState();
 
 process.env.ADMIN_TOKEN ??= state.adminToken;
+process.env.SECRETS_ENCRYPTION_KEYS ??= state.encryptionKey;
+// Local receivers (a tracker stub on this machine) are reachable in development only.
+process.env.SSRF_ALLOWLIST ??= '127.0.0.0/8,::1/128';
 const config = loadConfig();
 
 const children: ChildProcess[] = [];
@@ -81,7 +87,7 @@ try {
     );
   }
 
-  const env = { ...process.env, ADMIN_TOKEN: config.ADMIN_TOKEN };
+  const env = { ...process.env };
   for (const entry of ['api', 'worker']) {
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', `${entry}.ts`)], {
       cwd: root,

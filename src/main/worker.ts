@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
+import { createDeliveryRuntime } from '../delivery/deps.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
@@ -19,11 +20,12 @@ const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAM
 const connection = await connectWithRetry(gateway, (err) =>
   logger.warn({ address: config.TEMPORAL_ADDRESS, err: err.message }, 'waiting for Temporal'),
 );
+const delivery = createDeliveryRuntime(config);
 const worker = await createWorker({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  deps: { pool },
+  deps: { pool, cipher: delivery.cipher, http: delivery.http, client: await gateway.client(), logger },
   workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
   logger,
 });
@@ -43,6 +45,7 @@ onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
   await gateway.close();
+  delivery.http.close();
   await pool.end();
 });
 logger.info(

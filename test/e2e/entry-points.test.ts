@@ -56,6 +56,7 @@ before(async () => {
     TEMPORAL_TASK_QUEUE: `e2e-${randomBase62(8)}`,
     TEMPORAL_WORKFLOW_BUNDLE: env.workflowBundle,
     ADMIN_TOKEN: env.adminToken,
+    SECRETS_ENCRYPTION_KEYS: env.encryptionKeys.join(','),
     PORT: String(port),
     API_EMBEDDED_WORKER: 'false',
     LOG_LEVEL: 'info',

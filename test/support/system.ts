@@ -5,6 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { randomBase62 } from '../../src/db/new-id.js';
+import { createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/deps.js';
 import { createLogger } from '../../src/log.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
@@ -48,6 +49,9 @@ export interface SystemOptions {
   startTimeoutMs?: number;
   /** Another PostgreSQL URL (an unreachable one, to test outages). */
   databaseUrl?: string;
+  /** CIDRs deliveries may reach although private; default loopback, for local receivers. */
+  ssrfAllow?: string[];
+  secretRotationGraceMs?: number;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -57,6 +61,11 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const pool = createPool(opts.databaseUrl ?? env.databaseUrl, 5);
   const gateway = new TemporalGateway(opts.temporalAddress ?? env.temporalAddress, 'default');
   const taskQueue = `test-${randomBase62(8)}`;
+  const delivery: DeliveryRuntime = createDeliveryRuntime({
+    SECRETS_ENCRYPTION_KEYS: env.encryptionKeys,
+    SSRF_ALLOWLIST: opts.ssrfAllow ?? ['127.0.0.0/8', '::1/128'],
+    HTTPS_ONLY: false,
+  });
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
   if (opts.worker !== false) {
@@ -64,7 +73,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       connection: await gateway.connection(),
       namespace: 'default',
       taskQueue,
-      deps: { pool },
+      deps: { pool, cipher: delivery.cipher, http: delivery.http, client: await gateway.client(), logger },
       workflowBundlePath: env.workflowBundle,
     });
     workerRun = worker.run();
@@ -83,6 +92,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     maxBodyBytes: 256 * 1024,
     logger,
     temporalReady: () => gateway.ready(),
+    delivery,
+    secretRotationGraceMs: opts.secretRotationGraceMs ?? 86_400_000,
+    defaultTimeoutMs: 15_000,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -134,6 +146,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
         await workerRun;
       }
       await gateway.close();
+      delivery.http.close();
       await pool.end();
     },
   };

@@ -5,7 +5,10 @@ import { describe, it } from 'node:test';
 import { ConfigError, ConfigSchema, describeConfig, loadConfig } from '../../src/config.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const ADMIN = { ADMIN_TOKEN: 'a'.repeat(32) };
+const ADMIN = {
+  ADMIN_TOKEN: 'a'.repeat(32),
+  SECRETS_ENCRYPTION_KEYS: Buffer.alloc(32, 1).toString('base64'),
+};
 
 describe('configuration', () => {
   it('applies the documented defaults when only the admin token is set', () => {
@@ -15,6 +18,18 @@ describe('configuration', () => {
     assert.equal(config.MAX_BODY_BYTES, 262144);
     assert.equal(config.API_EMBEDDED_WORKER, true);
     assert.equal(config.RECONCILE_INTERVAL, 5000);
+    assert.deepEqual(config.SSRF_ALLOWLIST, []);
+    assert.equal(config.SECRET_ROTATION_GRACE, 86_400_000);
+  });
+
+  it('splits key and CIDR lists', () => {
+    const config = loadConfig({
+      ...ADMIN,
+      SECRETS_ENCRYPTION_KEYS: 'a, b',
+      SSRF_ALLOWLIST: '127.0.0.0/8, ::1/128',
+    });
+    assert.deepEqual(config.SECRETS_ENCRYPTION_KEYS, ['a', 'b']);
+    assert.deepEqual(config.SSRF_ALLOWLIST, ['127.0.0.0/8', '::1/128']);
   });
 
   it('parses durations and flags', () => {
@@ -43,7 +58,14 @@ describe('configuration', () => {
     }
     assert.ok(error instanceof ConfigError);
     const keys = error.problems.map((p) => p.split(':')[0]).sort();
-    assert.deepEqual(keys, ['ADMIN_TOKEN', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'RECONCILE_INTERVAL']);
+    assert.deepEqual(keys, [
+      'ADMIN_TOKEN',
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'PORT',
+      'RECONCILE_INTERVAL',
+      'SECRETS_ENCRYPTION_KEYS',
+    ]);
   });
 
   it('treats an empty variable as unset', () => {

@@ -9,11 +9,17 @@ describe('the OpenAPI description', () => {
     pool: {} as never,
     accept: { client: async () => ({}) as never, start: { taskQueue: 'q', eager: false, timeoutMs: 1 } },
     logger: createLogger('silent'),
+    delivery: {} as never,
+    secretRotationGraceMs: 1,
+    defaultTimeoutMs: 1,
   });
   const doc = buildOpenApi(routes, '1.0.0') as any;
 
   it('is generated from the same route definitions Express mounts', () => {
     for (const r of routes) assert.ok(doc.paths[r.path]?.[r.method], `${r.method} ${r.path} is described`);
+    for (const path of ['/v1/endpoints', '/v1/endpoints/{id}/rotate-secret', '/v1/deliveries/{id}/retry']) {
+      assert.ok(doc.paths[path], `${path} is described`);
+    }
   });
 
   it('describes the event body from the zod schema, with every event type', () => {

@@ -1,0 +1,184 @@
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import {
+  attemptsOf,
+  findDelivery,
+  listDeliveries,
+  type Delivery,
+  type DeliveryAttempt,
+} from '../../db/deliveries.js';
+import type { Pool } from '../../db/pool.js';
+import { cancelDelivery, retryDelivery } from '../../temporal/event-signals.js';
+import { boundedWait } from '../../temporal/timeout.js';
+import { decodeCursor, page } from '../cursor.js';
+import { AppError, errors } from '../errors.js';
+import { defineRoute } from '../route.js';
+import { ErrorOut, ExternalId } from '../schemas/common.js';
+import { redriveBatch } from './endpoints.js';
+
+const STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+
+const DeliveryOut = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    endpointId: z.string(),
+    eventType: z.string(),
+    status: z.enum(STATUSES),
+    attemptCount: z.number(),
+    nextAttemptAt: z.string().nullable(),
+    lastError: z.string().nullable(),
+    workflowId: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'DeliveryOut' });
+
+const AttemptOut = z.object({
+  number: z.number(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  statusCode: z.number().nullable(),
+  error: z.string().nullable(),
+  responseBody: z.string().nullable(),
+});
+
+const DeliveryDetailOut = DeliveryOut.extend({ attempts: z.array(AttemptOut) }).meta({
+  id: 'DeliveryDetailOut',
+});
+
+const ListDeliveriesQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+  status: z.enum(STATUSES).optional(),
+  endpointId: z.string().max(64).optional(),
+  eventId: ExternalId.optional(),
+  eventType: z.string().max(100).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+});
+
+const IdParams = z.object({ id: z.string().regex(/^dlv_[A-Za-z0-9]{1,40}$/, 'a delivery id') });
+
+export function toDeliveryOut(d: Delivery) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    endpointId: d.endpointId,
+    eventType: d.eventType,
+    status: d.status,
+    attemptCount: d.attemptCount,
+    nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null,
+    lastError: d.lastError,
+    workflowId: d.workflowId,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+  };
+}
+
+export function toAttemptOut(a: DeliveryAttempt) {
+  return {
+    number: a.number,
+    startedAt: a.startedAt.toISOString(),
+    durationMs: a.durationMs,
+    statusCode: a.statusCode,
+    error: a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}` : null,
+    responseBody: a.responseBody,
+  };
+}
+
+export function deliveryRoutes(deps: { pool: Pool; client: () => Promise<Client>; taskQueue: string }) {
+  const mustFind = async (operatorId: string, id: string) => {
+    const d = await findDelivery(deps.pool, operatorId, id);
+    if (!d) throw errors.notFound(`Delivery ${id}`);
+    return d;
+  };
+  const signal = async (fn: (client: Client) => Promise<void>) => {
+    try {
+      const client = await deps.client();
+      await boundedWait(fn(client), 5_000, 'the signal');
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') {
+        throw new AppError(409, 'delivery_finished', 'The delivery has already finished.');
+      }
+      throw errors.unavailable('temporal');
+    }
+  };
+  const notFound = { description: 'No such delivery for this operator', schema: ErrorOut };
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/deliveries',
+      summary: 'List deliveries, newest first, filtered',
+      auth: 'operator',
+      query: ListDeliveriesQuery,
+      responses: { 200: { description: '{data, nextCursor}' } },
+      handler: async ({ query, operator }) => {
+        const rows = await listDeliveries(
+          deps.pool,
+          operator.id,
+          query,
+          query.limit + 1,
+          decodeCursor(query.cursor),
+        );
+        return { status: 200, body: page(rows, query.limit, toDeliveryOut) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/deliveries/{id}',
+      summary: 'A delivery with every attempt (response bodies cut at 4 KiB)',
+      auth: 'operator',
+      params: IdParams,
+      responses: { 200: { description: 'The delivery', schema: DeliveryDetailOut }, 404: notFound },
+      handler: async ({ params, operator }) => {
+        const d = await mustFind(operator.id, params.id);
+        const attempts = await attemptsOf(deps.pool, d.id);
+        return { status: 200, body: { ...toDeliveryOut(d), attempts: attempts.map(toAttemptOut) } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/deliveries/{id}/retry',
+      summary: 'Attempt a retrying delivery now, or re-drive a failed one (same webhook-id)',
+      auth: 'operator',
+      params: IdParams,
+      responses: {
+        202: { description: 'Requested' },
+        404: notFound,
+        409: { description: 'Succeeded, cancelled, or not yet attempted', schema: ErrorOut },
+      },
+      handler: async ({ params, operator }) => {
+        const d = await mustFind(operator.id, params.id);
+        if (d.status === 'retrying') {
+          await signal((client) => retryDelivery(client, d.workflowId, d.id));
+        } else if (d.status === 'failed') {
+          await redriveBatch(deps, operator.id, [{ id: d.id, eventId: d.eventId, workflowId: d.workflowId }]);
+        } else {
+          throw new AppError(409, 'delivery_not_retryable', `A ${d.status} delivery cannot be retried.`);
+        }
+        return { status: 202, body: { id: d.id, status: 'requested' } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/deliveries/{id}/cancel',
+      summary: 'Cancel a delivery that has not finished',
+      auth: 'operator',
+      params: IdParams,
+      responses: {
+        202: { description: 'Requested' },
+        404: notFound,
+        409: { description: 'Already finished', schema: ErrorOut },
+      },
+      handler: async ({ params, operator }) => {
+        const d = await mustFind(operator.id, params.id);
+        if (d.status !== 'pending' && d.status !== 'retrying') {
+          throw new AppError(409, 'delivery_finished', `The delivery has already ${d.status}.`);
+        }
+        await signal((client) => cancelDelivery(client, d.workflowId, d.id, 'cancelled by request'));
+        return { status: 202, body: { id: d.id, status: 'requested' } };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,282 @@
+import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
+import { newId } from './new-id.js';
+import type { Queryable } from './pool.js';
+
+/** Repository of deliveries (one per event x endpoint x delivered type) and their attempt log. */
+
+export type DeliveryStatus = 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+export const TERMINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface Delivery {
+  id: string;
+  operatorId: string;
+  eventId: string;
+  endpointId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  retryPolicy: ResolvedRetryPolicy;
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+  workflowId: string;
+  redriveCount: number;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+}
+
+export interface DeliveryAttempt {
+  number: number;
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  responseBody: string | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  operator_id: string;
+  event_id: string;
+  endpoint_id: string;
+  event_type: string;
+  status: DeliveryStatus;
+  retry_policy: ResolvedRetryPolicy;
+  attempt_count: number;
+  next_attempt_at: Date | null;
+  last_error: string | null;
+  workflow_id: string;
+  redrive_count: number;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+function fromRow(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    operatorId: r.operator_id,
+    eventId: r.event_id,
+    endpointId: r.endpoint_id,
+    eventType: r.event_type,
+    status: r.status,
+    retryPolicy: r.retry_policy,
+    attemptCount: r.attempt_count,
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    workflowId: r.workflow_id,
+    redriveCount: r.redrive_count,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at,
+  };
+}
+
+export interface NewDelivery {
+  endpointId: string;
+  eventType: string;
+  retryPolicy: ResolvedRetryPolicy;
+}
+
+/** Creates the event's deliveries that do not exist yet (replay-safe) and returns all of them. */
+export async function ensureDeliveries(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+  workflowId: string,
+  wanted: NewDelivery[],
+): Promise<Delivery[]> {
+  if (wanted.length) {
+    const values: unknown[] = [operatorId, eventId, workflowId];
+    const tuples = wanted.map((d) => {
+      values.push(newId('delivery'), d.endpointId, d.eventType, d.retryPolicy);
+      const n = values.length;
+      return `($${n - 3}, $1, $2, $${n - 2}, $${n - 1}, $${n}::jsonb, $3)`;
+    });
+    await db.query(
+      `INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id)
+       VALUES ${tuples.join(', ')}
+       ON CONFLICT (operator_id, event_id, endpoint_id, event_type) DO NOTHING`,
+      values,
+    );
+  }
+  return deliveriesOfEvent(db, operatorId, eventId);
+}
+
+export async function deliveriesOfEvent(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<Delivery[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    'SELECT * FROM deliveries WHERE operator_id = $1 AND event_id = $2 ORDER BY created_at, id',
+    [operatorId, eventId],
+  );
+  return rows.map(fromRow);
+}
+
+export async function findDelivery(db: Queryable, operatorId: string, id: string): Promise<Delivery | null> {
+  const { rows } = await db.query<DeliveryRow>(
+    'SELECT * FROM deliveries WHERE operator_id = $1 AND id = $2',
+    [operatorId, id],
+  );
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+export async function attemptsOf(db: Queryable, deliveryId: string): Promise<DeliveryAttempt[]> {
+  const { rows } = await db.query<{
+    number: number;
+    started_at: Date;
+    duration_ms: number;
+    status_code: number | null;
+    error_class: string | null;
+    error_message: string | null;
+    response_body: string | null;
+  }>('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY number', [deliveryId]);
+  return rows.map((r) => ({
+    number: r.number,
+    startedAt: r.started_at,
+    durationMs: r.duration_ms,
+    statusCode: r.status_code,
+    errorClass: r.error_class,
+    errorMessage: r.error_message,
+    responseBody: r.response_body,
+  }));
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus | undefined;
+  endpointId?: string | undefined;
+  eventId?: string | undefined;
+  eventType?: string | undefined;
+  since?: string | undefined;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listDeliveries(
+  db: Queryable,
+  operatorId: string,
+  filter: DeliveryFilter,
+  limit: number,
+  cursor: { createdAt: string; id: string } | null,
+): Promise<Delivery[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    `SELECT * FROM deliveries
+      WHERE operator_id = $1
+        AND ($2::text IS NULL OR status = $2)
+        AND ($3::text IS NULL OR endpoint_id = $3)
+        AND ($4::text IS NULL OR event_id = $4)
+        AND ($5::text IS NULL OR event_type = $5)
+        AND ($6::timestamptz IS NULL OR created_at >= $6)
+        AND ($7::timestamptz IS NULL OR (created_at, id) < ($7::timestamptz, $8::text))
+      ORDER BY created_at DESC, id DESC
+      LIMIT $9`,
+    [
+      operatorId,
+      filter.status ?? null,
+      filter.endpointId ?? null,
+      filter.eventId ?? null,
+      filter.eventType ?? null,
+      filter.since ?? null,
+      cursor?.createdAt ?? null,
+      cursor?.id ?? null,
+      limit,
+    ],
+  );
+  return rows.map(fromRow);
+}
+
+export interface AttemptRecord extends DeliveryAttempt {
+  /** The delivery's status after this attempt. */
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+}
+
+/**
+ * Logs one attempt and moves the delivery on, in one statement. Replay-safe: a repeated attempt number
+ * is ignored, and a delivery already finished (cancelled meanwhile, say) keeps its final status.
+ */
+export async function recordAttempt(db: Queryable, deliveryId: string, a: AttemptRecord): Promise<void> {
+  await db.query(
+    `WITH attempt AS (
+       INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
+                                      error_message, response_body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT DO NOTHING
+     )
+     UPDATE deliveries
+        SET attempt_count = greatest(attempt_count, $2),
+            status = CASE WHEN status IN ('succeeded', 'failed', 'cancelled') THEN status ELSE $9 END,
+            next_attempt_at = $10,
+            last_error = CASE WHEN $9 = 'succeeded' THEN last_error ELSE $11 END,
+            completed_at = CASE WHEN $9 IN ('succeeded', 'failed', 'cancelled') THEN coalesce(completed_at, now())
+                                ELSE completed_at END,
+            updated_at = now()
+      WHERE id = $1`,
+    [
+      deliveryId,
+      a.number,
+      a.startedAt,
+      a.durationMs,
+      a.statusCode,
+      a.errorClass,
+      a.errorMessage,
+      a.responseBody,
+      a.status,
+      a.nextAttemptAt,
+      a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}`.slice(0, 1000) : null,
+    ],
+  );
+}
+
+/** Finishes a delivery without an attempt (cancelled, or its endpoint went away). */
+export async function finishDelivery(
+  db: Queryable,
+  deliveryId: string,
+  status: 'cancelled' | 'failed',
+  reason: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE deliveries SET status = $2, last_error = $3, next_attempt_at = NULL,
+            completed_at = coalesce(completed_at, now()), updated_at = now()
+      WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
+    [deliveryId, status, reason],
+  );
+}
+
+/** Puts failed deliveries back to pending for a redrive; returns those it moved. */
+export async function reopenFailedDeliveries(
+  db: Queryable,
+  operatorId: string,
+  ids: string[],
+): Promise<Delivery[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    `UPDATE deliveries SET status = 'pending', redrive_count = redrive_count + 1, next_attempt_at = NULL,
+            completed_at = NULL, updated_at = now()
+      WHERE operator_id = $1 AND id = ANY($2) AND status = 'failed'
+      RETURNING *`,
+    [operatorId, ids],
+  );
+  return rows.map(fromRow);
+}
+
+/** Failed deliveries of one endpoint whose last change falls in [since, until), oldest first. */
+export async function failedDeliveryIds(
+  db: Queryable,
+  operatorId: string,
+  endpointId: string,
+  since: string,
+  until: string,
+  afterId: string | null,
+  limit: number,
+): Promise<{ id: string; eventId: string; workflowId: string }[]> {
+  const { rows } = await db.query<{ id: string; event_id: string; workflow_id: string }>(
+    `SELECT id, event_id, workflow_id FROM deliveries
+      WHERE operator_id = $1 AND endpoint_id = $2 AND status = 'failed'
+        AND created_at >= $3 AND created_at < $4 AND ($5::text IS NULL OR id > $5)
+      ORDER BY id LIMIT $6`,
+    [operatorId, endpointId, since, until, afterId, limit],
+  );
+  return rows.map((r) => ({ id: r.id, eventId: r.event_id, workflowId: r.workflow_id }));
+}

@@ -1,0 +1,265 @@
+import type { RetryPolicy } from '../domain/retry-policy.js';
+import { newId } from './new-id.js';
+import type { Queryable } from './pool.js';
+
+/** Repository of endpoints. Secrets arrive and leave sealed: encryption is the caller's (SecretCipher). */
+
+export interface PreviousSecret {
+  sealed: string;
+  expiresAt: string;
+}
+
+export interface Endpoint {
+  id: string;
+  operatorId: string;
+  url: string;
+  description: string | null;
+  eventTypes: string[];
+  affiliateId: string | null;
+  format: 'webhook' | 'postback';
+  headers: Record<string, string>;
+  retryPolicy: RetryPolicy | null;
+  timeoutMs: number;
+  rateLimitPerSecond: number | null;
+  postback: Record<string, unknown> | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  secretSealed: string;
+  previousSecrets: PreviousSecret[];
+  failingSince: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface EndpointRow {
+  id: string;
+  operator_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  affiliate_id: string | null;
+  format: 'webhook' | 'postback';
+  headers: Record<string, string>;
+  retry_policy: RetryPolicy | null;
+  timeout_ms: number;
+  rate_limit_per_second: number | null;
+  postback: Record<string, unknown> | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  disabled_at: Date | null;
+  secret_sealed: string;
+  previous_secrets: PreviousSecret[];
+  failing_since: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function endpointFromRow(r: EndpointRow): Endpoint {
+  return {
+    id: r.id,
+    operatorId: r.operator_id,
+    url: r.url,
+    description: r.description,
+    eventTypes: r.event_types,
+    affiliateId: r.affiliate_id,
+    format: r.format,
+    headers: r.headers,
+    retryPolicy: r.retry_policy,
+    timeoutMs: r.timeout_ms,
+    rateLimitPerSecond: r.rate_limit_per_second,
+    postback: r.postback,
+    enabled: r.enabled,
+    disabledReason: r.disabled_reason,
+    disabledAt: r.disabled_at,
+    secretSealed: r.secret_sealed,
+    previousSecrets: r.previous_secrets,
+    failingSince: r.failing_since,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export interface EndpointFields {
+  url: string;
+  description: string | null;
+  eventTypes: string[];
+  affiliateId: string | null;
+  format: 'webhook' | 'postback';
+  headers: Record<string, string>;
+  retryPolicy: RetryPolicy | null;
+  timeoutMs: number;
+  rateLimitPerSecond: number | null;
+  postback: Record<string, unknown> | null;
+  enabled: boolean;
+}
+
+/** Mints the id first so the secret can be sealed with the id as its context. */
+export function newEndpointId(): string {
+  return newId('endpoint');
+}
+
+export async function insertEndpoint(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  f: EndpointFields,
+  secretSealed: string,
+): Promise<Endpoint> {
+  const { rows } = await db.query<EndpointRow>(
+    `INSERT INTO endpoints (id, operator_id, url, description, event_types, affiliate_id, format, headers,
+                            retry_policy, timeout_ms, rate_limit_per_second, postback, enabled, secret_sealed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     RETURNING *`,
+    [
+      id,
+      operatorId,
+      f.url,
+      f.description,
+      f.eventTypes,
+      f.affiliateId,
+      f.format,
+      f.headers,
+      f.retryPolicy,
+      f.timeoutMs,
+      f.rateLimitPerSecond,
+      f.postback,
+      f.enabled,
+      secretSealed,
+    ],
+  );
+  return endpointFromRow(rows[0]!);
+}
+
+export async function findEndpoint(db: Queryable, operatorId: string, id: string): Promise<Endpoint | null> {
+  const { rows } = await db.query<EndpointRow>(
+    'SELECT * FROM endpoints WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL',
+    [operatorId, id],
+  );
+  return rows[0] ? endpointFromRow(rows[0]) : null;
+}
+
+/** Newest first; the cursor is the last id of the previous page. */
+export async function listEndpoints(
+  db: Queryable,
+  operatorId: string,
+  limit: number,
+  cursor: { createdAt: string; id: string } | null,
+): Promise<Endpoint[]> {
+  const { rows } = await db.query<EndpointRow>(
+    `SELECT * FROM endpoints
+      WHERE operator_id = $1 AND deleted_at IS NULL
+        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::text))
+      ORDER BY created_at DESC, id DESC
+      LIMIT $4`,
+    [operatorId, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
+  );
+  return rows.map(endpointFromRow);
+}
+
+const UPDATABLE: Record<keyof EndpointFields, string> = {
+  url: 'url',
+  description: 'description',
+  eventTypes: 'event_types',
+  affiliateId: 'affiliate_id',
+  format: 'format',
+  headers: 'headers',
+  retryPolicy: 'retry_policy',
+  timeoutMs: 'timeout_ms',
+  rateLimitPerSecond: 'rate_limit_per_second',
+  postback: 'postback',
+  enabled: 'enabled',
+};
+
+/** Applies the given fields; re-enabling clears the disabled reason and the failure clock. */
+export async function updateEndpoint(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  patch: Partial<EndpointFields>,
+): Promise<Endpoint | null> {
+  const sets: string[] = [];
+  const values: unknown[] = [operatorId, id];
+  for (const [key, column] of Object.entries(UPDATABLE) as [keyof EndpointFields, string][]) {
+    if (patch[key] === undefined) continue;
+    values.push(patch[key]);
+    sets.push(`${column} = $${values.length}`);
+  }
+  if (patch.enabled === true) sets.push('disabled_reason = NULL, disabled_at = NULL, failing_since = NULL');
+  if (patch.enabled === false) sets.push(`disabled_reason = 'manual', disabled_at = now()`);
+  sets.push('updated_at = now()');
+  const { rows } = await db.query<EndpointRow>(
+    `UPDATE endpoints SET ${sets.join(', ')} WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING *`,
+    values,
+  );
+  return rows[0] ? endpointFromRow(rows[0]) : null;
+}
+
+/** Soft delete: deliveries keep their endpoint reference; the endpoint receives nothing new. */
+export async function deleteEndpoint(db: Queryable, operatorId: string, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE endpoints SET deleted_at = now(), enabled = false, updated_at = now()
+      WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL`,
+    [operatorId, id],
+  );
+  return rowCount === 1;
+}
+
+/** Makes `newSealed` current; the old secret keeps signing until `graceMs` from now. */
+export async function rotateEndpointSecret(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  newSealed: string,
+  graceMs: number,
+): Promise<Endpoint | null> {
+  const { rows } = await db.query<EndpointRow>(
+    `UPDATE endpoints
+        SET previous_secrets = (
+              SELECT coalesce(jsonb_agg(s), '[]'::jsonb) FROM (
+                SELECT s FROM jsonb_array_elements(previous_secrets) s
+                 WHERE (s->>'expiresAt')::timestamptz > now()
+                UNION ALL
+                SELECT jsonb_build_object('sealed', secret_sealed,
+                         'expiresAt', to_jsonb(now() + make_interval(secs => $4::double precision / 1000)))
+              ) kept(s)),
+            secret_sealed = $3,
+            updated_at = now()
+      WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL
+      RETURNING *`,
+    [operatorId, id, newSealed, graceMs],
+  );
+  return rows[0] ? endpointFromRow(rows[0]) : null;
+}
+
+/** Disables an endpoint (410 Gone, or failing too long); true if this call disabled it. */
+export async function disableEndpoint(db: Queryable, id: string, reason: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now()
+      WHERE id = $1 AND enabled`,
+    [id, reason],
+  );
+  return rowCount === 1;
+}
+
+/**
+ * Enabled endpoints of the operator that subscribe to `type` for this affiliate: the SQL form of
+ * src/domain/matching.ts (exact, `prefix.*`, `*`).
+ */
+export async function findSubscribedEndpoints(
+  db: Queryable,
+  operatorId: string,
+  type: string,
+  affiliateId: string | null,
+): Promise<Endpoint[]> {
+  const { rows } = await db.query<EndpointRow>(
+    `SELECT * FROM endpoints
+      WHERE operator_id = $1 AND enabled AND deleted_at IS NULL
+        AND (affiliate_id IS NULL OR affiliate_id = $3)
+        AND EXISTS (SELECT 1 FROM unnest(event_types) p
+                     WHERE p = '*' OR p = $2 OR (right(p, 2) = '.*' AND starts_with($2, left(p, -1))))
+      ORDER BY created_at`,
+    [operatorId, type, affiliateId],
+  );
+  return rows.map(endpointFromRow);
+}
