@@ -1,15 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ensureDeliveries, type Delivery } from '../src/db/deliveries.js';
-import { findSubscribedEndpoints, type Endpoint } from '../src/db/endpoints.js';
+import { deliveryPolicy, findSubscribedEndpoints, operatorRetryPolicy } from '../src/db/endpoints.js';
 import type { EventFacts } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
-import { emittedTypes } from '../src/domain/event-types.js';
-import {
-  DEFAULT_RETRY_POLICY,
-  resolveRetryPolicy,
-  type ResolvedRetryPolicy,
-  type RetryPolicy,
-} from '../src/domain/retry-policy.js';
+import { emittedTypes, isInboundEventType } from '../src/domain/event-types.js';
+import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 
 export interface EventRef {
   operatorId: string;
@@ -27,6 +22,7 @@ export interface DeliveryPlan {
   attemptCount: number;
   policy: ResolvedRetryPolicy;
   timeoutMs: number;
+  rateLimitPerSecond: number | null;
 }
 
 export interface AppliedEvent {
@@ -75,7 +71,11 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       return planOf(tx, event.facts, emittedTypes(event.type, event.facts), deliveries);
     }
 
-    const customer = await lockCustomer(tx, ref.operatorId, event.customer_id);
+    // Events the orchestrator emits itself (operational events) belong to no customer.
+    const inbound = isInboundEventType(event.type);
+    const customer = inbound
+      ? await lockCustomer(tx, ref.operatorId, event.customer_id)
+      : { attribution: null, ftd_event_id: null };
     let attribution = customer.attribution;
     let ftd = false;
 
@@ -129,7 +129,7 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
         wanted.push({
           endpointId: endpoint.id,
           eventType: type,
-          retryPolicy: policyFor(endpoint, operatorDefault),
+          retryPolicy: deliveryPolicy(endpoint, operatorDefault),
         });
       }
     }
@@ -144,19 +144,6 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
   });
 }
 
-/** The retry policy fixed into a new delivery: the endpoint's, else the operator's, else the built-in one. */
-function policyFor(endpoint: Endpoint, operatorDefault: RetryPolicy | null): ResolvedRetryPolicy {
-  return resolveRetryPolicy(endpoint.retryPolicy ?? operatorDefault ?? DEFAULT_RETRY_POLICY);
-}
-
-async function operatorRetryPolicy(tx: PoolClient, operatorId: string): Promise<RetryPolicy | null> {
-  const { rows } = await tx.query<{ default_retry_policy: RetryPolicy | null }>(
-    'SELECT default_retry_policy FROM operators WHERE id = $1',
-    [operatorId],
-  );
-  return rows[0]?.default_retry_policy ?? null;
-}
-
 async function planOf(
   tx: PoolClient,
   facts: EventFacts,
@@ -164,10 +151,14 @@ async function planOf(
   deliveries: Delivery[],
 ): Promise<AppliedEvent> {
   if (!deliveries.length) return { facts, emits, deliveries: [] };
-  const { rows } = await tx.query<{ id: string; url: string; timeout_ms: number }>(
-    'SELECT id, url, timeout_ms FROM endpoints WHERE id = ANY($1)',
-    [deliveries.map((d) => d.endpointId)],
-  );
+  const { rows } = await tx.query<{
+    id: string;
+    url: string;
+    timeout_ms: number;
+    rate_limit_per_second: number | null;
+  }>('SELECT id, url, timeout_ms, rate_limit_per_second FROM endpoints WHERE id = ANY($1)', [
+    deliveries.map((d) => d.endpointId),
+  ]);
   const endpoints = new Map(rows.map((r) => [r.id, r]));
   return {
     facts,
@@ -183,6 +174,7 @@ async function planOf(
         attemptCount: d.attemptCount,
         policy: d.retryPolicy,
         timeoutMs: endpoint.timeout_ms,
+        rateLimitPerSecond: endpoint.rate_limit_per_second,
       };
     }),
   };

@@ -1,21 +1,23 @@
-import { activityInfo, ApplicationFailure } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { finishDelivery, recordAttempt, type DeliveryStatus } from '../src/db/deliveries.js';
 import { disableEndpoint, type PreviousSecret } from '../src/db/endpoints.js';
+import { reserveSendSlot } from '../src/db/rate-limit.js';
 import type { Pool } from '../src/db/pool.js';
 import type { HttpSender } from '../src/delivery/http.js';
 import type { SecretCipher } from '../src/delivery/secrets.js';
 import { signPayload } from '../src/delivery/signing.js';
 import { honoursRetryAfter, judgeAttempt } from '../src/domain/delivery-outcome.js';
+import { isOperationalEventType, type OperationalEventType } from '../src/domain/event-types.js';
+import { emitInternalEvent } from '../src/ingest/internal-event.js';
 import { nextDelayMs, parseRetryAfter, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import { webhookBody } from '../src/domain/webhook-payload.js';
 import { deliveryAttemptFailedSignal } from '../workflows/definitions.js';
 
 export interface DeliverInput {
   deliveryId: string;
-  /** Attempts made before this activity started (earlier activities of the same delivery). */
-  attemptOffset: number;
   /** The attempt count when the current schedule began (0, or the count at the last redrive). */
   driveBase: number;
 }
@@ -27,18 +29,35 @@ export interface DeliverOutcome {
   error: string | null;
 }
 
+export interface DeliveryHealth {
+  /** An endpoint whose attempts have only failed for this long is disabled. */
+  disableAfterMs: number;
+  /** `delivery.failing` is emitted after this many failed attempts of one delivery. */
+  failingAfterAttempts: number;
+}
+
 export interface DeliverDeps {
   pool: Pool;
   cipher: SecretCipher;
   http: HttpSender;
   client?: Client | undefined;
   logger?: Logger | undefined;
+  /** Where operational events' workflows start; without it none are emitted. */
+  taskQueue?: string | undefined;
+  health?: DeliveryHealth | undefined;
   random?: () => number;
   now?: () => Date;
 }
 
+/** Waits for a rate-limit slot longer than this are handed back to Temporal as a retry delay. */
+export const MAX_SLOT_WAIT_MS = 30_000;
+
 interface DeliveryContext {
   status: DeliveryStatus;
+  operator_id: string;
+  attempt_count: number;
+  redrive_count: number;
+  rate_limit_per_second: number | null;
   event_type: string;
   retry_policy: ResolvedRetryPolicy;
   workflow_id: string;
@@ -76,11 +95,10 @@ const RESERVED_HEADERS = new Set([
  * Web UI shows the attempt, the last failure and the next attempt time, and waiting costs a server timer.
  */
 export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Promise<DeliverOutcome> {
-  const info = activityInfo();
-  const attempt = input.attemptOffset + info.attempt;
   const now = deps.now ?? (() => new Date());
   const { rows } = await deps.pool.query<DeliveryContext>(
-    `SELECT d.status, d.event_type, d.retry_policy, d.workflow_id, d.endpoint_id,
+    `SELECT d.status, d.operator_id, d.attempt_count, d.redrive_count, d.event_type, d.retry_policy,
+            d.workflow_id, d.endpoint_id, e.rate_limit_per_second,
             e.url, e.headers, e.timeout_ms, e.enabled, e.deleted_at, e.secret_sealed, e.previous_secrets,
             v.event_id, v.type AS event_kind, v.occurred_at, v.payload, v.facts
        FROM deliveries d
@@ -90,11 +108,15 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     [input.deliveryId],
   );
   const ctx = rows[0];
-  if (!ctx)
+  if (!ctx) {
     throw ApplicationFailure.nonRetryable(
       `delivery ${input.deliveryId} does not exist`,
       'DeliveryNotFoundError',
     );
+  }
+  // Numbered from the log, not from Temporal's attempt counter: a new activity (retry now, redrive) or a
+  // rate-limit pause must neither repeat nor skip a number.
+  const attempt = ctx.attempt_count + 1;
   if (ctx.status === 'succeeded' || ctx.status === 'failed' || ctx.status === 'cancelled') {
     return { status: ctx.status, attempt: attempt - 1, statusCode: null, error: null };
   }
@@ -103,6 +125,18 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     const reason = ctx.deleted_at ? 'endpoint deleted' : 'endpoint disabled';
     await finishDelivery(deps.pool, input.deliveryId, 'cancelled', reason);
     return { status: 'cancelled', attempt: attempt - 1, statusCode: null, error: reason };
+  }
+
+  if (ctx.rate_limit_per_second) {
+    const waitMs = await reserveSendSlot(deps.pool, ctx.endpoint_id, ctx.rate_limit_per_second);
+    if (waitMs > MAX_SLOT_WAIT_MS) {
+      throw ApplicationFailure.create({
+        type: 'RateLimited',
+        message: `endpoint rate limit (${ctx.rate_limit_per_second}/s): next slot in ${waitMs} ms`,
+        nextRetryDelay: waitMs,
+      });
+    }
+    if (waitMs > 0) await sleep(waitMs);
   }
 
   const startedAt = now();
@@ -149,25 +183,27 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     responseBody: result.body,
   };
 
+  const record = (status: DeliveryStatus, nextAttemptAt: Date | null) =>
+    recordAttempt(deps.pool, input.deliveryId, ctx.endpoint_id, { ...attemptLog, status, nextAttemptAt });
+  const ops = operationalEvents(deps, ctx, input.deliveryId);
+  const scheduleAttempt = attempt - input.driveBase;
+
   if (verdict === 'success') {
-    await recordAttempt(deps.pool, input.deliveryId, {
-      ...attemptLog,
-      status: 'succeeded',
-      nextAttemptAt: null,
-    });
+    await record('succeeded', null);
+    if (scheduleAttempt > (deps.health?.failingAfterAttempts ?? Infinity)) {
+      await ops.emit('delivery.recovered', `${ctx.redrive_count}`, { attempt });
+    }
     return { status: 'succeeded', attempt, statusCode: result.statusCode, error: null };
   }
   if (verdict === 'gone') {
-    await recordAttempt(deps.pool, input.deliveryId, {
-      ...attemptLog,
-      status: 'failed',
-      nextAttemptAt: null,
-    });
-    await disableEndpoint(deps.pool, ctx.endpoint_id, 'gone');
-    deps.logger?.warn(
-      { deliveryId: input.deliveryId, endpointId: ctx.endpoint_id },
-      'endpoint answered 410: disabled',
-    );
+    await record('failed', null);
+    if (await disableEndpoint(deps.pool, ctx.endpoint_id, 'gone')) {
+      deps.logger?.warn(
+        { deliveryId: input.deliveryId, endpointId: ctx.endpoint_id },
+        'endpoint answered 410: disabled',
+      );
+      await ops.emit('endpoint.disabled', 'gone', { reason: 'gone' });
+    }
     return { status: 'failed', attempt, statusCode: 410, error: 'HTTP 410 Gone: endpoint disabled' };
   }
 
@@ -175,17 +211,29 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     ? parseRetryAfter(result.retryAfter, startedAt)
     : null;
   const random = deps.random ?? Math.random;
-  const delay = nextDelayMs(ctx.retry_policy, attempt - input.driveBase, random(), retryAfterMs);
-  if (delay === null) {
-    await recordAttempt(deps.pool, input.deliveryId, {
-      ...attemptLog,
-      status: 'failed',
-      nextAttemptAt: null,
-    });
+  const delay = nextDelayMs(ctx.retry_policy, scheduleAttempt, random(), retryAfterMs);
+  const nextAttemptAt = delay === null ? null : new Date(startedAt.getTime() + result.durationMs + delay);
+  const { failingSince } = await record(delay === null ? 'failed' : 'retrying', nextAttemptAt);
+  if (
+    failingSince &&
+    deps.health &&
+    startedAt.getTime() - failingSince.getTime() >= deps.health.disableAfterMs
+  ) {
+    // Only failures for the whole period: the endpoint is disabled, its pending retries end cancelled.
+    if (await disableEndpoint(deps.pool, ctx.endpoint_id, 'failing')) {
+      await ops.emit('endpoint.disabled', 'failing', {
+        reason: 'failing',
+        failingSince: failingSince.toISOString(),
+      });
+    }
+  }
+  if (delay === null || nextAttemptAt === null) {
+    await ops.emit('delivery.exhausted', `${ctx.redrive_count}`, { attempt, lastError: error });
     return { status: 'failed', attempt, statusCode: result.statusCode, error };
   }
-  const nextAttemptAt = new Date(startedAt.getTime() + result.durationMs + delay);
-  await recordAttempt(deps.pool, input.deliveryId, { ...attemptLog, status: 'retrying', nextAttemptAt });
+  if (scheduleAttempt === deps.health?.failingAfterAttempts) {
+    await ops.emit('delivery.failing', `${ctx.redrive_count}`, { attempt, lastError: error, nextAttemptAt });
+  }
   if (deps.client) {
     // Lets the workflow show the wait in its search attributes; losing this signal loses only visibility.
     await deps.client.workflow
@@ -206,4 +254,37 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     nextRetryDelay: delay,
     details: [{ statusCode: result.statusCode, errorClass }],
   });
+}
+
+/**
+ * Operational events about this delivery, sent to the operator's endpoints that subscribe to them. Never
+ * for deliveries of operational events themselves (a failing endpoint would otherwise feed itself), and
+ * best effort: the event row is durable and the reconciler starts it if Temporal was away.
+ */
+function operationalEvents(deps: DeliverDeps, ctx: DeliveryContext, deliveryId: string) {
+  return {
+    async emit(type: OperationalEventType, discriminator: string, extra: Record<string, unknown>) {
+      if (!deps.client || !deps.taskQueue || isOperationalEventType(ctx.event_type)) return;
+      const subject = type === 'endpoint.disabled' ? ctx.endpoint_id : deliveryId;
+      try {
+        await emitInternalEvent(
+          { pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, startTimeoutMs: 5_000 },
+          {
+            operatorId: ctx.operator_id,
+            key: `${type}~${subject}~${type === 'endpoint.disabled' ? Date.now() : discriminator}`,
+            type,
+            data: {
+              endpointId: ctx.endpoint_id,
+              ...(type === 'endpoint.disabled'
+                ? {}
+                : { deliveryId, eventId: ctx.event_id, eventType: ctx.event_type }),
+              ...extra,
+            },
+          },
+        );
+      } catch (err) {
+        deps.logger?.warn({ deliveryId, type, err: (err as Error).message }, 'operational event not emitted');
+      }
+    },
+  };
 }

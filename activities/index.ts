@@ -5,7 +5,12 @@ import type { Pool } from '../src/db/pool.js';
 import type { HttpSender } from '../src/delivery/http.js';
 import type { SecretCipher } from '../src/delivery/secrets.js';
 import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
-import { deliverWebhook, type DeliverInput, type DeliverOutcome } from './deliver-webhook.js';
+import {
+  deliverWebhook,
+  type DeliverInput,
+  type DeliverOutcome,
+  type DeliveryHealth,
+} from './deliver-webhook.js';
 
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
 export type { DeliverInput, DeliverOutcome } from './deliver-webhook.js';
@@ -18,6 +23,9 @@ export interface ActivityDeps {
   /** For the attempt-failed signal that keeps search attributes current; optional in narrow tests. */
   client?: Client | undefined;
   logger?: Logger | undefined;
+  /** The task queue operational events' workflows start on. */
+  taskQueue?: string | undefined;
+  health?: DeliveryHealth | undefined;
 }
 
 /** Builds the activities with their dependencies injected, so tests can hand in their own. */

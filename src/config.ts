@@ -92,6 +92,15 @@ export const ConfigSchema = z.object({
   DELIVERY_TIMEOUT: durationMs
     .default(15_000)
     .describe("Default time an endpoint has to answer one attempt (an endpoint's own `timeout` wins)."),
+  ENDPOINT_DISABLE_AFTER: durationMs
+    .default(5 * 86_400_000)
+    .describe('An endpoint whose attempts have only failed for this long is disabled (`endpoint.disabled`).'),
+  DELIVERY_FAILING_AFTER_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4)
+    .describe('After this many failed attempts of one delivery, `delivery.failing` is emitted.'),
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -165,6 +174,6 @@ export function describeConfig(): {
 
 function formatDefault(key: string, raw: unknown): string {
   if (Array.isArray(raw)) return raw.join(',');
-  if (typeof raw === 'number' && /(INTERVAL|GRACE|TIMEOUT)$/.test(key)) return formatDuration(raw);
+  if (typeof raw === 'number' && /(INTERVAL|GRACE|TIMEOUT|AFTER)$/.test(key)) return formatDuration(raw);
   return String(raw);
 }

@@ -108,7 +108,15 @@ try {
   code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        '--test-concurrency=2',
+        '--test-timeout=120000',
+        ...files,
+      ],
       { cwd: root, env, stdio: 'inherit' },
     );
     child.on('exit', (c) => resolve(c ?? 1));

@@ -57,6 +57,7 @@ const { applyEvent, finishDelivery } = proxyLocalActivities<Activities>({
 
 interface Tracked extends DeliveryView {
   endpointHost: string;
+  rateLimitPerSecond: number | null;
   policy: ResolvedRetryPolicy;
   timeoutMs: number;
   /** Attempt count when the current schedule began (0, or the count at the last redrive). */
@@ -156,11 +157,14 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       d.scope = scope;
       const remaining = Math.max(1, maxAttempts(d.policy) - (d.attemptCount - d.driveBase));
       const { deliverWebhook } = proxyActivities<Activities>({
-        // One attempt: the endpoint's timeout plus room to log it. A dead worker is noticed by this too.
-        startToCloseTimeout: d.timeoutMs + 15_000,
+        // One attempt: the endpoint's timeout plus room to log it (and to wait for a rate-limit slot).
+        // A dead worker is noticed by this too.
+        startToCloseTimeout: d.timeoutMs + 15_000 + (d.rateLimitPerSecond ? 30_000 : 0),
         summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
         retry: {
-          maximumAttempts: remaining,
+          // The activity ends the delivery itself when the policy is spent; this bound only stops a
+          // delivery whose attempts keep dying (crashes) or waiting for a rate-limit slot.
+          maximumAttempts: remaining + 20,
           // Used only when an attempt dies without deciding its own delay (a worker crash).
           initialInterval: '5s',
           backoffCoefficient: 2,
@@ -170,7 +174,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       });
       try {
         const outcome = await scope.run(() =>
-          deliverWebhook({ deliveryId: d.deliveryId, attemptOffset: d.attemptCount, driveBase: d.driveBase }),
+          deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }),
         );
         d.status = outcome.status;
         d.attemptCount = Math.max(d.attemptCount, outcome.attempt);
@@ -248,6 +252,7 @@ function track(plan: DeliveryPlan): Tracked {
     nextAttemptAt: null,
     lastError: null,
     endpointHost: plan.endpointHost,
+    rateLimitPerSecond: plan.rateLimitPerSecond,
     policy: plan.policy,
     timeoutMs: plan.timeoutMs,
     driveBase: plan.attemptCount,

@@ -51,7 +51,15 @@ export const errors = {
       422,
       'validation_failed',
       'The request does not match the schema.',
-      issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      issues.flatMap((i) =>
+        // One detail per unknown key, at its own path, so a client can point at the misspelt field.
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((key) => ({
+              path: [...i.path, key].map(String).join('.'),
+              message: `unknown field "${String(key)}"`,
+            }))
+          : [{ path: i.path.map(String).join('.'), message: i.message }],
+      ),
     ),
   unavailable: (what: 'temporal' | 'database') =>
     new AppError(

@@ -169,8 +169,10 @@ export async function listDeliveries(
         AND ($4::text IS NULL OR event_id = $4)
         AND ($5::text IS NULL OR event_type = $5)
         AND ($6::timestamptz IS NULL OR created_at >= $6)
-        AND ($7::timestamptz IS NULL OR (created_at, id) < ($7::timestamptz, $8::text))
-      ORDER BY created_at DESC, id DESC
+        -- Cursors hold milliseconds (JS dates), PostgreSQL microseconds: compare and sort at the cursor's precision.
+        AND ($7::timestamptz IS NULL
+             OR (date_trunc('milliseconds', created_at), id) < (date_trunc('milliseconds', $7::timestamptz), $8::text))
+      ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
       LIMIT $9`,
     [
       operatorId,
@@ -197,13 +199,24 @@ export interface AttemptRecord extends DeliveryAttempt {
  * Logs one attempt and moves the delivery on, in one statement. Replay-safe: a repeated attempt number
  * is ignored, and a delivery already finished (cancelled meanwhile, say) keeps its final status.
  */
-export async function recordAttempt(db: Queryable, deliveryId: string, a: AttemptRecord): Promise<void> {
-  await db.query(
+export async function recordAttempt(
+  db: Queryable,
+  deliveryId: string,
+  endpointId: string,
+  a: AttemptRecord,
+): Promise<{ failingSince: Date | null }> {
+  const { rows } = await db.query<{ failing_since: Date | null }>(
     `WITH attempt AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
                                       error_message, response_body)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT DO NOTHING
+     ), health AS (
+       -- The endpoint's failure clock: started by a failed attempt, stopped by any success.
+       UPDATE endpoints
+          SET failing_since = CASE WHEN $9 = 'succeeded' THEN NULL ELSE coalesce(failing_since, now()) END
+        WHERE id = $12 AND ($9 <> 'succeeded' OR failing_since IS NOT NULL)
+        RETURNING failing_since
      )
      UPDATE deliveries
         SET attempt_count = greatest(attempt_count, $2),
@@ -213,7 +226,8 @@ export async function recordAttempt(db: Queryable, deliveryId: string, a: Attemp
             completed_at = CASE WHEN $9 IN ('succeeded', 'failed', 'cancelled') THEN coalesce(completed_at, now())
                                 ELSE completed_at END,
             updated_at = now()
-      WHERE id = $1`,
+      WHERE id = $1
+      RETURNING (SELECT failing_since FROM health) AS failing_since`,
     [
       deliveryId,
       a.number,
@@ -226,8 +240,10 @@ export async function recordAttempt(db: Queryable, deliveryId: string, a: Attemp
       a.status,
       a.nextAttemptAt,
       a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}`.slice(0, 1000) : null,
+      endpointId,
     ],
   );
+  return { failingSince: rows[0]?.failing_since ?? null };
 }
 
 /** Finishes a delivery without an attempt (cancelled, or its endpoint went away). */

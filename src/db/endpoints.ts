@@ -1,4 +1,9 @@
-import type { RetryPolicy } from '../domain/retry-policy.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  resolveRetryPolicy,
+  type ResolvedRetryPolicy,
+  type RetryPolicy,
+} from '../domain/retry-policy.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 
@@ -139,7 +144,11 @@ export async function findEndpoint(db: Queryable, operatorId: string, id: string
   return rows[0] ? endpointFromRow(rows[0]) : null;
 }
 
-/** Newest first; the cursor is the last id of the previous page. */
+/**
+ * Newest first; the cursor is the (createdAt, id) of the last item of the previous page. Cursors carry
+ * milliseconds (a JS Date) while PostgreSQL keeps microseconds, so the keyset is created_at truncated to the
+ * millisecond: compared at full precision, rows sharing the cursor's millisecond would be skipped.
+ */
 export async function listEndpoints(
   db: Queryable,
   operatorId: string,
@@ -149,8 +158,9 @@ export async function listEndpoints(
   const { rows } = await db.query<EndpointRow>(
     `SELECT * FROM endpoints
       WHERE operator_id = $1 AND deleted_at IS NULL
-        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::text))
-      ORDER BY created_at DESC, id DESC
+        AND ($2::timestamptz IS NULL
+             OR (date_trunc('milliseconds', created_at), id) < (date_trunc('milliseconds', $2::timestamptz), $3::text))
+      ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
       LIMIT $4`,
     [operatorId, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
   );
@@ -262,4 +272,20 @@ export async function findSubscribedEndpoints(
     [operatorId, type, affiliateId],
   );
   return rows.map(endpointFromRow);
+}
+
+/** The retry policy fixed into a new delivery: the endpoint's, else the operator's, else the built-in one. */
+export function deliveryPolicy(
+  endpoint: Pick<Endpoint, 'retryPolicy'>,
+  operatorDefault: RetryPolicy | null,
+): ResolvedRetryPolicy {
+  return resolveRetryPolicy(endpoint.retryPolicy ?? operatorDefault ?? DEFAULT_RETRY_POLICY);
+}
+
+export async function operatorRetryPolicy(db: Queryable, operatorId: string): Promise<RetryPolicy | null> {
+  const { rows } = await db.query<{ default_retry_policy: RetryPolicy | null }>(
+    'SELECT default_retry_policy FROM operators WHERE id = $1',
+    [operatorId],
+  );
+  return rows[0]?.default_retry_policy ?? null;
 }

@@ -32,7 +32,24 @@ export const EMITTED_EVENT_TYPES = [
   'commission.rejected',
   'commission.reversed',
   'webhook.test',
+  'delivery.failing',
+  'delivery.exhausted',
+  'delivery.recovered',
+  'endpoint.disabled',
 ] as const;
+
+/** Operational events about the delivery machinery itself: delivering one never emits another. */
+export const OPERATIONAL_EVENT_TYPES = [
+  'delivery.failing',
+  'delivery.exhausted',
+  'delivery.recovered',
+  'endpoint.disabled',
+] as const;
+export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
+
+export function isOperationalEventType(type: string): type is OperationalEventType {
+  return (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(type);
+}
 
 export type EmittedEventType = (typeof EMITTED_EVENT_TYPES)[number];
 
@@ -65,6 +82,10 @@ export const EVENT_VERTICALS: Record<EventType, readonly Vertical[]> = {
   'commission.rejected': ['platform'],
   'commission.reversed': ['platform'],
   'webhook.test': ['platform'],
+  'delivery.failing': ['platform'],
+  'delivery.exhausted': ['platform'],
+  'delivery.recovered': ['platform'],
+  'endpoint.disabled': ['platform'],
 };
 
 export function isInboundEventType(type: string): type is InboundEventType {

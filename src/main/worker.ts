@@ -25,7 +25,18 @@ const worker = await createWorker({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  deps: { pool, cipher: delivery.cipher, http: delivery.http, client: await gateway.client(), logger },
+  deps: {
+    pool,
+    cipher: delivery.cipher,
+    http: delivery.http,
+    client: await gateway.client(),
+    logger,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    health: {
+      disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
+      failingAfterAttempts: config.DELIVERY_FAILING_AFTER_ATTEMPTS,
+    },
+  },
   workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
   logger,
 });

@@ -31,12 +31,14 @@ export async function startEventWorkflow(
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'USE_EXISTING',
         requestEagerStart: opts.eager,
-        staticSummary: `${args.type} ${args.eventId} (customer ${args.customerId})`,
+        staticSummary: args.customerId
+          ? `${args.type} ${args.eventId} (customer ${args.customerId})`
+          : `${args.type} ${args.eventId}`,
         typedSearchAttributes: [
           { key: SA.OperatorId, value: args.operatorId },
           { key: SA.EventType, value: args.type },
           { key: SA.EventId, value: args.eventId },
-          { key: SA.CustomerId, value: args.customerId },
+          ...(args.customerId ? [{ key: SA.CustomerId, value: args.customerId }] : []),
           ...(affiliateId ? [{ key: SA.AffiliateId, value: affiliateId }] : []),
         ],
       }),

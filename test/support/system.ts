@@ -52,6 +52,8 @@ export interface SystemOptions {
   /** CIDRs deliveries may reach although private; default loopback, for local receivers. */
   ssrfAllow?: string[];
   secretRotationGraceMs?: number;
+  /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
+  health?: { disableAfterMs: number; failingAfterAttempts: number };
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -73,7 +75,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       connection: await gateway.connection(),
       namespace: 'default',
       taskQueue,
-      deps: { pool, cipher: delivery.cipher, http: delivery.http, client: await gateway.client(), logger },
+      deps: {
+        pool,
+        cipher: delivery.cipher,
+        http: delivery.http,
+        client: await gateway.client(),
+        logger,
+        taskQueue,
+        health: opts.health ?? { disableAfterMs: 5 * 86_400_000, failingAfterAttempts: 4 },
+      },
       workflowBundlePath: env.workflowBundle,
     });
     workerRun = worker.run();

@@ -22,8 +22,11 @@ import type { RetryPolicy } from '../../domain/retry-policy.js';
 import type { Client } from '@temporalio/client';
 import { boundedWait } from '../../temporal/timeout.js';
 import { redriveDeliveries } from '../../temporal/event-signals.js';
+import { emitInternalEvent } from '../../ingest/internal-event.js';
+import { randomBase62 } from '../../db/new-id.js';
+import { toDeliveryOut } from './deliveries.js';
 import { decodeCursor, page } from '../cursor.js';
-import type { AppError } from '../errors.js';
+import { AppError } from '../errors.js';
 import { errors } from '../errors.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut } from '../schemas/common.js';
@@ -219,11 +222,53 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
           deps.secretRotationGraceMs,
         );
         if (!endpoint) throw errors.notFound(`Endpoint ${params.id}`);
-        const expires = endpoint.previousSecrets.map((s) => s.expiresAt).sort();
+        // Stored as PostgreSQL wrote them (session time zone, microseconds): compare as instants, answer in
+        // the API's own RFC 3339 UTC form.
+        const latest = Math.max(...endpoint.previousSecrets.map((s) => Date.parse(s.expiresAt)));
         return {
           status: 200,
-          body: { secret, previousSecretExpiresAt: expires[expires.length - 1] ?? null },
+          body: {
+            secret,
+            previousSecretExpiresAt: Number.isFinite(latest) ? new Date(latest).toISOString() : null,
+          },
         };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/endpoints/{id}/test',
+      summary: 'Send a webhook.test event to this endpoint only; returns its delivery',
+      auth: 'operator',
+      params: IdParams,
+      responses: {
+        202: { description: 'The delivery, started' },
+        404: notFound,
+        503: { description: 'Temporal away', schema: ErrorOut },
+      },
+      handler: async ({ params, operator }) => {
+        const endpoint = await mustFind(operator.id, params.id);
+        let emitted;
+        try {
+          emitted = await emitInternalEvent(
+            {
+              pool: deps.pool,
+              client: await deps.client(),
+              taskQueue: deps.taskQueue,
+              startTimeoutMs: 5_000,
+            },
+            {
+              operatorId: operator.id,
+              key: `webhook.test~${endpoint.id}~${randomBase62(12)}`,
+              type: 'webhook.test',
+              data: { endpointId: endpoint.id, message: 'A test delivery from affiliate-hooks.' },
+              onlyEndpoint: endpoint,
+            },
+          );
+        } catch (err) {
+          if (err instanceof AppError) throw err;
+          throw errors.unavailable('temporal');
+        }
+        return { status: 202, body: toDeliveryOut(emitted.deliveries[0]!) };
       },
     }),
     defineRoute({

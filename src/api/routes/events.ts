@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { deliveriesOfEvent, type Delivery } from '../../db/deliveries.js';
 import { findEvent, type StoredEvent } from '../../db/events.js';
+import { toDeliveryOut } from './deliveries.js';
 import type { Pool } from '../../db/pool.js';
 import { acceptEvent, type AcceptDeps } from '../../ingest/accept-event.js';
 import { errors } from '../errors.js';
@@ -9,7 +11,7 @@ import { EventAcceptedOut, EventIn, EventOut } from '../schemas/events.js';
 
 const EventParams = z.object({ id: ExternalId });
 
-export function toEventOut(e: StoredEvent): EventOut {
+export function toEventOut(e: StoredEvent, deliveries: Delivery[] = []): EventOut {
   const payload = e.payload as {
     brand?: string;
     attribution?: EventOut['attribution'];
@@ -29,7 +31,7 @@ export function toEventOut(e: StoredEvent): EventOut {
     processedAt: e.processedAt?.toISOString() ?? null,
     derived: { ftd: e.facts?.ftd ?? false },
     workflowId: e.workflowId,
-    deliveries: [],
+    deliveries: deliveries.map(toDeliveryOut),
     commissions: [],
   };
 }
@@ -86,7 +88,8 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
       handler: async ({ params, operator }) => {
         const event = await findEvent(deps.pool, operator.id, params.id);
         if (!event) throw errors.notFound(`Event ${params.id}`);
-        return { status: 200, body: toEventOut(event) };
+        const deliveries = await deliveriesOfEvent(deps.pool, operator.id, event.eventId);
+        return { status: 200, body: toEventOut(event, deliveries) };
       },
     }),
   ];

@@ -1,0 +1,89 @@
+import type { Client } from '@temporalio/client';
+import { ensureDeliveries, type Delivery } from '../db/deliveries.js';
+import { deliveryPolicy, operatorRetryPolicy, type Endpoint } from '../db/endpoints.js';
+import { markWorkflowStarted } from '../db/events.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import type { EmittedEventType, InboundEventType } from '../domain/event-types.js';
+import { eventWorkflowId } from '../domain/ids.js';
+import { startEventWorkflow } from '../temporal/start-event.js';
+import { bodyHash } from './body-hash.js';
+
+/**
+ * Events the orchestrator emits itself (operational events, webhook.test). They travel the same path as an
+ * operator's event: a recorded row, then the event workflow, which delivers them to subscribed endpoints.
+ * Their ids carry `~`, which operator ids cannot, so the two never collide; a fixed id makes emitting
+ * the same fact twice a no-op.
+ */
+export interface InternalEvent {
+  operatorId: string;
+  /** Unique per fact, e.g. `delivery.failing~dlv_123~0`. */
+  key: string;
+  type: EmittedEventType;
+  data: Record<string, unknown>;
+  /** Deliver to this endpoint only, whatever its subscriptions (webhook.test). */
+  onlyEndpoint?: Endpoint;
+}
+
+export interface InternalEventDeps {
+  pool: Pool;
+  client: Client;
+  taskQueue: string;
+  startTimeoutMs: number;
+}
+
+export function internalEventId(key: string): string {
+  return `sys~${key}`;
+}
+
+export async function emitInternalEvent(
+  deps: InternalEventDeps,
+  e: InternalEvent,
+): Promise<{ eventId: string; workflowId: string; deliveries: Delivery[] }> {
+  const eventId = internalEventId(e.key);
+  const workflowId = eventWorkflowId(e.operatorId, eventId);
+  const payload = {
+    id: eventId,
+    type: e.type,
+    occurredAt: new Date().toISOString(),
+    customerId: '',
+    data: e.data,
+  };
+  const deliveries = await withTransaction(deps.pool, async (tx) => {
+    const { rowCount } = await tx.query(
+      `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                           status, facts, processed_at)
+       VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, CASE WHEN $8 = 'processed' THEN now() END)
+       ON CONFLICT (operator_id, event_id) DO NOTHING`,
+      [
+        e.operatorId,
+        eventId,
+        e.type,
+        payload.occurredAt,
+        payload,
+        bodyHash(payload),
+        workflowId,
+        // A targeted event is fanned out here, so the workflow only delivers what exists.
+        e.onlyEndpoint ? 'processed' : 'received',
+        e.onlyEndpoint ? { effectiveAttribution: null, ftd: false } : null,
+      ],
+    );
+    if (!rowCount || !e.onlyEndpoint) return [];
+    const policy = deliveryPolicy(e.onlyEndpoint, await operatorRetryPolicy(tx, e.operatorId));
+    return ensureDeliveries(tx, e.operatorId, eventId, workflowId, [
+      { endpointId: e.onlyEndpoint.id, eventType: e.type, retryPolicy: policy },
+    ]);
+  });
+  await startEventWorkflow(
+    deps.client,
+    {
+      workflowId,
+      operatorId: e.operatorId,
+      eventId,
+      type: e.type as unknown as InboundEventType,
+      customerId: '',
+    },
+    { taskQueue: deps.taskQueue, eager: false, timeoutMs: deps.startTimeoutMs },
+  );
+  await markWorkflowStarted(deps.pool, e.operatorId, eventId, true);
+  return { eventId, workflowId, deliveries };
+}

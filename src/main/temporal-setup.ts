@@ -1,0 +1,42 @@
+/**
+ * `npm run temporal:setup`: prepares the Temporal cluster at TEMPORAL_ADDRESS for this project: creates
+ * TEMPORAL_NAMESPACE if missing and registers the project's search attributes. Idempotent; run it before
+ * the first deployment and after upgrades that add search attributes.
+ *
+ *   npm run temporal:setup                        namespace retention 7d when it is created
+ *   npm run temporal:setup -- --retention 30d     (an existing namespace's retention is left alone)
+ */
+import { parseArgs } from 'node:util';
+import { Connection } from '@temporalio/client';
+import { loadConfig } from '../config.js';
+import { setupCluster } from '../temporal/setup-cluster.js';
+
+try {
+  const { values } = parseArgs({ options: { retention: { type: 'string' } } });
+  // Only the Temporal settings matter here; the required secrets get placeholders.
+  const config = loadConfig({
+    ADMIN_TOKEN: 'x'.repeat(24),
+    SECRETS_ENCRYPTION_KEYS: 'unused',
+    ...process.env,
+  });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((err: Error) => {
+    throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${err.message}`);
+  });
+  try {
+    const result = await setupCluster({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      retention: values.retention,
+      log: (line) => console.log(line),
+    });
+    console.log(
+      `done: ${result.added.length} search attributes added, ${result.alreadyPresent.length} already present`,
+    );
+  } finally {
+    await connection.close();
+  }
+  process.exitCode = 0;
+} catch (err) {
+  console.error(`temporal:setup failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}
