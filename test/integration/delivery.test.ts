@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { eventWorkflowId } from '../../src/domain/ids.js';
+import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 
+const execFileAsync = promisify(execFile);
+const env = testEnv();
 let sys: System;
 let rx: Receiver;
 let op: { id: string; apiKey: string };
@@ -252,6 +257,21 @@ describe('driving deliveries by hand', () => {
       if (!found.includes(workflowId)) await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(found, [workflowId]);
+    // The same query, typed by an operator into the CLI (the Web UI's list filter is the same language).
+    const cli = await execFileAsync(env.temporalCli!, [
+      'workflow',
+      'list',
+      '--address',
+      env.temporalAddress,
+      '--query',
+      `DeliveryStatus='retrying' AND AffiliateId='${affiliateId}'`,
+      '--output',
+      'json',
+    ]);
+    assert.deepEqual(
+      (JSON.parse(cli.stdout) as { execution: { workflowId: string } }[]).map((w) => w.execution.workflowId),
+      [workflowId],
+    );
     const [d] = await deliveriesOf(reg.id);
     const waiting = await deliveryDetail(d!.id);
     assert.equal(waiting.status, 'retrying');
