@@ -183,6 +183,18 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     responseBody: result.body,
   };
 
+  deps.logger?.debug(
+    {
+      deliveryId: input.deliveryId,
+      endpointId: ctx.endpoint_id,
+      eventId: ctx.event_id,
+      attempt,
+      statusCode: result.statusCode,
+      errorClass,
+      durationMs: result.durationMs,
+    },
+    'delivery attempt',
+  );
   const record = (status: DeliveryStatus, nextAttemptAt: Date | null) =>
     recordAttempt(deps.pool, input.deliveryId, ctx.endpoint_id, { ...attemptLog, status, nextAttemptAt });
   const ops = operationalEvents(deps, ctx, input.deliveryId);

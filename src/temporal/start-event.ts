@@ -31,9 +31,8 @@ export async function startEventWorkflow(
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'USE_EXISTING',
         requestEagerStart: opts.eager,
-        staticSummary: args.customerId
-          ? `${args.type} ${args.eventId} (customer ${args.customerId})`
-          : `${args.type} ${args.eventId}`,
+        // What an operator reads first in the Web UI; delivery progress is in the current details.
+        staticSummary: `${args.type} ${args.eventId}${args.customerId ? ` · customer ${args.customerId}` : ''} · ${args.operatorId}`,
         typedSearchAttributes: [
           { key: SA.OperatorId, value: args.operatorId },
           { key: SA.EventType, value: args.type },
