@@ -13,7 +13,7 @@ import { honoursRetryAfter, judgeAttempt } from '../src/domain/delivery-outcome.
 import { isOperationalEventType, type OperationalEventType } from '../src/domain/event-types.js';
 import { emitInternalEvent } from '../src/ingest/internal-event.js';
 import { nextDelayMs, parseRetryAfter, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
-import { webhookBody } from '../src/domain/webhook-payload.js';
+import { RESERVED_HEADERS, webhookBody } from '../src/domain/webhook-payload.js';
 import { deliveryAttemptFailedSignal } from '../workflows/definitions.js';
 
 export interface DeliverInput {
@@ -75,16 +75,6 @@ interface DeliveryContext {
   payload: { brand?: string; data: Record<string, unknown>; attribution?: Record<string, unknown> };
   facts: { effectiveAttribution: Record<string, unknown> | null } | null;
 }
-
-/** Headers a custom-header setting may not override: the signature and framing are ours. */
-const RESERVED_HEADERS = new Set([
-  'webhook-id',
-  'webhook-timestamp',
-  'webhook-signature',
-  'content-type',
-  'content-length',
-  'host',
-]);
 
 /**
  * One attempt of one webhook delivery: sign, POST, log the attempt, and decide.

@@ -1,32 +1,18 @@
-import type { Client } from '@temporalio/client';
-import type { Logger } from 'pino';
 import { finishDelivery as finishDeliveryRow } from '../src/db/deliveries.js';
-import type { Pool } from '../src/db/pool.js';
-import type { HttpSender } from '../src/delivery/http.js';
-import type { SecretCipher } from '../src/delivery/secrets.js';
 import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
 import {
   deliverWebhook,
+  type DeliverDeps,
   type DeliverInput,
   type DeliverOutcome,
-  type DeliveryHealth,
 } from './deliver-webhook.js';
 
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
 export type { DeliverInput, DeliverOutcome } from './deliver-webhook.js';
 export type { EventFacts } from '../src/db/events.js';
 
-export interface ActivityDeps {
-  pool: Pool;
-  cipher: SecretCipher;
-  http: HttpSender;
-  /** For the attempt-failed signal that keeps search attributes current; optional in narrow tests. */
-  client?: Client | undefined;
-  logger?: Logger | undefined;
-  /** The task queue operational events' workflows start on. */
-  taskQueue?: string | undefined;
-  health?: DeliveryHealth | undefined;
-}
+/** Everything the activities need, injected so tests can hand in their own. */
+export type ActivityDeps = DeliverDeps;
 
 /** Builds the activities with their dependencies injected, so tests can hand in their own. */
 export function createActivities(deps: ActivityDeps) {

@@ -43,3 +43,13 @@ export function webhookBody(deliveredType: string, e: StoredEventView): WebhookB
     },
   };
 }
+
+/** Headers an endpoint's custom headers may not set: the signature and the framing are the orchestrator's. */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'content-type',
+  'content-length',
+  'host',
+]);

@@ -3,7 +3,7 @@ import type { Worker } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
-import { createDeliveryRuntime } from '../delivery/deps.js';
+import { activityDepsFrom, createDeliveryRuntime } from '../delivery/deps.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { installTemporalRuntime } from '../temporal/runtime.js';
@@ -37,18 +37,7 @@ if (config.API_EMBEDDED_WORKER) {
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        deps: {
-          pool,
-          cipher: delivery.cipher,
-          http: delivery.http,
-          client: await gateway.client(),
-          logger,
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          health: {
-            disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
-            failingAfterAttempts: config.DELIVERY_FAILING_AFTER_ATTEMPTS,
-          },
-        },
+        deps: activityDepsFrom(config, delivery, { pool, client: await gateway.client(), logger }),
         workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
         logger,
       });

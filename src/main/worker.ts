@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
-import { createDeliveryRuntime } from '../delivery/deps.js';
+import { activityDepsFrom, createDeliveryRuntime } from '../delivery/deps.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
@@ -25,18 +25,7 @@ const worker = await createWorker({
   connection,
   namespace: config.TEMPORAL_NAMESPACE,
   taskQueue: config.TEMPORAL_TASK_QUEUE,
-  deps: {
-    pool,
-    cipher: delivery.cipher,
-    http: delivery.http,
-    client: await gateway.client(),
-    logger,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    health: {
-      disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
-      failingAfterAttempts: config.DELIVERY_FAILING_AFTER_ATTEMPTS,
-    },
-  },
+  deps: activityDepsFrom(config, delivery, { pool, client: await gateway.client(), logger }),
   workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
   logger,
 });

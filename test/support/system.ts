@@ -5,7 +5,7 @@ import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { randomBase62 } from '../../src/db/new-id.js';
-import { createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/deps.js';
+import { activityDepsFrom, createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/deps.js';
 import { createLogger } from '../../src/log.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { installTemporalRuntime } from '../../src/temporal/runtime.js';
@@ -75,15 +75,15 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       connection: await gateway.connection(),
       namespace: 'default',
       taskQueue,
-      deps: {
-        pool,
-        cipher: delivery.cipher,
-        http: delivery.http,
-        client: await gateway.client(),
-        logger,
-        taskQueue,
-        health: opts.health ?? { disableAfterMs: 5 * 86_400_000, failingAfterAttempts: 4 },
-      },
+      deps: activityDepsFrom(
+        {
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          ENDPOINT_DISABLE_AFTER: opts.health?.disableAfterMs ?? 5 * 86_400_000,
+          DELIVERY_FAILING_AFTER_ATTEMPTS: opts.health?.failingAfterAttempts ?? 4,
+        },
+        delivery,
+        { pool, client: await gateway.client(), logger },
+      ),
       workflowBundlePath: env.workflowBundle,
     });
     workerRun = worker.run();

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isDuration } from '../../domain/duration.js';
 import { EVENT_TYPE_PATTERN } from '../../domain/matching.js';
 import { validateRetryPolicy, type RetryPolicy } from '../../domain/retry-policy.js';
+import { RESERVED_HEADERS } from '../../domain/webhook-payload.js';
 import { ExternalId } from './common.js';
 
 /** Endpoints (contract section 4). */
@@ -39,17 +40,7 @@ const Headers = z
   )
   .refine((h) => Object.keys(h).length <= 20, 'at most 20 custom headers')
   .refine(
-    (h) =>
-      !Object.keys(h).some((k) =>
-        [
-          'webhook-id',
-          'webhook-timestamp',
-          'webhook-signature',
-          'content-type',
-          'content-length',
-          'host',
-        ].includes(k.toLowerCase()),
-      ),
+    (h) => !Object.keys(h).some((k) => RESERVED_HEADERS.has(k.toLowerCase())),
     'the webhook-*, content-type, content-length and host headers are set by the orchestrator',
   );
 
