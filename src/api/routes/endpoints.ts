@@ -101,6 +101,10 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
       },
       handler: async ({ body, operator }) => {
         checkUrl(body.url);
+        if (body.format === 'postback') {
+          // Accepting it would send JSON webhooks to a tracker's postback URL: refuse until postbacks ship.
+          throw invalid('format', 'postback endpoints are not supported by this version yet; use "webhook"');
+        }
         const id = newEndpointId();
         const secret = generateWebhookSecret();
         const fields: EndpointFields = {
