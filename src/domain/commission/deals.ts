@@ -1,0 +1,202 @@
+/**
+ * An affiliate's deal (contract section 6): which of the five models pays, on what terms, how long a
+ * commission is held before approval and how long it can be clawed back. Pure data and pure checks,
+ * safe to import from workflows; the API validates the shape with zod and `dealProblems` checks the
+ * meaning.
+ */
+import { isDuration, parseDuration } from '../duration.js';
+import { compare, isDecimal, isNegative, isPositive, type Decimal } from '../money.js';
+
+export const DEAL_MODELS = ['cpa', 'revshare', 'hybrid', 'lot', 'challenge'] as const;
+export type DealModel = (typeof DEAL_MODELS)[number];
+
+/** The part of a deal a commission is paid under: a hybrid deal pays under two rules. */
+export const COMMISSION_RULES = ['cpa', 'revshare', 'lot', 'challenge'] as const;
+export type CommissionRule = (typeof COMMISSION_RULES)[number];
+
+/** Every model takes both. Durations are the contract's strings (`"30d"`). */
+export interface DealTiming {
+  /** From the commission's own event time until it may be approved. */
+  holdPeriod: string;
+  /**
+   * From the commission's own event time until an approved commission can still be reversed. After it, a
+   * compensation only flags the commission for review. It includes the hold, so it should be longer.
+   */
+  clawbackWindow: string;
+}
+
+/**
+ * When a customer qualifies for a CPA. Every condition given must hold at one moment of event time; the
+ * moment the last one comes true is when the CPA is earned. Deposits count only in the CPA's currency.
+ * With neither `minFirstDeposit` nor `minCumulativeDeposits`, a first deposit of any amount is required:
+ * a CPA pays for a depositing customer.
+ */
+export interface CpaQualification {
+  /** The customer's first deposit (earliest by event time) is at least this. */
+  minFirstDeposit?: Decimal;
+  /** The deposits counted add up to at least this. */
+  minCumulativeDeposits?: Decimal;
+  /** Only deposits made within this many days of registration count (both minimums). */
+  windowDays?: number;
+  /** KYC is `verified` at the moment of qualification. */
+  requireKyc?: boolean;
+  /** A `wagering.completed` happened by the moment of qualification. */
+  requireWagering?: boolean;
+  /** ISO 3166-1 alpha-2 countries of registration that may qualify; all when absent. */
+  countries?: string[];
+  /** The customer must qualify within this many days of registration, or never. */
+  deadlineDays?: number;
+}
+
+export interface CpaTerms {
+  amount: Decimal;
+  currency: string;
+  qualification: CpaQualification;
+}
+
+/** From `fromNgr` of month-to-date NGR upward, the percent paid on each further unit of NGR. */
+export interface RevshareTier {
+  fromNgr: Decimal;
+  percent: Decimal;
+}
+
+export interface RevshareTerms {
+  /** Paid below the first tier, or throughout when there are no tiers. */
+  percent: Decimal;
+  tiers?: RevshareTier[];
+  /** A month that ends below zero carries the shortfall into the next month, until earned back. */
+  negativeCarryover: boolean;
+}
+
+export interface LotTerms {
+  amountPerLot: Decimal;
+  currency: string;
+  /** Per-instrument amounts that replace `amountPerLot` (`{"XAUUSD": "8.00"}`). */
+  instruments?: Record<string, Decimal>;
+}
+
+/** A percent of the challenge price (in the price's currency), or a fixed amount. */
+export type ChallengeTerms = { percent: Decimal } | { amount: Decimal; currency: string };
+
+export type CpaDeal = { model: 'cpa' } & CpaTerms & DealTiming;
+export type RevshareDeal = { model: 'revshare' } & RevshareTerms & DealTiming;
+export type HybridDeal = { model: 'hybrid'; cpa: CpaTerms; revshare: RevshareTerms } & DealTiming;
+export type LotDeal = { model: 'lot' } & LotTerms & DealTiming;
+export type ChallengeDeal = { model: 'challenge' } & ChallengeTerms & DealTiming;
+
+export type Deal = CpaDeal | RevshareDeal | HybridDeal | LotDeal | ChallengeDeal;
+
+/** The CPA terms of a deal, if it pays a CPA. */
+export function cpaTermsOf(deal: Deal): CpaTerms | null {
+  if (deal.model === 'cpa') return deal;
+  if (deal.model === 'hybrid') return deal.cpa;
+  return null;
+}
+
+/** The RevShare terms of a deal, if it pays a RevShare. */
+export function revshareTermsOf(deal: Deal): RevshareTerms | null {
+  if (deal.model === 'revshare') return deal;
+  if (deal.model === 'hybrid') return deal.revshare;
+  return null;
+}
+
+const CURRENCY = /^[A-Z]{3}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+
+function checkAmount(problems: string[], path: string, value: unknown, positive: boolean): void {
+  if (!isDecimal(value)) problems.push(`${path} must be a decimal string such as "50.00"`);
+  else if (positive ? !isPositive(value) : isNegative(value))
+    problems.push(`${path} must be ${positive ? 'greater than zero' : 'zero or more'}`);
+}
+
+function checkPercent(problems: string[], path: string, value: unknown): void {
+  if (!isDecimal(value) || isNegative(value) || compare(value, '100') > 0)
+    problems.push(`${path} must be a decimal string from "0" to "100"`);
+}
+
+function checkCurrency(problems: string[], path: string, value: unknown): void {
+  if (typeof value !== 'string' || !CURRENCY.test(value))
+    problems.push(`${path} must be an ISO 4217 code such as "EUR"`);
+}
+
+function checkDays(problems: string[], path: string, value: unknown): void {
+  if (value !== undefined && (!Number.isInteger(value) || (value as number) < 1))
+    problems.push(`${path} must be a whole number of days, at least 1`);
+}
+
+function checkCpa(problems: string[], path: string, cpa: CpaTerms): void {
+  checkAmount(problems, `${path}amount`, cpa.amount, true);
+  checkCurrency(problems, `${path}currency`, cpa.currency);
+  const q = cpa.qualification ?? {};
+  if (q.minFirstDeposit !== undefined)
+    checkAmount(problems, `${path}qualification.minFirstDeposit`, q.minFirstDeposit, false);
+  if (q.minCumulativeDeposits !== undefined)
+    checkAmount(problems, `${path}qualification.minCumulativeDeposits`, q.minCumulativeDeposits, false);
+  checkDays(problems, `${path}qualification.windowDays`, q.windowDays);
+  checkDays(problems, `${path}qualification.deadlineDays`, q.deadlineDays);
+  if (
+    q.countries !== undefined &&
+    (!Array.isArray(q.countries) || !q.countries.every((c) => COUNTRY.test(c)))
+  )
+    problems.push(`${path}qualification.countries must be ISO 3166-1 alpha-2 codes such as "DE"`);
+}
+
+function checkRevshare(problems: string[], path: string, rs: RevshareTerms): void {
+  checkPercent(problems, `${path}percent`, rs.percent);
+  if (typeof rs.negativeCarryover !== 'boolean') problems.push(`${path}negativeCarryover must be a boolean`);
+  const tiers = rs.tiers ?? [];
+  tiers.forEach((tier, i) => {
+    checkAmount(problems, `${path}tiers[${i}].fromNgr`, tier.fromNgr, false);
+    checkPercent(problems, `${path}tiers[${i}].percent`, tier.percent);
+    const prev = tiers[i - 1];
+    if (
+      i > 0 &&
+      prev &&
+      isDecimal(prev.fromNgr) &&
+      isDecimal(tier.fromNgr) &&
+      compare(prev.fromNgr, tier.fromNgr) >= 0
+    )
+      problems.push(`${path}tiers must be in strictly ascending order of fromNgr`);
+  });
+}
+
+/**
+ * What is wrong with a deal's terms, as `path message` sentences; empty when it can be used. Checks
+ * meaning (positive amounts, percents up to 100, ascending tiers, durations), not JSON shape.
+ */
+export function dealProblems(deal: Deal): string[] {
+  const problems: string[] = [];
+  for (const key of ['holdPeriod', 'clawbackWindow'] as const) {
+    if (!isDuration(deal[key])) problems.push(`${key} must be a duration such as "30d"`);
+  }
+  if (!problems.length && parseDuration(deal.clawbackWindow) < parseDuration(deal.holdPeriod))
+    problems.push('clawbackWindow must be at least as long as holdPeriod');
+  switch (deal.model) {
+    case 'cpa':
+      checkCpa(problems, '', deal);
+      break;
+    case 'revshare':
+      checkRevshare(problems, '', deal);
+      break;
+    case 'hybrid':
+      checkCpa(problems, 'cpa.', deal.cpa);
+      checkRevshare(problems, 'revshare.', deal.revshare);
+      break;
+    case 'lot':
+      checkAmount(problems, 'amountPerLot', deal.amountPerLot, false);
+      checkCurrency(problems, 'currency', deal.currency);
+      for (const [instrument, amount] of Object.entries(deal.instruments ?? {}))
+        checkAmount(problems, `instruments.${instrument}`, amount, false);
+      break;
+    case 'challenge':
+      if ('percent' in deal) checkPercent(problems, 'percent', deal.percent);
+      else {
+        checkAmount(problems, 'amount', deal.amount, true);
+        checkCurrency(problems, 'currency', deal.currency);
+      }
+      break;
+    default:
+      problems.push(`model must be one of ${DEAL_MODELS.join(', ')}`);
+  }
+  return problems;
+}

@@ -1,0 +1,218 @@
+/**
+ * What the commission engine knows of one customer, folded from their events in any arrival order. Facts
+ * keep event times, so qualification can be judged as of any moment and recomputed when a late,
+ * earlier-dated event arrives. Folding the same event twice changes nothing. Pure and workflow-safe.
+ */
+import type { InboundEventType } from '../event-types.js';
+import type { Decimal } from '../money.js';
+
+export type KycStatus = 'pending' | 'verified' | 'rejected' | 'expired';
+export type CustomerStatus = 'active' | 'blocked' | 'closed' | 'self_excluded' | 'duplicate';
+export type FraudSeverity = 'low' | 'medium' | 'high';
+
+/** The events the engine reads, with the `data` fields it uses (contract section 3). */
+export type CommissionEvent =
+  | Ev<'customer.registered', { country: string }>
+  | Ev<'customer.kyc_changed', { kycStatus: KycStatus }>
+  | Ev<'customer.status_changed', { status: CustomerStatus; reason?: string }>
+  | Ev<'customer.fraud_flagged', { flag: string; severity: FraudSeverity }>
+  | Ev<'deposit.completed', { depositId: string; amount: Decimal; currency: string }>
+  | Ev<'deposit.chargeback', { depositId: string; amount: Decimal; currency: string; reason?: string }>
+  | Ev<'deposit.refunded', { depositId: string; amount: Decimal; currency: string }>
+  | Ev<'wagering.completed', { requirementId: string }>
+  | Ev<
+      'revenue.daily',
+      { date: string; ggr?: Decimal; bonuses?: Decimal; fees?: Decimal; ngr: Decimal; currency: string }
+    >
+  | Ev<'trade.closed', { tradeId: string; accountId: string; instrument: string; lots: Decimal }>
+  | Ev<'challenge.purchased', { challengeId: string; planId: string; price: Decimal; currency: string }>
+  | Ev<'challenge.refunded', { challengeId: string; amount: Decimal; currency: string }>
+  | Ev<PassiveEventType, Record<string, unknown>>;
+
+/** Inbound types that move no commission. */
+export type PassiveEventType = Exclude<
+  InboundEventType,
+  | 'customer.registered'
+  | 'customer.kyc_changed'
+  | 'customer.status_changed'
+  | 'customer.fraud_flagged'
+  | 'deposit.completed'
+  | 'deposit.chargeback'
+  | 'deposit.refunded'
+  | 'wagering.completed'
+  | 'revenue.daily'
+  | 'trade.closed'
+  | 'challenge.purchased'
+  | 'challenge.refunded'
+>;
+
+interface Ev<T extends InboundEventType, D> {
+  /** The operator's event id. */
+  id: string;
+  type: T;
+  /** RFC 3339 UTC. */
+  occurredAt: string;
+  data: D;
+}
+
+export interface Deposit {
+  depositId: string;
+  eventId: string;
+  occurredAt: string;
+  amount: Decimal;
+  currency: string;
+}
+
+/** A chargeback or refund against a deposit; it may arrive before the deposit it names. */
+export interface DepositReturn {
+  kind: 'chargeback' | 'refund';
+  eventId: string;
+  depositId: string;
+  occurredAt: string;
+  amount: Decimal;
+  currency: string;
+}
+
+export interface Timed<T> {
+  value: T;
+  at: string;
+  eventId: string;
+}
+
+export interface CustomerFacts {
+  customerId: string;
+  /** The registration, earliest by event time if the operator sent two. */
+  registration: { at: string; eventId: string; country: string } | null;
+  /** Every KYC change, ascending by event time: the status at a moment is the last one before it. */
+  kyc: Timed<KycStatus>[];
+  /** Each `wagering.completed`, ascending by event time. */
+  wagering: { at: string; eventId: string }[];
+  /** Deposits, ascending by event time; one per deposit id. */
+  deposits: Deposit[];
+  returns: DepositReturn[];
+  /** The latest account status by event time. */
+  status: Timed<CustomerStatus> | null;
+  /** The first high-severity fraud flag; there is no event that clears one. */
+  fraudHigh: Timed<string> | null;
+  /** Challenges refunded, whether or not their purchase has arrived yet. */
+  challengeRefunds: { challengeId: string; at: string; eventId: string }[];
+}
+
+export function emptyFacts(customerId: string): CustomerFacts {
+  return {
+    customerId,
+    registration: null,
+    kyc: [],
+    wagering: [],
+    deposits: [],
+    returns: [],
+    status: null,
+    fraudHigh: null,
+    challengeRefunds: [],
+  };
+}
+
+/** Event-time order; ties broken by event id so every fold of the same events agrees. */
+export function byTime(a: { at: string; eventId: string }, b: { at: string; eventId: string }): number {
+  const d = Date.parse(a.at) - Date.parse(b.at);
+  return d !== 0 ? d : a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+function insertTimed<T extends { at: string; eventId: string }>(list: readonly T[], item: T): T[] {
+  if (list.some((x) => x.eventId === item.eventId)) return [...list];
+  return [...list, item].sort(byTime);
+}
+
+function later<T>(current: Timed<T> | null, next: Timed<T>): Timed<T> {
+  return current === null || byTime(current, next) < 0 ? next : current;
+}
+
+/** The facts after one more event. Returns a new object; the input is not changed. */
+export function applyEvent(facts: CustomerFacts, event: CommissionEvent): CustomerFacts {
+  const at = event.occurredAt;
+  const eventId = event.id;
+  switch (event.type) {
+    case 'customer.registered': {
+      const next = { at, eventId, country: event.data.country };
+      const keep = facts.registration && byTime(facts.registration, next) <= 0;
+      return { ...facts, registration: keep ? facts.registration : next };
+    }
+    case 'customer.kyc_changed':
+      return { ...facts, kyc: insertTimed(facts.kyc, { value: event.data.kycStatus, at, eventId }) };
+    case 'customer.status_changed':
+      return { ...facts, status: later(facts.status, { value: event.data.status, at, eventId }) };
+    case 'customer.fraud_flagged': {
+      if (event.data.severity !== 'high') return facts;
+      const flag = { value: event.data.flag, at, eventId };
+      return {
+        ...facts,
+        fraudHigh: facts.fraudHigh && byTime(facts.fraudHigh, flag) <= 0 ? facts.fraudHigh : flag,
+      };
+    }
+    case 'deposit.completed': {
+      if (facts.deposits.some((d) => d.depositId === event.data.depositId)) return facts;
+      const deposit: Deposit = {
+        depositId: event.data.depositId,
+        eventId,
+        occurredAt: at,
+        amount: event.data.amount,
+        currency: event.data.currency,
+      };
+      const deposits = [...facts.deposits, deposit].sort((a, b) =>
+        byTime({ at: a.occurredAt, eventId: a.eventId }, { at: b.occurredAt, eventId: b.eventId }),
+      );
+      return { ...facts, deposits };
+    }
+    case 'deposit.chargeback':
+    case 'deposit.refunded': {
+      if (facts.returns.some((r) => r.eventId === eventId)) return facts;
+      const entry: DepositReturn = {
+        kind: event.type === 'deposit.chargeback' ? 'chargeback' : 'refund',
+        eventId,
+        depositId: event.data.depositId,
+        occurredAt: at,
+        amount: event.data.amount,
+        currency: event.data.currency,
+      };
+      return { ...facts, returns: [...facts.returns, entry] };
+    }
+    case 'wagering.completed':
+      return { ...facts, wagering: insertTimed(facts.wagering, { at, eventId }) };
+    case 'challenge.refunded':
+      return {
+        ...facts,
+        challengeRefunds: insertTimed(facts.challengeRefunds, {
+          challengeId: event.data.challengeId,
+          at,
+          eventId,
+        }),
+      };
+    default:
+      return facts;
+  }
+}
+
+/** The KYC status at a moment of event time (inclusive), or null before any KYC event. */
+export function kycAt(facts: CustomerFacts, at: string): KycStatus | null {
+  let status: KycStatus | null = null;
+  for (const k of facts.kyc) {
+    if (Date.parse(k.at) <= Date.parse(at)) status = k.value;
+    else break;
+  }
+  return status;
+}
+
+/** The latest KYC status by event time. */
+export function currentKyc(facts: CustomerFacts): KycStatus | null {
+  return facts.kyc[facts.kyc.length - 1]?.value ?? null;
+}
+
+/** Why no new commission may accrue for this customer under any rule, or null. */
+export function accrualBlocker(
+  facts: CustomerFacts,
+): 'self_exclusion' | 'fraud_high' | 'kyc_rejected' | null {
+  if (facts.status?.value === 'self_excluded') return 'self_exclusion';
+  if (facts.fraudHigh) return 'fraud_high';
+  if (currentKyc(facts) === 'rejected') return 'kyc_rejected';
+  return null;
+}
