@@ -18,7 +18,9 @@ export interface ReconcilerDeps {
  * Temporal, or crashed, between recording and starting). Starting is idempotent, so racing the API is
  * harmless. Returns how many it started.
  */
-export async function reconcileOnce(deps: ReconcilerDeps, batch = 200): Promise<number> {
+const BATCH = 200;
+
+export async function reconcileOnce(deps: ReconcilerDeps, batch = BATCH): Promise<number> {
   const pending = await findUnstartedEvents(deps.pool, deps.graceMs, batch);
   let started = 0;
   for (const e of pending) {
@@ -54,11 +56,14 @@ export async function reconcileOnce(deps: ReconcilerDeps, batch = 200): Promise<
 export function startReconciler(deps: ReconcilerDeps, intervalMs: number): { stop: () => Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() =>
-      reconcileOnce(deps).catch((err: Error) =>
-        deps.logger.warn({ err: { message: err.message } }, 'reconcile failed'),
-      ),
-    );
+    running = running.then(async () => {
+      try {
+        // A full batch means more may wait (after an outage): keep going, a bounded number of batches.
+        for (let i = 0; i < 50 && (await reconcileOnce(deps, BATCH)) === BATCH; i++);
+      } catch (err) {
+        deps.logger.warn({ err: { message: (err as Error).message } }, 'reconcile failed');
+      }
+    });
   }, intervalMs);
   timer.unref();
   return {

@@ -89,8 +89,11 @@ async function recordEvent(
   id = unique('evt'),
 ) {
   await pool.query(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-     VALUES ($1, $2, $3, $4, $5, '{}', 'test', $6)`,
+    // A stand-in for a processed event (the ledger's foreign key target): marked started, so the start
+    // reconciler of other test files never picks it up.
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         workflow_started_at, acknowledged_at, status)
+     VALUES ($1, $2, $3, $4, $5, '{}', 'test', $6, now(), now(), 'processed')`,
     [operatorId, id, type, occurredAt, customerId, `event:${operatorId}:${id}`],
   );
   return id;

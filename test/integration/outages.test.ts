@@ -107,7 +107,10 @@ describe('when Temporal is unreachable', () => {
       logger: createLogger('silent'),
       graceMs: 0,
     };
-    assert.ok((await reconcileOnce(deps)) >= 1);
+    // Other test files share this database, so the reconciler may have their rows to start too: run it
+    // until this event's row is taken (bounded).
+    for (let i = 0; i < 20 && !(await rowState(event.id))?.workflow_started_at; i++)
+      await reconcileOnce(deps);
     await sys.client.workflow.getHandle(workflowId).result();
     const state = await rowState(event.id);
     assert.ok(state?.workflow_started_at);
@@ -119,7 +122,12 @@ describe('when Temporal is unreachable', () => {
     for await (const wf of sys.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
       runs.push(wf.runId);
     assert.equal(runs.length, 1);
-    assert.equal(await reconcileOnce(deps), 0);
+    // Another pass starts nothing for it again.
+    await reconcileOnce(deps);
+    const after = [];
+    for await (const wf of sys.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+      after.push(wf.runId);
+    assert.deepEqual(after, runs);
   });
 });
 
