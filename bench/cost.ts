@@ -1,0 +1,71 @@
+import type { ChildProcess } from 'node:child_process';
+import type pg from 'pg';
+import { eventWorkflowId } from '../src/domain/ids.js';
+import { runLoad, type Shape } from './load.js';
+import { perEvent, pgSnapshot, waitForStatsFlush, type PgPerEvent } from './pg-counts.js';
+import { settle, type Ctx } from './phases.js';
+import { costOf, type CostPerEvent } from './temporal-cost.js';
+
+/**
+ * Cost per event with k endpoints: a few events at a low rate on a quiet system, every delivery received and
+ * every workflow completed, then Temporal work from their histories and PostgreSQL round trips from the
+ * counters around them.
+ */
+export interface CostResult {
+  endpoints: number;
+  events: number;
+  delivered: number;
+  temporal: CostPerEvent;
+  postgres: PgPerEvent;
+}
+
+export async function productCost(
+  ctx: Ctx,
+  shape: Shape,
+  operatorId: string,
+  counted: Record<string, ChildProcess>,
+  monitor: pg.Client | null,
+  databaseName: string | null,
+  events: number,
+): Promise<CostResult> {
+  const phase = `cost-${shape.expected}`;
+  if (ctx.opts.costXactCheck) await waitForStatsFlush();
+  const before = await pgSnapshot(counted, ctx.opts.costXactCheck ? monitor : null, databaseName);
+  await runLoad(ctx.tracker, shape, `${ctx.runTag}-cost${shape.expected}`, {
+    phase,
+    rate: Math.min(10, events),
+    durationMs: 120_000,
+    maxEvents: events,
+    maxInFlight: 16,
+    signal: ctx.signal,
+  });
+  await settle(ctx, [phase]);
+  const sent = ctx.tracker.ofPhase(phase);
+  const temporal = await costOf(
+    ctx.client,
+    sent.map((e) => eventWorkflowId(operatorId, e.id)),
+  );
+  if (ctx.opts.costXactCheck) await waitForStatsFlush();
+  const after = await pgSnapshot(counted, ctx.opts.costXactCheck ? monitor : null, databaseName);
+  const result: CostResult = {
+    endpoints: shape.expected,
+    events: sent.length,
+    delivered: sent.filter((e) => e.deliveredAt !== null).length,
+    temporal,
+    postgres: perEvent(before, after, sent.length),
+  };
+  ctx.say(
+    `  ${shape.expected} endpoint(s): ${temporal.perEvent.actions} Temporal actions, ${result.postgres.roundTripsPerEvent ?? 'n/a'} PostgreSQL round trips per event`,
+  );
+  return result;
+}
+
+/** Temporal work of a sample of a baseline's workflows (their ids are the event ids). */
+export async function baselineCost(ctx: Ctx, phase: string, sample: number): Promise<CostPerEvent> {
+  const ids = ctx.tracker
+    .ofPhase(phase)
+    .filter((e) => e.deliveredAt !== null)
+    .slice(0, sample)
+    .map((e) => e.id);
+  return costOf(ctx.client, ids);
+}

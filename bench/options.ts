@@ -1,0 +1,225 @@
+import { parseArgs } from 'node:util';
+
+/**
+ * Command-line options and the three presets. Every phase is bounded: by its own duration, by an event
+ * count, and by a wait limit for deliveries still in flight.
+ */
+export type Mode = 'full' | 'quick' | 'smoke';
+export const SECTIONS = ['ceiling', 'best', 'naive', 'product', 'drain', 'cost'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface BenchOptions {
+  mode: Mode;
+  /** Endpoints per event in the throughput, latency and drain phases. */
+  endpoints: number;
+  payloadBytes: number;
+  /** A fixed-rate run of every shape at this rate (events/s), besides the saturation search. */
+  rate: number | null;
+  /** Seconds of the fixed-rate run. */
+  durationS: number;
+  drainDownS: number;
+  skip: Set<Section>;
+  apiUrl?: string | undefined;
+  adminToken?: string | undefined;
+  temporalAddress?: string | undefined;
+  databaseUrl?: string | undefined;
+  pids: Record<string, number>;
+  outDir: string;
+  maxInFlight: number;
+  /** Write V8 CPU profiles of the API and worker processes next to the results. */
+  profile: boolean;
+  /** Preset numbers. */
+  ramp: {
+    startRate: number;
+    factor: number;
+    stepMs: number;
+    maxSteps: number;
+    /** Bisection steps between the last rate that kept up and the first that did not. */
+    refineSteps: number;
+    holdMs: number;
+  };
+  /** Fractions of the saturation rate the latency phases run at. */
+  fractions: number[];
+  latencyMs: number;
+  /** Events per latency phase at most (the smoke mode keeps it tiny). */
+  latencyMaxEvents: number;
+  ceiling: { concurrency: number; loopMs: number; singleMs: number };
+  drainWarmMs: number;
+  drainRecoveryMaxMs: number;
+  costEvents: number;
+  /** Wait for pg_stat_database to be flushed around the cost phases (the xact_commit cross-check). */
+  costXactCheck: boolean;
+  /** Longest wait for a phase's backlog to be delivered. */
+  settleMaxMs: number;
+}
+
+const USAGE = `usage: npm run bench -- [options]
+
+  --quick                 the whole bench in about 5 minutes (default: full, about 20 minutes)
+  --smoke                 a tiny run for the smoke test (seconds; figures meaningless)
+  --endpoints N           endpoints per event in the throughput, latency and drain phases (default 1)
+  --payload-bytes N       size of each sent event in bytes (default 1024)
+  --rate N                also run every shape at N events/s for --duration seconds
+  --duration S            seconds of the --rate run (default 30, quick 10)
+  --drain-seconds S       how long the receiver is down in the drain phase (default 60, quick 15)
+  --skip a,b              skip sections: ${SECTIONS.join(', ')}
+  --api-url URL           use a running API (its worker must be allowed to reach 127.0.0.1)
+  --admin-token T         admin token of that API (default $ADMIN_TOKEN)
+  --temporal-address H:P  use a running Temporal server instead of starting a dev server
+  --database-url URL      use this migrated database instead of a throwaway one (not dropped)
+  --pids role=pid,...     processes to measure when they are not started by the bench (api, worker, temporal)
+  --max-in-flight N       requests in flight at most per load generator (default 256)
+  --out DIR               where to write <timestamp>.json and .md (default bench/results)
+  --xact-check            cross-check round trips with pg_stat_database (adds 3 x 11 s; on in full mode)
+  --profile               write V8 CPU profiles of the API and worker (<out>/<timestamp>-profiles/<api|worker>/)`;
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' },
+      smoke: { type: 'boolean' },
+      full: { type: 'boolean' },
+      endpoints: { type: 'string' },
+      'payload-bytes': { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      'drain-seconds': { type: 'string' },
+      skip: { type: 'string' },
+      'api-url': { type: 'string' },
+      'admin-token': { type: 'string' },
+      'temporal-address': { type: 'string' },
+      'database-url': { type: 'string' },
+      pids: { type: 'string' },
+      'max-in-flight': { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'boolean' },
+      'xact-check': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const mode: Mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+  const int = (name: string, v: string | undefined, def: number, min: number, max: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`--${name} must be between ${min} and ${max}`);
+    return n;
+  };
+  const skip = new Set<Section>();
+  for (const s of (values.skip ?? '').split(',').filter(Boolean)) {
+    if (!(SECTIONS as readonly string[]).includes(s))
+      throw new Error(`--skip: unknown section ${s}\n${USAGE}`);
+    skip.add(s as Section);
+  }
+  if (mode === 'smoke') skip.add('drain');
+  const pids: Record<string, number> = {};
+  for (const pair of (values.pids ?? '').split(',').filter(Boolean)) {
+    const [role, pid] = pair.split('=');
+    if (!role || !Number(pid)) throw new Error(`--pids: expected role=pid, got ${pair}`);
+    pids[role] = Number(pid);
+  }
+  for (const [name, url] of [
+    ['api-url', values['api-url']],
+    ['temporal-address', values['temporal-address'] && `http://${values['temporal-address']}`],
+  ] as const) {
+    if (url && !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname))
+      throw new Error(`--${name}: the bench sends traffic only to this machine (127.0.0.1)`);
+  }
+
+  const preset = PRESETS[mode];
+  return {
+    mode,
+    endpoints: int('endpoints', values.endpoints, 1, 1, 20),
+    payloadBytes: int('payload-bytes', values['payload-bytes'], 1024, 200, 200_000),
+    rate: values.rate === undefined ? null : int('rate', values.rate, 0, 0.1, 5_000),
+    durationS: int('duration', values.duration, preset.durationS, 1, 3_600),
+    drainDownS: int('drain-seconds', values['drain-seconds'], preset.drainDownS, 1, 600),
+    skip,
+    apiUrl: values['api-url'],
+    adminToken: values['admin-token'],
+    temporalAddress: values['temporal-address'],
+    databaseUrl: values['database-url'],
+    pids,
+    outDir: values.out ?? 'bench/results',
+    maxInFlight: int('max-in-flight', values['max-in-flight'], 256, 1, 4_096),
+    profile: values.profile ?? false,
+    ...preset.numbers,
+    ...(values['xact-check'] ? { costXactCheck: true } : {}),
+  };
+}
+
+type PresetNumbers = Omit<
+  BenchOptions,
+  | 'mode'
+  | 'endpoints'
+  | 'payloadBytes'
+  | 'rate'
+  | 'durationS'
+  | 'drainDownS'
+  | 'skip'
+  | 'apiUrl'
+  | 'adminToken'
+  | 'temporalAddress'
+  | 'databaseUrl'
+  | 'pids'
+  | 'outDir'
+  | 'maxInFlight'
+  | 'profile'
+>;
+
+const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: PresetNumbers }> = {
+  full: {
+    durationS: 30,
+    drainDownS: 60,
+    numbers: {
+      ramp: { startRate: 10, factor: 1.4, stepMs: 12_000, maxSteps: 12, refineSteps: 3, holdMs: 30_000 },
+      fractions: [0.25, 0.5, 0.9],
+      latencyMs: 30_000,
+      latencyMaxEvents: 100_000,
+      ceiling: { concurrency: 32, loopMs: 10_000, singleMs: 5_000 },
+      drainWarmMs: 10_000,
+      drainRecoveryMaxMs: 240_000,
+      costEvents: 100,
+      costXactCheck: true,
+      settleMaxMs: 180_000,
+    },
+  },
+  quick: {
+    durationS: 10,
+    drainDownS: 15,
+    numbers: {
+      ramp: { startRate: 12, factor: 1.5, stepMs: 4_000, maxSteps: 8, refineSteps: 2, holdMs: 6_000 },
+      fractions: [0.25, 0.5, 0.9],
+      latencyMs: 6_000,
+      latencyMaxEvents: 100_000,
+      ceiling: { concurrency: 32, loopMs: 3_000, singleMs: 1_500 },
+      drainWarmMs: 4_000,
+      drainRecoveryMaxMs: 90_000,
+      costEvents: 25,
+      costXactCheck: false,
+      settleMaxMs: 90_000,
+    },
+  },
+  smoke: {
+    durationS: 1,
+    drainDownS: 2,
+    numbers: {
+      ramp: { startRate: 10, factor: 1.5, stepMs: 1_000, maxSteps: 1, refineSteps: 0, holdMs: 0 },
+      fractions: [0.25, 0.5, 0.9],
+      latencyMs: 1_000,
+      latencyMaxEvents: 4,
+      ceiling: { concurrency: 4, loopMs: 300, singleMs: 200 },
+      drainWarmMs: 0,
+      drainRecoveryMaxMs: 10_000,
+      costEvents: 3,
+      costXactCheck: false,
+      settleMaxMs: 20_000,
+    },
+  },
+};

@@ -1,0 +1,542 @@
+import type { CostResult } from './cost.js';
+import type { BenchOptions } from './options.js';
+import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
+import type { PhaseUse } from './resources.js';
+import { ratio } from './stats.js';
+import type { CostPerEvent } from './temporal-cost.js';
+
+/** The bench's JSON result and its Markdown rendering. */
+export interface Skipped {
+  skipped: true;
+  reason: string;
+}
+
+export type Shapes<T> = Partial<Record<'product' | 'best' | 'naive', T>>;
+
+export interface IntegrityShape {
+  sent: number;
+  accepted: number;
+  rejected: number;
+  delivered: number;
+  /** Accepted but never delivered. */
+  missing: number;
+  /** Delivered although the sender saw no 2xx (a 503 whose event the reconciler started). */
+  deliveredWithoutAccept: number;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface BenchResult {
+  schema: 'affiliate-hooks-bench/1';
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  mode: BenchOptions['mode'];
+  options: Record<string, unknown>;
+  machine: Record<string, string | number | null>;
+  system: Record<string, unknown>;
+  ceiling: CeilingResult | Skipped;
+  saturation: Shapes<SaturationResult | Skipped>;
+  latency: Shapes<RunResult[]>;
+  accept: {
+    label: string;
+    rate: number;
+    acceptedPerSec: number;
+    acceptMs: RunResult['acceptMs'];
+    errors: number;
+  }[];
+  fixedRate: Shapes<RunResult> | Skipped;
+  drain: DrainResult | Skipped;
+  cost: { product: CostResult[]; best: CostPerEvent | null; naive: CostPerEvent | null } | Skipped;
+  resources: { phases: PhaseUse[]; peakRssMb: Record<string, number> };
+  integrity: {
+    shapes: Shapes<IntegrityShape>;
+    duplicateWebhookIds: number;
+    duplicateDeliveries: number;
+    badSignatures: number;
+    ceiling: { sentOk: number; receivedOk: number } | null;
+  };
+  ratios: Record<string, number | null>;
+  targets: Target[];
+}
+
+const SHAPES = ['product', 'best', 'naive'] as const;
+
+function isSkipped(x: unknown): x is Skipped {
+  return typeof x === 'object' && x !== null && (x as Skipped).skipped === true;
+}
+
+export function saturationOf(r: BenchResult, shape: (typeof SHAPES)[number]): SaturationResult | null {
+  const s = r.saturation[shape];
+  return s && !isSkipped(s) ? s : null;
+}
+
+/** CPU ms per delivered event of the system under test: the product's API, worker, Temporal and
+ * PostgreSQL backends, or a baseline's process and Temporal (not the load generator and receivers). */
+export function systemCpuMsPerEvent(run: RunResult): number | null {
+  const roles =
+    run.shape === 'product' ? ['api', 'worker', 'temporal', 'postgres'] : ['baseline', 'temporal'];
+  const values = roles.map((role) => run.cpuMsPerEvent[role]).filter((v) => v !== undefined);
+  return values.length ? Math.round(values.reduce((a, b) => a + b, 0) * 100) / 100 : null;
+}
+
+/** Ratios of the product's figures to the same run's baselines. */
+export function computeRatios(r: Omit<BenchResult, 'ratios' | 'targets'>): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  const sat = (s: 'product' | 'best' | 'naive') => {
+    const x = r.saturation[s];
+    return x && !isSkipped(x) ? x.deliveredPerSec : null;
+  };
+  const ceiling = isSkipped(r.ceiling) ? null : r.ceiling;
+  out['deliveredPerSec.product/best'] = ratio(sat('product'), sat('best'));
+  out['deliveredPerSec.product/naive'] = ratio(sat('product'), sat('naive'));
+  out['deliveredPerSec.product/ceiling'] = ratio(sat('product'), ceiling?.postsPerSec, 4);
+  for (const run of r.latency.product ?? []) {
+    for (const base of ['best', 'naive'] as const) {
+      const other = r.latency[base]?.find((x) => x.fraction === run.fraction);
+      for (const p of ['p50', 'p99'] as const) {
+        out[`endToEnd.${p}@${run.label}.product/${base}`] = ratio(run.endToEndMs[p], other?.endToEndMs[p]);
+        out[`accept.${p}@${run.label}.product/${base}`] = ratio(run.acceptMs[p], other?.acceptMs[p]);
+      }
+      out[`cpuMsPerEvent@${run.label}.product/${base}`] = ratio(
+        systemCpuMsPerEvent(run),
+        other ? systemCpuMsPerEvent(other) : null,
+      );
+    }
+    out[`endToEnd.p50@${run.label}.product/ceilingUnloaded`] = ratio(
+      run.endToEndMs.p50,
+      ceiling?.unloadedLatencyMs.p50,
+    );
+  }
+  if (!isSkipped(r.cost)) {
+    const one = r.cost.product.find((c) => c.endpoints === 1);
+    out['temporalActions.product1/best'] = ratio(
+      one?.temporal.perEvent.actions,
+      r.cost.best?.perEvent.actions,
+    );
+    out['temporalActions.product1/naive'] = ratio(
+      one?.temporal.perEvent.actions,
+      r.cost.naive?.perEvent.actions,
+    );
+    out['stateTransitions.product1/best'] = ratio(
+      one?.temporal.perEvent.stateTransitions,
+      r.cost.best?.perEvent.stateTransitions,
+    );
+  }
+  return out;
+}
+
+export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
+  const targets: Target[] = [];
+  if (!isSkipped(r.cost)) {
+    for (const c of r.cost.product) {
+      const limit = 3 + (c.endpoints - 1);
+      const a = c.temporal.perEvent;
+      targets.push({
+        name: `Temporal actions per event, ${c.endpoints} endpoint(s), happy path`,
+        target: `<= ${limit}`,
+        measured: `${a.actions} (${a.actionsWithoutUpserts} without search-attribute upserts)`,
+        met: a.actions <= limit,
+      });
+    }
+  }
+  for (const run of r.latency.product ?? []) {
+    targets.push({
+      name: `REST accept p99 at ${run.label.replace('pct', '%')} of saturation (${run.rate}/s)`,
+      target: '< 50 ms',
+      measured: `${run.acceptMs.p99} ms`,
+      met: run.acceptMs.p99 === null ? null : run.acceptMs.p99 < 50,
+    });
+  }
+  const p = saturationOf(r as BenchResult, 'product');
+  const b = saturationOf(r as BenchResult, 'best');
+  const n = saturationOf(r as BenchResult, 'naive');
+  if (p && b)
+    targets.push({
+      name: 'Delivered events/s vs the best-shape engine floor',
+      target: '>= 90 %',
+      measured: `${p.deliveredPerSec} vs ${b.deliveredPerSec}/s = ${Math.round((p.deliveredPerSec / b.deliveredPerSec) * 100)} %`,
+      met: p.deliveredPerSec >= 0.9 * b.deliveredPerSec,
+    });
+  if (p && n)
+    targets.push({
+      name: 'Delivered events/s vs the naive engine floor',
+      target: '>= 2x',
+      measured: `${p.deliveredPerSec} vs ${n.deliveredPerSec}/s = ${ratio(p.deliveredPerSec, n.deliveredPerSec)}x`,
+      met: p.deliveredPerSec >= 2 * n.deliveredPerSec,
+    });
+  return targets;
+}
+
+const f = (x: number | null | undefined, unit = '') =>
+  x === null || x === undefined ? 'n/a' : `${x}${unit}`;
+const x = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v}x`);
+const pcts = (p: RunResult['acceptMs']) => `${f(p.p50)} / ${f(p.p95)} / ${f(p.p99)}`;
+
+export function renderMarkdown(r: BenchResult): string {
+  const out: string[] = [];
+  const line = (s = '') => out.push(s);
+  const table = (head: string[], rows: (string | number)[][]) => {
+    line(`| ${head.join(' | ')} |`);
+    line(`|${head.map(() => '---').join('|')}|`);
+    for (const row of rows) line(`| ${row.join(' | ')} |`);
+    line();
+  };
+  line(`# Bench ${r.startedAt} (${r.mode})`);
+  line();
+  line(
+    `${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memoryGb} GB, Node ${r.machine.node}, ` +
+      `Temporal CLI ${r.machine.temporalCli}, PostgreSQL ${r.machine.postgres}. ` +
+      `${r.options.endpoints} endpoint(s) per event, ${r.options.payloadBytes}-byte events ` +
+      `(${r.machine.webhookBytes}-byte webhooks). Took ${Math.round(r.seconds)} s.`,
+  );
+  line();
+
+  line('## Throughput at saturation (delivered events/s)');
+  line();
+  const satRows: (string | number)[][] = [];
+  const best = saturationOf(r, 'best');
+  const naive = saturationOf(r, 'naive');
+  const ceiling = isSkipped(r.ceiling) ? null : r.ceiling;
+  for (const s of SHAPES) {
+    const v = saturationOf(r, s);
+    if (!v) continue;
+    satRows.push([
+      s,
+      `${v.deliveredPerSec}${v.saturated ? '' : ' (never saturated: lower bound)'}${v.sustainKeptUp === false ? ' (sustain run fell behind)' : ''}`,
+      f(v.maxSustainedOfferedRate),
+      f(v.minSaturatingRate),
+      v.overload ? `${v.overload.rate} -> ${v.overload.deliveredPerSec}` : 'n/a',
+      f(v.backlogDrainedMs === null ? null : Math.round(v.backlogDrainedMs / 100) / 10, ' s'),
+      x(ratio(v.deliveredPerSec, best?.deliveredPerSec)),
+      x(ratio(v.deliveredPerSec, naive?.deliveredPerSec)),
+      x(ratio(v.deliveredPerSec, ceiling?.postsPerSec, 4)),
+    ]);
+  }
+  if (ceiling)
+    satRows.push([
+      `ceiling (bare POST loop, ${ceiling.concurrency} in flight)`,
+      ceiling.postsPerSec,
+      '',
+      '',
+      '',
+      '',
+      x(ratio(ceiling.postsPerSec, best?.deliveredPerSec)),
+      x(ratio(ceiling.postsPerSec, naive?.deliveredPerSec)),
+      '1x',
+    ]);
+  table(
+    [
+      'shape',
+      'delivered/s at saturation',
+      'highest offered/s kept up',
+      'lowest offered/s not kept up',
+      'past saturation: offered/s -> delivered/s',
+      'overload backlog delivered in',
+      'vs best',
+      'vs naive',
+      'vs ceiling',
+    ],
+    satRows,
+  );
+
+  line("## Latency at a fraction of each shape's own saturation rate (ms, p50 / p95 / p99)");
+  line();
+  line(
+    'End-to-end: from sending the event (POST /v1/events, or the workflow start) to its last delivery received.',
+  );
+  line();
+  const latRows: (string | number)[][] = [];
+  for (const s of SHAPES) {
+    for (const run of r.latency[s] ?? []) {
+      const b = r.latency.best?.find((y) => y.fraction === run.fraction);
+      latRows.push([
+        s,
+        run.label.replace('pct', '%'),
+        run.rate,
+        run.deliveredPerSec,
+        pcts(run.acceptMs),
+        pcts(run.endToEndMs),
+        s === 'best' ? '' : x(ratio(run.endToEndMs.p50, b?.endToEndMs.p50)),
+        s === 'best' ? '' : x(ratio(run.endToEndMs.p99, b?.endToEndMs.p99)),
+        f(systemCpuMsPerEvent(run)),
+        s === 'best' ? '' : x(ratio(systemCpuMsPerEvent(run), b ? systemCpuMsPerEvent(b) : null)),
+      ]);
+    }
+  }
+  if (ceiling)
+    latRows.push([
+      'ceiling',
+      'one POST at a time',
+      '',
+      '',
+      '',
+      pcts(ceiling.unloadedLatencyMs),
+      '',
+      '',
+      '',
+      '',
+    ]);
+  table(
+    [
+      'shape',
+      'load',
+      'offered/s',
+      'delivered/s',
+      'accept (start)',
+      'end-to-end',
+      'p50 vs best',
+      'p99 vs best',
+      'CPU ms/event',
+      'CPU vs best',
+    ],
+    latRows,
+  );
+  line(
+    'CPU ms/event: CPU time of the system under test per delivered event (product: API + worker + Temporal + ' +
+      'PostgreSQL backends; baselines: their process + Temporal), load generator and receivers excluded.',
+  );
+  line();
+
+  line('## REST accept (product)');
+  line();
+  table(
+    ['load', 'offered/s', 'accepted/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors'],
+    r.accept.map((a) => [
+      a.label,
+      a.rate,
+      a.acceptedPerSec,
+      f(a.acceptMs.p50),
+      f(a.acceptMs.p95),
+      f(a.acceptMs.p99),
+      a.errors,
+    ]),
+  );
+
+  if (!isSkipped(r.fixedRate)) {
+    line('## Fixed rate');
+    line();
+    const rows = SHAPES.flatMap((s) => {
+      const run = r.fixedRate && !isSkipped(r.fixedRate) ? r.fixedRate[s] : undefined;
+      return run
+        ? [
+            [
+              s,
+              run.rate,
+              run.acceptedPerSec,
+              run.deliveredPerSec,
+              pcts(run.acceptMs),
+              pcts(run.endToEndMs),
+              run.undelivered,
+            ],
+          ]
+        : [];
+    });
+    table(
+      ['shape', 'offered/s', 'accepted/s', 'delivered/s', 'accept ms', 'end-to-end ms', 'undelivered'],
+      rows,
+    );
+  }
+
+  line('## Backlog drain (product)');
+  line();
+  if (isSkipped(r.drain)) {
+    line(`Skipped: ${r.drain.reason}.`);
+    line();
+  } else {
+    const d = r.drain;
+    table(
+      [
+        'load',
+        'receiver down',
+        'backlog at recovery',
+        'all delivered after',
+        'catch-up rate',
+        'back to steady backlog after',
+        '503 answers',
+        'lost',
+        'duplicates',
+      ],
+      [
+        [
+          `${d.rate}/s`,
+          `${d.downSeconds} s`,
+          d.backlogAtRecovery,
+          f(d.drainMs === null ? null : d.drainMs / 1000, ' s'),
+          f(d.catchUpPerSec, '/s'),
+          f(d.backToSteadyMs === null ? null : d.backToSteadyMs / 1000, ' s'),
+          d.unavailableAnswers,
+          d.undeliveredAfterMax,
+          d.duplicates,
+        ],
+      ],
+    );
+    line(
+      `Endpoint retry schedule: ${JSON.stringify(d.retrySchedule.slice(0, 5))}... (${d.retrySchedule.length} waits, +-20 % jitter).`,
+    );
+    line();
+    if (d.temporalOfDelayed) {
+      const t = d.temporalOfDelayed.perEvent;
+      line(
+        `Temporal work per event that waited out the outage (${d.temporalOfDelayed.sampled} sampled): ${t.activityAttempts} activity attempts, ` +
+          `${t.signals} signals, ${t.upserts} search-attribute upserts, ${t.workflowTasks} workflow tasks, ${t.historyEvents} history events, ` +
+          `${f(t.stateTransitions)} state transitions, ${t.actions} actions.`,
+      );
+      line();
+    }
+    if (d.operationalEvents)
+      line(
+        `Operational events emitted during the phase: ${
+          Object.entries(d.operationalEvents)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || 'none'
+        }.`,
+      );
+    line();
+  }
+
+  line('## CPU (% of one core) and peak resident memory (MB)');
+  line();
+  const seen = new Set(r.resources.phases.flatMap((p) => Object.keys(p.processes)));
+  const roles = ['api', 'worker', 'temporal', 'postgres', 'baseline', 'bench', 'other'].filter((role) =>
+    seen.has(role),
+  );
+  table(
+    [
+      'phase',
+      's',
+      ...roles.map((role) => `${role} CPU`),
+      ...roles.filter((role) => role !== 'postgres' && role !== 'other').map((role) => `${role} MB`),
+    ],
+    r.resources.phases.map((p) => [
+      p.phase,
+      p.seconds,
+      ...roles.map((role) => f(p.processes[role]?.cpuPercent, '%')),
+      ...roles
+        .filter((role) => role !== 'postgres' && role !== 'other')
+        .map((role) => f(p.processes[role]?.peakRssMb)),
+    ]),
+  );
+  const noisy = r.resources.phases.filter((p) => (p.processes.other?.cpuPercent ?? 0) > 20);
+  line(
+    noisy.length
+      ? `**Noise:** the rest of the machine (\`other\`) used more than 20 % of a core in ${noisy.length} phase(s) ` +
+          `(${noisy.map((p) => `${p.phase}: ${p.processes.other!.cpuPercent} %`).join('; ')}): their figures are suspect.`
+      : 'The rest of the machine (`other`) stayed under 20 % of a core in every phase.',
+  );
+  line();
+  line(
+    `Peak over the whole run (VmHWM): ${Object.entries(r.resources.peakRssMb)
+      .map(([k, v]) => `${k} ${v} MB`)
+      .join(', ')}.`,
+  );
+  line();
+
+  line('## Cost per event');
+  line();
+  if (isSkipped(r.cost)) {
+    line(`Skipped: ${r.cost.reason}.`);
+    line();
+  } else {
+    const rows: (string | number)[][] = [];
+    const add = (name: string, c: CostPerEvent | null, pg: CostResult['postgres'] | null) => {
+      if (!c) return;
+      const p = c.perEvent;
+      rows.push([
+        name,
+        c.sampled,
+        p.actions,
+        p.starts,
+        p.activityAttempts,
+        p.localActivities,
+        p.timers,
+        p.signals,
+        p.upserts,
+        p.workflowTasks,
+        p.historyEvents,
+        f(p.stateTransitions),
+        pg ? f(pg.roundTripsPerEvent) : '0',
+        pg ? f(pg.transactionsPerEvent) : '0',
+        pg ? f(pg.xactsPerEvent) : '',
+      ]);
+    };
+    for (const c of r.cost.product) add(`product, ${c.endpoints} endpoint(s)`, c.temporal, c.postgres);
+    add('best (eager + local activity)', r.cost.best, null);
+    add('naive (start + activity)', r.cost.naive, null);
+    table(
+      [
+        'shape',
+        'workflows',
+        'actions',
+        'starts',
+        'activity attempts',
+        'local activities',
+        'timers',
+        'signals',
+        'SA upserts',
+        'workflow tasks',
+        'history events',
+        'state transitions',
+        'PG round trips',
+        'PG transactions',
+        'xact_commit (cross-check)',
+      ],
+      rows,
+    );
+    for (const c of r.cost.product) {
+      line(
+        `Where the work ran with ${c.endpoints} endpoint(s), per event: ` +
+          Object.entries(c.temporal.ranOn)
+            .map(([who, v]) => `${who} ${v.workflowTasks} workflow tasks, ${v.activityTasks} activity tasks`)
+            .join('; ') +
+          '.',
+      );
+      line();
+      line(
+        `PostgreSQL round trips per event with ${c.endpoints} endpoint(s), by statement: ` +
+          c.postgres.byStatement.map((s) => `${s.perEvent} x \`${s.statement.slice(0, 60)}\``).join('; ') +
+          '.',
+      );
+      line();
+    }
+  }
+
+  line('## Targets');
+  line();
+  table(
+    ['target', 'wanted', 'measured', 'met'],
+    r.targets.map((t) => [t.name, t.target, t.measured, t.met === null ? 'n/a' : t.met ? 'yes' : '**no**']),
+  );
+
+  line('## Delivery integrity');
+  line();
+  table(
+    [
+      'shape',
+      'sent',
+      'accepted',
+      'rejected',
+      'delivered',
+      'accepted, not delivered',
+      'delivered without 2xx',
+    ],
+    SHAPES.flatMap((s) => {
+      const i = r.integrity.shapes[s];
+      return i ? [[s, i.sent, i.accepted, i.rejected, i.delivered, i.missing, i.deliveredWithoutAccept]] : [];
+    }),
+  );
+  line(
+    `Duplicate 200s to one webhook-id: ${r.integrity.duplicateWebhookIds}; one event delivered twice to an endpoint ` +
+      `under different webhook-ids: ${r.integrity.duplicateDeliveries}; bad signatures: ${r.integrity.badSignatures}` +
+      (r.integrity.ceiling
+        ? `; ceiling POSTs answered ${r.integrity.ceiling.sentOk}, received ${r.integrity.ceiling.receivedOk}.`
+        : '.'),
+  );
+  line();
+  return out.join('\n');
+}

@@ -1,0 +1,49 @@
+import { BENCH_EVENT_TYPE } from './payload.js';
+import type { BenchReceiver } from './receiver.js';
+
+/** Operators and endpoints of the bench, created through the public API like any client would. */
+export interface BenchOperator {
+  name: string;
+  id: string;
+  apiKey: string;
+  /** Receiver path prefix of its endpoints (`/<name>/`). */
+  prefix: string;
+  endpoints: { id: string; path: string }[];
+}
+
+async function call(url: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST ${new URL(url).pathname} answered ${res.status}: ${text}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+export async function createBenchOperator(opts: {
+  apiUrl: string;
+  adminToken: string;
+  receiver: BenchReceiver;
+  name: string;
+  endpoints: number;
+  retrySchedule: string[];
+}): Promise<BenchOperator> {
+  const op = await call(`${opts.apiUrl}/v1/operators`, opts.adminToken, { name: `bench ${opts.name}` });
+  const apiKey = op.apiKey as string;
+  const prefix = `/${opts.name}/`;
+  const endpoints: BenchOperator['endpoints'] = [];
+  for (let i = 0; i < opts.endpoints; i++) {
+    const path = `${prefix}${i}`;
+    const ep = await call(`${opts.apiUrl}/v1/endpoints`, apiKey, {
+      url: opts.receiver.url(path),
+      description: `bench receiver ${path}`,
+      eventTypes: [BENCH_EVENT_TYPE],
+      retryPolicy: { schedule: opts.retrySchedule },
+    });
+    opts.receiver.setSecret(path, ep.secret as string);
+    endpoints.push({ id: ep.id as string, path });
+  }
+  return { name: opts.name, id: op.id as string, apiKey, prefix, endpoints };
+}

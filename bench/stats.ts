@@ -1,0 +1,71 @@
+/** Small numeric helpers for the bench: percentiles, rates, rounding. */
+
+export interface Percentiles {
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+/** Nearest-rank percentiles of the values (milliseconds in practice), rounded to 0.1. */
+export function percentiles(values: readonly number[]): Percentiles {
+  if (!values.length) return { count: 0, p50: null, p95: null, p99: null, max: null, mean: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    p50: round(rank(0.5), 1),
+    p95: round(rank(0.95), 1),
+    p99: round(rank(0.99), 1),
+    max: round(sorted[sorted.length - 1]!, 1),
+    mean: round(sum / sorted.length, 1),
+  };
+}
+
+export function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** a / b rounded, or null when either is missing or b is zero. */
+export function ratio(a: number | null | undefined, b: number | null | undefined, digits = 2): number | null {
+  if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;
+  return round(a / b, digits);
+}
+
+/** How many of the ascending `times` fall in [from, to). */
+export function countBetween(times: readonly number[], from: number, to: number): number {
+  return lowerBound(times, to) - lowerBound(times, from);
+}
+
+function lowerBound(times: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Epoch milliseconds with sub-millisecond resolution, comparable across processes on one machine. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `done` every intervalMs until it is true or timeoutMs has passed; returns whether it became true. */
+export async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await done()) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(intervalMs);
+  }
+}

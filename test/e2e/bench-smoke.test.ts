@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { testEnv } from '../support/env.js';
+
+/**
+ * The bench harness in its tiny mode, on the suite's Temporal server and database: it must run end to end,
+ * write well-formed results with every section, and deliver every event it sent exactly once. No timing
+ * is asserted: figures from a shared CI machine mean nothing.
+ */
+const env = testEnv();
+const root = join(import.meta.dirname, '..', '..');
+
+describe('npm run bench (smoke mode)', () => {
+  it('writes JSON and Markdown with every section, every event delivered exactly once', async () => {
+    const out = mkdtempSync(join(env.tmpDir ?? tmpdir(), 'bench-smoke-'));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'bench', 'run.ts'),
+        '--smoke',
+        '--endpoints',
+        '1',
+        '--temporal-address',
+        env.temporalAddress,
+        '--database-url',
+        env.databaseUrl,
+        '--out',
+        out,
+      ],
+      { cwd: root, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGINT'), 100_000);
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    assert.equal(code, 0, output);
+
+    const jsonPath = /^BENCH_RESULT_JSON=(.+)$/m.exec(output)?.[1];
+    assert.ok(jsonPath, output);
+    const result = JSON.parse(readFileSync(jsonPath, 'utf8'));
+    const markdown = readFileSync(jsonPath.replace(/\.json$/, '.md'), 'utf8');
+
+    assert.equal(result.schema, 'affiliate-hooks-bench/1');
+    assert.equal(result.mode, 'smoke');
+    for (const section of [
+      'machine',
+      'system',
+      'ceiling',
+      'saturation',
+      'latency',
+      'accept',
+      'fixedRate',
+      'drain',
+      'cost',
+      'resources',
+      'integrity',
+      'ratios',
+      'targets',
+    ]) {
+      assert.ok(section in result, `section ${section} missing`);
+    }
+    assert.equal(result.drain.skipped, true);
+    for (const shape of ['product', 'best', 'naive']) {
+      assert.equal(typeof result.saturation[shape].deliveredPerSec, 'number', shape);
+      assert.equal(result.latency[shape].length, 3, shape);
+      for (const run of result.latency[shape]) {
+        assert.equal(typeof run.endToEndMs.p99, 'number', `${shape} ${run.label}`);
+        assert.equal(typeof run.acceptMs.p50, 'number', `${shape} ${run.label}`);
+      }
+    }
+    assert.equal(typeof result.ceiling.postsPerSec, 'number');
+    assert.equal(result.accept.length >= 3, true);
+    assert.ok(result.resources.phases.length > 0);
+    assert.equal(typeof result.resources.phases[0].processes.api?.cpuPercent, 'number');
+    assert.deepEqual(
+      result.cost.product.map((c: { endpoints: number }) => c.endpoints),
+      [1, 5],
+    );
+    for (const c of result.cost.product) {
+      assert.equal(c.delivered, c.events);
+      assert.equal(c.temporal.completed, c.events);
+      assert.ok(c.temporal.perEvent.starts >= 1);
+      assert.equal(typeof c.postgres.roundTripsPerEvent, 'number');
+    }
+    assert.ok(result.targets.length >= 4);
+
+    // Every event sent was accepted and delivered, and exactly once.
+    for (const shape of ['product', 'best', 'naive']) {
+      const i = result.integrity.shapes[shape];
+      assert.ok(i.sent > 0, shape);
+      assert.equal(i.accepted, i.sent, shape);
+      assert.equal(i.delivered, i.sent, shape);
+      assert.equal(i.missing, 0, shape);
+    }
+    assert.equal(result.integrity.duplicateWebhookIds, 0);
+    assert.equal(result.integrity.duplicateDeliveries, 0);
+    assert.equal(result.integrity.badSignatures, 0);
+    assert.equal(result.integrity.ceiling.receivedOk, result.integrity.ceiling.sentOk);
+
+    for (const heading of ['## Throughput at saturation', '## Latency', '## Cost per event', '## Targets'])
+      assert.ok(markdown.includes(heading), heading);
+  });
+});
