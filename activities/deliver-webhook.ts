@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { finishDelivery, recordAttempt, type DeliveryStatus } from '../src/db/deliveries.js';
@@ -20,6 +20,15 @@ export interface DeliverInput {
   deliveryId: string;
   /** The attempt count when the current schedule began (0, or the count at the last redrive). */
   driveBase: number;
+}
+
+/** What a failed attempt reports in its failure details, for the workflow to show and wait out. */
+export interface AttemptFailure {
+  attempt: number;
+  nextAttemptAt: string;
+  error: string;
+  statusCode: number | null;
+  errorClass: string | null;
 }
 
 export interface DeliverOutcome {
@@ -236,8 +245,9 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
   if (scheduleAttempt === deps.health?.failingAfterAttempts) {
     await ops.emit('delivery.failing', `${ctx.redrive_count}`, { attempt, lastError: error, nextAttemptAt });
   }
-  if (deps.client) {
-    // Lets the workflow show the wait in its search attributes; losing this signal loses only visibility.
+  if (deps.client && !activityInfo().isLocal) {
+    // Lets the workflow show the wait in its search attributes (a local attempt's failure reaches the
+    // workflow directly); losing this signal loses only visibility.
     await deps.client.workflow
       .getHandle(ctx.workflow_id)
       .signal(deliveryAttemptFailedSignal, {
@@ -254,7 +264,15 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     type: 'DeliveryAttemptFailed',
     message: `attempt ${attempt}: ${error}`,
     nextRetryDelay: delay,
-    details: [{ statusCode: result.statusCode, errorClass }],
+    details: [
+      {
+        attempt,
+        nextAttemptAt: nextAttemptAt.toISOString(),
+        error: error ?? 'failed',
+        statusCode: result.statusCode,
+        errorClass,
+      } satisfies AttemptFailure,
+    ],
   });
 }
 

@@ -8,7 +8,7 @@ import {
 } from './deliver-webhook.js';
 
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
-export type { DeliverInput, DeliverOutcome } from './deliver-webhook.js';
+export type { AttemptFailure, DeliverInput, DeliverOutcome } from './deliver-webhook.js';
 export type { EventFacts } from '../src/db/events.js';
 
 /** Everything the activities need, injected so tests can hand in their own. */

@@ -11,7 +11,9 @@
  * attempt costs a server-side retry timer and one signal; a waiting delivery costs no worker CPU.
  */
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -19,10 +21,17 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, DeliveryPlan, EventFacts } from '../activities/index.js';
+import type {
+  Activities,
+  AttemptFailure,
+  DeliverOutcome,
+  DeliveryPlan,
+  EventFacts,
+} from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
 import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
@@ -150,6 +159,10 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   }
 
   async function drive(d: Tracked): Promise<void> {
+    // A fresh schedule starts with a local attempt: on the happy path no activity task crosses the server.
+    if (d.attemptCount === d.driveBase && !d.rateLimitPerSecond && d.interrupt === null) {
+      if ((await firstAttempt(d)) === 'done') return;
+    }
     for (;;) {
       if (d.interrupt === 'cancel') return cancel(d);
       d.interrupt = null;
@@ -173,13 +186,10 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         },
       });
       try {
-        const outcome = await scope.run(() =>
-          deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }),
+        settle(
+          d,
+          await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase })),
         );
-        d.status = outcome.status;
-        d.attemptCount = Math.max(d.attemptCount, outcome.attempt);
-        d.lastError = outcome.error;
-        d.nextAttemptAt = null;
         return;
       } catch (err) {
         if (isCancellation(err) && d.interrupt === 'retry') continue;
@@ -193,6 +203,50 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         return;
       }
     }
+  }
+
+  /**
+   * The first attempt as a local activity. A failed attempt is waited out here (a timer retry-now can cut
+   * short) and the retries continue as ordinary activities, whose waits cost the worker nothing.
+   */
+  async function firstAttempt(d: Tracked): Promise<'done' | 'retries'> {
+    const scope = new CancellationScope();
+    d.scope = scope;
+    const { deliverWebhook: deliverLocally } = proxyLocalActivities<Activities>({
+      startToCloseTimeout: d.timeoutMs + 15_000,
+      summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId}), first attempt`,
+      retry: { maximumAttempts: 1 },
+    });
+    try {
+      settle(d, await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase })));
+      return 'done';
+    } catch (err) {
+      if (isCancellation(err) && d.interrupt === 'cancel') {
+        await cancel(d);
+        return 'done';
+      }
+      const failed = attemptFailure(err);
+      // Not an attempt that failed (a fault, PostgreSQL away...): the ordinary activity retries it.
+      if (!failed) return 'retries';
+      d.status = 'retrying';
+      d.attemptCount = Math.max(d.attemptCount, failed.attempt);
+      d.nextAttemptAt = failed.nextAttemptAt;
+      d.lastError = failed.error;
+      publish();
+    }
+    const wait = new CancellationScope();
+    d.scope = wait;
+    try {
+      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      if (d.interrupt === 'cancel') {
+        await cancel(d);
+        return 'done';
+      }
+    }
+    d.interrupt = null;
+    return 'retries';
   }
 
   async function cancel(d: Tracked) {
@@ -218,7 +272,12 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     const waits = all.filter((d) => d.status === 'retrying' && d.nextAttemptAt).map((d) => d.nextAttemptAt!);
     const next = waits.length ? waits.sort()[0]! : null;
     const key = JSON.stringify([statuses, pending, attempt, next]);
-    if (key !== lastPublished) {
+    // Each upsert is a billed action: the happy path (every delivery succeeding at once) makes none. From the
+    // first wait, failure or cancellation on, every change is published, down to the final statuses.
+    const eventful = all.some(
+      (d) => d.status === 'retrying' || d.status === 'failed' || d.status === 'cancelled',
+    );
+    if (key !== lastPublished && (eventful || lastPublished !== '')) {
       lastPublished = key;
       upsertSearchAttributes([
         { key: SA.DeliveryStatus, value: statuses },
@@ -240,6 +299,21 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       ].join('\n'),
     );
   }
+}
+
+function settle(d: Tracked, outcome: DeliverOutcome) {
+  d.status = outcome.status;
+  d.attemptCount = Math.max(d.attemptCount, outcome.attempt);
+  d.lastError = outcome.error;
+  d.nextAttemptAt = null;
+}
+
+/** The attempt a failed delivery activity reports in its failure details, if that is what failed. */
+function attemptFailure(err: unknown): AttemptFailure | null {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== 'DeliveryAttemptFailed') return null;
+  const details = cause.details?.[0] as AttemptFailure | undefined;
+  return details && typeof details.attempt === 'number' && details.nextAttemptAt ? details : null;
 }
 
 function track(plan: DeliveryPlan): Tracked {
