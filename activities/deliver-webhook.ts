@@ -3,7 +3,7 @@ import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { finishDelivery, recordAttempt, type DeliveryStatus } from '../src/db/deliveries.js';
-import { disableEndpoint, type PreviousSecret } from '../src/db/endpoints.js';
+import { disableEndpoint, findSubscribedEndpoints, type PreviousSecret } from '../src/db/endpoints.js';
 import { reserveSendSlot } from '../src/db/rate-limit.js';
 import type { Pool } from '../src/db/pool.js';
 import type { HttpSender } from '../src/delivery/http.js';
@@ -285,6 +285,8 @@ function operationalEvents(deps: DeliverDeps, ctx: DeliveryContext, deliveryId: 
   return {
     async emit(type: OperationalEventType, discriminator: string, extra: Record<string, unknown>) {
       if (!deps.client || !deps.taskQueue || isOperationalEventType(ctx.event_type)) return;
+      // Each one is a workflow: none unless an endpoint of the operator listens for this type.
+      if (!(await findSubscribedEndpoints(deps.pool, ctx.operator_id, type, null)).length) return;
       const subject = type === 'endpoint.disabled' ? ctx.endpoint_id : deliveryId;
       try {
         await emitInternalEvent(

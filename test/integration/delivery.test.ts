@@ -180,6 +180,12 @@ describe('outcomes and the retry policy', () => {
       detail.attempts.map((a: any) => a.statusCode),
       [503, 500, 502],
     );
+    // No endpoint of this operator listens for operational events, so none was emitted (each costs a workflow).
+    const { rows: ops } = await sys.pool.query(
+      `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND type LIKE 'delivery.%'`,
+      [op.id],
+    );
+    assert.equal(ops[0].n, 0);
     const failed = await sys.request('GET', `/v1/deliveries?status=failed&endpointId=${detail.endpointId}`, {
       apiKey: op.apiKey,
     });
