@@ -28,6 +28,10 @@ export interface BenchOptions {
   maxInFlight: number;
   /** Write V8 CPU profiles of the API and worker processes next to the results. */
   profile: boolean;
+  /** Extra environment for the API and worker processes the bench starts (A/B runs of a setting). */
+  systemEnv: Record<string, string>;
+  /** Order of the throughput sections (the Temporal SQLite file grows as the run goes on). */
+  order: ('best' | 'naive' | 'product')[];
   /** Preset numbers. */
   ramp: {
     startRate: number;
@@ -71,6 +75,10 @@ const USAGE = `usage: npm run bench -- [options]
   --max-in-flight N       requests in flight at most per load generator (default 256)
   --out DIR               where to write <timestamp>.json and .md (default bench/results)
   --xact-check            cross-check round trips with pg_stat_database (adds 3 x 11 s; on in full mode)
+  --env KEY=VALUE         extra environment for the API and worker the bench starts (repeatable),
+                          e.g. --env API_EMBEDDED_WORKER=false
+  --order a,b,c           order of best, naive, product (default best,naive,product: the product runs
+                          last, on the largest Temporal database)
   --profile               write V8 CPU profiles of the API and worker (<out>/<timestamp>-profiles/<api|worker>/)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -95,6 +103,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'xact-check': { type: 'boolean' },
+      env: { type: 'string', multiple: true },
+      order: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: false,
@@ -149,6 +159,14 @@ export function parseOptions(argv: string[]): BenchOptions {
     outDir: values.out ?? 'bench/results',
     maxInFlight: int('max-in-flight', values['max-in-flight'], 256, 1, 4_096),
     profile: values.profile ?? false,
+    systemEnv: Object.fromEntries(
+      (values.env ?? []).map((pair) => {
+        const at = pair.indexOf('=');
+        if (at < 1) throw new Error(`--env: expected KEY=VALUE, got ${pair}`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+    ),
+    order: parseOrder(values.order),
     ...preset.numbers,
     ...(values['xact-check'] ? { costXactCheck: true } : {}),
   };
@@ -171,7 +189,18 @@ type PresetNumbers = Omit<
   | 'outDir'
   | 'maxInFlight'
   | 'profile'
+  | 'systemEnv'
+  | 'order'
 >;
+
+function parseOrder(value: string | undefined): BenchOptions['order'] {
+  if (value === undefined) return ['best', 'naive', 'product'];
+  const order = value.split(',').filter(Boolean);
+  const all = ['best', 'naive', 'product'];
+  if (order.length !== 3 || !all.every((s) => order.includes(s)))
+    throw new Error('--order must list best, naive and product once each');
+  return order as BenchOptions['order'];
+}
 
 const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: PresetNumbers }> = {
   full: {

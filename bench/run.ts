@@ -99,6 +99,7 @@ async function main(o: BenchOptions): Promise<void> {
       apiUrl: o.apiUrl,
       adminToken: o.adminToken,
       pids: o.pids,
+      extraEnv: o.systemEnv,
       profileDir: o.profile
         ? join(outDirOf(o), `${startedAt.toISOString().replace(/[:.]/g, '-')}-profiles`)
         : undefined,
@@ -214,6 +215,8 @@ async function main(o: BenchOptions): Promise<void> {
       latencyMs: o.latencyMs,
       costEvents: o.costEvents,
       costXactCheck: o.costXactCheck,
+      order: o.order,
+      systemEnv: o.systemEnv,
     },
     machine: machineInfo(sys, await pgVersion(monitor), webhookJson(`${runTag}-x-1`, padding).length),
     system: {
@@ -251,11 +254,14 @@ async function main(o: BenchOptions): Promise<void> {
   }
 
   const shapes: { name: 'best' | 'naive' | 'product'; shape: Shape; baselinePid?: number | undefined }[] = [];
-  if (baselines.best)
-    shapes.push({ name: 'best', shape: baselines.best, baselinePid: baselines.best.child.pid });
-  if (baselines.naive)
-    shapes.push({ name: 'naive', shape: baselines.naive, baselinePid: baselines.naive.child.pid });
-  if (run('product')) shapes.push({ name: 'product', shape: productTp });
+  for (const name of o.order) {
+    if (name === 'product') {
+      if (run('product')) shapes.push({ name, shape: productTp });
+    } else {
+      const b = baselines[name];
+      if (b) shapes.push({ name, shape: b, baselinePid: b.child.pid });
+    }
+  }
 
   const saturationRates: Shapes<number> = {};
   for (const { name, shape, baselinePid } of shapes) {

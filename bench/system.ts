@@ -26,6 +26,8 @@ export interface SystemOptions {
   adminToken?: string | undefined;
   taskQueue?: string | undefined;
   pids?: Record<string, number>;
+  /** Extra environment for the API and worker. */
+  extraEnv?: Record<string, string>;
   /** Directory for V8 CPU profiles of the API and worker; none when unset. */
   profileDir?: string | undefined;
   say: (line: string) => void;
@@ -119,6 +121,7 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
       PORT: String(port),
       LOG_LEVEL: 'warn',
       API_EMBEDDED_WORKER: 'true',
+      ...o.extraEnv,
     };
     for (const entry of ['worker', 'api'] as const) {
       logs[entry] = join(o.tmpDir, `${entry}.log`);
