@@ -25,13 +25,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  Activities,
-  AttemptFailure,
-  DeliverOutcome,
-  DeliveryPlan,
-  EventFacts,
-} from '../activities/index.js';
+import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
+import type { DeliveryPlan, EventFacts } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
 import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
