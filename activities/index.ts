@@ -1,5 +1,8 @@
 import { finishDelivery as finishDeliveryRow } from '../src/db/deliveries.js';
+import { isCommissionEventType } from '../src/domain/commission/facts.js';
+import { signalCustomerEvent } from '../src/temporal/customer-signals.js';
 import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
+import { createCommissionActivities } from './commissions.js';
 import {
   deliverWebhook,
   type DeliverDeps,
@@ -8,6 +11,7 @@ import {
 } from './deliver-webhook.js';
 
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
+export type { CommissionDecision, CommissionStep } from './commissions.js';
 export type { AttemptFailure, DeliverInput, DeliverOutcome } from './deliver-webhook.js';
 export type { EventFacts } from '../src/db/events.js';
 
@@ -18,8 +22,12 @@ export type ActivityDeps = DeliverDeps;
 export function createActivities(deps: ActivityDeps) {
   return {
     /** Derives what an event means (attribution, FTD) and creates its deliveries, in one transaction. */
-    async applyEvent(ref: EventRef): Promise<AppliedEvent> {
-      return applyEventTx(deps.pool, ref);
+    async applyEvent(ref: EventRef & { type?: string; customerId?: string }): Promise<AppliedEvent> {
+      const { type, customerId, ...eventRef } = ref;
+      const applied = await applyEventTx(deps.pool, eventRef);
+      if (type && customerId && isCommissionEventType(type))
+        await wakeCustomer(eventRef, customerId, applied);
+      return applied;
     },
     /** One attempt of a webhook delivery; Temporal retries it on the delivery's policy. */
     async deliverWebhook(input: DeliverInput): Promise<DeliverOutcome> {
@@ -29,7 +37,29 @@ export function createActivities(deps: ActivityDeps) {
     async finishDelivery(input: { deliveryId: string; status: 'cancelled' | 'failed'; reason: string }) {
       await finishDeliveryRow(deps.pool, input.deliveryId, input.status, input.reason.slice(0, 1000));
     },
+    ...createCommissionActivities(deps),
   };
+
+  /**
+   * Wakes the customer's entity workflow for a commission event, when money can be at stake: the event is
+   * attributed to an affiliate the operator has set up. Events of customers with no such affiliate are
+   * not settled now; the customer's next event that is folds them in too (the settlement takes every
+   * unsettled event of the customer, in event-time order).
+   */
+  async function wakeCustomer(ref: EventRef, customerId: string, applied: AppliedEvent) {
+    const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
+    if (typeof affiliateId !== 'string' || !deps.client || !deps.taskQueue) return;
+    const { rows } = await deps.pool.query<{ known: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $2) AS known',
+      [ref.operatorId, affiliateId],
+    );
+    if (!rows[0]?.known) return;
+    await signalCustomerEvent(
+      deps.client,
+      { operatorId: ref.operatorId, customerId, taskQueue: deps.taskQueue, affiliateId },
+      ref.eventId,
+    );
+  }
 }
 
 export type Activities = ReturnType<typeof createActivities>;

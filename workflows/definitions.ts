@@ -1,8 +1,9 @@
 /**
- * Signals and queries of the event workflow: part of the public contract (section 7). Defined once here and
- * imported by the workflow, the REST API and, through src/temporal/event-signals.ts, other services.
+ * Signals, queries and updates of the event workflow and of the customer workflow: part of the public
+ * contract (section 7). Defined once here and imported by the workflows, the REST API and, through
+ * src/temporal/event-signals.ts and src/temporal/customer-signals.ts, other services.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /** Attempt a waiting (`retrying`) delivery now instead of at its scheduled time. */
 export const retryDeliverySignal = defineSignal<[{ deliveryId: string }]>('retryDelivery');
@@ -35,3 +36,35 @@ export interface DeliveryView {
 
 /** The deliveries of this event as the workflow sees them now. */
 export const deliveriesQuery = defineQuery<DeliveryView[]>('deliveries');
+
+// --- The customer's entity workflow (commissions) -------------------------------------------------
+
+/** A recorded commission event of this customer is waiting to be settled (sent by the event workflow). */
+export const customerEventSignal = defineSignal<[{ eventId: string }]>('customerEvent');
+
+/** What a decision by hand did: `booked`, `duplicate` (decided so before) or `refused` (and why). */
+export interface CommissionDecisionView {
+  commissionId: string;
+  outcome: 'booked' | 'duplicate' | 'refused';
+  /** `already_approved`, `already_rejected`, `already_reversed`, `not_found`, ... when refused. */
+  refusal: string | null;
+}
+
+/** Approve a pending commission now, before its hold ends. */
+export const approveCommissionUpdate = defineUpdate<CommissionDecisionView, [{ commissionId: string }]>(
+  'approveCommission',
+);
+
+/** Reject a pending commission; the reason is shown to the affiliate. */
+export const rejectCommissionUpdate = defineUpdate<
+  CommissionDecisionView,
+  [{ commissionId: string; reason: string }]
+>('rejectCommission');
+
+export interface HoldView {
+  commissionId: string;
+  holdUntil: string;
+}
+
+/** The customer's pending commissions and when each hold ends, earliest first. */
+export const commissionHoldsQuery = defineQuery<HoldView[]>('commissionHolds');

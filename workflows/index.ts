@@ -1,3 +1,5 @@
 /** Every workflow type the worker hosts. Names are frozen once shipped. */
 export { processEvent } from './process-event.js';
 export type { ProcessEventInput, ProcessEventResult } from './process-event.js';
+export { settleCustomer } from './settle-customer.js';
+export type { SettleCustomerInput, SettleCustomerResult } from './settle-customer.js';

@@ -121,6 +121,9 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     operatorId: input.operatorId,
     eventId: input.eventId,
     workflowId: workflowInfo().workflowId,
+    // Lets the activity wake the customer's commission workflow for the events that can move money.
+    type: input.type,
+    customerId: input.customerId,
   });
 
   const affiliateId = applied.facts.effectiveAttribution?.affiliateId;

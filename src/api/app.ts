@@ -10,6 +10,7 @@ import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type RouteDef } from './route.js';
 import type { DeliveryRuntime } from '../delivery/deps.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { affiliateRoutes } from './routes/affiliates.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
 import { operatorRoutes } from './routes/operators.js';
@@ -46,6 +47,7 @@ export function allRoutes(
       defaultTimeoutMs: deps.defaultTimeoutMs,
     }),
     ...deliveryRoutes({ pool: deps.pool, ...temporal }),
+    ...affiliateRoutes({ pool: deps.pool, ...temporal }),
   ];
 }
 

@@ -676,14 +676,20 @@ export async function getCommission(
   return rows[0] ? commissionFromRow(rows[0]) : null;
 }
 
-/** The commissions an event caused (accrued or reversed), for `GET /v1/events/{id}`. */
+/** The commissions an event caused (accrued or reversed) or undid (rejected, flagged), for `GET /v1/events/{id}`. */
 export async function commissionsOfEvent(
   db: Queryable,
   operatorId: string,
   eventId: string,
 ): Promise<Commission[]> {
   const { rows } = await db.query<CommissionRow>(
-    'SELECT * FROM commissions WHERE operator_id = $1 AND event_id = $2 ORDER BY created_at, id',
+    `SELECT * FROM commissions
+      WHERE operator_id = $1
+        AND (event_id = $2
+             -- a commission this event rejected or flagged: the entry that did it names the accrual
+             OR id IN (SELECT related_entry FROM commission_entries
+                        WHERE operator_id = $1 AND event_id = $2 AND kind IN ('rejection', 'review')))
+      ORDER BY created_at, id`,
     [operatorId, eventId],
   );
   return rows.map(commissionFromRow);

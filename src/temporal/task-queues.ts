@@ -1,4 +1,5 @@
 /** Workflow type names as the client starts them; frozen once shipped. */
 export const WORKFLOW_TYPES = {
   processEvent: 'processEvent',
+  settleCustomer: 'settleCustomer',
 } as const;

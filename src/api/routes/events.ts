@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { deliveriesOfEvent, type Delivery } from '../../db/deliveries.js';
 import { findEvent, type StoredEvent } from '../../db/events.js';
+import { commissionsOfEvent, type Commission } from '../../db/ledger.js';
+import { toCommissionOut } from './affiliates.js';
 import { toDeliveryOut } from './deliveries.js';
 import type { Pool } from '../../db/pool.js';
 import { acceptEvent, type AcceptDeps } from '../../ingest/accept-event.js';
@@ -11,7 +13,11 @@ import { EventAcceptedOut, EventIn, EventOut } from '../schemas/events.js';
 
 const EventParams = z.object({ id: ExternalId });
 
-export function toEventOut(e: StoredEvent, deliveries: Delivery[] = []): EventOut {
+export function toEventOut(
+  e: StoredEvent,
+  deliveries: Delivery[] = [],
+  commissions: Commission[] = [],
+): EventOut {
   const payload = e.payload as {
     brand?: string;
     attribution?: EventOut['attribution'];
@@ -32,7 +38,7 @@ export function toEventOut(e: StoredEvent, deliveries: Delivery[] = []): EventOu
     derived: { ftd: e.facts?.ftd ?? false },
     workflowId: e.workflowId,
     deliveries: deliveries.map(toDeliveryOut),
-    commissions: [],
+    commissions: commissions.map(toCommissionOut),
   };
 }
 
@@ -89,7 +95,8 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
         const event = await findEvent(deps.pool, operator.id, params.id);
         if (!event) throw errors.notFound(`Event ${params.id}`);
         const deliveries = await deliveriesOfEvent(deps.pool, operator.id, event.eventId);
-        return { status: 200, body: toEventOut(event, deliveries) };
+        const commissions = await commissionsOfEvent(deps.pool, operator.id, event.eventId);
+        return { status: 200, body: toEventOut(event, deliveries, commissions) };
       },
     }),
   ];

@@ -29,22 +29,28 @@ export type CommissionEvent =
   | Ev<'challenge.refunded', { challengeId: string; amount: Decimal; currency: string }>
   | Ev<PassiveEventType, Record<string, unknown>>;
 
+/** Inbound types the commission engine reads: only these wake a customer's entity workflow. */
+export const COMMISSION_EVENT_TYPES = [
+  'customer.registered',
+  'customer.kyc_changed',
+  'customer.status_changed',
+  'customer.fraud_flagged',
+  'deposit.completed',
+  'deposit.chargeback',
+  'deposit.refunded',
+  'wagering.completed',
+  'revenue.daily',
+  'trade.closed',
+  'challenge.purchased',
+  'challenge.refunded',
+] as const satisfies readonly InboundEventType[];
+
+export function isCommissionEventType(type: string): boolean {
+  return (COMMISSION_EVENT_TYPES as readonly string[]).includes(type);
+}
+
 /** Inbound types that move no commission. */
-export type PassiveEventType = Exclude<
-  InboundEventType,
-  | 'customer.registered'
-  | 'customer.kyc_changed'
-  | 'customer.status_changed'
-  | 'customer.fraud_flagged'
-  | 'deposit.completed'
-  | 'deposit.chargeback'
-  | 'deposit.refunded'
-  | 'wagering.completed'
-  | 'revenue.daily'
-  | 'trade.closed'
-  | 'challenge.purchased'
-  | 'challenge.refunded'
->;
+export type PassiveEventType = Exclude<InboundEventType, (typeof COMMISSION_EVENT_TYPES)[number]>;
 
 interface Ev<T extends InboundEventType, D> {
   /** The operator's event id. */

@@ -1,0 +1,97 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import {
+  approveDueTx,
+  decideTx,
+  pendingDispatch,
+  settleCustomerTx,
+  type CustomerRef,
+  type Decision,
+  type DecisionResult,
+  type Dispatch,
+  type SettlementResult,
+} from '../src/commission/settle.js';
+import { markWorkflowStarted } from '../src/db/events.js';
+import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
+import type { InboundEventType } from '../src/domain/event-types.js';
+import { faultPoint } from '../src/fault.js';
+import { startEventWorkflow } from '../src/temporal/start-event.js';
+import { cancelDeliverySignal } from '../workflows/definitions.js';
+
+export interface CommissionDeps {
+  pool: Pool;
+  client?: Client | undefined;
+  taskQueue?: string | undefined;
+  logger?: Logger | undefined;
+}
+
+/** What the customer workflow keeps of a settlement: its timers and what happened, no payloads. */
+export type CommissionStep = Omit<SettlementResult, 'dispatch'>;
+export type CommissionDecision = Omit<DecisionResult, 'dispatch'>;
+
+/**
+ * The commission engine's activities, each one PostgreSQL transaction followed by its dispatch. A retry
+ * after the commit (a crash between the two) finds the transaction's work done and dispatches what is
+ * still undispatched, rebuilt from the rows.
+ */
+export function createCommissionActivities(deps: CommissionDeps) {
+  async function run<T extends SettlementResult>(
+    ref: CustomerRef,
+    tx: (db: PoolClient) => Promise<T>,
+  ): Promise<Omit<T, 'dispatch'>> {
+    const result = await withTransaction(deps.pool, tx);
+    if (result.booked.some((b) => b.status === 'rejected' || b.status === 'reversed'))
+      await faultPoint('commission-compensation-committed');
+    // Nothing booked now: an earlier try may have committed and died before dispatching.
+    const dispatch = result.booked.length ? result.dispatch : await pendingDispatch(deps.pool, ref);
+    await dispatchAll(deps, ref, dispatch);
+    const { dispatch: _, ...rest } = result;
+    return rest;
+  }
+  return {
+    /** Folds the customer's unsettled commission events into the ledger, in event-time order. */
+    async settleCustomer(ref: CustomerRef): Promise<CommissionStep> {
+      return run(ref, (tx) => settleCustomerTx(tx, ref));
+    },
+    /** Approves the pending commissions whose hold has ended by `at`. */
+    async approveDueCommissions(input: CustomerRef & { at: string }): Promise<CommissionStep> {
+      return run(input, (tx) => approveDueTx(tx, input));
+    },
+    /** Approves or rejects one commission by hand. */
+    async decideCommission(input: CustomerRef & Decision): Promise<CommissionDecision> {
+      const { operatorId, customerId, ...decision } = input;
+      const ref = { operatorId, customerId };
+      return run(ref, (tx) => decideTx(tx, ref, decision));
+    },
+  };
+}
+
+async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dispatch): Promise<void> {
+  const { client, taskQueue } = deps;
+  if (!client || !taskQueue) return; // the reconciler starts the notifications' workflows
+  for (const c of dispatch.cancellations) {
+    try {
+      await client.workflow.getHandle(c.workflowId).signal(cancelDeliverySignal, {
+        deliveryId: c.deliveryId,
+        reason: c.reason,
+      });
+    } catch (err) {
+      // A closed event workflow has nothing left to cancel: the row is cancelled already.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  for (const n of dispatch.notifications) {
+    await startEventWorkflow(
+      client,
+      {
+        workflowId: n.workflowId,
+        operatorId: ref.operatorId,
+        eventId: n.eventId,
+        type: n.type as unknown as InboundEventType,
+        customerId: n.customerId,
+      },
+      { taskQueue, eager: false, timeoutMs: 10_000 },
+    );
+    await markWorkflowStarted(deps.pool, ref.operatorId, n.eventId, true);
+  }
+}

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { dealProblems, type Deal } from '../../domain/commission/deals.js';
+import { isDuration } from '../../domain/duration.js';
+import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from './common.js';
+
+/** Affiliates, deals and commissions (contract section 6). Shapes here; meaning checked by `dealProblems`. */
+
+const Duration = z.string().refine(isDuration, 'a duration such as "30d", "2h" or "500ms"');
+const Percent = NonNegativeDecimal.refine((v) => Number(v) <= 100, 'a percent from "0" to "100"');
+const Country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as "DE"');
+const Days = z.number().int().min(1).max(3650);
+
+const Timing = {
+  holdPeriod: Duration.describe('From the commission\'s event time until it is approved, e.g. "30d"'),
+  clawbackWindow: Duration.describe("From the commission's event time until an approved one can be reversed"),
+};
+
+const Qualification = z.strictObject({
+  minFirstDeposit: NonNegativeDecimal.optional(),
+  minCumulativeDeposits: NonNegativeDecimal.optional(),
+  windowDays: Days.optional().describe('Only deposits within this many days of registration count'),
+  requireKyc: z.boolean().optional(),
+  requireWagering: z.boolean().optional(),
+  countries: z.array(Country).max(300).optional(),
+  deadlineDays: Days.optional().describe('The customer must qualify within this many days of registration'),
+});
+
+const CpaTerms = {
+  amount: PositiveDecimal,
+  currency: Currency,
+  qualification: Qualification.default({}),
+};
+
+const RevshareTerms = {
+  percent: Percent,
+  tiers: z
+    .array(z.strictObject({ fromNgr: NonNegativeDecimal, percent: Percent }))
+    .max(20)
+    .optional()
+    .describe('By month-to-date NGR, ascending'),
+  negativeCarryover: z.boolean().default(false),
+};
+
+export const DealIn = z
+  .discriminatedUnion('model', [
+    z.strictObject({ model: z.literal('cpa'), ...CpaTerms, ...Timing }),
+    z.strictObject({ model: z.literal('revshare'), ...RevshareTerms, ...Timing }),
+    z.strictObject({
+      model: z.literal('hybrid'),
+      cpa: z.strictObject(CpaTerms),
+      revshare: z.strictObject(RevshareTerms),
+      ...Timing,
+    }),
+    z.strictObject({
+      model: z.literal('lot'),
+      amountPerLot: NonNegativeDecimal,
+      currency: Currency,
+      instruments: z.record(z.string().min(1).max(32), NonNegativeDecimal).optional(),
+      ...Timing,
+    }),
+    z
+      .strictObject({
+        model: z.literal('challenge'),
+        percent: Percent.optional().describe('Of the challenge price; or give amount and currency'),
+        amount: PositiveDecimal.optional(),
+        currency: Currency.optional(),
+        ...Timing,
+      })
+      .refine(
+        (d) => (d.percent !== undefined) !== (d.amount !== undefined && d.currency !== undefined),
+        'a challenge deal takes either percent, or amount and currency',
+      ),
+  ])
+  .superRefine((deal, ctx) => {
+    for (const problem of dealProblems(deal as Deal)) {
+      const [path, ...words] = problem.split(' ');
+      ctx.addIssue({ code: 'custom', path: path ? path.split('.') : [], message: words.join(' ') });
+    }
+  })
+  .meta({ id: 'Deal' });
+
+export const AffiliateIn = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    status: z.enum(['active', 'suspended']).default('active'),
+    deal: DealIn,
+  })
+  .meta({ id: 'AffiliateIn' });
+
+export const AffiliateParams = z.object({ affiliateId: ExternalId });
+
+export const AffiliateOut = z
+  .object({
+    affiliateId: z.string(),
+    name: z.string(),
+    status: z.enum(['active', 'suspended']),
+    deal: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'AffiliateOut' });
+
+export const COMMISSION_STATUSES = ['pending', 'approved', 'rejected', 'reversed'] as const;
+
+export const CommissionOut = z
+  .object({
+    id: z.string(),
+    affiliateId: z.string(),
+    customerId: z.string(),
+    eventId: z.string().nullable(),
+    model: z.string(),
+    rule: z.string(),
+    amount: z.string(),
+    currency: z.string(),
+    status: z.enum(COMMISSION_STATUSES),
+    holdUntil: z.string().nullable(),
+    clawbackUntil: z.string().nullable(),
+    reversalOf: z.string().nullable(),
+    reason: z.string().nullable(),
+    reviews: z.number().describe('Times flagged for a person to look at'),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'CommissionOut' });
+
+export const ListCommissionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+  status: z.enum(COMMISSION_STATUSES).optional(),
+});
+
+export const BalanceOut = z
+  .object({
+    affiliateId: z.string(),
+    balances: z.array(
+      z.object({ currency: z.string(), pending: z.string(), approved: z.string(), reversed: z.string() }),
+    ),
+  })
+  .meta({ id: 'BalanceOut' });
+
+export const CommissionParams = z.object({
+  id: z.string().regex(/^com_[A-Za-z0-9]{1,40}$/, 'a commission id'),
+});
+
+export const RejectIn = z.strictObject({ reason: z.string().trim().min(1).max(500) });

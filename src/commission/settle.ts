@@ -1,0 +1,505 @@
+import { ensureDeliveries } from '../db/deliveries.js';
+import { deliveryPolicy, findSubscribedEndpoints, operatorRetryPolicy } from '../db/endpoints.js';
+import {
+  approve,
+  bookAccrual,
+  compensate,
+  findAffiliate,
+  findEntryByKey,
+  flagForReview,
+  getCommission,
+  reject,
+  type Commission,
+  type CommissionEntry,
+  type LedgerResult,
+} from '../db/ledger.js';
+import type { Queryable } from '../db/pool.js';
+import { revshareTermsOf, type Deal } from '../domain/commission/deals.js';
+import {
+  evaluate,
+  initialState,
+  withStatus,
+  type CommissionState,
+  type CommissionStatus,
+  type LedgerIntent,
+} from '../domain/commission/evaluate.js';
+import { COMMISSION_EVENT_TYPES, type CommissionEvent } from '../domain/commission/facts.js';
+import type { RevshareAccount } from '../domain/commission/revshare.js';
+import { eventWorkflowId } from '../domain/ids.js';
+import { bodyHash } from '../ingest/body-hash.js';
+import { internalEventId } from '../ingest/internal-event.js';
+
+/**
+ * Settlement: the commission engine's one way of changing money. Each function runs inside one
+ * transaction and does everything a decision implies, or nothing: the ledger entries, the evaluator's
+ * state, the RevShare account, the `commission.*` notification events with their deliveries, and the
+ * cancellation of conversions a rejection or reversal overtakes. What must happen outside PostgreSQL
+ * afterwards (starting the notifications' workflows, telling event workflows about cancelled deliveries)
+ * is returned as a `Dispatch`, and can be recomputed from the rows: see `pendingDispatch`.
+ *
+ * Settling is idempotent by construction. It folds every recorded commission event of the customer not
+ * yet settled (`events.settled_at`), in event-time order, so a replayed call finds nothing to do, a lost
+ * signal is caught up by the next one, and a customer whose events arrived before their affiliate existed
+ * is settled in full when it does.
+ */
+
+/** A pending commission and when its hold ends: the entity workflow keeps one timer for the earliest. */
+export interface Hold {
+  commissionId: string;
+  holdUntil: string;
+}
+
+/** A notification event whose workflow must be started, and deliveries its event workflow must drop. */
+export interface Dispatch {
+  notifications: { eventId: string; workflowId: string; type: string; customerId: string }[];
+  cancellations: { workflowId: string; deliveryId: string; reason: string }[];
+}
+
+/** An entry a settlement booked, as the workflow reports it. */
+export interface Booked {
+  entryId: string;
+  commissionId: string;
+  kind: CommissionEntry['kind'];
+  status: CommissionStatus;
+}
+
+export interface SettlementResult {
+  /** The commission events folded by this call, in the order applied. */
+  settled: string[];
+  booked: Booked[];
+  holds: Hold[];
+  dispatch: Dispatch;
+}
+
+export interface CustomerRef {
+  operatorId: string;
+  customerId: string;
+}
+
+const emptyDispatch = (): Dispatch => ({ notifications: [], cancellations: [] });
+
+interface UnsettledRow {
+  event_id: string;
+  type: string;
+  occurred_at: Date;
+  payload: { data: Record<string, unknown>; attribution?: { affiliateId?: string } };
+  facts: { effectiveAttribution?: { affiliateId?: string } | null } | null;
+}
+
+/** Folds the customer's unsettled commission events into the ledger, in event-time order. */
+export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise<SettlementResult> {
+  const { operatorId, customerId } = ref;
+  // The customer's state row, created on first use and locked for the rest of the transaction.
+  const { rows: stateRows } = await tx.query<{ state: CommissionState }>(
+    `INSERT INTO commission_customers (operator_id, customer_id, state) VALUES ($1, $2, $3)
+     ON CONFLICT (operator_id, customer_id) DO UPDATE SET updated_at = commission_customers.updated_at
+     RETURNING state`,
+    [operatorId, customerId, initialState(customerId)],
+  );
+  let state = stateRows[0]!.state;
+
+  const { rows: events } = await tx.query<UnsettledRow>(
+    `SELECT event_id, type, occurred_at, payload, facts FROM events
+      WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NULL AND type = ANY($3)
+      ORDER BY occurred_at, received_at, event_id`,
+    [operatorId, customerId, COMMISSION_EVENT_TYPES],
+  );
+  const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
+  if (!events.length) {
+    result.holds = await holdsOf(tx, ref);
+    return result;
+  }
+
+  state = await refreshStatuses(tx, ref, state);
+  const customer = await customerAttribution(tx, ref);
+  for (const row of events) {
+    // The customer's affiliate is the one their registration bound; before it arrives, the event's own.
+    const affiliateId =
+      (customer?.affiliateId as string | undefined) ??
+      row.facts?.effectiveAttribution?.affiliateId ??
+      row.payload.attribution?.affiliateId ??
+      null;
+    const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
+    // A suspended affiliate accrues nothing; compensations of what it earned before still apply.
+    const deal: Deal | null = affiliate?.status === 'active' ? affiliate.deal : null;
+    const event = {
+      id: row.event_id,
+      type: row.type,
+      occurredAt: row.occurred_at.toISOString(),
+      data: row.payload.data,
+    } as CommissionEvent;
+
+    let account: RevshareAccount | null = null;
+    const revshare = event.type === 'revenue.daily' && deal && affiliateId ? revshareTermsOf(deal) : null;
+    if (revshare && event.type === 'revenue.daily') {
+      const { rows } = await tx.query<{ account: RevshareAccount }>(
+        `SELECT account FROM revshare_accounts
+          WHERE operator_id = $1 AND affiliate_id = $2 AND currency = $3 FOR UPDATE`,
+        [operatorId, affiliateId, event.data.currency],
+      );
+      account = rows[0]?.account ?? null;
+    }
+
+    const out = evaluate({ deal, state, event, revshareAccount: account });
+    state = out.state;
+    for (const intent of out.intents) {
+      const booked = await book(tx, ref, affiliateId, intent);
+      if (booked.result.outcome === 'refused' && intent.type === 'accrue') {
+        // The ledger would not book it (the affiliate went away or was suspended meanwhile): forget it, so
+        // nothing later tries to undo a commission that does not exist.
+        state = {
+          ...state,
+          commissions: state.commissions.filter((c) => c.idempotencyKey !== intent.idempotencyKey),
+        };
+      }
+      if (booked.result.outcome !== 'booked') continue;
+      const entry = booked.result.entry;
+      const commissionId = entry.kind === 'accrual' ? entry.id : (entry.relatedEntry ?? entry.reversalOf)!;
+      result.booked.push({ entryId: entry.id, commissionId, kind: entry.kind, status: entry.status });
+      if (entry.kind !== 'review') await notify(tx, ref, entry, result.dispatch);
+    }
+    if (revshare && out.revshareAccount && event.type === 'revenue.daily') {
+      await tx.query(
+        `INSERT INTO revshare_accounts (operator_id, affiliate_id, currency, account) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (operator_id, affiliate_id, currency)
+         DO UPDATE SET account = EXCLUDED.account, updated_at = now()`,
+        [operatorId, affiliateId, event.data.currency, out.revshareAccount],
+      );
+    }
+    result.settled.push(row.event_id);
+  }
+
+  await tx.query(`UPDATE events SET settled_at = now() WHERE operator_id = $1 AND event_id = ANY($2)`, [
+    operatorId,
+    result.settled,
+  ]);
+  await tx.query(
+    `UPDATE commission_customers SET state = $3, settled = settled + $4, updated_at = now()
+      WHERE operator_id = $1 AND customer_id = $2`,
+    [operatorId, customerId, state, result.settled.length],
+  );
+  result.holds = await holdsOf(tx, ref);
+  return result;
+}
+
+/** Approves the customer's pending commissions whose hold has ended by `at` (the workflow's clock). */
+export async function approveDueTx(
+  tx: Queryable,
+  ref: CustomerRef & { at: string },
+): Promise<SettlementResult> {
+  const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
+  await lockCustomer(tx, ref);
+  for (const hold of await holdsOf(tx, ref)) {
+    if (Date.parse(hold.holdUntil) > Date.parse(ref.at)) continue;
+    const r = await approve(tx, ref.operatorId, hold.commissionId, { at: ref.at });
+    if (r.outcome !== 'booked') continue;
+    result.booked.push({
+      entryId: r.entry.id,
+      commissionId: hold.commissionId,
+      kind: r.entry.kind,
+      status: r.entry.status,
+    });
+    await notify(tx, ref, r.entry, result.dispatch);
+  }
+  result.holds = await holdsOf(tx, ref);
+  return result;
+}
+
+export interface Decision {
+  commissionId: string;
+  action: 'approve' | 'reject';
+  /** Required to reject; shown to the affiliate. */
+  reason?: string | undefined;
+  /** When the decision is made: the workflow's clock. */
+  at: string;
+}
+
+export interface DecisionResult extends SettlementResult {
+  outcome: LedgerResult['outcome'];
+  refusal: string | null;
+  commission: Commission | null;
+}
+
+/** A decision by hand (`POST /v1/commissions/{id}/approve|reject`), serialised with the customer's events. */
+export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Promise<DecisionResult> {
+  await lockCustomer(tx, ref);
+  const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
+  const r =
+    d.action === 'approve'
+      ? await approve(tx, ref.operatorId, d.commissionId, { at: d.at, manual: true })
+      : await reject(tx, ref.operatorId, d.commissionId, {
+          reason: d.reason ?? 'rejected by the operator',
+          at: d.at,
+          causeEventId: null,
+        });
+  if (r.outcome === 'booked') {
+    result.booked.push({
+      entryId: r.entry.id,
+      commissionId: d.commissionId,
+      kind: r.entry.kind,
+      status: r.entry.status,
+    });
+    await notify(tx, ref, r.entry, result.dispatch);
+  }
+  result.holds = await holdsOf(tx, ref);
+  return {
+    ...result,
+    outcome: r.outcome,
+    refusal: r.outcome === 'refused' ? r.refusal : null,
+    commission: await getCommission(tx, ref.operatorId, d.commissionId),
+  };
+}
+
+/**
+ * What a settlement of `eventIds` (or of decisions by hand on `commissionIds`) left to dispatch, rebuilt from
+ * the rows: for an activity retried after its transaction committed but before it dispatched.
+ */
+export async function pendingDispatch(tx: Queryable, ref: CustomerRef): Promise<Dispatch> {
+  const { rows } = await tx.query<{ event_id: string; workflow_id: string; type: string }>(
+    `SELECT event_id, workflow_id, type FROM events
+      WHERE operator_id = $1 AND customer_id = $2 AND commission_entry_id IS NOT NULL
+        AND workflow_started_at IS NULL`,
+    [ref.operatorId, ref.customerId],
+  );
+  const dispatch = emptyDispatch();
+  for (const r of rows)
+    dispatch.notifications.push({
+      eventId: r.event_id,
+      workflowId: r.workflow_id,
+      type: r.type,
+      customerId: ref.customerId,
+    });
+  if (rows.length) {
+    const { rows: cancelled } = await tx.query<{ id: string; workflow_id: string; last_error: string }>(
+      `SELECT id, workflow_id, last_error FROM deliveries
+        WHERE operator_id = $1 AND replaced_by_event_id = ANY($2)`,
+      [ref.operatorId, rows.map((r) => r.event_id)],
+    );
+    for (const c of cancelled)
+      dispatch.cancellations.push({ workflowId: c.workflow_id, deliveryId: c.id, reason: c.last_error });
+  }
+  return dispatch;
+}
+
+async function lockCustomer(tx: Queryable, ref: CustomerRef): Promise<void> {
+  await tx.query(
+    `INSERT INTO commission_customers (operator_id, customer_id, state) VALUES ($1, $2, $3)
+     ON CONFLICT (operator_id, customer_id) DO UPDATE SET updated_at = commission_customers.updated_at`,
+    [ref.operatorId, ref.customerId, initialState(ref.customerId)],
+  );
+}
+
+/** The customer's pending commissions with their hold ends, earliest first. */
+export async function holdsOf(db: Queryable, ref: CustomerRef): Promise<Hold[]> {
+  const { rows } = await db.query<{ id: string; hold_until: Date }>(
+    `SELECT a.id, a.hold_until FROM commission_entries a
+      WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
+        AND NOT EXISTS (SELECT 1 FROM commission_entries r
+                         WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection'))
+      ORDER BY a.hold_until, a.id`,
+    [ref.operatorId, ref.customerId],
+  );
+  return rows.map((r) => ({ commissionId: r.id, holdUntil: r.hold_until.toISOString() }));
+}
+
+/** The evaluator's commissions with their status as the ledger has it (approved by a timer or by hand). */
+async function refreshStatuses(
+  tx: Queryable,
+  ref: CustomerRef,
+  state: CommissionState,
+): Promise<CommissionState> {
+  if (!state.commissions.length) return state;
+  const { rows } = await tx.query<{ idempotency_key: string; status: CommissionStatus }>(
+    `SELECT a.idempotency_key,
+            CASE WHEN EXISTS (SELECT 1 FROM commission_entries v WHERE v.reversal_of = a.id) THEN 'reversed'
+                 ELSE coalesce((SELECT r.status FROM commission_entries r
+                                 WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection')), 'pending')
+            END AS status
+       FROM commission_entries a
+      WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'`,
+    [ref.operatorId, ref.customerId],
+  );
+  let next = state;
+  for (const r of rows) next = withStatus(next, r.idempotency_key, r.status);
+  return next;
+}
+
+async function customerAttribution(tx: Queryable, ref: CustomerRef): Promise<Record<string, unknown> | null> {
+  const { rows } = await tx.query<{ attribution: Record<string, unknown> | null }>(
+    'SELECT attribution FROM customers WHERE operator_id = $1 AND customer_id = $2',
+    [ref.operatorId, ref.customerId],
+  );
+  return rows[0]?.attribution ?? null;
+}
+
+async function book(
+  tx: Queryable,
+  ref: CustomerRef,
+  affiliateId: string | null,
+  intent: LedgerIntent,
+): Promise<{ result: LedgerResult }> {
+  if (intent.type === 'accrue') {
+    if (!affiliateId) return { result: { outcome: 'refused', refusal: 'affiliate_not_found', entry: null } };
+    return { result: await bookAccrual(tx, { ...intent, operatorId: ref.operatorId, affiliateId }) };
+  }
+  const target = await findEntryByKey(tx, ref.operatorId, intent.target.idempotencyKey);
+  if (!target) return { result: { outcome: 'refused', refusal: 'not_found', entry: null } };
+  const comp = { reason: intent.reason, at: intent.occurredAt, causeEventId: intent.causeEventId };
+  // A review moves no money whatever the status; reject and reverse are decided again under the row lock,
+  // in case a hold timer approved the commission since the evaluator last heard.
+  return {
+    result:
+      intent.kind === 'review'
+        ? await flagForReview(tx, ref.operatorId, target.id, comp)
+        : await compensate(tx, ref.operatorId, target.id, comp),
+  };
+}
+
+const NOTIFICATION_TYPE = {
+  accrual: 'commission.accrued',
+  approval: 'commission.approved',
+  rejection: 'commission.rejected',
+  reversal: 'commission.reversed',
+} as const;
+
+/**
+ * Records the `commission.*` event an entry brings about, with its deliveries, if any endpoint subscribes.
+ * A rejection or reversal first cancels the conversions it overtakes: each endpoint that has not yet
+ * received the conversion (the earning event, or this commission's accrued/approved notification) gets
+ * neither, so no tracker ever sees a reversal before its conversion.
+ */
+async function notify(
+  tx: Queryable,
+  ref: CustomerRef,
+  entry: CommissionEntry,
+  dispatch: Dispatch,
+): Promise<void> {
+  if (entry.kind === 'review') return;
+  const type = NOTIFICATION_TYPE[entry.kind];
+  const commissionId = entry.kind === 'accrual' ? entry.id : (entry.relatedEntry ?? entry.reversalOf)!;
+  const accrual = entry.kind === 'accrual' ? entry : await findAccrual(tx, ref.operatorId, commissionId);
+  const endpoints = await findSubscribedEndpoints(tx, ref.operatorId, type, entry.affiliateId);
+  if (!endpoints.length) return;
+
+  const eventId = internalEventId(`${type}~${entry.id}`);
+  const workflowId = eventWorkflowId(ref.operatorId, eventId);
+  let targets = endpoints;
+  if (entry.kind === 'rejection' || entry.kind === 'reversal') {
+    const { rows: overtaken } = await tx.query<{ id: string; workflow_id: string; endpoint_id: string }>(
+      `UPDATE deliveries d
+          SET status = 'cancelled', completed_at = now(), updated_at = now(), next_attempt_at = NULL,
+              last_error = $5, replaced_by_event_id = $6
+        WHERE d.operator_id = $1 AND d.endpoint_id = ANY($2) AND d.status IN ('pending', 'retrying')
+          AND (d.event_id = $3 OR d.event_id IN (SELECT event_id FROM events
+                                                  WHERE operator_id = $1 AND commission_entry_id = ANY($4)))
+        RETURNING d.id, d.workflow_id, d.endpoint_id`,
+      [
+        ref.operatorId,
+        endpoints.map((e) => e.id),
+        accrual.eventId,
+        await entriesOf(tx, commissionId),
+        `cancelled: the commission was ${entry.status} before this conversion was delivered`,
+        eventId,
+      ],
+    );
+    const replaced = new Set(overtaken.map((o) => o.endpoint_id));
+    targets = endpoints.filter((e) => !replaced.has(e.id));
+    for (const o of overtaken)
+      dispatch.cancellations.push({
+        workflowId: o.workflow_id,
+        deliveryId: o.id,
+        reason: `the commission was ${entry.status} before this conversion was delivered`,
+      });
+  }
+
+  const { rows: customerRows } = await tx.query<{ attribution: Record<string, unknown> | null }>(
+    'SELECT attribution FROM customers WHERE operator_id = $1 AND customer_id = $2',
+    [ref.operatorId, ref.customerId],
+  );
+  const attribution = customerRows[0]?.attribution ?? { affiliateId: entry.affiliateId };
+  const data = notificationData(entry, accrual);
+  const payload = {
+    id: eventId,
+    type,
+    occurredAt: new Date(entry.occurredAt).toISOString(),
+    customerId: ref.customerId,
+    attribution,
+    data,
+  };
+  const { rowCount } = await tx.query(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         status, facts, processed_at, settled_at, commission_entry_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'processed', $9, now(), now(), $10)
+     ON CONFLICT (operator_id, event_id) DO NOTHING`,
+    [
+      ref.operatorId,
+      eventId,
+      type,
+      payload.occurredAt,
+      ref.customerId,
+      payload,
+      bodyHash(payload),
+      workflowId,
+      { effectiveAttribution: attribution, ftd: false },
+      entry.id,
+    ],
+  );
+  if (!rowCount) return; // booked and notified by an earlier try of this transaction's work
+  if (targets.length) {
+    const policy = await operatorRetryPolicy(tx, ref.operatorId);
+    await ensureDeliveries(
+      tx,
+      ref.operatorId,
+      eventId,
+      workflowId,
+      targets.map((e) => ({ endpointId: e.id, eventType: type, retryPolicy: deliveryPolicy(e, policy) })),
+    );
+  }
+  dispatch.notifications.push({ eventId, workflowId, type, customerId: ref.customerId });
+}
+
+async function findAccrual(tx: Queryable, operatorId: string, id: string): Promise<CommissionEntry> {
+  const { rows } = await tx.query<{ idempotency_key: string }>(
+    `SELECT idempotency_key FROM commission_entries WHERE operator_id = $1 AND id = $2 AND kind = 'accrual'`,
+    [operatorId, id],
+  );
+  const entry = rows[0] ? await findEntryByKey(tx, operatorId, rows[0].idempotency_key) : null;
+  if (!entry) throw new Error(`accrual ${id} not found`);
+  return entry;
+}
+
+/** Ids of the accrual and of every entry that names it. */
+async function entriesOf(tx: Queryable, commissionId: string): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    'SELECT id FROM commission_entries WHERE id = $1 OR related_entry = $1 OR reversal_of = $1',
+    [commissionId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * The `data` of a `commission.*` event: the commission as the API shows it after this entry, plus the ids
+ * trackers match on. `eventId` is the event that caused this transition (null for an approval or a
+ * decision by hand); `conversionEventId` is the event that earned the commission, the transaction id a
+ * tracker knows from the conversion.
+ */
+export function notificationData(entry: CommissionEntry, accrual: CommissionEntry): Record<string, unknown> {
+  const isReversal = entry.kind === 'reversal';
+  return {
+    id: isReversal ? entry.id : accrual.id,
+    commissionId: accrual.id,
+    affiliateId: accrual.affiliateId,
+    customerId: accrual.customerId,
+    eventId: entry.eventId,
+    conversionEventId: accrual.eventId,
+    model: accrual.model,
+    rule: accrual.rule,
+    amount: entry.kind === 'reversal' ? entry.amount : accrual.amount,
+    currency: accrual.currency,
+    status: entry.status,
+    holdUntil: accrual.holdUntil?.toISOString() ?? null,
+    reversalOf: isReversal ? accrual.id : null,
+    reason: entry.reason,
+    createdAt: entry.createdAt.toISOString(),
+  };
+}

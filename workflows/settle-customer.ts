@@ -1,0 +1,182 @@
+/**
+ * settleCustomer: the entity workflow of one customer's commissions, id `customer:<operatorId>:<customerId>`.
+ *
+ * Every commission-relevant event of the customer (registration, deposits, chargebacks, KYC, fraud,
+ * revenue, trades, challenges) signals it (`customerEvent`, by signal-with-start from the event's workflow);
+ * it settles them one settlement at a time, so a customer's events never race each other however they
+ * arrive. A settlement is one local activity and one PostgreSQL transaction that folds every unsettled event
+ * in event-time order, books what the deal says and records the `commission.*` notifications; signals
+ * arriving meanwhile are settled together by the next one.
+ *
+ * Hold periods are one durable timer at a time, for the earliest pending commission: when it fires, every
+ * commission whose hold has ended is approved. Decisions by hand arrive as updates (`approveCommission`,
+ * `rejectCommission`) and take their turn with the settlements. With nothing pending and nothing to
+ * settle the workflow completes; the next event starts it again (its state lives in PostgreSQL). A long
+ * life continues as new, carrying only the timers.
+ *
+ * Cost per settled event: one signal (or start), one workflow task, one local activity; plus one timer per
+ * distinct hold end, one local activity per approval round and per decision by hand.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { CommissionStep } from '../activities/commissions.js';
+import { SA } from '../src/domain/search-attributes.js';
+import {
+  approveCommissionUpdate,
+  commissionHoldsQuery,
+  customerEventSignal,
+  rejectCommissionUpdate,
+  type CommissionDecisionView,
+  type HoldView,
+} from './definitions.js';
+
+export interface SettleCustomerInput {
+  operatorId: string;
+  customerId: string;
+  /** Carried over continue-as-new: the pending commissions' hold ends. */
+  holds?: HoldView[];
+  /** Carried over continue-as-new: events signalled and not yet settled. */
+  unsettled?: boolean;
+}
+
+export interface SettleCustomerResult {
+  settlements: number;
+  booked: number;
+}
+
+const {
+  settleCustomer: settle,
+  approveDueCommissions,
+  decideCommission,
+} = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  // PostgreSQL or the Temporal frontend being away is a wait, never a loss: keep trying.
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** History grows by ~10 events per settlement; continue as new well before Temporal's limits. */
+const CONTINUE_AS_NEW_AFTER_EVENTS = 4000;
+
+export async function settleCustomer(input: SettleCustomerInput): Promise<SettleCustomerResult> {
+  const ref = { operatorId: input.operatorId, customerId: input.customerId };
+  let holds: HoldView[] = input.holds ?? [];
+  // A fresh start settles once: that is why it was started (or the signal that came with it).
+  let unsettled = input.unsettled ?? true;
+  let busy = false;
+  let lastStatus: string | null = null;
+  let published: string | null = null;
+  let settlements = 0;
+  let booked = 0;
+
+  setHandler(customerEventSignal, () => {
+    unsettled = true;
+  });
+  setHandler(commissionHoldsQuery, () => holds);
+
+  /** Runs one step at a time: settlements, approvals and decisions never overlap. */
+  async function exclusive<T>(step: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await step();
+    } finally {
+      busy = false;
+    }
+  }
+
+  function absorb(step: CommissionStep) {
+    holds = step.holds;
+    booked += step.booked.length;
+    const last = step.booked[step.booked.length - 1];
+    if (last) lastStatus = last.status;
+    publish();
+  }
+
+  async function decide(
+    action: 'approve' | 'reject',
+    commissionId: string,
+    reason?: string,
+  ): Promise<CommissionDecisionView> {
+    return exclusive(async () => {
+      const r = await decideCommission({
+        ...ref,
+        commissionId,
+        action,
+        reason,
+        at: new Date().toISOString(),
+      });
+      absorb(r);
+      return { commissionId, outcome: r.outcome, refusal: r.refusal };
+    });
+  }
+
+  const validId = (arg: { commissionId?: unknown } | undefined) => {
+    if (typeof arg?.commissionId !== 'string' || !arg.commissionId.startsWith('com_'))
+      throw new Error('commissionId must be a commission id (com_...)');
+  };
+  setHandler(approveCommissionUpdate, ({ commissionId }) => decide('approve', commissionId), {
+    validator: validId,
+  });
+  setHandler(rejectCommissionUpdate, ({ commissionId, reason }) => decide('reject', commissionId, reason), {
+    validator: (arg) => {
+      validId(arg);
+      if (typeof arg?.reason !== 'string' || !arg.reason.trim())
+        throw new Error('a rejection needs a reason');
+    },
+  });
+
+  publish();
+  for (;;) {
+    if (!unsettled) {
+      const first = holds[0];
+      if (!first) {
+        // Nothing pending: finish once in-flight decisions are done, unless they or a signal gave us work.
+        await condition(allHandlersFinished);
+        if (!unsettled && !holds.length && !busy) break;
+        continue;
+      }
+      const wait = Date.parse(first.holdUntil) - Date.now();
+      // The one hold timer; an event, or a decision that changes the earliest hold, wakes it early.
+      if (wait > 0) await condition(() => unsettled || holds[0] !== first, wait);
+    }
+    await exclusive(async () => {
+      if (unsettled) {
+        unsettled = false;
+        settlements += 1;
+        absorb(await settle(ref));
+      } else if (holds[0] && Date.parse(holds[0].holdUntil) <= Date.now()) {
+        absorb(await approveDueCommissions({ ...ref, at: new Date().toISOString() }));
+      }
+    });
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) {
+      await condition(() => allHandlersFinished() && !busy);
+      await continueAsNew<typeof settleCustomer>({ ...ref, holds, unsettled });
+    }
+  }
+  return { settlements, booked };
+
+  /** The `CommissionStatus` search attribute (`pending` while any is held) and the current details. */
+  function publish() {
+    const status = holds.length ? 'pending' : lastStatus;
+    if (status && status !== published) {
+      published = status;
+      upsertSearchAttributes([{ key: SA.CommissionStatus, value: status }]);
+    }
+    setCurrentDetails(
+      [
+        `Commissions of customer \`${input.customerId}\`: ${holds.length} pending.`,
+        ...holds.map((h) => `- \`${h.commissionId}\` held until ${h.holdUntil}`),
+      ].join('\n'),
+    );
+  }
+}
