@@ -6,11 +6,15 @@ import { finishDelivery, recordAttempt, type DeliveryStatus } from '../src/db/de
 import { disableEndpoint, findSubscribedEndpoints, type PreviousSecret } from '../src/db/endpoints.js';
 import { reserveSendSlot } from '../src/db/rate-limit.js';
 import type { Pool } from '../src/db/pool.js';
-import type { HttpSender } from '../src/delivery/http.js';
+import type { HttpOutcome, HttpSender } from '../src/delivery/http.js';
 import type { SecretCipher } from '../src/delivery/secrets.js';
 import { signPayload } from '../src/delivery/signing.js';
 import { honoursRetryAfter, judgeAttempt } from '../src/domain/delivery-outcome.js';
 import { isOperationalEventType, type OperationalEventType } from '../src/domain/event-types.js';
+import { isCommissionEventType, postbackInputFromEvent } from '../src/domain/postback/from-event.js';
+import { resolvePostbackConfig, type PostbackSettings } from '../src/domain/postback/presets.js';
+import { buildPostbackRequest, type PostbackRequest } from '../src/domain/postback/request.js';
+import { judgePostbackResponse, type PostbackVerdict } from '../src/domain/postback/success.js';
 import { emitInternalEvent } from '../src/ingest/internal-event.js';
 import { nextDelayMs, parseRetryAfter, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import { RESERVED_HEADERS, webhookBody } from '../src/domain/webhook-payload.js';
@@ -71,6 +75,8 @@ interface DeliveryContext {
   retry_policy: ResolvedRetryPolicy;
   workflow_id: string;
   endpoint_id: string;
+  format: 'webhook' | 'postback';
+  postback: PostbackSettings | null;
   url: string;
   headers: Record<string, string>;
   timeout_ms: number;
@@ -81,23 +87,30 @@ interface DeliveryContext {
   event_id: string;
   event_kind: string;
   occurred_at: Date;
-  payload: { brand?: string; data: Record<string, unknown>; attribution?: Record<string, unknown> };
+  payload: {
+    brand?: string;
+    customerId?: string;
+    data: Record<string, unknown>;
+    attribution?: Record<string, unknown>;
+  };
   facts: { effectiveAttribution: Record<string, unknown> | null } | null;
 }
 
 /**
- * One attempt of one webhook delivery: sign, POST, log the attempt, and decide.
+ * One attempt of one delivery: for a webhook endpoint sign and POST the JSON body, for a postback endpoint
+ * render and send its postback; then log the attempt, and decide.
  *
- * Terminal outcomes (success, 410, the policy exhausted, the endpoint gone) return as data. A failed
- * attempt with attempts left throws a retryable failure carrying `nextRetryDelay` (the schedule's next
- * wait, or the clamped `Retry-After`), so Temporal itself waits and retries: the pending activity in the
- * Web UI shows the attempt, the last failure and the next attempt time, and waiting costs a server timer.
+ * Terminal outcomes (success, 410, the policy exhausted, the endpoint gone, a postback the tracker refused
+ * with a 4xx) return as data. A failed attempt with attempts left throws a retryable failure carrying
+ * `nextRetryDelay` (the schedule's next wait, or the clamped `Retry-After`), so Temporal itself waits and
+ * retries: the pending activity in the Web UI shows the attempt, the last failure and the next attempt
+ * time, and waiting costs a server timer.
  */
 export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Promise<DeliverOutcome> {
   const now = deps.now ?? (() => new Date());
   const { rows } = await deps.pool.query<DeliveryContext>(
     `SELECT d.status, d.operator_id, d.attempt_count, d.redrive_count, d.event_type, d.retry_policy,
-            d.workflow_id, d.endpoint_id, e.rate_limit_per_second,
+            d.workflow_id, d.endpoint_id, e.rate_limit_per_second, e.format, e.postback,
             e.url, e.headers, e.timeout_ms, e.enabled, e.deleted_at, e.secret_sealed, e.previous_secrets,
             v.event_id, v.type AS event_kind, v.occurred_at, v.payload, v.facts
        FROM deliveries d
@@ -126,6 +139,16 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
     return { status: 'cancelled', attempt: attempt - 1, statusCode: null, error: reason };
   }
 
+  let postback: PreparedPostback | null = null;
+  if (ctx.format === 'postback') {
+    const prepared = await preparePostback(deps.pool, ctx);
+    if (typeof prepared === 'string') {
+      await finishDelivery(deps.pool, input.deliveryId, 'cancelled', prepared);
+      return { status: 'cancelled', attempt: attempt - 1, statusCode: null, error: prepared };
+    }
+    postback = prepared;
+  }
+
   if (ctx.rate_limit_per_second) {
     const waitMs = await reserveSendSlot(deps.pool, ctx.endpoint_id, ctx.rate_limit_per_second);
     if (waitMs > MAX_SLOT_WAIT_MS) {
@@ -139,46 +162,64 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
   }
 
   const startedAt = now();
-  const body = JSON.stringify(
-    webhookBody(ctx.event_type, {
-      eventId: ctx.event_id,
-      type: ctx.event_kind,
-      occurredAt: ctx.occurred_at.toISOString(),
-      brand: ctx.payload.brand ?? null,
-      customerId: (ctx.payload as { customerId?: string }).customerId ?? '',
-      attribution: ctx.facts?.effectiveAttribution ?? ctx.payload.attribution ?? null,
-      data: ctx.payload.data,
-    }),
-  );
-  const secrets = [
-    deps.cipher.decrypt(ctx.secret_sealed, ctx.endpoint_id),
-    ...ctx.previous_secrets
-      .filter((s) => new Date(s.expiresAt) > startedAt)
-      .map((s) => deps.cipher.decrypt(s.sealed, ctx.endpoint_id)),
-  ];
   const custom = Object.fromEntries(
     Object.entries(ctx.headers).filter(([name]) => !RESERVED_HEADERS.has(name.toLowerCase())),
   );
-  const headers = {
-    'user-agent': 'affiliate-hooks/1',
-    ...custom,
-    'content-type': 'application/json',
-    ...signPayload({ msgId: input.deliveryId, timestamp: startedAt, body, secrets }),
-  };
-  const result = await deps.http.post(ctx.url, headers, body, ctx.timeout_ms);
+  let result: HttpOutcome;
+  let verdict: PostbackVerdict;
+  let note: string | null = null;
+  if (postback) {
+    const { request, successMatch } = postback;
+    // No Standard Webhooks headers: a tracker authenticates a postback by what its URL carries.
+    const headers = {
+      'user-agent': 'affiliate-hooks/1',
+      ...custom,
+      ...(request.contentType ? { 'content-type': request.contentType } : {}),
+    };
+    result = await deps.http.send(request.method, request.url, headers, request.body, ctx.timeout_ms);
+    verdict = result.errorClass
+      ? 'retry'
+      : judgePostbackResponse(result.statusCode, result.body, successMatch);
+    if (request.missing.length) {
+      note = `sent empty for want of a value: ${request.missing.map((name) => `{${name}}`).join(', ')}`;
+    }
+  } else {
+    const body = JSON.stringify(
+      webhookBody(ctx.event_type, {
+        eventId: ctx.event_id,
+        type: ctx.event_kind,
+        occurredAt: ctx.occurred_at.toISOString(),
+        brand: ctx.payload.brand ?? null,
+        customerId: (ctx.payload as { customerId?: string }).customerId ?? '',
+        attribution: ctx.facts?.effectiveAttribution ?? ctx.payload.attribution ?? null,
+        data: ctx.payload.data,
+      }),
+    );
+    const secrets = [
+      deps.cipher.decrypt(ctx.secret_sealed, ctx.endpoint_id),
+      ...ctx.previous_secrets
+        .filter((s) => new Date(s.expiresAt) > startedAt)
+        .map((s) => deps.cipher.decrypt(s.sealed, ctx.endpoint_id)),
+    ];
+    const headers = {
+      'user-agent': 'affiliate-hooks/1',
+      ...custom,
+      'content-type': 'application/json',
+      ...signPayload({ msgId: input.deliveryId, timestamp: startedAt, body, secrets }),
+    };
+    result = await deps.http.post(ctx.url, headers, body, ctx.timeout_ms);
+    verdict = result.errorClass ? 'retry' : judgeAttempt(result.statusCode);
+  }
 
-  const verdict = result.errorClass ? 'retry' : judgeAttempt(result.statusCode);
-  const error =
-    result.errorMessage ??
-    (verdict === 'success' ? null : `HTTP ${result.statusCode}${verdict === 'gone' ? ' Gone' : ''}`);
-  const errorClass = result.errorClass ?? (verdict === 'success' ? null : 'http_status');
+  const { error, errorClass } = attemptError(result, verdict);
   const attemptLog = {
     number: attempt,
     startedAt,
     durationMs: result.durationMs,
     statusCode: result.statusCode,
-    errorClass,
-    errorMessage: error,
+    // Macros sent empty are noted in the log without failing the attempt.
+    errorClass: errorClass ?? (note ? 'note' : null),
+    errorMessage: note ? (error ? `${error}; ${note}` : note) : error,
     responseBody: result.body,
   };
 
@@ -216,6 +257,12 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
       await ops.emit('endpoint.disabled', 'gone', { reason: 'gone' });
     }
     return { status: 'failed', attempt, statusCode: 410, error: 'HTTP 410 Gone: endpoint disabled' };
+  }
+  if (verdict === 'rejected') {
+    // A postback the tracker refused (a 4xx): the same request cannot succeed, so it fails now.
+    await record('failed', null);
+    await ops.emit('delivery.exhausted', `${ctx.redrive_count}`, { attempt, lastError: error });
+    return { status: 'failed', attempt, statusCode: result.statusCode, error };
   }
 
   const retryAfterMs = honoursRetryAfter(result.statusCode)
@@ -309,4 +356,92 @@ function operationalEvents(deps: DeliverDeps, ctx: DeliveryContext, deliveryId: 
       }
     },
   };
+}
+
+/** What the attempt log says went wrong, or nulls for a success. */
+function attemptError(
+  result: HttpOutcome,
+  verdict: PostbackVerdict,
+): { error: string | null; errorClass: string | null } {
+  if (result.errorClass) return { error: result.errorMessage, errorClass: result.errorClass };
+  if (verdict === 'success') return { error: null, errorClass: null };
+  const status = `HTTP ${result.statusCode}`;
+  if (verdict === 'retry' && result.statusCode !== null && result.statusCode < 300) {
+    // Only a postback's successMatch makes a 2xx fail.
+    return {
+      error: `${status}: the response body does not match successMatch`,
+      errorClass: 'success_mismatch',
+    };
+  }
+  if (verdict === 'gone') return { error: `${status} Gone`, errorClass: 'http_status' };
+  if (verdict === 'rejected') {
+    return { error: `${status}: refused by the tracker, not retried`, errorClass: 'http_status' };
+  }
+  return { error: status, errorClass: 'http_status' };
+}
+
+interface PreparedPostback {
+  request: PostbackRequest;
+  successMatch: string | null;
+}
+
+/**
+ * Renders a postback endpoint's request from the stored event, the same on every attempt and redrive. A
+ * string back is why the delivery is not sent at all: a first deposit reaches a postback endpoint once, as
+ * `deposit.ftd`, so the tracker never counts one deposit as two conversions.
+ */
+async function preparePostback(pool: Pool, ctx: DeliveryContext): Promise<PreparedPostback | string> {
+  const resolved = resolvePostbackConfig(ctx.url, ctx.postback ?? {});
+  if (!resolved.ok) {
+    // Settings are validated when saved; these were saved by another version, or by hand.
+    throw ApplicationFailure.nonRetryable(
+      `the endpoint's postback settings are not valid: ${resolved.errors.join('; ')}`,
+      'PostbackConfigError',
+    );
+  }
+  const data = ctx.payload.data ?? {};
+  const conversionEventId =
+    isCommissionEventType(ctx.event_type) && typeof data.conversionEventId === 'string'
+      ? data.conversionEventId
+      : null;
+  const { rows } = await pool.query<{
+    country: string | null;
+    conversion_type: string | null;
+    conversion_ftd: boolean;
+    ftd_delivery_id: string | null;
+  }>(
+    `SELECT (SELECT country FROM customers WHERE operator_id = $1 AND customer_id = $2) AS country,
+            cv.type AS conversion_type, coalesce((cv.facts->>'ftd')::boolean, false) AS conversion_ftd,
+            (SELECT id FROM deliveries
+              WHERE $6::text = 'deposit.completed' AND operator_id = $1 AND event_id = $4 AND endpoint_id = $5
+                AND event_type = 'deposit.ftd') AS ftd_delivery_id
+       FROM (VALUES (1)) AS one (x)
+       LEFT JOIN events cv ON cv.operator_id = $1 AND cv.event_id = $3::text`,
+    [
+      ctx.operator_id,
+      ctx.payload.customerId ?? '',
+      conversionEventId,
+      ctx.event_id,
+      ctx.endpoint_id,
+      ctx.event_type,
+    ],
+  );
+  const found = rows[0];
+  if (found?.ftd_delivery_id) {
+    return `sent once, as deposit.ftd (${found.ftd_delivery_id}), with the same transaction id`;
+  }
+  const request = buildPostbackRequest(
+    resolved.config,
+    postbackInputFromEvent({
+      eventId: ctx.event_id,
+      deliveredType: ctx.event_type,
+      occurredAt: ctx.occurred_at.toISOString(),
+      customerId: ctx.payload.customerId ?? null,
+      attribution: ctx.facts?.effectiveAttribution ?? ctx.payload.attribution ?? null,
+      data,
+      customerCountry: found?.country ?? null,
+      conversion: found?.conversion_type ? { type: found.conversion_type, ftd: found.conversion_ftd } : null,
+    }),
+  );
+  return { request, successMatch: resolved.config.successMatch };
 }

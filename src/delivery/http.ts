@@ -17,6 +17,14 @@ export const RESPONSE_BODY_LIMIT = 4 * 1024;
 
 export interface HttpSender {
   post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<HttpOutcome>;
+  /** Any method; a null body sends none (a GET postback), without a content-length. */
+  send(
+    method: 'GET' | 'POST',
+    url: string,
+    headers: Record<string, string>,
+    body: string | null,
+    timeoutMs: number,
+  ): Promise<HttpOutcome>;
   close(): void;
 }
 
@@ -30,68 +38,71 @@ export function createHttpSender(policy: SsrfPolicy): HttpSender {
     'http:': new http.Agent({ keepAlive: true, maxSockets: 50, lookup } as http.AgentOptions),
     'https:': new https.Agent({ keepAlive: true, maxSockets: 50, lookup } as https.AgentOptions),
   };
-  return {
-    post(url, headers, body, timeoutMs) {
-      const started = performance.now();
-      const elapsed = () => Math.round(performance.now() - started);
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        return Promise.resolve(failure('invalid_url', 'the URL does not parse', elapsed()));
-      }
-      const agent = agents[target.protocol as 'http:' | 'https:'];
-      if (!agent)
-        return Promise.resolve(failure('invalid_url', `unsupported scheme ${target.protocol}`, elapsed()));
-      // Node skips `lookup` for IP literals, so those are checked here.
-      const host = target.hostname.replace(/^\[|\]$/g, '');
-      if (isIP(host)) {
-        const reason = checkAddress(host, policy);
-        if (reason) return Promise.resolve(failure('ssrf_blocked', `${host} is ${reason}`, elapsed()));
-      }
-      return new Promise<HttpOutcome>((resolve) => {
-        let settled = false;
-        const done = (o: HttpOutcome) => {
-          if (!settled) {
-            settled = true;
-            clearTimeout(timer);
-            resolve(o);
-          }
-        };
-        const req = (target.protocol === 'https:' ? https : http).request(target, {
-          method: 'POST',
-          agent,
-          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-        });
-        const timer = setTimeout(() => {
-          req.destroy(new TimeoutError(timeoutMs));
-        }, timeoutMs);
-        req.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            if (size < RESPONSE_BODY_LIMIT) chunks.push(chunk);
-            size += chunk.length;
-            // Enough kept: drop the rest without reading it all into memory.
-            if (size > 64 * 1024) res.destroy();
-          });
-          const finish = () =>
-            done({
-              statusCode: res.statusCode ?? null,
-              retryAfter: (res.headers['retry-after'] as string | undefined) ?? null,
-              body: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8'),
-              durationMs: elapsed(),
-              errorClass: null,
-              errorMessage: null,
-            });
-          res.on('end', finish);
-          res.on('close', finish);
-          res.on('error', finish);
-        });
-        req.on('error', (err: Error & { code?: string }) => done(classify(err, elapsed())));
-        req.end(body);
+  const send: HttpSender['send'] = (method, url, headers, body, timeoutMs) => {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return Promise.resolve(failure('invalid_url', 'the URL does not parse', elapsed()));
+    }
+    const agent = agents[target.protocol as 'http:' | 'https:'];
+    if (!agent)
+      return Promise.resolve(failure('invalid_url', `unsupported scheme ${target.protocol}`, elapsed()));
+    // Node skips `lookup` for IP literals, so those are checked here.
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host)) {
+      const reason = checkAddress(host, policy);
+      if (reason) return Promise.resolve(failure('ssrf_blocked', `${host} is ${reason}`, elapsed()));
+    }
+    return new Promise<HttpOutcome>((resolve) => {
+      let settled = false;
+      const done = (o: HttpOutcome) => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(o);
+        }
+      };
+      const req = (target.protocol === 'https:' ? https : http).request(target, {
+        method,
+        agent,
+        headers: body === null ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
       });
-    },
+      const timer = setTimeout(() => {
+        req.destroy(new TimeoutError(timeoutMs));
+      }, timeoutMs);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          if (size < RESPONSE_BODY_LIMIT) chunks.push(chunk);
+          size += chunk.length;
+          // Enough kept: drop the rest without reading it all into memory.
+          if (size > 64 * 1024) res.destroy();
+        });
+        const finish = () =>
+          done({
+            statusCode: res.statusCode ?? null,
+            retryAfter: (res.headers['retry-after'] as string | undefined) ?? null,
+            body: Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8'),
+            durationMs: elapsed(),
+            errorClass: null,
+            errorMessage: null,
+          });
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
+      });
+      req.on('error', (err: Error & { code?: string }) => done(classify(err, elapsed())));
+      if (body === null) req.end();
+      else req.end(body);
+    });
+  };
+  return {
+    post: (url, headers, body, timeoutMs) => send('POST', url, headers, body, timeoutMs),
+    send,
     close() {
       agents['http:'].destroy();
       agents['https:'].destroy();

@@ -386,7 +386,7 @@ describe('validation', () => {
     ['a timeout over 60s', { timeout: '2m' }, 'timeout'],
     ['a timeout that is not a duration', { timeout: '15' }, 'timeout'],
     ['an unknown format', { format: 'email' }, 'format'],
-    ['a postback endpoint, which this version cannot deliver yet', { format: 'postback' }, 'format'],
+    ['a postback endpoint without its postback settings', { format: 'postback' }, 'postback'],
   ];
   for (const [what, fields, path] of invalid) {
     it(`refuses ${what}: 422 with details naming ${path}`, async () => {

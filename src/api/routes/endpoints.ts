@@ -17,6 +17,8 @@ import type { DeliveryRuntime } from '../../delivery/deps.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
 import { validateEndpointUrl } from '../../delivery/ssrf.js';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
+import { renderTemplate } from '../../domain/postback/macros.js';
+import { resolvePostbackConfig, type PostbackSettings } from '../../domain/postback/presets.js';
 import type { InboundEventType } from '../../domain/event-types.js';
 import type { RetryPolicy } from '../../domain/retry-policy.js';
 import type { Client } from '@temporalio/client';
@@ -30,7 +32,15 @@ import { AppError } from '../errors.js';
 import { errors } from '../errors.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut } from '../schemas/common.js';
-import { EndpointIn, EndpointOut, EndpointPatch, ListQuery, RecoverIn } from '../schemas/endpoints.js';
+import {
+  EndpointIn,
+  EndpointOut,
+  EndpointPatch,
+  ListQuery,
+  postbackIssues,
+  RecoverIn,
+  type PostbackIn,
+} from '../schemas/endpoints.js';
 
 export interface EndpointRouteDeps {
   pool: Pool;
@@ -60,6 +70,7 @@ export function toEndpointOut(e: Endpoint, secret?: string): EndpointOut {
     disabledReason: e.disabledReason,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
+    ...(e.format === 'postback' && e.postback ? { postback: e.postback as PostbackIn } : {}),
     ...(secret ? { secret } : {}),
   };
 }
@@ -73,6 +84,22 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
     if (url === undefined) return;
     const problem = validateEndpointUrl(url, deps.delivery.ssrf);
     if (problem) throw invalid('url', problem);
+  };
+  // A postback goes to its template's host, not necessarily the url's: that host passes the same guard.
+  const checkPostbackUrls = (url: string, postback: PostbackSettings | null | undefined) => {
+    if (!postback) return;
+    const resolved = resolvePostbackConfig(url, postback);
+    if (!resolved.ok) return; // refused by validation already
+    const { template, reversalTemplate } = resolved.config;
+    for (const [path, parsed] of [
+      ['postback.template', template],
+      ['postback.reversalTemplate', reversalTemplate],
+    ] as const) {
+      if (!parsed) continue;
+      // Hosts are literal in a valid template, so the URL with every macro empty has the host sent to.
+      const problem = validateEndpointUrl(renderTemplate(parsed, {}, 'url').text, deps.delivery.ssrf);
+      if (problem) throw invalid(path, problem);
+    }
   };
   const timeoutMs = (timeout: string | null | undefined): number | undefined => {
     if (timeout === undefined) return undefined;
@@ -101,10 +128,7 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
       },
       handler: async ({ body, operator }) => {
         checkUrl(body.url);
-        if (body.format === 'postback') {
-          // Accepting it would send JSON webhooks to a tracker's postback URL: refuse until postbacks ship.
-          throw invalid('format', 'postback endpoints are not supported by this version yet; use "webhook"');
-        }
+        checkPostbackUrls(body.url, body.postback);
         const id = newEndpointId();
         const secret = generateWebhookSecret();
         const fields: EndpointFields = {
@@ -164,6 +188,17 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
       responses: { 200: { description: 'The endpoint', schema: EndpointOut }, 404: notFound },
       handler: async ({ params, body, operator }) => {
         checkUrl(body.url);
+        if (body.url !== undefined || body.postback !== undefined) {
+          // The postback settings are checked against the url they build on, whichever of the two changes.
+          const current = await mustFind(operator.id, params.id);
+          const url = body.url ?? current.url;
+          const postback = body.postback === undefined ? current.postback : body.postback;
+          const issues = postbackIssues(current.format, url, postback as PostbackIn | null);
+          if (issues.length) {
+            throw errors.validation(issues.map((i) => ({ code: 'custom', ...i, input: undefined })));
+          }
+          checkPostbackUrls(url, postback);
+        }
         const patch: Partial<EndpointFields> = {
           url: body.url,
           description: body.description,

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { isDuration } from '../../domain/duration.js';
 import { EVENT_TYPE_PATTERN } from '../../domain/matching.js';
+import {
+  PRESET_NAMES,
+  validatePostbackConfig,
+  type PostbackSettings,
+} from '../../domain/postback/presets.js';
 import { validateRetryPolicy, type RetryPolicy } from '../../domain/retry-policy.js';
 import { RESERVED_HEADERS } from '../../domain/webhook-payload.js';
 import { ExternalId } from './common.js';
@@ -44,6 +49,73 @@ const Headers = z
     'the webhook-*, content-type, content-length and host headers are set by the orchestrator',
   );
 
+const UrlTemplate = z.string().max(2048);
+const StatusValue = z.string().max(100).describe("The tracker's word for this status");
+
+/**
+ * A postback endpoint's settings (contract section 4). The shape is checked here; what the shape cannot say
+ * (macros, braces, the URL a preset builds from `url`, POST needing a body, the matcher compiling) is
+ * checked by validatePostbackConfig, with the endpoint's `url`: see postbackIssues.
+ */
+export const PostbackIn = z
+  .strictObject({
+    preset: z
+      .enum(PRESET_NAMES)
+      .optional()
+      .describe('Fills method, status map and, when `template` is left out, the template from `url`'),
+    method: z.enum(['GET', 'POST']).optional().describe('GET by default'),
+    template: UrlTemplate.optional().describe(
+      'The URL, with macros: {click_id}, {sub1}..{sub10}, {event_id}, {payout}...; {_name} inserts a value raw',
+    ),
+    reversalTemplate: UrlTemplate.optional().describe(
+      'The URL for rejections and reversals, when the tracker takes them elsewhere',
+    ),
+    bodyTemplate: z.string().max(8192).optional().describe('POST only'),
+    bodyEncoding: z.enum(['form', 'json']).optional().describe('POST only'),
+    statusMap: z
+      .strictObject({
+        pending: StatusValue.optional(),
+        approved: StatusValue.optional(),
+        rejected: StatusValue.optional(),
+        reversed: StatusValue.optional(),
+      })
+      .optional(),
+    successMatch: z
+      .string()
+      .max(500)
+      .optional()
+      .describe(
+        'A regular expression a successful answer’s body must match (trackers that answer 200 to a refusal)',
+      ),
+    negativePayoutOnReversal: z
+      .boolean()
+      .optional()
+      .describe('Send a rejection or reversal with a negative payout; the preset decides when left out'),
+  })
+  .meta({ id: 'PostbackConfig' });
+export type PostbackIn = z.infer<typeof PostbackIn>;
+
+/**
+ * The problems of an endpoint's postback settings for its `format`: settings required for a postback
+ * endpoint and refused for a webhook one, then validatePostbackConfig's findings, each at the field it names.
+ */
+export function postbackIssues(
+  format: 'webhook' | 'postback',
+  url: string,
+  postback: PostbackIn | null | undefined,
+): { path: string[]; message: string }[] {
+  if (format === 'webhook') {
+    return postback ? [{ path: ['postback'], message: 'only for an endpoint with format "postback"' }] : [];
+  }
+  if (!postback) return [{ path: ['postback'], message: 'required for an endpoint with format "postback"' }];
+  return validatePostbackConfig(url, postback as PostbackSettings).map((problem) => {
+    // "postback.template: unknown macro ...", or "url (the keitaro preset builds its template from it): ..."
+    const m = /^(postback(?:\.[A-Za-z0-9]+)*|url)(?: \((.*?)\))?: ([\s\S]*)$/.exec(problem);
+    if (!m) return { path: ['postback'], message: problem };
+    return { path: m[1]!.split('.'), message: m[2] ? `${m[2]}: ${m[3]!}` : m[3]! };
+  });
+}
+
 const fields = {
   url: z.url({ protocol: /^https?$/ }).max(2048),
   description: z.string().max(500).optional(),
@@ -57,11 +129,18 @@ const fields = {
   retryPolicy: RetryPolicyIn.optional(),
   timeout: Duration.optional().describe('Per attempt; default 15s, at most 60s'),
   rateLimitPerSecond: z.int().min(1).max(10_000).optional(),
-  postback: z.record(z.string(), z.unknown()).optional(),
+  postback: PostbackIn.optional().describe('Required when format is "postback"; refused otherwise'),
   enabled: z.boolean().default(true),
 };
 
-export const EndpointIn = z.strictObject(fields).meta({ id: 'EndpointIn' });
+export const EndpointIn = z
+  .strictObject(fields)
+  .superRefine((endpoint, ctx) => {
+    for (const { path, message } of postbackIssues(endpoint.format, endpoint.url, endpoint.postback)) {
+      ctx.addIssue({ code: 'custom', path, message });
+    }
+  })
+  .meta({ id: 'EndpointIn' });
 export type EndpointIn = z.infer<typeof EndpointIn>;
 
 /** PATCH: any subset; `null` clears an optional field. */
@@ -93,6 +172,9 @@ export const EndpointOut = z
     retryPolicy: z.unknown().nullable(),
     timeout: z.string(),
     rateLimitPerSecond: z.number().nullable(),
+    postback: PostbackIn.optional().describe(
+      'A postback endpoint’s settings as saved; absent on a webhook endpoint',
+    ),
     enabled: z.boolean(),
     disabledReason: z.string().nullable(),
     createdAt: z.string(),

@@ -1,4 +1,5 @@
 import { parseTemplate, type ParsedTemplate } from './macros.js';
+import { matcherRisk } from './success.js';
 import { isPostbackStatus, type PostbackStatus, type StatusMap } from './values.js';
 
 /**
@@ -153,6 +154,10 @@ export interface PostbackSettings {
   bodyEncoding?: string | null;
   statusMap?: Record<string, string> | null;
   successMatch?: string | null;
+  /** The URL for rejections and reversals; replaces the preset's own reversal URL when it has one. */
+  reversalTemplate?: string | null;
+  /** Overrides the preset's choice (false without a preset). */
+  negativePayoutOnReversal?: boolean | null;
 }
 
 /** A preset merged with explicit settings, every template parsed: plain data for a workflow's input. */
@@ -161,7 +166,10 @@ export interface ResolvedPostbackConfig {
   method: 'GET' | 'POST';
   /** The URL template, rendered with `url` encoding. */
   template: ParsedTemplate;
-  /** The URL for rejections and reversals when the preset has one and its template is in use; else null. */
+  /**
+   * The URL for rejections and reversals: the endpoint's `reversalTemplate`, else the preset's when it has one
+   * and its template is in use; null when reversals go to `template`.
+   */
   reversalTemplate: ParsedTemplate | null;
   /** POST only. */
   body: { template: ParsedTemplate; encoding: 'form' | 'json' } | null;
@@ -177,8 +185,9 @@ export type ResolvePostbackResult =
  * Merge the endpoint's `postback` settings over its preset: an explicit `template`, `method` or
  * `successMatch` replaces the preset's, and explicit `statusMap` entries replace the preset's entry by entry.
  * An explicit template also drops the preset's reversal URL, so the endpoint gets exactly the template it
- * wrote, for every status. Without a preset, reversals keep a positive payout. Every problem is reported,
- * each message starting with the path of the field at fault.
+ * wrote, for every status, unless it also writes a `reversalTemplate`, which wins over the preset's in any
+ * case. Without a preset, reversals keep a positive payout unless `negativePayoutOnReversal` says otherwise.
+ * Every problem is reported, each message starting with the path of the field at fault.
  */
 export function resolvePostbackConfig(
   endpointUrl: string,
@@ -215,6 +224,17 @@ export function resolvePostbackConfig(
     if (reversal !== null) reversalTemplate = checkUrlTemplate(reversal, at, errors);
   } else if (postback.preset == null) {
     errors.push('postback.template: required unless a preset supplies one');
+  }
+  if (postback.reversalTemplate != null) {
+    if (postback.reversalTemplate === '') errors.push('postback.reversalTemplate: must not be empty');
+    else reversalTemplate = checkUrlTemplate(postback.reversalTemplate, 'postback.reversalTemplate', errors);
+  }
+
+  let negativePayoutOnReversal = defaults?.negativePayoutOnReversal ?? false;
+  if (postback.negativePayoutOnReversal != null) {
+    if (typeof postback.negativePayoutOnReversal === 'boolean') {
+      negativePayoutOnReversal = postback.negativePayoutOnReversal;
+    } else errors.push('postback.negativePayoutOnReversal: must be true or false');
   }
 
   let body: ResolvedPostbackConfig['body'] = null;
@@ -253,11 +273,14 @@ export function resolvePostbackConfig(
   if (postback.successMatch != null) {
     if (postback.successMatch === '') errors.push('postback.successMatch: must not be empty');
     else {
+      let risk: string | null = null;
       try {
         new RegExp(postback.successMatch);
+        risk = matcherRisk(postback.successMatch);
       } catch (e) {
         errors.push(`postback.successMatch: not a valid regular expression: ${(e as Error).message}`);
       }
+      if (risk !== null) errors.push(`postback.successMatch: ${risk}`);
     }
   }
 
@@ -271,7 +294,7 @@ export function resolvePostbackConfig(
       reversalTemplate,
       body,
       statusMap,
-      negativePayoutOnReversal: defaults?.negativePayoutOnReversal ?? false,
+      negativePayoutOnReversal,
       successMatch,
     },
   };

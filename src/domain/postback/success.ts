@@ -43,3 +43,60 @@ function bodyMatches(body: string, pattern: string): boolean {
     return false;
   }
 }
+
+/**
+ * Why a success matcher could stall the worker that runs it, or null. JavaScript's regular expressions
+ * backtrack, and a tenant's pattern runs on a shared worker against up to 4 KiB of body, so patterns whose
+ * matching time can explode are refused when saved: a repeated group that itself repeats (`(a+)+`,
+ * `(\w*x?)*`), and back-references. A guard against the classic catastrophic shapes, not a proof.
+ */
+export function matcherRisk(pattern: string): string | null {
+  if (/\\[1-9]|\\k</.test(pattern)) return 'back-references are not accepted';
+  const outer: boolean[] = [];
+  let quantified = false; // the current group holds a quantifier
+  let atomIsRiskyGroup = false; // the atom just read is a group holding a quantifier
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      i++;
+      atomIsRiskyGroup = false;
+    } else if (c === '[') {
+      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
+      atomIsRiskyGroup = false;
+    } else if (c === '(') {
+      outer.push(quantified);
+      quantified = false;
+      atomIsRiskyGroup = false;
+      if (pattern[i + 1] === '?') {
+        const prefix = /^\?(?::|=|!|<=|<!|<[A-Za-z_$][\w$]*>)/.exec(pattern.slice(i + 1));
+        i += prefix ? prefix[0].length : 1;
+      }
+    } else if (c === ')') {
+      const inner: boolean = quantified;
+      quantified = (outer.pop() ?? false) || inner;
+      atomIsRiskyGroup = inner;
+    } else {
+      const q = /^(?:[*+?]|\{\d+(?:,\d*)?\})/.exec(pattern.slice(i))?.[0];
+      if (q) {
+        const bounds = /^\{(\d+)(,(\d*))?\}$/.exec(q);
+        const max = bounds
+          ? bounds[2] === undefined
+            ? Number(bounds[1])
+            : bounds[3]
+              ? Number(bounds[3])
+              : Infinity
+          : q === '?'
+            ? 1
+            : Infinity;
+        if (atomIsRiskyGroup && max > 1) {
+          return 'a repeated group that itself repeats (such as (a+)+) can take exponential time';
+        }
+        quantified = true;
+        i += q.length - 1;
+        if (pattern[i + 1] === '?') i++; // lazy
+      }
+      atomIsRiskyGroup = false;
+    }
+  }
+  return null;
+}
