@@ -14,6 +14,9 @@ import { affiliateRoutes } from './routes/affiliates.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
 import { operatorRoutes } from './routes/operators.js';
+import { eventBatchRoutes } from './routes/events-batch.js';
+import { inboundRouter, withInboundPaths } from './routes/inbound.js';
+import { sourceRoutes } from './routes/sources.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -39,6 +42,12 @@ export function allRoutes(
   return [
     ...operatorRoutes(deps),
     ...eventRoutes({ pool: deps.pool, accept }),
+    ...eventBatchRoutes({ accept }),
+    ...sourceRoutes({
+      pool: deps.pool,
+      delivery: deps.delivery,
+      secretRotationGraceMs: deps.secretRotationGraceMs,
+    }),
     ...endpointRoutes({
       pool: deps.pool,
       delivery: deps.delivery,
@@ -79,10 +88,20 @@ export function createApp(deps: AppDeps): Express {
     ]);
     res.status(database && temporal ? 200 : 503).json({ database, temporal });
   });
-  const openapi = buildOpenApi(routes, '1.0.0');
+  const openapi = withInboundPaths(buildOpenApi(routes, '1.0.0'));
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  // Inbound sources authenticate by signature or token, not API key, and need the raw body: own router.
+  app.use(
+    inboundRouter({
+      pool: deps.pool,
+      accept: { ...deps.accept, pool: deps.pool, logger: deps.logger },
+      delivery: deps.delivery,
+      maxBodyBytes: deps.maxBodyBytes,
+      logger: deps.logger,
+    }),
+  );
   app.use(router);
   app.use((req, _res, next) => next(errors.routeNotFound(req.method, req.path)));
   app.use(errorHandler(deps.logger));
@@ -117,7 +136,13 @@ function requestLog(logger: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       (res.locals.log as Logger).info(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 },
+        {
+          method: req.method,
+          // A route may log a redacted path (inbound tokens are secrets in the path).
+          path: (res.locals.logPath as string | undefined) ?? req.path,
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+        },
         'request',
       );
     });
