@@ -3,14 +3,23 @@ import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { finishDelivery, recordAttempt, type DeliveryStatus } from '../src/db/deliveries.js';
-import { disableEndpoint, findSubscribedEndpoints, type PreviousSecret } from '../src/db/endpoints.js';
+import {
+  disableEndpoint,
+  findEndpoint,
+  findSubscribedEndpoints,
+  type PreviousSecret,
+} from '../src/db/endpoints.js';
 import { reserveSendSlot } from '../src/db/rate-limit.js';
 import type { Pool } from '../src/db/pool.js';
 import type { HttpOutcome, HttpSender } from '../src/delivery/http.js';
 import type { SecretCipher } from '../src/delivery/secrets.js';
 import { signPayload } from '../src/delivery/signing.js';
 import { honoursRetryAfter, judgeAttempt } from '../src/domain/delivery-outcome.js';
-import { isOperationalEventType, type OperationalEventType } from '../src/domain/event-types.js';
+import {
+  isOperationalEventType,
+  type EmittedEventType,
+  type OperationalEventType,
+} from '../src/domain/event-types.js';
 import { isCommissionEventType, postbackInputFromEvent } from '../src/domain/postback/from-event.js';
 import { resolvePostbackConfig, type PostbackSettings } from '../src/domain/postback/presets.js';
 import { buildPostbackRequest, type PostbackRequest } from '../src/domain/postback/request.js';
@@ -67,6 +76,8 @@ export const MAX_SLOT_WAIT_MS = 30_000;
 
 interface DeliveryContext {
   status: DeliveryStatus;
+  /** Set when a rejection or reversal overtook this (conversion) delivery and cancelled it. */
+  replaced_by_event_id: string | null;
   operator_id: string;
   attempt_count: number;
   redrive_count: number;
@@ -109,7 +120,7 @@ interface DeliveryContext {
 export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Promise<DeliverOutcome> {
   const now = deps.now ?? (() => new Date());
   const { rows } = await deps.pool.query<DeliveryContext>(
-    `SELECT d.status, d.operator_id, d.attempt_count, d.redrive_count, d.event_type, d.retry_policy,
+    `SELECT d.status, d.replaced_by_event_id, d.operator_id, d.attempt_count, d.redrive_count, d.event_type, d.retry_policy,
             d.workflow_id, d.endpoint_id, e.rate_limit_per_second, e.format, e.postback,
             e.url, e.headers, e.timeout_ms, e.enabled, e.deleted_at, e.secret_sealed, e.previous_secrets,
             v.event_id, v.type AS event_kind, v.occurred_at, v.payload, v.facts
@@ -130,6 +141,9 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
   // rate-limit pause must neither repeat nor skip a number.
   const attempt = ctx.attempt_count + 1;
   if (ctx.status === 'succeeded' || ctx.status === 'failed' || ctx.status === 'cancelled') {
+    // A retry after the overtaken conversion got through: make sure its reversal follows (idempotent).
+    if (ctx.status === 'succeeded' && ctx.replaced_by_event_id)
+      await sendOvertakenReversal(deps, ctx, ctx.replaced_by_event_id);
     return { status: ctx.status, attempt: attempt - 1, statusCode: null, error: null };
   }
   if (!ctx.enabled || ctx.deleted_at) {
@@ -241,7 +255,9 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
   const scheduleAttempt = attempt - input.driveBase;
 
   if (verdict === 'success') {
-    await record('succeeded', null);
+    const recorded = await record('succeeded', null);
+    if (recorded.status === 'succeeded' && recorded.replacedByEventId)
+      await sendOvertakenReversal(deps, ctx, recorded.replacedByEventId);
     if (scheduleAttempt > (deps.health?.failingAfterAttempts ?? Infinity)) {
       await ops.emit('delivery.recovered', `${ctx.redrive_count}`, { attempt });
     }
@@ -356,6 +372,41 @@ function operationalEvents(deps: DeliverDeps, ctx: DeliveryContext, deliveryId: 
       }
     },
   };
+}
+
+/**
+ * A rejection or reversal cancelled this conversion delivery while its attempt was on the wire, and the
+ * attempt got through: the endpoint has seen the conversion, so it must see the reversal too. It gets the
+ * overtaking notification as an event of its own, for this endpoint only, with the same data. Idempotent
+ * (a fixed id), so a retried activity sends it once.
+ */
+async function sendOvertakenReversal(deps: DeliverDeps, ctx: DeliveryContext, reversalEventId: string) {
+  if (!deps.client || !deps.taskQueue) return; // the settlement's own dispatch has no such endpoint
+  const { rows } = await deps.pool.query<{
+    type: EmittedEventType;
+    customer_id: string;
+    payload: { data: Record<string, unknown>; attribution?: Record<string, unknown> };
+    commission_entry_id: string | null;
+  }>(
+    'SELECT type, customer_id, payload, commission_entry_id FROM events WHERE operator_id = $1 AND event_id = $2',
+    [ctx.operator_id, reversalEventId],
+  );
+  const reversal = rows[0];
+  const endpoint = await findEndpoint(deps.pool, ctx.operator_id, ctx.endpoint_id);
+  if (!reversal || !endpoint) return;
+  await emitInternalEvent(
+    { pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, startTimeoutMs: 10_000 },
+    {
+      operatorId: ctx.operator_id,
+      key: `${reversalEventId.replace(/^sys~/, '')}~${ctx.endpoint_id}`,
+      type: reversal.type,
+      data: reversal.payload.data,
+      onlyEndpoint: endpoint,
+      customerId: reversal.customer_id,
+      attribution: reversal.payload.attribution ?? null,
+      commissionEntryId: reversal.commission_entry_id,
+    },
+  );
 }
 
 /** What the attempt log says went wrong, or nulls for a success. */

@@ -120,8 +120,9 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
       row.payload.attribution?.affiliateId ??
       null;
     const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
-    // A suspended affiliate accrues nothing; compensations of what it earned before still apply.
-    const deal: Deal | null = affiliate?.status === 'active' ? affiliate.deal : null;
+    // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
+    // before still apply.
+    const deal: Deal | null = affiliate?.deal ?? null;
     const event = {
       id: row.event_id,
       type: row.type,
@@ -145,12 +146,14 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     for (const intent of out.intents) {
       const booked = await book(tx, ref, affiliateId, intent);
       if (booked.result.outcome === 'refused' && intent.type === 'accrue') {
-        // The ledger would not book it (the affiliate went away or was suspended meanwhile): forget it, so
-        // nothing later tries to undo a commission that does not exist.
-        state = {
-          ...state,
-          commissions: state.commissions.filter((c) => c.idempotencyKey !== intent.idempotencyKey),
-        };
+        // Earned while the affiliate was suspended: forfeited for good, so it is neither accrued when the
+        // affiliate is reinstated nor undone later (the evaluator treats it as rejected). Any other refusal
+        // (no such affiliate): forgotten, so a later event may earn it under a deal that exists by then.
+        const key = intent.idempotencyKey;
+        state =
+          booked.result.refusal === 'affiliate_suspended'
+            ? withStatus(state, key, 'rejected')
+            : { ...state, commissions: state.commissions.filter((c) => c.idempotencyKey !== key) };
       }
       if (booked.result.outcome !== 'booked') continue;
       const entry = booked.result.entry;

@@ -204,8 +204,12 @@ export async function recordAttempt(
   deliveryId: string,
   endpointId: string,
   a: AttemptRecord,
-): Promise<{ failingSince: Date | null }> {
-  const { rows } = await db.query<{ failing_since: Date | null }>(
+): Promise<{ failingSince: Date | null; status: DeliveryStatus; replacedByEventId: string | null }> {
+  const { rows } = await db.query<{
+    failing_since: Date | null;
+    status: DeliveryStatus;
+    replaced_by_event_id: string | null;
+  }>(
     `WITH attempt AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
                                       error_message, response_body)
@@ -220,14 +224,20 @@ export async function recordAttempt(
      )
      UPDATE deliveries
         SET attempt_count = greatest(attempt_count, $2),
-            status = CASE WHEN status IN ('succeeded', 'failed', 'cancelled') THEN status ELSE $9 END,
+            -- A conversion cancelled because a reversal overtook it, whose attempt got through anyway: it was
+            -- delivered, so say so; the caller then sends the reversal after it.
+            status = CASE WHEN $9 = 'succeeded' AND status = 'cancelled' AND replaced_by_event_id IS NOT NULL
+                            THEN 'succeeded'
+                          WHEN status IN ('succeeded', 'failed', 'cancelled') THEN status ELSE $9 END,
             next_attempt_at = $10,
-            last_error = CASE WHEN $9 = 'succeeded' THEN last_error ELSE $11 END,
+            last_error = CASE WHEN $9 = 'succeeded' AND status = 'cancelled' AND replaced_by_event_id IS NOT NULL
+                                THEN 'delivered while a reversal was overtaking it: the reversal follows'
+                              WHEN $9 = 'succeeded' THEN last_error ELSE $11 END,
             completed_at = CASE WHEN $9 IN ('succeeded', 'failed', 'cancelled') THEN coalesce(completed_at, now())
                                 ELSE completed_at END,
             updated_at = now()
       WHERE id = $1
-      RETURNING (SELECT failing_since FROM health) AS failing_since`,
+      RETURNING (SELECT failing_since FROM health) AS failing_since, status, replaced_by_event_id`,
     [
       deliveryId,
       a.number,
@@ -243,7 +253,12 @@ export async function recordAttempt(
       endpointId,
     ],
   );
-  return { failingSince: rows[0]?.failing_since ?? null };
+  const row = rows[0];
+  return {
+    failingSince: row?.failing_since ?? null,
+    status: row?.status ?? a.status,
+    replacedByEventId: row?.replaced_by_event_id ?? null,
+  };
 }
 
 /** Finishes a delivery without an attempt (cancelled, or its endpoint went away). */

@@ -22,6 +22,11 @@ export interface InternalEvent {
   data: Record<string, unknown>;
   /** Deliver to this endpoint only, whatever its subscriptions (webhook.test). */
   onlyEndpoint?: Endpoint;
+  /** The customer and attribution the event is about (commission notifications); none by default. */
+  customerId?: string;
+  attribution?: Record<string, unknown> | null;
+  /** The ledger entry a `commission.*` notification reports. */
+  commissionEntryId?: string | null;
 }
 
 export interface InternalEventDeps {
@@ -41,18 +46,21 @@ export async function emitInternalEvent(
 ): Promise<{ eventId: string; workflowId: string; deliveries: Delivery[] }> {
   const eventId = internalEventId(e.key);
   const workflowId = eventWorkflowId(e.operatorId, eventId);
+  const customerId = e.customerId ?? '';
+  const attribution = e.attribution ?? null;
   const payload = {
     id: eventId,
     type: e.type,
     occurredAt: new Date().toISOString(),
-    customerId: '',
+    customerId,
+    ...(attribution ? { attribution } : {}),
     data: e.data,
   };
   const deliveries = await withTransaction(deps.pool, async (tx) => {
     const { rowCount } = await tx.query(
       `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                           status, facts, processed_at)
-       VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8, $9, CASE WHEN $8 = 'processed' THEN now() END)
+                           status, facts, processed_at, commission_entry_id)
+       VALUES ($1, $2, $3, $4, $10, $5, $6, $7, $8, $9, CASE WHEN $8 = 'processed' THEN now() END, $11)
        ON CONFLICT (operator_id, event_id) DO NOTHING`,
       [
         e.operatorId,
@@ -64,7 +72,9 @@ export async function emitInternalEvent(
         workflowId,
         // A targeted event is fanned out here, so the workflow only delivers what exists.
         e.onlyEndpoint ? 'processed' : 'received',
-        e.onlyEndpoint ? { effectiveAttribution: null, ftd: false } : null,
+        e.onlyEndpoint ? { effectiveAttribution: attribution, ftd: false } : null,
+        customerId,
+        e.commissionEntryId ?? null,
       ],
     );
     if (!rowCount || !e.onlyEndpoint) return [];
@@ -80,7 +90,7 @@ export async function emitInternalEvent(
       operatorId: e.operatorId,
       eventId,
       type: e.type as unknown as InboundEventType,
-      customerId: '',
+      customerId,
     },
     { taskQueue: deps.taskQueue, eager: false, timeoutMs: deps.startTimeoutMs },
   );

@@ -446,6 +446,37 @@ describe('compensation', () => {
   });
 });
 
+describe('a reversal racing a conversion on the wire', () => {
+  it('a conversion cancelled while its attempt was in flight, and delivered anyway, is followed by the reversal', async () => {
+    const { affiliateId, customerId } = people();
+    await putAffiliate(affiliateId, cpa());
+    const path = `/racing/${affiliateId}`;
+    // The tracker takes 4 s to answer the conversion: the chargeback is settled meanwhile.
+    rx.script(path, [{ status: 200, delayMs: 4000 }]);
+    const ep = await subscribe(path, affiliateId, ['deposit.ftd', 'commission.rejected']);
+    await send(reg(customerId, affiliateId));
+    const d = dep(customerId, '50.00');
+    await send(d);
+    await rx.waitFor(path, 1); // the conversion is on the wire
+    await commissionsWith(affiliateId, (l) => l.length === 1);
+    await send(chargeback(customerId, d.data.depositId));
+    await commissionsWith(affiliateId, (l) => l[0]?.status === 'rejected');
+
+    const got = await rx.waitFor(path, 2, 20_000);
+    const wh = new Webhook(ep.secret);
+    assert.deepEqual(
+      got.map((r) => (wh.verify(r.body, r.headers as Record<string, string>) as any).type),
+      ['deposit.ftd', 'commission.rejected'],
+    );
+    const conversion = await api('GET', `/v1/deliveries?eventId=${d.id}&endpointId=${ep.id}`);
+    const ftd = conversion.body.data.find((x: { eventType: string }) => x.eventType === 'deposit.ftd');
+    assert.equal(ftd.status, 'succeeded');
+    assert.match(ftd.lastError, /the reversal follows/);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(rx.requests(path).length, 2, 'the reversal is sent once');
+  });
+});
+
 describe('order per customer', () => {
   it('a deposit that arrives before the registration is settled with it: the CPA accrues at the deposit', async () => {
     const { affiliateId, customerId } = people();
@@ -612,7 +643,7 @@ describe('other deal models', () => {
     assert.equal(r!.reason, 'challenge_refund');
   });
 
-  it('a suspended affiliate accrues nothing', async () => {
+  it('a suspended affiliate accrues nothing, not even once reinstated', async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, cpa(), 'suspended');
     await send(reg(customerId, affiliateId));
@@ -623,6 +654,17 @@ describe('other deal models', () => {
         [op.id, customerId],
       );
       return rows[0].n === 2;
+    });
+    assert.deepEqual(await commissions(affiliateId), []);
+    // Reinstated: what qualified while suspended stays forfeited; the next event does not accrue it.
+    await putAffiliate(affiliateId, cpa(), 'active');
+    await send(dep(customerId, '40.00'));
+    await eventually('settlement', async () => {
+      const { rows } = await sys.pool.query(
+        `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NOT NULL`,
+        [op.id, customerId],
+      );
+      return rows[0].n === 3;
     });
     assert.deepEqual(await commissions(affiliateId), []);
   });
