@@ -518,3 +518,161 @@ describe('saving a postback endpoint', () => {
     assert.match(details[0]!.message, /^the affise preset builds its template from it: unknown macro/);
   });
 });
+
+describe('reversal postbacks from the commission engine, end to end', () => {
+  const presets = ['keitaro', 'voluum', 'everflow', 'binom', 'affise', 'redtrack'] as const;
+  // An operator of its own: the endpoints earlier tests left (some subscribed to everything, one still
+  // retrying) must not take these events.
+  before(async () => {
+    op = await sys.createOperator();
+  });
+
+  async function customerWithCpa(holdPeriod = '1h') {
+    const c = customer();
+    const put = await api('PUT', `/v1/affiliates/${c.affiliateId}`, {
+      name: 'Tracker affiliate',
+      // Deposits count in the CPA's currency: the factory's are EUR.
+      deal: { model: 'cpa', amount: '100.00', currency: 'EUR', holdPeriod, clawbackWindow: '90d' },
+    });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    return c;
+  }
+
+  async function eventually<T>(what: string, fn: () => Promise<T | null | undefined>, timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('each preset gets the conversion, the approval, then the reversal naming the same transaction', async () => {
+    const { affiliateId, customerId, reg } = await customerWithCpa();
+    const urlOf = (preset: string) =>
+      preset === 'everflow' ? `${tracker.origin}/e2e-everflow/?nid=42` : tracker.url(`/e2e-${preset}`);
+    for (const preset of presets) {
+      await createEndpoint({
+        url: urlOf(preset),
+        eventTypes: ['deposit.ftd', 'commission.approved', 'commission.reversed'],
+        affiliateId,
+        postback: { preset },
+      });
+    }
+    await deliver({ ...reg, occurredAt: new Date(Date.now() - 60_000).toISOString() });
+    const ftd = deposit(customerId, { occurredAt: new Date().toISOString() });
+    await deliver(ftd);
+    const commission = await eventually('the accrual', async () => {
+      const res = await api('GET', `/v1/affiliates/${affiliateId}/commissions`);
+      return res.body.data[0] as { id: string } | undefined;
+    });
+    assert.equal((await api('POST', `/v1/commissions/${commission.id}/approve`)).status, 200);
+    const path = (preset: string) => (preset === 'everflow' ? '/e2e-everflow/' : `/e2e-${preset}`);
+    await eventually('the approvals', async () => presets.every((p) => tracker.hits(path(p)).length >= 2));
+    const cb = {
+      id: uniqueId('cb'),
+      type: 'deposit.chargeback',
+      occurredAt: new Date().toISOString(),
+      customerId,
+      data: { depositId: ftd.data.depositId, amount: '50.00', currency: 'EUR', reason: 'stolen card' },
+    };
+    assert.equal((await api('POST', '/v1/events', cb)).status, 202);
+    const reversal = await eventually('the reversal entry', async () => {
+      const res = await api('GET', `/v1/affiliates/${affiliateId}/commissions?status=reversed`);
+      return (res.body.data as { id: string; reversalOf: string | null }[]).find((c) => c.reversalOf);
+    });
+    await eventually('the reversals', async () =>
+      presets.every(
+        (p) =>
+          tracker.hits(path(p)).length >= 3 || (p === 'everflow' && tracker.hits('/reversal').length > 0),
+      ),
+    );
+    const reversalTxid = encodeURIComponent(`sys~commission.reversed~${reversal.id}`);
+    const expected: Record<string, string[]> = {
+      keitaro: [
+        `subid=${CLICK}&status=&payout=&currency=EUR&tid=${ftd.id}`,
+        `subid=${CLICK}&status=sale&payout=100.00&currency=EUR&tid=${ftd.id}`,
+        `subid=${CLICK}&status=rejected&payout=100.00&currency=EUR&tid=${ftd.id}`,
+      ],
+      voluum: [
+        `cid=${CLICK}&payout=&currency=EUR&txid=${ftd.id}&et=deposit.ftd`,
+        `cid=${CLICK}&payout=100.00&currency=EUR&txid=${ftd.id}&et=deposit.ftd`,
+        `cid=${CLICK}&payout=-100.00&currency=EUR&txid=${reversalTxid}&et=deposit.ftd`,
+      ],
+      binom: [
+        `cnv_id=${CLICK}&payout=&cnv_currency=EUR&cnv_status=`,
+        `cnv_id=${CLICK}&payout=100.00&cnv_currency=EUR&cnv_status=approved`,
+        `cnv_id=${CLICK}&payout=100.00&cnv_currency=EUR&cnv_status=rejected`,
+      ],
+      affise: [
+        `clickid=${CLICK}&action_id=${ftd.id}&sum=&status=`,
+        `clickid=${CLICK}&action_id=${ftd.id}&sum=100.00&status=1`,
+        `clickid=${CLICK}&action_id=${ftd.id}&sum=100.00&status=3`,
+      ],
+      redtrack: [
+        `clickid=${CLICK}&sum=&currency=EUR&type=deposit.ftd&status=`,
+        `clickid=${CLICK}&sum=100.00&currency=EUR&type=deposit.ftd&status=approved`,
+        `clickid=${CLICK}&sum=100.00&currency=EUR&type=deposit.ftd&status=declined`,
+      ],
+      everflow: [
+        `nid=42&transaction_id=${CLICK}&amount=50.00&order_id=${ftd.id}`,
+        `nid=42&transaction_id=${CLICK}&amount=&order_id=${ftd.id}`,
+      ],
+    };
+    for (const preset of presets) {
+      assert.deepEqual(
+        tracker.hits(path(preset)).map((h) => h.query),
+        expected[preset],
+        preset,
+      );
+    }
+    // Everflow's reversals go to its origin's /reversal, with the url's query.
+    assert.deepEqual(
+      tracker.hits('/reversal').map((h) => h.query),
+      [`nid=42&order_id=${ftd.id}`],
+    );
+  });
+
+  it('a reversal queued behind an undelivered conversion replaces it: the tracker gets neither', async () => {
+    const { affiliateId, customerId, reg } = await customerWithCpa();
+    const p = '/queued-keitaro';
+    tracker.script(p, [{ status: 503 }]);
+    const ep = await createEndpoint({
+      url: tracker.url(p),
+      eventTypes: ['deposit.ftd', 'commission.rejected'],
+      affiliateId,
+      postback: { preset: 'keitaro' },
+      retryPolicy: { schedule: ['1h'] },
+    });
+    await deliver({ ...reg, occurredAt: new Date(Date.now() - 60_000).toISOString() });
+    const ftd = deposit(customerId, { occurredAt: new Date().toISOString() });
+    assert.equal((await api('POST', '/v1/events', ftd)).status, 202);
+    await eventually('the failed first attempt', async () => tracker.hits(p).length === 1);
+    await eventually('the accrual', async () => {
+      const res = await api('GET', `/v1/affiliates/${affiliateId}/commissions`);
+      return res.body.data[0];
+    });
+    const cb = {
+      id: uniqueId('cb'),
+      type: 'deposit.chargeback',
+      occurredAt: new Date().toISOString(),
+      customerId,
+      data: { depositId: ftd.data.depositId, amount: '50.00', currency: 'EUR', reason: 'stolen card' },
+    };
+    assert.equal((await api('POST', '/v1/events', cb)).status, 202);
+    const cancelled = await eventually('the conversion cancelled', async () => {
+      const d = (await deliveriesOf(ftd.id)).find(
+        (x) => x.endpointId === ep.id && x.eventType === 'deposit.ftd',
+      );
+      return d?.status === 'cancelled' ? d : null;
+    });
+    assert.equal(cancelled.status, 'cancelled');
+    // Its event workflow heard of it: the conversion's workflow completes without waiting out the hour.
+    const result = await sys.client.workflow.getHandle(eventWorkflowId(op.id, ftd.id)).result();
+    assert.ok(result);
+    const rejected = await api('GET', `/v1/deliveries?eventType=commission.rejected&endpointId=${ep.id}`);
+    assert.deepEqual(rejected.body.data, []);
+    assert.equal(tracker.hits(p).length, 1, 'only the failed conversion attempt ever reached the tracker');
+  });
+});
