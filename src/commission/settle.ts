@@ -131,8 +131,10 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     } as CommissionEvent;
 
     let account: RevshareAccount | null = null;
-    const revshare = event.type === 'revenue.daily' && deal && affiliateId ? revshareTermsOf(deal) : null;
-    if (revshare && event.type === 'revenue.daily') {
+    // Revenue accrues RevShare and a chargeback lowers the period's NGR: both move the affiliate's account.
+    const movesAccount = event.type === 'revenue.daily' || event.type === 'deposit.chargeback';
+    const revshare = movesAccount && deal && affiliateId ? revshareTermsOf(deal) : null;
+    if (revshare && (event.type === 'revenue.daily' || event.type === 'deposit.chargeback')) {
       const { rows } = await tx.query<{ account: RevshareAccount }>(
         `SELECT account FROM revshare_accounts
           WHERE operator_id = $1 AND affiliate_id = $2 AND currency = $3 FOR UPDATE`,
@@ -161,7 +163,11 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
       result.booked.push({ entryId: entry.id, commissionId, kind: entry.kind, status: entry.status });
       if (entry.kind !== 'review') await notify(tx, ref, entry, result.dispatch);
     }
-    if (revshare && out.revshareAccount && event.type === 'revenue.daily') {
+    if (
+      revshare &&
+      out.revshareAccount &&
+      (event.type === 'revenue.daily' || event.type === 'deposit.chargeback')
+    ) {
       await tx.query(
         `INSERT INTO revshare_accounts (operator_id, affiliate_id, currency, account) VALUES ($1, $2, $3, $4)
          ON CONFLICT (operator_id, affiliate_id, currency)

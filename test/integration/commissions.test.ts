@@ -560,6 +560,33 @@ describe('other deal models', () => {
     assert.ok(list.every((c) => c.model === 'revshare' && c.rule === 'revshare'));
   });
 
+  it("revshare: a chargeback lowers the period's NGR, so the next day pays only above what was paid", async () => {
+    const { affiliateId, customerId } = people();
+    await putAffiliate(affiliateId, {
+      model: 'revshare',
+      percent: '25',
+      holdPeriod: '1h',
+      clawbackWindow: '1d',
+    });
+    await send(reg(customerId, affiliateId));
+    const revenue = (date: string, ngr: string) => ({
+      id: uniqueId('rev'),
+      type: 'revenue.daily',
+      occurredAt: `${date}T23:59:00Z`,
+      customerId,
+      data: { date, ggr: ngr, bonuses: '0', fees: '0', ngr, currency: 'EUR' },
+    });
+    await send(revenue('2026-11-01', '800.00'));
+    await commissionsWith(affiliateId, (l) => l.length === 1);
+    await send({
+      ...chargeback(customerId, 'dep-elsewhere', '2026-11-02T12:00:00Z'),
+      data: { depositId: 'dep-elsewhere', amount: '100.00', currency: 'EUR', reason: 'x' },
+    });
+    await send(revenue('2026-11-03', '300.00'));
+    const list = await commissionsWith(affiliateId, (l) => l.length === 2);
+    assert.deepEqual(list.map((c) => c.amount).sort(), ['200.00', '50.00']);
+  });
+
   it('hybrid: a CPA and a RevShare on the same customer', async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, {

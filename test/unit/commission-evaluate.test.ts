@@ -360,6 +360,25 @@ describe('compensation: chargebacks, refunds, fraud, KYC, self-exclusion', () =>
     );
   });
 
+  it("under RevShare a chargeback lowers the period's NGR: the next days pay only once it is earned back", () => {
+    const rs: Deal = { model: 'revshare', percent: '25', negativeCarryover: false, ...timing };
+    const revenue = (n: number, ngr: string) =>
+      ev('revenue.daily', day(n), { date: day(n).slice(0, 10), ngr, currency: 'EUR' });
+    const cb = ev('deposit.chargeback', day(3), { depositId: 'dep-x', amount: '100.00', currency: 'EUR' });
+    const { intents, account } = fold(rs, [revenue(2, '800.00'), cb, revenue(4, '300.00')]);
+    // 800 paid 200; the chargeback takes the level to 700; 300 more lifts it to 1000: 200 above the 800 paid.
+    assert.deepEqual(
+      accruals(intents).map((a) => a.amount),
+      ['200.00', '50.00'],
+    );
+    assert.equal(account?.level, '1000.00');
+    // Without the chargeback the same days would pay 75.00 on the second.
+    assert.deepEqual(
+      accruals(fold(rs, [revenue(2, '800.00'), revenue(4, '300.00')]).intents).map((a) => a.amount),
+      ['200.00', '75.00'],
+    );
+  });
+
   it('a KYC rejection compensates every open commission', () => {
     const { last } = fold(deal, [ev('customer.kyc_changed', day(9), { kycStatus: 'rejected' })], qualified());
     assert.deepEqual(

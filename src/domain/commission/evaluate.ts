@@ -21,7 +21,7 @@
  * moment of qualification for a CPA, the event's `occurredAt` otherwise. Pure and workflow-safe.
  */
 import { parseDuration } from '../duration.js';
-import { isPositive, minorUnits, mul, percentOf, type Decimal } from '../money.js';
+import { isPositive, minorUnits, mul, neg, percentOf, type Decimal } from '../money.js';
 import {
   cpaTermsOf,
   revshareTermsOf,
@@ -125,7 +125,8 @@ export interface EvaluationInput {
   state: CommissionState;
   event: CommissionEvent;
   /**
-   * The affiliate's RevShare account in the currency of a `revenue.daily` event; null for the first.
+   * The affiliate's RevShare account in the currency of a `revenue.daily` or `deposit.chargeback` event;
+   * null for the first.
    * Ignored for other events.
    */
   revshareAccount?: RevshareAccount | null;
@@ -134,7 +135,7 @@ export interface EvaluationInput {
 export interface Evaluation {
   state: CommissionState;
   intents: LedgerIntent[];
-  /** The RevShare account after a `revenue.daily` under a RevShare deal; otherwise as given. */
+  /** The RevShare account after a `revenue.daily` or a chargeback under a RevShare deal; otherwise as given. */
   revshareAccount: RevshareAccount | null;
 }
 
@@ -182,10 +183,19 @@ export function evaluate(input: EvaluationInput): Evaluation {
   compensate(run, before, facts);
 
   let revshareAccount = account;
+  const revshare = deal ? revshareTermsOf(deal) : null;
+  if (revshare && event.type === 'deposit.chargeback') {
+    // A chargeback lowers the current period's NGR: later days pay nothing until it is earned back.
+    revshareAccount = applyRevenue(revshare, account, {
+      date: event.occurredAt.slice(0, 10),
+      ngr: neg(event.data.amount),
+      currency: event.data.currency,
+    }).account;
+  }
   const blocker = accrualBlocker(facts);
   if (deal && !blocker) {
     accrueCpa(run, deal, facts);
-    revshareAccount = accrueRevshare(run, deal, facts, account);
+    revshareAccount = accrueRevshare(run, deal, facts, revshareAccount);
     accrueLot(run, deal, facts);
     accrueChallenge(run, deal, facts);
   }
