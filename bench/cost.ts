@@ -4,6 +4,8 @@ import { eventWorkflowId } from '../src/domain/ids.js';
 import { runLoad, type Shape } from './load.js';
 import { perEvent, pgSnapshot, waitForStatsFlush, type PgPerEvent } from './pg-counts.js';
 import { settle, type Ctx } from './phases.js';
+import type { PhaseUse } from './resources.js';
+import { round } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
 
 /**
@@ -17,6 +19,11 @@ export interface CostResult {
   delivered: number;
   temporal: CostPerEvent;
   postgres: PgPerEvent;
+  /** Offered events/s. */
+  rate: number;
+  /** CPU of the processes from the first event sent to the last delivered, and per delivered event. */
+  resources: PhaseUse;
+  cpuMsPerEvent: Record<string, number>;
 }
 
 export async function productCost(
@@ -31,16 +38,24 @@ export async function productCost(
   const phase = `cost-${shape.expected}`;
   if (ctx.opts.costXactCheck) await waitForStatsFlush();
   const before = await pgSnapshot(counted, ctx.opts.costXactCheck ? monitor : null, databaseName);
+  const rate = Math.min(10, events);
+  const label = `cost: ${shape.expected} endpoint(s) at ${rate}/s`;
+  ctx.sampler.begin(label);
   await runLoad(ctx.tracker, shape, `${ctx.runTag}-cost${shape.expected}`, {
     phase,
-    rate: Math.min(10, events),
+    rate,
     durationMs: 120_000,
     maxEvents: events,
     maxInFlight: 16,
     signal: ctx.signal,
   });
   await settle(ctx, [phase]);
+  const resources = await ctx.sampler.end(label);
   const sent = ctx.tracker.ofPhase(phase);
+  const delivered = sent.filter((e) => e.deliveredAt !== null).length;
+  const cpuMsPerEvent: Record<string, number> = {};
+  for (const [role, p] of Object.entries(resources.processes))
+    cpuMsPerEvent[role] = round(p.cpuMs / Math.max(1, delivered), 2);
   const temporal = await costOf(
     ctx.client,
     sent.map((e) => eventWorkflowId(operatorId, e.id)),
@@ -50,9 +65,12 @@ export async function productCost(
   const result: CostResult = {
     endpoints: shape.expected,
     events: sent.length,
-    delivered: sent.filter((e) => e.deliveredAt !== null).length,
+    delivered,
     temporal,
     postgres: perEvent(before, after, sent.length),
+    rate,
+    resources,
+    cpuMsPerEvent,
   };
   ctx.say(
     `  ${shape.expected} endpoint(s): ${temporal.perEvent.actions} Temporal actions, ${result.postgres.roundTripsPerEvent ?? 'n/a'} PostgreSQL round trips per event`,

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
  * count, and by a wait limit for deliveries still in flight.
  */
 export type Mode = 'full' | 'quick' | 'smoke';
-export const SECTIONS = ['ceiling', 'best', 'naive', 'product', 'drain', 'cost'] as const;
+export const SECTIONS = ['ceiling', 'best', 'naive', 'product', 'drain', 'cost', 'waiting'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -55,6 +55,12 @@ export interface BenchOptions {
   costXactCheck: boolean;
   /** Longest wait for a phase's backlog to be delivered. */
   settleMaxMs: number;
+  /** Deliveries left waiting to retry in the waiting section. */
+  waiting: number;
+  /** Where they wait: a pending activity's server-side retry timer, or a workflow timer. */
+  waitingKind: 'activity' | 'timer';
+  /** Length of each idle window measured in the waiting section (before and with the waiting retries). */
+  idleMs: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -79,6 +85,12 @@ const USAGE = `usage: npm run bench -- [options]
                           e.g. --env API_EMBEDDED_WORKER=false
   --order a,b,c           order of best, naive, product (default best,naive,product: the product runs
                           last, on the largest Temporal database)
+  --only a,b              run only these sections (the complement of --skip), e.g. --only waiting
+  --waiting N             deliveries left waiting to retry in the waiting section (default 2000, quick 1000, smoke 0)
+  --waiting-kind K        where they wait: activity (a pending activity's server-side retry timer, the
+                          state of every retry from a delivery's second wait on; default) or timer (the
+                          workflow timer after a failed local first attempt)
+  --idle-seconds S        each idle window of the waiting section, before and with them (default 60, quick 30)
   --profile               write V8 CPU profiles of the API and worker (<out>/<timestamp>-profiles/<api|worker>/)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -94,6 +106,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' },
       'drain-seconds': { type: 'string' },
       skip: { type: 'string' },
+      only: { type: 'string' },
+      waiting: { type: 'string' },
+      'waiting-kind': { type: 'string' },
+      'idle-seconds': { type: 'string' },
       'api-url': { type: 'string' },
       'admin-token': { type: 'string' },
       'temporal-address': { type: 'string' },
@@ -127,7 +143,18 @@ export function parseOptions(argv: string[]): BenchOptions {
       throw new Error(`--skip: unknown section ${s}\n${USAGE}`);
     skip.add(s as Section);
   }
+  if (values.only !== undefined) {
+    if (values.skip !== undefined) throw new Error('--only and --skip exclude each other');
+    const only = values.only.split(',').filter(Boolean);
+    for (const s of only)
+      if (!(SECTIONS as readonly string[]).includes(s))
+        throw new Error(`--only: unknown section ${s}\n${USAGE}`);
+    for (const s of SECTIONS) if (!only.includes(s)) skip.add(s);
+  }
   if (mode === 'smoke') skip.add('drain');
+  const waitingKind = values['waiting-kind'] ?? 'activity';
+  if (waitingKind !== 'activity' && waitingKind !== 'timer')
+    throw new Error('--waiting-kind must be activity or timer');
   const pids: Record<string, number> = {};
   for (const pair of (values.pids ?? '').split(',').filter(Boolean)) {
     const [role, pid] = pair.split('=');
@@ -169,6 +196,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     order: parseOrder(values.order),
     ...preset.numbers,
     ...(values['xact-check'] ? { costXactCheck: true } : {}),
+    waiting: int('waiting', values.waiting, preset.numbers.waiting, 0, 1_000_000),
+    waitingKind,
+    idleMs: int('idle-seconds', values['idle-seconds'], preset.numbers.idleMs / 1000, 1, 3_600) * 1000,
   };
 }
 
@@ -191,6 +221,7 @@ type PresetNumbers = Omit<
   | 'profile'
   | 'systemEnv'
   | 'order'
+  | 'waitingKind'
 >;
 
 function parseOrder(value: string | undefined): BenchOptions['order'] {
@@ -217,6 +248,8 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       costEvents: 100,
       costXactCheck: true,
       settleMaxMs: 180_000,
+      waiting: 2_000,
+      idleMs: 60_000,
     },
   },
   quick: {
@@ -233,6 +266,8 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       costEvents: 25,
       costXactCheck: false,
       settleMaxMs: 90_000,
+      waiting: 1_000,
+      idleMs: 30_000,
     },
   },
   smoke: {
@@ -249,6 +284,8 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       costEvents: 3,
       costXactCheck: false,
       settleMaxMs: 20_000,
+      waiting: 0,
+      idleMs: 1_000,
     },
   },
 };

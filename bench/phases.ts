@@ -1,7 +1,9 @@
+import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import type { Baseline } from './baselines.js';
 import { runLoad, type Shape } from './load.js';
 import type { BenchOptions } from './options.js';
+import { perEvent, pgSnapshot, type PgPerEvent } from './pg-counts.js';
 import type { BenchReceiver } from './receiver.js';
 import type { PhaseUse, ResourceSampler } from './resources.js';
 import { now, percentiles, round, sleep, waitUntil, type Percentiles } from './stats.js';
@@ -23,6 +25,8 @@ export interface Ctx {
   runTag: string;
   signal: AbortSignal;
   say: (line: string) => void;
+  /** Processes carrying the round-trip counter: the product's runs then count round trips per event. */
+  pgCounted?: Record<string, ChildProcess>;
 }
 
 export interface RampStep {
@@ -82,6 +86,10 @@ export interface RunResult {
   endToEndMs: Percentiles;
   resources: PhaseUse;
   cpuMsPerEvent: Record<string, number>;
+  /** Product runs with the counter loaded: PostgreSQL round trips per event in this run. */
+  postgres?: PgPerEvent | null;
+  /** Product latency runs: Temporal work per event from a sample of this run's histories. */
+  temporal?: CostPerEvent | null;
 }
 
 export interface CeilingResult {
@@ -321,6 +329,8 @@ export async function steadyRun(
 ): Promise<RunResult> {
   await quiet(ctx, `${shape.name} ${label}`);
   const phase = `${shape.name}-${label}`;
+  const counted = shape.name === 'product' && ctx.pgCounted ? ctx.pgCounted : null;
+  const pgBefore = counted ? await pgSnapshot(counted, null, null) : null;
   ctx.sampler.begin(`${shape.name}: ${label}`);
   const load = await runLoad(ctx.tracker, shape, `${ctx.runTag}-${shape.name}-${label}`, {
     phase,
@@ -333,6 +343,12 @@ export async function steadyRun(
   const seconds = Math.max(0.001, (load.endedAt - load.startedAt) / 1000);
   await settle(ctx, [phase]);
   const resources = await ctx.sampler.end(`${shape.name}: ${label}`);
+  let postgres: PgPerEvent | null = null;
+  if (counted && pgBefore) {
+    // The attempt log is written just after the receiver answers: let the last ones land.
+    await sleep(500);
+    postgres = perEvent(pgBefore, await pgSnapshot(counted, null, null), ctx.tracker.ofPhase(phase).length);
+  }
   const events = ctx.tracker.ofPhase(phase);
   const accepted = events.filter((e) => e.acceptedAt !== null);
   const delivered = events.filter((e) => e.deliveredAt !== null);
@@ -355,6 +371,7 @@ export async function steadyRun(
     endToEndMs: percentiles(delivered.map((e) => e.deliveredAt! - e.sentAt)),
     resources,
     cpuMsPerEvent: cpuPerEvent(resources, delivered.length),
+    ...(counted ? { postgres } : {}),
   };
   ctx.say(
     `  ${shape.name} ${label} at ${rate}/s: accept p99 ${result.acceptMs.p99} ms, end-to-end p50/p99 ${result.endToEndMs.p50}/${result.endToEndMs.p99} ms`,

@@ -4,6 +4,7 @@ import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './
 import type { PhaseUse } from './resources.js';
 import { ratio } from './stats.js';
 import type { CostPerEvent } from './temporal-cost.js';
+import type { WaitingResult, WaitingWindow } from './waiting.js';
 
 /** The bench's JSON result and its Markdown rendering. */
 export interface Skipped {
@@ -53,6 +54,7 @@ export interface BenchResult {
   fixedRate: Shapes<RunResult> | Skipped;
   drain: DrainResult | Skipped;
   cost: { product: CostResult[]; best: CostPerEvent | null; naive: CostPerEvent | null } | Skipped;
+  waiting: WaitingResult | Skipped;
   resources: { phases: PhaseUse[]; peakRssMb: Record<string, number> };
   integrity: {
     shapes: Shapes<IntegrityShape>;
@@ -506,6 +508,9 @@ export function renderMarkdown(r: BenchResult): string {
     }
   }
 
+  renderGrowth(r, line, table);
+  renderWaiting(r, line, table);
+
   line('## Targets');
   line();
   table(
@@ -539,4 +544,139 @@ export function renderMarkdown(r: BenchResult): string {
   );
   line();
   return out.join('\n');
+}
+
+type Line = (s?: string) => void;
+type Table = (head: string[], rows: (string | number)[][]) => void;
+
+const PRODUCT_ROLES = ['api', 'worker', 'temporal', 'postgres'] as const;
+
+/** CPU ms per event of the product's processes, `api / worker / temporal / postgres = total`. */
+function cpuSplit(perEvent: Record<string, number> | undefined): string {
+  if (!perEvent) return 'n/a';
+  const parts = PRODUCT_ROLES.map((role) => perEvent[role]);
+  if (parts.every((v) => v === undefined)) return 'n/a';
+  const total = Math.round(parts.reduce<number>((a, v) => a + (v ?? 0), 0) * 10) / 10;
+  return `${parts.map((v) => f(v === undefined ? null : Math.round(v * 10) / 10)).join(' / ')} = **${total}**`;
+}
+
+/**
+ * How the cost of an event grows with the offered rate and the endpoints per event: Temporal actions and
+ * PostgreSQL round trips per event (counted) and CPU per delivered event (measured), from the cost phase
+ * (10/s, 1 and 5 endpoints) and the product's latency runs (25 / 50 / 90 % of its saturation rate).
+ */
+function renderGrowth(r: BenchResult, line: Line, table: Table) {
+  const rows: (string | number)[][] = [];
+  if (!isSkipped(r.cost))
+    for (const c of r.cost.product)
+      rows.push([
+        `cost phase`,
+        c.endpoints,
+        f(c.rate),
+        c.temporal.perEvent.actions,
+        f(c.postgres.roundTripsPerEvent),
+        cpuSplit(c.cpuMsPerEvent),
+      ]);
+  for (const run of r.latency.product ?? [])
+    rows.push([
+      `${run.label.replace('pct', '%')} of saturation`,
+      Number(r.options.endpoints ?? 1),
+      run.rate,
+      f(run.temporal?.perEvent.actions),
+      f(run.postgres?.roundTripsPerEvent),
+      cpuSplit(run.cpuMsPerEvent),
+    ]);
+  if (!rows.length) return;
+  line('## Cost growth: events/s and endpoints per event');
+  line();
+  table(
+    [
+      'run',
+      'endpoints/event',
+      'offered/s',
+      'Temporal actions/event',
+      'PG round trips/event',
+      'CPU ms/event: API / worker / Temporal / PostgreSQL = total',
+    ],
+    rows,
+  );
+  line(
+    'Actions from the histories (cost phase: every workflow; latency runs: a sample of 20); round trips from ' +
+      'the preloaded counter over the whole run; CPU over the run per delivered event, so at low rates it ' +
+      "includes the processes' idle CPU spread over few events.",
+  );
+  line();
+}
+
+function renderWaiting(r: BenchResult, line: Line, table: Table) {
+  line('## Deliveries waiting to retry');
+  line();
+  if (isSkipped(r.waiting)) {
+    line(`Skipped: ${r.waiting.reason}.`);
+    line();
+    return;
+  }
+  const w = r.waiting;
+  const mb = (bytes: number | null | undefined) =>
+    bytes === null || bytes === undefined ? 'n/a' : `${Math.round((bytes / 1024 ** 2) * 10) / 10}`;
+  const sqlite = (x: WaitingWindow) =>
+    x.temporalDbBytes ? `${mb(x.temporalDbBytes.db)} + ${mb(x.temporalDbBytes.wal)}` : 'n/a';
+  const row = (name: string, x: WaitingWindow) => [
+    name,
+    x.resources.seconds,
+    ...PRODUCT_ROLES.map((role) => f(x.cpuPercent[role], '%')),
+    f(x.cpuPercent.other, '%'),
+    ...(['api', 'worker', 'temporal'] as const).map((role) => f(x.rssMb[role])),
+    sqlite(x),
+    mb(x.postgresDbBytes),
+  ];
+  table(
+    [
+      'window',
+      's',
+      ...PRODUCT_ROLES.map((role) => `${role} CPU`),
+      'other CPU',
+      'api MB',
+      'worker MB',
+      'temporal MB',
+      'Temporal SQLite MB (db + wal)',
+      'PG database MB',
+    ],
+    [
+      row('idle, none waiting', w.idle),
+      row(`idle, ${w.waiting} waiting`, w.withWaiting),
+      [
+        'ratio to idle',
+        '',
+        ...PRODUCT_ROLES.map((role) => x(w.ratioToIdle[role])),
+        x(w.ratioToIdle.other),
+        '',
+        '',
+        '',
+        '',
+        '',
+      ],
+    ],
+  );
+  line(
+    `CPU as % of one core over each window (to 0.01 %), resident memory at the end of each window. ` +
+      `${w.waiting} of ${w.requested} deliveries waiting in ${w.kind === 'activity' ? "pending activities' retry timers" : 'workflow timers'} ` +
+      `(endpoint answering 503, schedule ${JSON.stringify(w.retrySchedule)} +-20 %); created in ${w.createSeconds} s ` +
+      `(${w.createdPerSec}/s), at ${cpuSplit(w.cpuMsPerCreated)} CPU ms each (API / worker / Temporal / PostgreSQL).`,
+  );
+  line();
+  if (w.temporalOfSample) {
+    const t = w.temporalOfSample.perEvent;
+    line(
+      `Temporal work so far per waiting workflow (${w.temporalOfSample.sampled} sampled): ${t.activityAttempts} activity attempts, ` +
+        `${t.localActivities} local activities, ${t.timers} timers, ${t.signals} signals, ${t.upserts} search-attribute upserts, ` +
+        `${t.workflowTasks} workflow tasks, ${t.historyEvents} history events, ${f(t.stateTransitions)} state transitions ` +
+        '(a pending activity enters its history only when it closes, so its failed attempt is not counted here).',
+    );
+    line();
+  }
+  if (w.cleanup) {
+    line(`Cleanup: ${w.cleanup}.`);
+    line();
+  }
 }

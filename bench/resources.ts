@@ -60,6 +60,12 @@ function memoryKb(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
+/** The resident set of a process now, in MB (null when it is gone). */
+export function currentRssMb(pid: number): number | null {
+  const mem = memoryKb(pid);
+  return mem && Number.isFinite(mem.rss) ? Math.round(mem.rss / 1024) : null;
+}
+
 function resetPeak(pid: number): boolean {
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
@@ -97,6 +103,11 @@ export class ResourceSampler {
 
   track(role: string, pid: number | undefined): void {
     if (pid) this.roles.set(role, pid);
+  }
+
+  /** The processes measured, by role. */
+  tracked(): Record<string, number> {
+    return Object.fromEntries(this.roles);
   }
 
   untrack(role: string): void {

@@ -43,7 +43,10 @@ import {
 import { ResourceSampler } from './resources.js';
 import { createBenchOperator } from './setup.js';
 import { startSystem, tail, type RunningSystem } from './system.js';
+import { costOf } from './temporal-cost.js';
 import { isAccepted, Tracker, type ShapeName } from './tracker.js';
+import { WAITING_SCHEDULE, waitingRateLimit, waitingRun } from './waiting.js';
+import { eventWorkflowId } from '../src/domain/ids.js';
 
 const root = join(import.meta.dirname, '..');
 const say = (line: string) => console.log(`bench: ${line}`);
@@ -167,7 +170,17 @@ async function main(o: BenchOptions): Promise<void> {
   const tp = await operator('tp', o.endpoints);
   const productTp = product(tp.apiKey, o.endpoints);
 
-  const ctx: Ctx = { opts: o, tracker, sampler, receiver, client, runTag, signal: fatal.signal, say };
+  const ctx: Ctx = {
+    opts: o,
+    tracker,
+    sampler,
+    receiver,
+    client,
+    runTag,
+    signal: fatal.signal,
+    say,
+    ...(Object.keys(sys.counted).length ? { pgCounted: sys.counted } : {}),
+  };
   const run = (s: Section) => !o.skip.has(s);
 
   // Baselines: each in its own process, on its own task queue, posting to its own receiver path.
@@ -215,6 +228,9 @@ async function main(o: BenchOptions): Promise<void> {
       latencyMs: o.latencyMs,
       costEvents: o.costEvents,
       costXactCheck: o.costXactCheck,
+      waiting: o.waiting,
+      waitingKind: o.waitingKind,
+      idleSeconds: o.idleMs / 1000,
       order: o.order,
       systemEnv: o.systemEnv,
     },
@@ -233,6 +249,10 @@ async function main(o: BenchOptions): Promise<void> {
     fixedRate: { skipped: true, reason: 'no --rate given' },
     drain: { skipped: true, reason: o.mode === 'smoke' ? 'smoke mode' : 'skipped by --skip' },
     cost: { skipped: true, reason: 'skipped by --skip' },
+    waiting: {
+      skipped: true,
+      reason: o.skip.has('waiting') ? 'skipped by --skip' : o.waiting === 0 ? 'no --waiting' : 'smoke mode',
+    },
     resources: { phases: sampler.phases, peakRssMb: sampler.runPeakRssMb },
     integrity: {
       shapes: {},
@@ -272,6 +292,17 @@ async function main(o: BenchOptions): Promise<void> {
     saturationRates[name] = sat.deliveredPerSec;
     result.latency[name] = await latencyRuns(ctx, shape, sat.deliveredPerSec);
     if (baselinePid) sampler.untrack('baseline');
+    if (name === 'product') {
+      // Temporal work per event at each load, from a sample of each run's histories (cost growth).
+      for (const r of result.latency.product ?? []) {
+        const ids = tracker
+          .ofPhase(`product-${r.label}`)
+          .filter((e) => e.deliveredAt !== null)
+          .slice(0, Math.min(20, o.costEvents))
+          .map((e) => eventWorkflowId(tp.id, e.id));
+        r.temporal = ids.length ? await costOf(client, ids, 30_000) : null;
+      }
+    }
   }
   for (const s of ['best', 'naive', 'product'] as const)
     if (!shapes.some((x) => x.name === s))
@@ -346,6 +377,32 @@ async function main(o: BenchOptions): Promise<void> {
       best: result.latency.best?.[0] ? await baselineCost(ctx, 'best-25pct', sample) : null,
       naive: result.latency.naive?.[0] ? await baselineCost(ctx, 'naive-25pct', sample) : null,
     };
+  }
+
+  if (run('waiting') && o.mode !== 'smoke' && o.waiting > 0) {
+    say(
+      `waiting: ${o.waiting} deliveries waiting to retry (${o.waitingKind}), idle windows of ${o.idleMs / 1000} s before and after`,
+    );
+    const waitOp = await createBenchOperator({
+      apiUrl: sys.apiUrl,
+      adminToken: sys.adminToken,
+      receiver,
+      name: `${runTag}-wait`,
+      endpoints: 1,
+      retrySchedule: WAITING_SCHEDULE,
+      rateLimitPerSecond: waitingRateLimit(o.waitingKind),
+    });
+    result.waiting = await waitingRun(ctx, {
+      operator: waitOp,
+      apiUrl: sys.apiUrl,
+      padding,
+      databaseUrl: sys.databaseUrl,
+      databaseName: sys.databaseName,
+      monitor,
+      temporalDbFile: sys.temporalDbFile,
+      managedTemporal: sys.managed.temporal,
+      namespace: sys.namespace,
+    });
   }
 
   // Worker identities are `<pid>@<host>`: name them by role.

@@ -29,6 +29,8 @@ export async function createBenchOperator(opts: {
   name: string;
   endpoints: number;
   retrySchedule: string[];
+  /** A send-rate limit on every endpoint (none by default). */
+  rateLimitPerSecond?: number;
 }): Promise<BenchOperator> {
   const op = await call(`${opts.apiUrl}/v1/operators`, opts.adminToken, { name: `bench ${opts.name}` });
   const apiKey = op.apiKey as string;
@@ -41,6 +43,7 @@ export async function createBenchOperator(opts: {
       description: `bench receiver ${path}`,
       eventTypes: [BENCH_EVENT_TYPE],
       retryPolicy: { schedule: opts.retrySchedule },
+      ...(opts.rateLimitPerSecond ? { rateLimitPerSecond: opts.rateLimitPerSecond } : {}),
     });
     opts.receiver.setSecret(path, ep.secret as string);
     endpoints.push({ id: ep.id as string, path });

@@ -43,6 +43,8 @@ export interface RunningSystem {
   databaseName: string | null;
   managed: { temporal: boolean; database: boolean; api: boolean };
   temporalCli: string | null;
+  /** The dev server's SQLite file when the bench started it (its -wal beside it), else null. */
+  temporalDbFile: string | null;
   /** Processes to measure, by role. */
   pids: Record<string, number>;
   /** Processes carrying the round-trip counter, by role. */
@@ -56,16 +58,18 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
   const pids: Record<string, number> = { ...o.pids };
   const logs: Record<string, string> = {};
   let temporalCli: string | null = null;
+  let temporalDbFile: string | null = null;
 
   let temporalAddress = o.temporalAddress;
   if (!temporalAddress) {
     temporalCli = await ensureTemporalCli(o.say);
     const port = await freePort();
     logs.temporal = join(o.tmpDir, 'temporal.log');
+    temporalDbFile = join(o.tmpDir, 'temporal.sqlite');
     const server = await startDevServer({
       cliPath: temporalCli,
       port,
-      dbFile: join(o.tmpDir, 'temporal.sqlite'),
+      dbFile: temporalDbFile,
       logFile: logs.temporal,
     });
     cleanup.add('temporal dev server', () => server.stop());
@@ -150,6 +154,7 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
     databaseName,
     managed: { temporal: !o.temporalAddress, database: managedDb, api: !o.apiUrl },
     temporalCli,
+    temporalDbFile,
     pids,
     counted,
     logs,

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { findOperatorByApiKey } from '../db/operators.js';
+import { findOperatorByApiKey, type Operator } from '../db/operators.js';
 import type { Queryable } from '../db/pool.js';
 import { errors } from './errors.js';
 
@@ -21,12 +21,82 @@ export function requireAdmin(adminToken: string): RequestHandler {
   };
 }
 
-/** Resolves the operator from its API key into `res.locals.operator`; 401 otherwise. */
-export function requireOperator(db: Queryable): RequestHandler {
+/** How long a verified API key is trusted without asking PostgreSQL again. */
+export const API_KEY_CACHE_TTL_MS = 5_000;
+/** Verified keys kept at most; the oldest goes first. */
+export const API_KEY_CACHE_MAX_ENTRIES = 10_000;
+
+export interface ApiKeyCacheOptions {
+  ttlMs?: number;
+  maxEntries?: number;
+  /** Clock in milliseconds (tests move it). */
+  now?: () => number;
+}
+
+/**
+ * A short-lived cache of verified API keys, so a busy sender does not cost a PostgreSQL round trip per
+ * request.
+ *
+ * - Keyed by the SHA-256 of the whole presented key (key id and secret), never by the key id alone: a
+ *   cached entry is found only by presenting exactly the key that was verified, so a wrong secret for a
+ *   known key id, or another operator's key, can never match it. It holds the operator the key resolved
+ *   to, nothing else (no key, no stored hash).
+ * - Only keys PostgreSQL accepted are cached. A wrong or unknown key is looked up (and compared in constant
+ *   time) every time and answered 401; wrong keys cannot fill the cache.
+ * - Bounded: at most `maxEntries` keys (the oldest is dropped first); an entry lives `ttlMs` from its
+ *   verification and is not extended by use.
+ * - Consequence: a key revoked in PostgreSQL (`api_keys.revoked_at` set, or the row deleted) keeps working
+ *   in a process that verified it for up to `ttlMs` (5 s by default) after the revocation. Each API process
+ *   has its own cache; none outlives that bound.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, { operator: Operator; expiresAt: number }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(o: ApiKeyCacheOptions = {}) {
+    this.ttlMs = o.ttlMs ?? API_KEY_CACHE_TTL_MS;
+    this.maxEntries = Math.max(1, o.maxEntries ?? API_KEY_CACHE_MAX_ENTRIES);
+    this.now = o.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The operator a key resolves to: from the cache while fresh, else from PostgreSQL; null if invalid. */
+  async resolve(db: Queryable, apiKey: string): Promise<Operator | null> {
+    const key = createHash('sha256').update(apiKey).digest('base64');
+    const hit = this.entries.get(key);
+    if (hit) {
+      if (hit.expiresAt > this.now()) return hit.operator;
+      this.entries.delete(key);
+    }
+    const verifiedAt = this.now();
+    const found = await findOperatorByApiKey(db, apiKey);
+    if (!found || this.ttlMs <= 0) return found;
+    // Shared by every request presenting this key until it expires: no handler may change it.
+    const operator = Object.freeze({ ...found });
+    this.entries.delete(key);
+    while (this.entries.size >= this.maxEntries) {
+      this.entries.delete(this.entries.keys().next().value!);
+    }
+    // Counted from before the lookup: a revocation committed while it ran is honoured within ttlMs too.
+    this.entries.set(key, { operator, expiresAt: verifiedAt + this.ttlMs });
+    return operator;
+  }
+}
+
+/**
+ * Resolves the operator from its API key into `res.locals.operator`; 401 otherwise. Verified keys are
+ * cached briefly (see ApiKeyCache): a revoked key stops working within the cache's TTL, 5 s by default.
+ */
+export function requireOperator(db: Queryable, cache: ApiKeyCache = new ApiKeyCache()): RequestHandler {
   return async (req, res, next) => {
     const token = bearer(req.headers.authorization);
     if (!token) return next(errors.unauthorized());
-    const operator = await findOperatorByApiKey(db, token);
+    const operator = await cache.resolve(db, token);
     if (!operator) return next(errors.unauthorized());
     res.locals.operator = operator;
     next();

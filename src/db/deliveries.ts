@@ -79,7 +79,16 @@ export interface NewDelivery {
   retryPolicy: ResolvedRetryPolicy;
 }
 
-/** Creates the event's deliveries that do not exist yet (replay-safe) and returns all of them. */
+/**
+ * Creates the event's deliveries that do not exist yet (replay-safe) and returns all of them, ordered as
+ * deliveriesOfEvent orders them.
+ *
+ * One round trip: the rows the INSERT creates come back through RETURNING, and the rows that existed
+ * before come from the same statement's snapshot (a data-modifying CTE's rows are not visible to the rest
+ * of its statement, so nothing is returned twice). Only when some wanted delivery already existed (a
+ * replay) is the event's set read again, in a fresh statement: a row that conflicted may have been
+ * committed by another transaction after this statement's snapshot was taken.
+ */
 export async function ensureDeliveries(
   db: Queryable,
   operatorId: string,
@@ -87,21 +96,31 @@ export async function ensureDeliveries(
   workflowId: string,
   wanted: NewDelivery[],
 ): Promise<Delivery[]> {
-  if (wanted.length) {
-    const values: unknown[] = [operatorId, eventId, workflowId];
-    const tuples = wanted.map((d) => {
-      values.push(newId('delivery'), d.endpointId, d.eventType, d.retryPolicy);
-      const n = values.length;
-      return `($${n - 3}, $1, $2, $${n - 2}, $${n - 1}, $${n}::jsonb, $3)`;
-    });
-    await db.query(
-      `INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id)
+  if (!wanted.length) return deliveriesOfEvent(db, operatorId, eventId);
+  const values: unknown[] = [operatorId, eventId, workflowId];
+  const tuples = wanted.map((d) => {
+    values.push(newId('delivery'), d.endpointId, d.eventType, d.retryPolicy);
+    const n = values.length;
+    return `($${n - 3}, $1, $2, $${n - 2}, $${n - 1}, $${n}::jsonb, $3)`;
+  });
+  const { rows } = await db.query<DeliveryRow & { created: boolean }>(
+    `WITH inserted AS (
+       INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id)
        VALUES ${tuples.join(', ')}
-       ON CONFLICT (operator_id, event_id, endpoint_id, event_type) DO NOTHING`,
-      values,
-    );
+       ON CONFLICT (operator_id, event_id, endpoint_id, event_type) DO NOTHING
+       RETURNING *
+     )
+     SELECT *, true AS created FROM inserted
+     UNION ALL
+     SELECT *, false AS created FROM deliveries WHERE operator_id = $1 AND event_id = $2
+     ORDER BY created_at, id`,
+    values,
+  );
+  const createdCount = rows.filter((r) => r.created).length;
+  if (createdCount < new Set(wanted.map((d) => `${d.endpointId}\u0000${d.eventType}`)).size) {
+    return deliveriesOfEvent(db, operatorId, eventId);
   }
-  return deliveriesOfEvent(db, operatorId, eventId);
+  return rows.map(fromRow);
 }
 
 export async function deliveriesOfEvent(

@@ -227,7 +227,12 @@ describe('tenancy', () => {
       created.body.id,
     ]);
     assert.equal(rows.length, 1);
-    assert.ok(!rows[0].secret_hash.toString('utf8').includes(created.body.apiKey.split('_').pop()));
+    // A 32-byte digest, and not the key's secret part (its last 43 characters: 32 bytes in base64url, which
+    // may itself contain `_`).
+    const secret: string = created.body.apiKey.slice(-43);
+    assert.equal(rows[0].secret_hash.length, 32);
+    assert.ok(!rows[0].secret_hash.includes(Buffer.from(secret)));
+    assert.ok(!rows[0].secret_hash.toString('base64url').includes(secret));
   });
 });
 
