@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type pg from 'pg';
-import { eventWorkflowId } from '../src/domain/ids.js';
+import { customerWorkflowId, eventWorkflowId } from '../src/domain/ids.js';
 import { runLoad, type Shape } from './load.js';
 import { perEvent, pgSnapshot, waitForStatsFlush, type PgPerEvent } from './pg-counts.js';
 import { settle, type Ctx } from './phases.js';
@@ -15,6 +15,8 @@ import { costOf, type CostPerEvent } from './temporal-cost.js';
  */
 export interface CostResult {
   endpoints: number;
+  /** The events' affiliate has a deal: each event also wakes its customer's commission workflow. */
+  deal: boolean;
   events: number;
   delivered: number;
   temporal: CostPerEvent;
@@ -34,14 +36,15 @@ export async function productCost(
   monitor: pg.Client | null,
   databaseName: string | null,
   events: number,
+  deal = false,
 ): Promise<CostResult> {
-  const phase = `cost-${shape.expected}`;
+  const phase = `cost-${shape.expected}${deal ? '-deal' : ''}`;
   if (ctx.opts.costXactCheck) await waitForStatsFlush();
   const before = await pgSnapshot(counted, ctx.opts.costXactCheck ? monitor : null, databaseName);
   const rate = Math.min(10, events);
-  const label = `cost: ${shape.expected} endpoint(s) at ${rate}/s`;
+  const label = `cost: ${shape.expected} endpoint(s)${deal ? ', affiliate with a deal,' : ''} at ${rate}/s`;
   ctx.sampler.begin(label);
-  await runLoad(ctx.tracker, shape, `${ctx.runTag}-cost${shape.expected}`, {
+  await runLoad(ctx.tracker, shape, `${ctx.runTag}-cost${shape.expected}${deal ? 'd' : ''}`, {
     phase,
     rate,
     durationMs: 120_000,
@@ -56,14 +59,16 @@ export async function productCost(
   const cpuMsPerEvent: Record<string, number> = {};
   for (const [role, p] of Object.entries(resources.processes))
     cpuMsPerEvent[role] = round(p.cpuMs / Math.max(1, delivered), 2);
-  const temporal = await costOf(
-    ctx.client,
-    sent.map((e) => eventWorkflowId(operatorId, e.id)),
-  );
+  // With a deal, each event's customer (one per bench event) has a commission workflow too: its cost is
+  // the event's.
+  const workflowIds = sent.map((e) => eventWorkflowId(operatorId, e.id));
+  if (deal) workflowIds.push(...sent.map((e) => customerWorkflowId(operatorId, `cust-${e.id}`)));
+  const temporal = await costOf(ctx.client, workflowIds, 60_000, sent.length);
   if (ctx.opts.costXactCheck) await waitForStatsFlush();
   const after = await pgSnapshot(counted, ctx.opts.costXactCheck ? monitor : null, databaseName);
   const result: CostResult = {
     endpoints: shape.expected,
+    deal,
     events: sent.length,
     delivered,
     temporal,
@@ -73,7 +78,7 @@ export async function productCost(
     cpuMsPerEvent,
   };
   ctx.say(
-    `  ${shape.expected} endpoint(s): ${temporal.perEvent.actions} Temporal actions, ${result.postgres.roundTripsPerEvent ?? 'n/a'} PostgreSQL round trips per event`,
+    `  ${shape.expected} endpoint(s)${deal ? ' with a deal' : ''}: ${temporal.perEvent.actions} Temporal actions, ${result.postgres.roundTripsPerEvent ?? 'n/a'} PostgreSQL round trips per event`,
   );
   return result;
 }

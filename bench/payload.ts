@@ -6,7 +6,8 @@ import { webhookBody } from '../src/domain/webhook-payload.js';
  */
 export const BENCH_EVENT_TYPE = 'customer.registered';
 const OCCURRED_AT = '2026-11-27T10:00:00.000Z';
-const ATTRIBUTION = { affiliateId: 'aff-bench', clickId: 'click-bench' };
+export const BENCH_AFFILIATE_ID = 'aff-bench';
+const ATTRIBUTION = { affiliateId: BENCH_AFFILIATE_ID, clickId: 'click-bench' };
 
 function event(id: string, note: string) {
   return {

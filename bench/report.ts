@@ -116,7 +116,7 @@ export function computeRatios(r: Omit<BenchResult, 'ratios' | 'targets'>): Recor
     );
   }
   if (!isSkipped(r.cost)) {
-    const one = r.cost.product.find((c) => c.endpoints === 1);
+    const one = r.cost.product.find((c) => c.endpoints === 1 && !c.deal);
     out['temporalActions.product1/best'] = ratio(
       one?.temporal.perEvent.actions,
       r.cost.best?.perEvent.actions,
@@ -136,7 +136,8 @@ export function computeRatios(r: Omit<BenchResult, 'ratios' | 'targets'>): Recor
 export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   const targets: Target[] = [];
   if (!isSkipped(r.cost)) {
-    for (const c of r.cost.product) {
+    // The target is the delivery path's; with a deal the commission workflow's cost is reported on its own.
+    for (const c of r.cost.product.filter((x) => !x.deal)) {
       const limit = 3 + (c.endpoints - 1);
       const a = c.temporal.perEvent;
       targets.push({
@@ -467,7 +468,12 @@ export function renderMarkdown(r: BenchResult): string {
         pg ? f(pg.xactsPerEvent) : '',
       ]);
     };
-    for (const c of r.cost.product) add(`product, ${c.endpoints} endpoint(s)`, c.temporal, c.postgres);
+    for (const c of r.cost.product)
+      add(
+        `product, ${c.endpoints} endpoint(s)${c.deal ? ', affiliate with a deal' : ''}`,
+        c.temporal,
+        c.postgres,
+      );
     add('best (eager + local activity)', r.cost.best, null);
     add('naive (start + activity)', r.cost.naive, null);
     table(
@@ -492,7 +498,7 @@ export function renderMarkdown(r: BenchResult): string {
     );
     for (const c of r.cost.product) {
       line(
-        `Where the work ran with ${c.endpoints} endpoint(s), per event: ` +
+        `Where the work ran with ${c.endpoints} endpoint(s)${c.deal ? ' and a deal' : ''}, per event: ` +
           Object.entries(c.temporal.ranOn)
             .map(([who, v]) => `${who} ${v.workflowTasks} workflow tasks, ${v.activityTasks} activity tasks`)
             .join('; ') +
@@ -570,7 +576,7 @@ function renderGrowth(r: BenchResult, line: Line, table: Table) {
   if (!isSkipped(r.cost))
     for (const c of r.cost.product)
       rows.push([
-        `cost phase`,
+        c.deal ? 'cost phase, affiliate with a deal' : 'cost phase',
         c.endpoints,
         f(c.rate),
         c.temporal.perEvent.actions,

@@ -41,7 +41,7 @@ import {
   type Shapes,
 } from './report.js';
 import { ResourceSampler } from './resources.js';
-import { createBenchOperator } from './setup.js';
+import { createBenchOperator, putBenchDeal } from './setup.js';
 import { startSystem, tail, type RunningSystem } from './system.js';
 import { costOf } from './temporal-cost.js';
 import { isAccepted, Tracker, type ShapeName } from './tracker.js';
@@ -368,6 +368,25 @@ async function main(o: BenchOptions): Promise<void> {
           monitor,
           sys.databaseName,
           o.costEvents,
+        ),
+      );
+    }
+    // What the commission engine adds: the same events, their affiliate with a CPA deal, so each one also
+    // wakes its customer's workflow (a registration: settled, nothing accrued).
+    {
+      const op = await operator('cd1', 1);
+      await putBenchDeal(sys.apiUrl, op.apiKey);
+      await quiet(ctx, 'the cost phase with a deal');
+      costs.push(
+        await productCost(
+          ctx,
+          product(op.apiKey, 1),
+          op.id,
+          sys.counted,
+          monitor,
+          sys.databaseName,
+          o.costEvents,
+          true,
         ),
       );
     }

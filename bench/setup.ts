@@ -1,4 +1,4 @@
-import { BENCH_EVENT_TYPE } from './payload.js';
+import { BENCH_AFFILIATE_ID, BENCH_EVENT_TYPE } from './payload.js';
 import type { BenchReceiver } from './receiver.js';
 
 /** Operators and endpoints of the bench, created through the public API like any client would. */
@@ -49,4 +49,17 @@ export async function createBenchOperator(opts: {
     endpoints.push({ id: ep.id as string, path });
   }
   return { name: opts.name, id: op.id as string, apiKey, prefix, endpoints };
+}
+
+/** Gives the bench events' affiliate (`aff-bench`) a CPA deal, so every event wakes its customer's workflow. */
+export async function putBenchDeal(apiUrl: string, apiKey: string): Promise<void> {
+  const res = await fetch(`${apiUrl}/v1/affiliates/${BENCH_AFFILIATE_ID}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'bench affiliate',
+      deal: { model: 'cpa', amount: '100.00', currency: 'EUR', holdPeriod: '30d', clawbackWindow: '90d' },
+    }),
+  });
+  if (res.status !== 201) throw new Error(`PUT /v1/affiliates answered ${res.status}: ${await res.text()}`);
 }

@@ -87,6 +87,8 @@ export async function costOf(
   client: Client,
   workflowIds: string[],
   timeoutMs = 60_000,
+  /** Divide by this many events instead of by the workflows (several workflows serve one event). */
+  events?: number,
 ): Promise<CostPerEvent> {
   const deadline = Date.now() + timeoutMs;
   let counts: HistoryCounts[] = [];
@@ -96,7 +98,7 @@ export async function costOf(
     if (counts.every((c) => c.completed) || Date.now() > deadline) break;
     await sleep(500);
   }
-  return summarize(counts);
+  return summarize(counts, events);
 }
 
 function emptyCounts(): HistoryCounts {
@@ -117,8 +119,8 @@ function emptyCounts(): HistoryCounts {
   };
 }
 
-function summarize(counts: HistoryCounts[]): CostPerEvent {
-  const n = counts.length || 1;
+function summarize(counts: HistoryCounts[], events?: number): CostPerEvent {
+  const n = events || counts.length || 1;
   const sum = (f: (c: HistoryCounts) => number) => counts.reduce((a, c) => a + f(c), 0);
   const avg = (f: (c: HistoryCounts) => number) => round(sum(f) / n, 2);
   const transitions = counts.filter((c) => c.stateTransitions !== null);
