@@ -104,23 +104,34 @@ try {
     });
   }
 
+  // End-to-end files start processes of their own (workers, a whole bench) and kill them: they run one at a
+  // time, after the rest, with more time each, so two of them never starve each other of the two cores.
+  const isE2e = (f: string) => relative(root, f).startsWith(join('test', 'e2e'));
+  const groups = [
+    { files: files.filter((f) => !isE2e(f)), concurrency: 2, timeoutMs: 120_000 },
+    { files: files.filter(isE2e), concurrency: 1, timeoutMs: 300_000 },
+  ].filter((g) => g.files.length);
   say(`running ${files.length} test files`);
-  code = await new Promise<number>((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--test',
-        '--test-reporter=spec',
-        '--test-concurrency=2',
-        '--test-timeout=120000',
-        ...files,
-      ],
-      { cwd: root, env, stdio: 'inherit' },
-    );
-    child.on('exit', (c) => resolve(c ?? 1));
-  });
+  code = 0;
+  for (const group of groups) {
+    const groupCode = await new Promise<number>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--test',
+          '--test-reporter=spec',
+          `--test-concurrency=${group.concurrency}`,
+          `--test-timeout=${group.timeoutMs}`,
+          ...group.files,
+        ],
+        { cwd: root, env, stdio: 'inherit' },
+      );
+      child.on('exit', (c) => resolve(c ?? 1));
+    });
+    if (groupCode !== 0) code = groupCode;
+  }
 } catch (err) {
   console.error(err);
   code = 1;

@@ -81,12 +81,17 @@ describe('npm run bench (smoke mode)', () => {
     assert.ok(result.resources.phases.length > 0);
     assert.equal(typeof result.resources.phases[0].processes.api?.cpuPercent, 'number');
     assert.deepEqual(
-      result.cost.product.map((c: { endpoints: number }) => c.endpoints),
-      [1, 5],
+      result.cost.product.map((c: { endpoints: number; deal: boolean }) => [c.endpoints, c.deal]),
+      [
+        [1, false],
+        [5, false],
+        [1, true],
+      ],
     );
     for (const c of result.cost.product) {
       assert.equal(c.delivered, c.events);
-      assert.equal(c.temporal.completed, c.events);
+      // With a deal each event also has its customer's workflow.
+      assert.equal(c.temporal.completed, c.events * (c.deal ? 2 : 1));
       assert.ok(c.temporal.perEvent.starts >= 1);
       assert.equal(typeof c.postgres.roundTripsPerEvent, 'number');
     }

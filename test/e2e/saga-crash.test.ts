@@ -24,6 +24,10 @@ let rx: Receiver;
 let op: { id: string; apiKey: string };
 const markers = mkdtempSync(join(env.tmpDir ?? tmpdir(), 'faults-'));
 const children: ChildProcess[] = [];
+const t0 = Date.now();
+/** Phase times, printed with any failure: where a slow run spent its time. */
+const phases: string[] = [];
+const mark = (what: string) => phases.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
 
 function startWorker(extra: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', 'worker.ts')], {
@@ -58,7 +62,7 @@ async function eventually<T>(
   for (;;) {
     const v = await fn().catch(() => null);
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${phases.join('; ')})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -100,6 +104,7 @@ describe('a worker killed in the middle of a chargeback saga', () => {
       });
       assert.equal(ep.status, 201);
 
+      mark('worker 1 starting');
       const first = startWorker({
         FAULT_PAUSE_AT: 'commission-compensation-committed',
         FAULT_MARKER_DIR: markers,
@@ -126,10 +131,15 @@ describe('a worker killed in the middle of a chargeback saga', () => {
         const res = await api('POST', '/v1/events', event);
         assert.equal(res.status, 202, JSON.stringify(res.body));
       }
-      const commission = await eventually('the accrual', async () => {
-        const res = await api('GET', `/v1/affiliates/${affiliateId}/commissions`);
-        return res.body.data?.[0] ?? null;
-      });
+      const commission = await eventually(
+        'the accrual',
+        async () => {
+          const res = await api('GET', `/v1/affiliates/${affiliateId}/commissions`);
+          return res.body.data?.[0] ?? null;
+        },
+        120_000,
+      );
+      mark('accrued');
       const approved = await api('POST', `/v1/commissions/${commission.id}/approve`);
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
 
@@ -151,6 +161,7 @@ describe('a worker killed in the middle of a chargeback saga', () => {
       ).catch((err: Error) => {
         throw new Error(`${err.message}\nfirst worker:\n${first.output()}`);
       });
+      mark('at the fault point');
       const { rows: midway } = await sys.pool.query(
         `SELECT e.kind, n.workflow_started_at FROM commission_entries e
          LEFT JOIN events n ON n.commission_entry_id = e.id
@@ -169,6 +180,7 @@ describe('a worker killed in the middle of a chargeback saga', () => {
       first.child.kill('SIGKILL');
       await new Promise((r) => first.child.once('exit', r));
 
+      mark('worker 1 killed');
       const second = startWorker();
       const reversedNotice = await eventually(
         'commission.reversed delivered',
@@ -181,6 +193,7 @@ describe('a worker killed in the middle of a chargeback saga', () => {
         throw new Error(`${err.message}\nsecond worker:\n${second.output()}`);
       });
 
+      mark('reversal delivered');
       // The customer workflow finishes: nothing left pending.
       const result = await sys.client.workflow.getHandle(customerWorkflowId(op.id, customerId)).result();
       assert.ok(result.booked >= 0);
