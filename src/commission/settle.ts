@@ -146,22 +146,21 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     const out = evaluate({ deal, state, event, revshareAccount: account });
     state = out.state;
     for (const intent of out.intents) {
-      const booked = await book(tx, ref, affiliateId, intent);
-      if (booked.result.outcome === 'refused' && intent.type === 'accrue') {
+      const outcome = await book(tx, ref, affiliateId, intent);
+      if (outcome.result.outcome === 'refused' && intent.type === 'accrue') {
         // Earned while the affiliate was suspended: forfeited for good, so it is neither accrued when the
         // affiliate is reinstated nor undone later (the evaluator treats it as rejected). Any other refusal
         // (no such affiliate): forgotten, so a later event may earn it under a deal that exists by then.
         const key = intent.idempotencyKey;
         state =
-          booked.result.refusal === 'affiliate_suspended'
+          outcome.result.refusal === 'affiliate_suspended'
             ? withStatus(state, key, 'rejected')
             : { ...state, commissions: state.commissions.filter((c) => c.idempotencyKey !== key) };
       }
-      if (booked.result.outcome !== 'booked') continue;
-      const entry = booked.result.entry;
+      if (outcome.result.outcome !== 'booked') continue;
+      const entry = outcome.result.entry;
       const commissionId = entry.kind === 'accrual' ? entry.id : (entry.relatedEntry ?? entry.reversalOf)!;
-      result.booked.push({ entryId: entry.id, commissionId, kind: entry.kind, status: entry.status });
-      if (entry.kind !== 'review') await notify(tx, ref, entry, result.dispatch);
+      await booked(tx, ref, result, entry, commissionId);
     }
     if (
       revshare &&
@@ -202,13 +201,7 @@ export async function approveDueTx(
     if (Date.parse(hold.holdUntil) > Date.parse(ref.at)) continue;
     const r = await approve(tx, ref.operatorId, hold.commissionId, { at: ref.at });
     if (r.outcome !== 'booked') continue;
-    result.booked.push({
-      entryId: r.entry.id,
-      commissionId: hold.commissionId,
-      kind: r.entry.kind,
-      status: r.entry.status,
-    });
-    await notify(tx, ref, r.entry, result.dispatch);
+    await booked(tx, ref, result, r.entry, hold.commissionId);
   }
   result.holds = await holdsOf(tx, ref);
   return result;
@@ -242,13 +235,7 @@ export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Pr
           causeEventId: null,
         });
   if (r.outcome === 'booked') {
-    result.booked.push({
-      entryId: r.entry.id,
-      commissionId: d.commissionId,
-      kind: r.entry.kind,
-      status: r.entry.status,
-    });
-    await notify(tx, ref, r.entry, result.dispatch);
+    await booked(tx, ref, result, r.entry, d.commissionId);
   }
   result.holds = await holdsOf(tx, ref);
   return {
@@ -288,6 +275,18 @@ export async function pendingDispatch(tx: Queryable, ref: CustomerRef): Promise<
       dispatch.cancellations.push({ workflowId: c.workflow_id, deliveryId: c.id, reason: c.last_error });
   }
   return dispatch;
+}
+
+/** Reports an entry this step booked and records the notification it brings about. */
+async function booked(
+  tx: Queryable,
+  ref: CustomerRef,
+  result: SettlementResult,
+  entry: CommissionEntry,
+  commissionId: string,
+): Promise<void> {
+  result.booked.push({ entryId: entry.id, commissionId, kind: entry.kind, status: entry.status });
+  await notify(tx, ref, entry, result.dispatch);
 }
 
 async function lockCustomer(tx: Queryable, ref: CustomerRef): Promise<void> {

@@ -7,6 +7,7 @@ import {
 } from '../domain/retry-policy.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
+import { rotateSecretStatement } from './secret-rotation.js';
 
 /** Repository of endpoints. Secrets arrive and leave sealed: encryption is the caller's (SecretCipher). */
 
@@ -225,22 +226,12 @@ export async function rotateEndpointSecret(
   newSealed: string,
   graceMs: number,
 ): Promise<Endpoint | null> {
-  const { rows } = await db.query<EndpointRow>(
-    `UPDATE endpoints
-        SET previous_secrets = (
-              SELECT coalesce(jsonb_agg(s), '[]'::jsonb) FROM (
-                SELECT s FROM jsonb_array_elements(previous_secrets) s
-                 WHERE (s->>'expiresAt')::timestamptz > now()
-                UNION ALL
-                SELECT jsonb_build_object('sealed', secret_sealed,
-                         'expiresAt', to_jsonb(now() + make_interval(secs => $4::double precision / 1000)))
-              ) kept(s)),
-            secret_sealed = $3,
-            updated_at = now()
-      WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL
-      RETURNING *`,
-    [operatorId, id, newSealed, graceMs],
-  );
+  const { rows } = await db.query<EndpointRow>(rotateSecretStatement('endpoints'), [
+    operatorId,
+    id,
+    newSealed,
+    graceMs,
+  ]);
   return rows[0] ? endpointFromRow(rows[0]) : null;
 }
 

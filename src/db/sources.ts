@@ -1,6 +1,7 @@
 import type { Defaults, FieldMap, StatusMap } from '../ingest/inbound-map.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
+import { rotateSecretStatement } from './secret-rotation.js';
 
 /**
  * Repository of inbound sources and of the signed messages they presented (replay refusal). Secrets arrive
@@ -175,22 +176,12 @@ export async function rotateSourceSecret(
   newSealed: string,
   graceMs: number,
 ): Promise<Source | null> {
-  const { rows } = await db.query<SourceRow>(
-    `UPDATE sources
-        SET previous_secrets = (
-              SELECT coalesce(jsonb_agg(s), '[]'::jsonb) FROM (
-                SELECT s FROM jsonb_array_elements(previous_secrets) s
-                 WHERE (s->>'expiresAt')::timestamptz > now()
-                UNION ALL
-                SELECT jsonb_build_object('sealed', secret_sealed,
-                         'expiresAt', to_jsonb(now() + make_interval(secs => $4::double precision / 1000)))
-              ) kept(s)),
-            secret_sealed = $3,
-            updated_at = now()
-      WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL
-      RETURNING *`,
-    [operatorId, id, newSealed, graceMs],
-  );
+  const { rows } = await db.query<SourceRow>(rotateSecretStatement('sources'), [
+    operatorId,
+    id,
+    newSealed,
+    graceMs,
+  ]);
   return rows[0] ? fromRow(rows[0]) : null;
 }
 

@@ -2,9 +2,8 @@ import type { Client } from '@temporalio/client';
 import { errors, type ErrorDetail } from '../api/errors.js';
 import { EventIn } from '../api/schemas/events.js';
 import { isDatabaseUnavailable, type Queryable } from '../db/pool.js';
-import type { InboundEventType } from '../domain/event-types.js';
 import { eventWorkflowId } from '../domain/ids.js';
-import { startEventWorkflow } from '../temporal/start-event.js';
+import { startAcceptedEvent } from '../temporal/start-event.js';
 import { boundedWait } from '../temporal/timeout.js';
 import type { AcceptDeps } from './accept-event.js';
 import { bodyHash } from './body-hash.js';
@@ -162,20 +161,8 @@ async function startAll(deps: AcceptDeps, operatorId: string, toStart: Candidate
   const lane = async () => {
     while (failure === undefined && next < toStart.length) {
       const { event } = toStart[next++]!;
-      const workflowId = eventWorkflowId(operatorId, event.id);
       try {
-        await startEventWorkflow(
-          client,
-          {
-            workflowId,
-            operatorId,
-            eventId: event.id,
-            type: event.type as InboundEventType,
-            customerId: event.customerId,
-            affiliateId: event.attribution?.affiliateId,
-          },
-          deps.start,
-        );
+        await startAcceptedEvent(client, operatorId, event, deps.start);
         started.add(event.id);
       } catch (err) {
         failure ??= err as Error;

@@ -5,8 +5,7 @@ import type { EventIn } from '../api/schemas/events.js';
 import { recordEvent, markWorkflowStarted, type StoredEvent } from '../db/events.js';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
-import type { InboundEventType } from '../domain/event-types.js';
-import { startEventWorkflow, type StartEventOptions } from '../temporal/start-event.js';
+import { startAcceptedEvent, type StartEventOptions } from '../temporal/start-event.js';
 import { bodyHash } from './body-hash.js';
 
 /**
@@ -68,18 +67,7 @@ export async function acceptEvent(
 
   try {
     const client = await deps.client();
-    await startEventWorkflow(
-      client,
-      {
-        workflowId,
-        operatorId,
-        eventId: event.id,
-        type: event.type as InboundEventType,
-        customerId: event.customerId,
-        affiliateId: event.attribution?.affiliateId,
-      },
-      deps.start,
-    );
+    await startAcceptedEvent(client, operatorId, event, deps.start);
   } catch (err) {
     deps.logger.warn(
       { err: { message: (err as Error).message }, workflowId },

@@ -1,5 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ProcessEventInput } from '../../workflows/index.js';
+import type { InboundEventType } from '../domain/event-types.js';
+import { eventWorkflowId } from '../domain/ids.js';
 import { SA } from '../domain/search-attributes.js';
 import { WORKFLOW_TYPES } from './task-queues.js';
 import { boundedWait } from './timeout.js';
@@ -48,4 +50,33 @@ export async function startEventWorkflow(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
     throw err;
   }
+}
+
+/** What an operator's event needs to be started: its id, type, customer and attribution. */
+export interface AcceptedEventRef {
+  id: string;
+  type: string;
+  customerId: string;
+  attribution?: { affiliateId?: string | undefined } | null | undefined;
+}
+
+/** Starts the workflow of an operator's recorded event (`event:<operatorId>:<id>`), idempotently. */
+export function startAcceptedEvent(
+  client: Client,
+  operatorId: string,
+  event: AcceptedEventRef,
+  opts: StartEventOptions,
+): Promise<void> {
+  return startEventWorkflow(
+    client,
+    {
+      workflowId: eventWorkflowId(operatorId, event.id),
+      operatorId,
+      eventId: event.id,
+      type: event.type as InboundEventType,
+      customerId: event.customerId,
+      affiliateId: event.attribution?.affiliateId,
+    },
+    opts,
+  );
 }

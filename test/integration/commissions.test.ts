@@ -98,6 +98,18 @@ async function commissionsWith(
   );
 }
 
+/** Waits until the engine has settled `count` events of the customer (of one type, if given). */
+async function settled(customerId: string, count: number, type?: string) {
+  await eventually(`${count} settled events of ${customerId}`, async () => {
+    const { rows } = await sys.pool.query(
+      `SELECT count(*)::int AS n FROM events
+        WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NOT NULL AND ($3::text IS NULL OR type = $3)`,
+      [op.id, customerId, type ?? null],
+    );
+    return rows[0].n === count;
+  });
+}
+
 function people() {
   return { affiliateId: uniqueId('aff'), customerId: uniqueId('player') };
 }
@@ -258,13 +270,7 @@ describe('cpa: accrual, hold, approval', () => {
     await send(dep(customerId, '10.00', iso(-1000)));
     await send(dep(customerId, '500.00'));
     // Give the engine time to settle both; the first deposit (10.00) decides minFirstDeposit.
-    await eventually('settlement', async () => {
-      const { rows } = await sys.pool.query(
-        `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NOT NULL`,
-        [op.id, customerId],
-      );
-      return rows[0].n === 3;
-    });
+    await settled(customerId, 3);
     assert.deepEqual(await commissions(affiliateId), []);
   });
 
@@ -327,13 +333,7 @@ describe('compensation', () => {
     assert.equal(rejected!.reason, 'chargeback');
     await send(chargeback(customerId, d.data.depositId));
     await rx.waitFor(`/cb-pending/${affiliateId}`, 1);
-    await eventually('second chargeback settled', async () => {
-      const { rows } = await sys.pool.query(
-        `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND customer_id = $2 AND type = 'deposit.chargeback' AND settled_at IS NOT NULL`,
-        [op.id, customerId],
-      );
-      return rows[0].n === 2;
-    });
+    await settled(customerId, 2, 'deposit.chargeback');
     const { rows } = await sys.pool.query(
       `SELECT kind FROM commission_entries WHERE affiliate_id = $1 ORDER BY seq`,
       [affiliateId],
@@ -675,24 +675,12 @@ describe('other deal models', () => {
     await putAffiliate(affiliateId, cpa(), 'suspended');
     await send(reg(customerId, affiliateId));
     await send(dep(customerId, '50.00'));
-    await eventually('settlement', async () => {
-      const { rows } = await sys.pool.query(
-        `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NOT NULL`,
-        [op.id, customerId],
-      );
-      return rows[0].n === 2;
-    });
+    await settled(customerId, 2);
     assert.deepEqual(await commissions(affiliateId), []);
     // Reinstated: what qualified while suspended stays forfeited; the next event does not accrue it.
     await putAffiliate(affiliateId, cpa(), 'active');
     await send(dep(customerId, '40.00'));
-    await eventually('settlement', async () => {
-      const { rows } = await sys.pool.query(
-        `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NOT NULL`,
-        [op.id, customerId],
-      );
-      return rows[0].n === 3;
-    });
+    await settled(customerId, 3);
     assert.deepEqual(await commissions(affiliateId), []);
   });
 });
