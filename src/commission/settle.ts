@@ -393,6 +393,7 @@ async function notify(
   const workflowId = eventWorkflowId(ref.operatorId, eventId);
   let targets = endpoints;
   if (entry.kind === 'rejection' || entry.kind === 'reversal') {
+    const related = await entriesOf(tx, commissionId);
     const { rows: overtaken } = await tx.query<{ id: string; workflow_id: string; endpoint_id: string }>(
       `UPDATE deliveries d
           SET status = 'cancelled', completed_at = now(), updated_at = now(), next_attempt_at = NULL,
@@ -405,12 +406,22 @@ async function notify(
         ref.operatorId,
         endpoints.map((e) => e.id),
         accrual.eventId,
-        await entriesOf(tx, commissionId),
+        related,
         `cancelled: the commission was ${entry.status} before this conversion was delivered`,
         eventId,
       ],
     );
-    const replaced = new Set(overtaken.map((o) => o.endpoint_id));
+    // A conversion that failed for good never reached the endpoint either: it gets no reversal, and the
+    // failed delivery is marked so that no redrive or recovery sends it after the commission was undone.
+    const { rows: abandoned } = await tx.query<{ endpoint_id: string }>(
+      `UPDATE deliveries d SET replaced_by_event_id = $5, updated_at = now()
+        WHERE d.operator_id = $1 AND d.endpoint_id = ANY($2) AND d.status = 'failed'
+          AND (d.event_id = $3 OR d.event_id IN (SELECT event_id FROM events
+                                                  WHERE operator_id = $1 AND commission_entry_id = ANY($4)))
+        RETURNING d.endpoint_id`,
+      [ref.operatorId, endpoints.map((e) => e.id), accrual.eventId, related, eventId],
+    );
+    const replaced = new Set([...overtaken, ...abandoned].map((o) => o.endpoint_id));
     targets = endpoints.filter((e) => !replaced.has(e.id));
     for (const o of overtaken)
       dispatch.cancellations.push({
@@ -420,6 +431,8 @@ async function notify(
       });
   }
 
+  // Recorded even when every subscriber had its conversion replaced: an attempt already on the wire that
+  // gets through sends this event's data after it (deliver-webhook.ts, sendOvertakenReversal).
   const { rows: customerRows } = await tx.query<{ attribution: Record<string, unknown> | null }>(
     'SELECT attribution FROM customers WHERE operator_id = $1 AND customer_id = $2',
     [ref.operatorId, ref.customerId],
@@ -453,16 +466,14 @@ async function notify(
     ],
   );
   if (!rowCount) return; // booked and notified by an earlier try of this transaction's work
-  if (targets.length) {
-    const policy = await operatorRetryPolicy(tx, ref.operatorId);
-    await ensureDeliveries(
-      tx,
-      ref.operatorId,
-      eventId,
-      workflowId,
-      targets.map((e) => ({ endpointId: e.id, eventType: type, retryPolicy: deliveryPolicy(e, policy) })),
-    );
-  }
+  const policy = await operatorRetryPolicy(tx, ref.operatorId);
+  await ensureDeliveries(
+    tx,
+    ref.operatorId,
+    eventId,
+    workflowId,
+    targets.map((e) => ({ endpointId: e.id, eventType: type, retryPolicy: deliveryPolicy(e, policy) })),
+  );
   dispatch.notifications.push({ eventId, workflowId, type, customerId: ref.customerId });
 }
 

@@ -23,6 +23,8 @@ export interface Delivery {
   createdAt: Date;
   updatedAt: Date;
   completedAt: Date | null;
+  /** A rejection or reversal undid this conversion before it was delivered: it is never sent again. */
+  replacedByEventId: string | null;
 }
 
 export interface DeliveryAttempt {
@@ -51,6 +53,7 @@ interface DeliveryRow {
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
+  replaced_by_event_id: string | null;
 }
 
 function fromRow(r: DeliveryRow): Delivery {
@@ -70,6 +73,7 @@ function fromRow(r: DeliveryRow): Delivery {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
+    replacedByEventId: r.replaced_by_event_id,
   };
 }
 
@@ -304,7 +308,7 @@ export async function reopenFailedDeliveries(
   const { rows } = await db.query<DeliveryRow>(
     `UPDATE deliveries SET status = 'pending', redrive_count = redrive_count + 1, next_attempt_at = NULL,
             completed_at = NULL, updated_at = now()
-      WHERE operator_id = $1 AND id = ANY($2) AND status = 'failed'
+      WHERE operator_id = $1 AND id = ANY($2) AND status = 'failed' AND replaced_by_event_id IS NULL
       RETURNING *`,
     [operatorId, ids],
   );
@@ -323,7 +327,7 @@ export async function failedDeliveryIds(
 ): Promise<{ id: string; eventId: string; workflowId: string }[]> {
   const { rows } = await db.query<{ id: string; event_id: string; workflow_id: string }>(
     `SELECT id, event_id, workflow_id FROM deliveries
-      WHERE operator_id = $1 AND endpoint_id = $2 AND status = 'failed'
+      WHERE operator_id = $1 AND endpoint_id = $2 AND status = 'failed' AND replaced_by_event_id IS NULL
         AND created_at >= $3 AND created_at < $4 AND ($5::text IS NULL OR id > $5)
       ORDER BY id LIMIT $6`,
     [operatorId, endpointId, since, until, afterId, limit],

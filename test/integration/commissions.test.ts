@@ -446,6 +446,42 @@ describe('compensation', () => {
   });
 });
 
+describe('a reversal after a conversion that failed for good', () => {
+  it('sends no reversal there, and the failed conversion can no longer be re-driven', async () => {
+    const { affiliateId, customerId } = people();
+    await putAffiliate(affiliateId, cpa());
+    const path = `/dead/${affiliateId}`;
+    rx.script(path, [{ status: 500 }, { status: 500 }]);
+    const ep = await subscribe(path, affiliateId, ['deposit.ftd', 'commission.rejected'], {
+      retryPolicy: { schedule: ['1s'] },
+    });
+    await send(reg(customerId, affiliateId));
+    const d = dep(customerId, '50.00');
+    await send(d);
+    const failed = await eventually('the conversion dead-lettered', async () => {
+      const res = await api('GET', `/v1/deliveries?eventId=${d.id}&endpointId=${ep.id}`);
+      const x = res.body.data.find((y: { eventType: string }) => y.eventType === 'deposit.ftd');
+      return x?.status === 'failed' ? x : null;
+    });
+    await commissionsWith(affiliateId, (l) => l.length === 1);
+    await send(chargeback(customerId, d.data.depositId));
+    await commissionsWith(affiliateId, (l) => l[0]?.status === 'rejected');
+
+    const rejections = await api('GET', `/v1/deliveries?eventType=commission.rejected&endpointId=${ep.id}`);
+    assert.deepEqual(rejections.body.data, []);
+    const retry = await api('POST', `/v1/deliveries/${failed.id}/retry`);
+    assert.equal(retry.status, 409, JSON.stringify(retry.body));
+    assert.equal(retry.body.error.code, 'delivery_replaced');
+    const recover = await api('POST', `/v1/endpoints/${ep.id}/recover`, {
+      since: iso(-3_600_000),
+      dryRun: true,
+    });
+    assert.equal(recover.status, 202, JSON.stringify(recover.body));
+    assert.equal(recover.body.count, 0, 'recovery leaves the undone conversion alone');
+    assert.equal(rx.requests(path).length, 2, 'the two failed attempts, nothing after');
+  });
+});
+
 describe('a reversal racing a conversion on the wire', () => {
   it('a conversion cancelled while its attempt was in flight, and delivered anyway, is followed by the reversal', async () => {
     const { affiliateId, customerId } = people();

@@ -152,6 +152,12 @@ export function deliveryRoutes(deps: { pool: Pool; client: () => Promise<Client>
         const d = await mustFind(operator.id, params.id);
         if (d.status === 'retrying') {
           await signal((client) => retryDelivery(client, d.workflowId, d.id));
+        } else if (d.status === 'failed' && d.replacedByEventId) {
+          throw new AppError(
+            409,
+            'delivery_replaced',
+            'The commission this conversion earned was rejected or reversed before it was delivered: it is not sent again.',
+          );
         } else if (d.status === 'failed') {
           await redriveBatch(deps, operator.id, [{ id: d.id, eventId: d.eventId, workflowId: d.workflowId }]);
         } else {
