@@ -30,6 +30,11 @@ export interface AppliedEvent {
   /** The types this event is delivered as: its own, plus `deposit.ftd` for a first deposit. */
   emits: string[];
   deliveries: DeliveryPlan[];
+  /**
+   * Whether the operator has set up the affiliate the event is attributed to (so a commission event
+   * wakes the customer's workflow). Known when the event was applied now; absent on a replay.
+   */
+  affiliateKnown?: boolean;
 }
 
 /**
@@ -67,10 +72,13 @@ const STATEMENTS = {
             WHERE operator_id = $1 AND customer_id = $2`,
   },
   markProcessed: {
-    name: 'apply-event:mark-processed',
+    // Also answers whether the event's affiliate is set up, saving the commission wake-up a round trip.
+    name: 'apply-event:mark-processed-2',
     text: `UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
                   workflow_started_at = coalesce(workflow_started_at, now())
-            WHERE operator_id = $1 AND event_id = $2`,
+            WHERE operator_id = $1 AND event_id = $2
+        RETURNING EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $4::text)
+                  AS affiliate_known`,
   },
 } as const;
 
@@ -167,14 +175,18 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       retryPolicy: s.retryPolicy,
     }));
     const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, wanted);
-    await tx.query({ ...STATEMENTS.markProcessed, values: [ref.operatorId, ref.eventId, facts] });
-    return planOf(
+    const { rows: marked } = await tx.query<{ affiliate_known: boolean }>({
+      ...STATEMENTS.markProcessed,
+      values: [ref.operatorId, ref.eventId, facts, affiliateId],
+    });
+    const plan = await planOf(
       tx,
       facts,
       emits,
       deliveries,
       new Map(subscriptions.map((s) => [s.endpoint.id, s.endpoint])),
     );
+    return { ...plan, affiliateKnown: marked[0]?.affiliate_known ?? false };
   });
 }
 

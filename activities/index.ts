@@ -49,11 +49,16 @@ export function createActivities(deps: ActivityDeps) {
   async function wakeCustomer(ref: EventRef, customerId: string, applied: AppliedEvent) {
     const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
     if (typeof affiliateId !== 'string' || !deps.client || !deps.taskQueue) return;
-    const { rows } = await deps.pool.query<{ known: boolean }>(
-      'SELECT EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $2) AS known',
-      [ref.operatorId, affiliateId],
-    );
-    if (!rows[0]?.known) return;
+    // applyEvent answered it in its transaction; a replay (event applied before) asks again.
+    let known = applied.affiliateKnown;
+    if (known === undefined) {
+      const { rows } = await deps.pool.query<{ known: boolean }>(
+        'SELECT EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $2) AS known',
+        [ref.operatorId, affiliateId],
+      );
+      known = rows[0]?.known ?? false;
+    }
+    if (!known) return;
     await signalCustomerEvent(
       deps.client,
       { operatorId: ref.operatorId, customerId, taskQueue: deps.taskQueue, affiliateId },
