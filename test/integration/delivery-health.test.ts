@@ -162,17 +162,20 @@ describe('per-endpoint rate limit', () => {
     const events = Array.from({ length: 6 }, () =>
       registration(uniqueId('player'), { attribution: { affiliateId } }),
     );
+    const sentAt = Date.now();
     const handles = await Promise.all(events.map(send));
     await Promise.all(handles.map((h) => h.result()));
     const times = rx
       .requests(path)
-      .map((r) => r.at)
+      .map((r) => r.at - sentAt)
       .sort((a, b) => a - b);
     assert.equal(times.length, 6);
-    // Slots are 500 ms apart; the first is free, so the sixth cannot come before 2.5 s after the first.
-    assert.ok(times[5]! - times[0]! >= 2_400, `spread ${times[5]! - times[0]!} ms`);
-    for (let i = 2; i < times.length; i++) {
-      assert.ok(times[i]! - times[i - 2]! >= 900, `no two sends closer than a slot: ${times.join(',')}`);
+    // Slots are 500 ms apart from the first reservation, made after the events were sent, and no send goes
+    // before its slot: so the i-th arrival comes at least i x 500 ms after sending (less 100 ms of clock
+    // slack between PostgreSQL and this process). A late first send may bunch up with the next ones; it
+    // can never make the i-th come early. Unlimited, all six arrive within a few hundred ms.
+    for (const [i, t] of times.entries()) {
+      assert.ok(t >= i * 500 - 100, `arrival ${i} at +${t} ms (all: ${times.join(', ')})`);
     }
   });
 });
