@@ -39,21 +39,8 @@ export interface CostPerEvent {
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCounts> {
   const handle = client.workflow.getHandle(workflowId);
   const history = await handle.fetchHistory();
-  const c: HistoryCounts = {
-    workflows: 1,
-    completed: 0,
-    starts: 0,
-    activities: 0,
-    activityAttempts: 0,
-    localActivities: 0,
-    timers: 0,
-    signals: 0,
-    upserts: 0,
-    workflowTasks: 0,
-    historyEvents: history.events?.length ?? 0,
-    stateTransitions: null,
-    ranOn: {},
-  };
+  const c: HistoryCounts = { ...emptyCounts(), historyEvents: history.events?.length ?? 0 };
+
   const on = (identity: string | null | undefined) =>
     (c.ranOn[identity || 'unknown'] ??= { workflowTasks: 0, activityTasks: 0 });
   for (const e of history.events ?? []) {

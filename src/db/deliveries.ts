@@ -1,6 +1,7 @@
 import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
+import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
 /** Repository of deliveries (one per event x endpoint x delivered type) and their attempt log. */
 
@@ -192,10 +193,8 @@ export async function listDeliveries(
         AND ($4::text IS NULL OR event_id = $4)
         AND ($5::text IS NULL OR event_type = $5)
         AND ($6::timestamptz IS NULL OR created_at >= $6)
-        -- Cursors hold milliseconds (JS dates), PostgreSQL microseconds: compare and sort at the cursor's precision.
-        AND ($7::timestamptz IS NULL
-             OR (date_trunc('milliseconds', created_at), id) < (date_trunc('milliseconds', $7::timestamptz), $8::text))
-      ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
+        AND ${afterCursor(7, 8)}
+      ${NEWEST_FIRST}
       LIMIT $9`,
     [
       operatorId,

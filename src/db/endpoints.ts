@@ -8,6 +8,7 @@ import {
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 import { rotateSecretStatement } from './secret-rotation.js';
+import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
 /** Repository of endpoints. Secrets arrive and leave sealed: encryption is the caller's (SecretCipher). */
 
@@ -147,11 +148,7 @@ export async function findEndpoint(db: Queryable, operatorId: string, id: string
   return rows[0] ? endpointFromRow(rows[0]) : null;
 }
 
-/**
- * Newest first; the cursor is the (createdAt, id) of the last item of the previous page. Cursors carry
- * milliseconds (a JS Date) while PostgreSQL keeps microseconds, so the keyset is created_at truncated to the
- * millisecond: compared at full precision, rows sharing the cursor's millisecond would be skipped.
- */
+/** Newest first; the cursor is the (createdAt, id) of the last item of the previous page (keyset.ts). */
 export async function listEndpoints(
   db: Queryable,
   operatorId: string,
@@ -161,9 +158,8 @@ export async function listEndpoints(
   const { rows } = await db.query<EndpointRow>(
     `SELECT * FROM endpoints
       WHERE operator_id = $1 AND deleted_at IS NULL
-        AND ($2::timestamptz IS NULL
-             OR (date_trunc('milliseconds', created_at), id) < (date_trunc('milliseconds', $2::timestamptz), $3::text))
-      ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
+        AND ${afterCursor(2, 3)}
+      ${NEWEST_FIRST}
       LIMIT $4`,
     [operatorId, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
   );

@@ -3,6 +3,7 @@ import type { CommissionStatus } from '../domain/commission/evaluate.js';
 import { compare, format, neg, type Decimal } from '../domain/money.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
+import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
 /**
  * Repository of affiliates and of the commission ledger (migration 004). Every function takes a
@@ -646,10 +647,8 @@ export async function listCommissions(
     `SELECT * FROM commissions
       WHERE operator_id = $1 AND affiliate_id = $2
         AND ($3::text IS NULL OR status = $3)
-        -- Cursors hold milliseconds (JS dates), PostgreSQL microseconds: compare and sort at the cursor's precision.
-        AND ($4::timestamptz IS NULL
-             OR (date_trunc('milliseconds', created_at), id) < (date_trunc('milliseconds', $4::timestamptz), $5::text))
-      ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
+        AND ${afterCursor(4, 5)}
+      ${NEWEST_FIRST}
       LIMIT $6`,
     [
       operatorId,

@@ -2,6 +2,7 @@ import type { Defaults, FieldMap, StatusMap } from '../ingest/inbound-map.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 import { rotateSecretStatement } from './secret-rotation.js';
+import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
 /**
  * Repository of inbound sources and of the signed messages they presented (replay refusal). Secrets arrive
@@ -120,9 +121,8 @@ export async function listSources(
   const { rows } = await db.query<SourceRow>(
     `SELECT * FROM sources
       WHERE operator_id = $1 AND deleted_at IS NULL
-        AND ($2::timestamptz IS NULL
-             OR (date_trunc('milliseconds', created_at), id) < (date_trunc('milliseconds', $2::timestamptz), $3::text))
-      ORDER BY date_trunc('milliseconds', created_at) DESC, id DESC
+        AND ${afterCursor(2, 3)}
+      ${NEWEST_FIRST}
       LIMIT $4`,
     [operatorId, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
   );
