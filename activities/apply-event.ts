@@ -59,6 +59,15 @@ const STATEMENTS = {
     name: 'apply-event:lock-customer',
     text: 'SELECT attribution, ftd_event_id FROM customers WHERE operator_id = $1 AND customer_id = $2 FOR UPDATE',
   },
+  recordedRegistration: {
+    // A registration accepted but not yet applied (its workflow runs behind this event's).
+    name: 'apply-event:recorded-registration',
+    text: `SELECT event_id, occurred_at, payload FROM events
+            WHERE operator_id = $1 AND customer_id = $2 AND type = 'customer.registered'
+              AND payload ? 'attribution'
+            ORDER BY occurred_at, received_at, event_id
+            LIMIT 1`,
+  },
   attribute: {
     name: 'apply-event:attribute',
     text: `UPDATE customers SET attribution = $3, attributed_by_event_id = $4, country = $5, registered_at = $6,
@@ -89,6 +98,12 @@ interface LockedEvent {
   payload: { attribution?: Record<string, unknown>; data: Record<string, unknown> };
   status: string;
   facts: EventFacts | null;
+}
+
+interface RecordedRegistration {
+  event_id: string;
+  occurred_at: Date;
+  payload: LockedEvent['payload'];
 }
 
 interface LockedCustomer {
@@ -128,19 +143,34 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
     let attribution = customer.attribution;
     let ftd = false;
 
-    if (event.type === 'customer.registered' && !attribution && event.payload.attribution) {
-      attribution = event.payload.attribution;
-      await tx.query({
-        ...STATEMENTS.attribute,
-        values: [
-          ref.operatorId,
-          event.customer_id,
-          attribution,
-          ref.eventId,
-          event.payload.data.country,
-          event.occurred_at,
-        ],
-      });
+    if (inbound && !attribution) {
+      // The registration binds the customer. Events of one customer run in parallel workflows, so a deposit
+      // sent a few milliseconds after its registration can be applied first: then the registration is
+      // already recorded (an event is accepted only once stored) and binds the customer now, so the
+      // deposit inherits it exactly as it would have had the registration been applied first.
+      const registration: RecordedRegistration | undefined =
+        event.type === 'customer.registered' && event.payload.attribution
+          ? { event_id: ref.eventId, occurred_at: event.occurred_at, payload: event.payload }
+          : (
+              await tx.query<RecordedRegistration>({
+                ...STATEMENTS.recordedRegistration,
+                values: [ref.operatorId, event.customer_id],
+              })
+            ).rows[0];
+      if (registration?.payload.attribution) {
+        attribution = registration.payload.attribution;
+        await tx.query({
+          ...STATEMENTS.attribute,
+          values: [
+            ref.operatorId,
+            event.customer_id,
+            attribution,
+            registration.event_id,
+            registration.payload.data.country,
+            registration.occurred_at,
+          ],
+        });
+      }
     }
 
     if (event.type === 'deposit.completed') {

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { applyEventTx } from '../../activities/apply-event.js';
+import { recordEvent } from '../../src/db/events.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
+import { bodyHash } from '../../src/ingest/body-hash.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startSystem, type System } from '../support/system.js';
 
@@ -259,6 +262,50 @@ describe('what an event means', () => {
       [op.id, customerId],
     );
     assert.ok(deposits.some((d) => d.id === rows[0].ftd_event_id));
+  });
+
+  it('when a deposit is applied before its already-recorded registration, then it still inherits it', async () => {
+    // Two workflows of one customer race; record both events, then apply them in the unlucky order.
+    const customerId = uniqueId('player');
+    const reg = registration(customerId, { attribution: { affiliateId: 'aff-early', clickId: 'clk-2' } });
+    const dep = deposit(customerId);
+    const refs = [];
+    for (const e of [reg, dep]) {
+      const workflowId = eventWorkflowId(op.id, e.id);
+      await recordEvent(sys.pool, {
+        operatorId: op.id,
+        eventId: e.id,
+        type: e.type,
+        occurredAt: e.occurredAt,
+        customerId,
+        payload: e,
+        bodyHash: bodyHash(e),
+        workflowId,
+      });
+      refs.push({ operatorId: op.id, eventId: e.id, workflowId });
+    }
+    const applied = await applyEventTx(sys.pool, refs[1]!);
+    assert.deepEqual(applied.facts, { effectiveAttribution: reg.attribution, ftd: true });
+    const { rows } = await sys.pool.query(
+      `SELECT attribution, attributed_by_event_id, country, registered_at FROM customers
+        WHERE operator_id = $1 AND customer_id = $2`,
+      [op.id, customerId],
+    );
+    assert.deepEqual(rows[0], {
+      attribution: reg.attribution,
+      attributed_by_event_id: reg.id,
+      country: 'DE',
+      registered_at: new Date(reg.occurredAt),
+    });
+    const late = await applyEventTx(sys.pool, refs[0]!);
+    assert.deepEqual(late.facts, { effectiveAttribution: reg.attribution, ftd: false });
+  });
+
+  it('when a customer has no registration, then its deposit stays unattributed', async () => {
+    const dep = deposit(uniqueId('player'));
+    await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: dep });
+    const result = await sys.client.workflow.getHandle(eventWorkflowId(op.id, dep.id)).result();
+    assert.deepEqual(result.facts, { effectiveAttribution: null, ftd: true });
   });
 
   it('when a later event omits attribution, then it inherits the registration', async () => {
