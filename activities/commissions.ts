@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import {
   approveDueTx,
   decideTx,
-  pendingDispatch,
   settleCustomerTx,
   type CustomerRef,
   type Decision,
@@ -42,9 +41,8 @@ export function createCommissionActivities(deps: CommissionDeps) {
     const result = await withTransaction(deps.pool, tx);
     if (result.booked.some((b) => b.status === 'rejected' || b.status === 'reversed'))
       await faultPoint('commission-compensation-committed');
-    // Nothing booked now: an earlier try may have committed and died before dispatching.
-    const dispatch = result.booked.length ? result.dispatch : await pendingDispatch(deps.pool, ref);
-    await dispatchAll(deps, ref, dispatch);
+    // When nothing was booked now, the dispatch holds what an earlier try committed and did not dispatch.
+    await dispatchAll(deps, ref, result.dispatch);
     const { dispatch: _, ...rest } = result;
     return rest;
   }

@@ -35,7 +35,8 @@ import { internalEventId } from '../ingest/internal-event.js';
  * state, the RevShare account, the `commission.*` notification events with their deliveries, and the
  * cancellation of conversions a rejection or reversal overtakes. What must happen outside PostgreSQL
  * afterwards (starting the notifications' workflows, telling event workflows about cancelled deliveries)
- * is returned as a `Dispatch`, and can be recomputed from the rows: see `pendingDispatch`.
+ * is returned as a `Dispatch`; a step that books nothing rebuilds from the rows whatever an earlier try
+ * left undispatched (see `finish`).
  *
  * Settling is idempotent by construction. It folds every recorded commission event of the customer not
  * yet settled (`events.settled_at`), in event-time order, so a replayed call finds nothing to do, a lost
@@ -106,7 +107,7 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
   );
   const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
   if (!events.length) {
-    result.holds = await holdsOf(tx, ref);
+    await finish(tx, ref, result);
     return result;
   }
 
@@ -186,7 +187,7 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
       WHERE operator_id = $1 AND customer_id = $2`,
     [operatorId, customerId, state, result.settled.length],
   );
-  result.holds = await holdsOf(tx, ref);
+  await finish(tx, ref, result);
   return result;
 }
 
@@ -203,7 +204,7 @@ export async function approveDueTx(
     if (r.outcome !== 'booked') continue;
     await booked(tx, ref, result, r.entry, hold.commissionId);
   }
-  result.holds = await holdsOf(tx, ref);
+  await finish(tx, ref, result);
   return result;
 }
 
@@ -237,7 +238,7 @@ export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Pr
   if (r.outcome === 'booked') {
     await booked(tx, ref, result, r.entry, d.commissionId);
   }
-  result.holds = await holdsOf(tx, ref);
+  await finish(tx, ref, result);
   return {
     ...result,
     outcome: r.outcome,
@@ -247,34 +248,52 @@ export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Pr
 }
 
 /**
- * What a settlement of `eventIds` (or of decisions by hand on `commissionIds`) left to dispatch, rebuilt from
- * the rows: for an activity retried after its transaction committed but before it dispatched.
+ * Ends a step: the customer's holds as they now stand and, when the step booked nothing, whatever an
+ * earlier try of it committed but did not dispatch (a crash between the commit and the dispatch), rebuilt
+ * from the rows. One statement for both; the deliveries to cancel are read only when there is something.
  */
-export async function pendingDispatch(tx: Queryable, ref: CustomerRef): Promise<Dispatch> {
-  const { rows } = await tx.query<{ event_id: string; workflow_id: string; type: string }>(
-    `SELECT event_id, workflow_id, type FROM events
-      WHERE operator_id = $1 AND customer_id = $2 AND commission_entry_id IS NOT NULL
-        AND workflow_started_at IS NULL`,
-    [ref.operatorId, ref.customerId],
+async function finish(tx: Queryable, ref: CustomerRef, result: SettlementResult): Promise<void> {
+  const lookForUndispatched = result.booked.length === 0;
+  const { rows } = await tx.query<{
+    kind: 'hold' | 'notification';
+    id: string;
+    hold_until: Date | null;
+    workflow_id: string | null;
+    type: string | null;
+  }>(
+    `SELECT 'hold' AS kind, a.id, a.hold_until, NULL::text AS workflow_id, NULL::text AS type
+       FROM commission_entries a
+      WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
+        AND NOT EXISTS (SELECT 1 FROM commission_entries r
+                         WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection'))
+     UNION ALL
+     SELECT 'notification', e.event_id, NULL, e.workflow_id, e.type
+       FROM events e
+      WHERE $3::boolean AND e.operator_id = $1 AND e.customer_id = $2
+        AND e.commission_entry_id IS NOT NULL AND e.workflow_started_at IS NULL
+      ORDER BY kind, hold_until, id`,
+    [ref.operatorId, ref.customerId, lookForUndispatched],
   );
-  const dispatch = emptyDispatch();
-  for (const r of rows)
-    dispatch.notifications.push({
-      eventId: r.event_id,
-      workflowId: r.workflow_id,
-      type: r.type,
+  result.holds = rows
+    .filter((r) => r.kind === 'hold')
+    .map((r) => ({ commissionId: r.id, holdUntil: r.hold_until!.toISOString() }));
+  if (!lookForUndispatched) return;
+  const undispatched = rows.filter((r) => r.kind === 'notification');
+  if (!undispatched.length) return;
+  for (const r of undispatched)
+    result.dispatch.notifications.push({
+      eventId: r.id,
+      workflowId: r.workflow_id!,
+      type: r.type!,
       customerId: ref.customerId,
     });
-  if (rows.length) {
-    const { rows: cancelled } = await tx.query<{ id: string; workflow_id: string; last_error: string }>(
-      `SELECT id, workflow_id, last_error FROM deliveries
-        WHERE operator_id = $1 AND replaced_by_event_id = ANY($2)`,
-      [ref.operatorId, rows.map((r) => r.event_id)],
-    );
-    for (const c of cancelled)
-      dispatch.cancellations.push({ workflowId: c.workflow_id, deliveryId: c.id, reason: c.last_error });
-  }
-  return dispatch;
+  const { rows: cancelled } = await tx.query<{ id: string; workflow_id: string; last_error: string }>(
+    `SELECT id, workflow_id, last_error FROM deliveries
+      WHERE operator_id = $1 AND replaced_by_event_id = ANY($2)`,
+    [ref.operatorId, undispatched.map((r) => r.id)],
+  );
+  for (const c of cancelled)
+    result.dispatch.cancellations.push({ workflowId: c.workflow_id, deliveryId: c.id, reason: c.last_error });
 }
 
 /** Reports an entry this step booked and records the notification it brings about. */
