@@ -15,15 +15,19 @@
  * life continues as new, carrying only the timers.
  *
  * Cost per settled event: one signal (or start), one workflow task, one local activity; plus one timer per
- * distinct hold end, one local activity per approval round and per decision by hand.
+ * distinct earliest hold end (kept while events arrive during the hold), one local activity per approval
+ * round and per decision by hand.
  */
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
+  patched,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -62,6 +66,9 @@ const {
   // PostgreSQL or the Temporal frontend being away is a wait, never a loss: keep trying.
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
+
+/** The patch that keeps the hold timer across wake-ups (histories before it cancel and restart it). */
+export const KEEP_HOLD_TIMER = 'keep-hold-timer';
 
 /** History grows by ~10 events per settlement; continue as new well before Temporal's limits. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 4000;
@@ -134,6 +141,22 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
     },
   });
 
+  /** The running hold timer: started for the earliest hold end, cancelled only when that end changes. */
+  let timer: { until: string; fired: boolean; scope: CancellationScope } | null = null;
+  function holdTimer(until: string, wait: number) {
+    if (timer?.until === until) return timer;
+    timer?.scope.cancel();
+    const next = { until, fired: false, scope: new CancellationScope() };
+    next.scope
+      .run(() => sleep(wait))
+      .then(
+        () => (next.fired = true),
+        () => undefined, // cancelled: a different hold end came first
+      );
+    timer = next;
+    return next;
+  }
+
   publish();
   for (;;) {
     if (!unsettled) {
@@ -145,8 +168,17 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
         continue;
       }
       const wait = Date.parse(first.holdUntil) - Date.now();
-      // The one hold timer; an event, or a decision that changes the earliest hold, wakes it early.
-      if (wait > 0) await condition(() => unsettled || holds[0] !== first, wait);
+      if (wait > 0) {
+        if (patched(KEEP_HOLD_TIMER)) {
+          // The one hold timer, kept while the earliest hold stays the same: an event settled during the
+          // hold does not cost a cancelled timer and a new one.
+          const timer = holdTimer(first.holdUntil, wait);
+          await condition(() => unsettled || timer.fired || holds[0]?.holdUntil !== timer.until);
+        } else {
+          // Histories recorded before the patch: the timer ends with every wake-up and starts again.
+          await condition(() => unsettled || holds[0] !== first, wait);
+        }
+      }
     }
     await exclusive(async () => {
       if (unsettled) {

@@ -263,6 +263,35 @@ describe('cpa: accrual, hold, approval', () => {
     );
   });
 
+  it('events settled during a hold keep its one timer: started once, never cancelled', async () => {
+    const { affiliateId, customerId } = people();
+    await putAffiliate(affiliateId, cpa({ holdPeriod: '4s', clawbackWindow: '1h' }));
+    await send(reg(customerId, affiliateId));
+    await send(dep(customerId, '50.00'));
+    await commissionsWith(affiliateId, (l) => l[0]?.status === 'pending');
+    // Two more deposits while the commission is held: each is a signal and a settlement.
+    await send(dep(customerId, '20.00'));
+    await settled(customerId, 3);
+    await send(dep(customerId, '30.00'));
+    await settled(customerId, 4);
+    const handle = sys.client.workflow.getHandle(customerWorkflowId(op.id, customerId));
+    assert.deepEqual(
+      await handle.query('commissionHolds'),
+      (await commissions(affiliateId)).map((c) => ({ commissionId: c.id, holdUntil: c.holdUntil })),
+    );
+    await commissionsWith(affiliateId, (l) => l[0]?.status === 'approved', 15_000);
+    await handle.result();
+    const events = (await handle.fetchHistory()).events!;
+    const timers = {
+      started: events.filter((e) => e.timerStartedEventAttributes).length,
+      fired: events.filter((e) => e.timerFiredEventAttributes).length,
+      cancelled: events.filter((e) => e.timerCanceledEventAttributes).length,
+      signals: events.filter((e) => e.workflowExecutionSignaledEventAttributes).length,
+    };
+    assert.deepEqual(timers, { started: 1, fired: 1, cancelled: 0, signals: timers.signals });
+    assert.ok(timers.signals >= 2, 'the two deposits during the hold arrived as signals');
+  });
+
   it('a first deposit below minFirstDeposit accrues nothing, whatever comes after', async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, cpa());

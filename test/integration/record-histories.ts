@@ -48,7 +48,10 @@ try {
   }
 
   // The customer's commission workflow: an accrual held 2 s and approved by the timer, after which nothing
-  // is pending and the run completes (the chargeback that follows starts the next run).
+  // is pending and the run completes (the chargeback that follows starts the next run). The deposit's
+  // signal arrives during the hold, so the history shows the hold timer kept (the `keep-hold-timer`
+  // patch). customer-cpa-held-approved.json is the same scenario recorded before that patch (the timer
+  // cancelled and started again); it stays, to prove such histories still replay.
   const earner = uniqueId('aff');
   await sys.request('PUT', `/v1/affiliates/${earner}`, {
     apiKey: op.apiKey,
@@ -94,8 +97,8 @@ try {
   const customer = sys.client.workflow.getHandle(customerWorkflowId(op.id, player));
   await customer.result();
   const history = await customer.fetchHistory();
-  writeFileSync(join(out, 'customer-cpa-held-approved.json'), historyToJSON(history));
-  console.log(`recorded customer-cpa-held-approved: ${history.events?.length} events`);
+  writeFileSync(join(out, 'customer-cpa-hold-timer-kept.json'), historyToJSON(history));
+  console.log(`recorded customer-cpa-hold-timer-kept: ${history.events?.length} events`);
 } finally {
   await rx.stop();
   await sys.stop();
