@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Operator } from '../db/operators.js';
 import { errors } from './errors.js';
+import { nulIssues } from './nul.js';
 
 /**
  * A route is data: method, path, auth, zod schemas in and out, and a handler. The Express router and the
@@ -46,12 +47,13 @@ export function defineRoute<B extends z.ZodType, P extends z.ZodType, Q extends 
 
 function parse<T extends z.ZodType>(schema: T | undefined, value: unknown, prefix?: string): z.infer<T> {
   if (!schema) return undefined as z.infer<T>;
+  const at = (issues: z.core.$ZodIssue[]) =>
+    prefix ? issues.map((i) => ({ ...i, path: [prefix, ...i.path] })) : issues;
+  // Before the schema: a NUL anywhere, even in a field the schema lets through unread, cannot be stored.
+  const nul = nulIssues(value);
+  if (nul.length) throw errors.validation(at(nul));
   const result = schema.safeParse(value);
-  if (!result.success) {
-    throw errors.validation(
-      prefix ? result.error.issues.map((i) => ({ ...i, path: [prefix, ...i.path] })) : result.error.issues,
-    );
-  }
+  if (!result.success) throw errors.validation(at(result.error.issues));
   return result.data;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
 import { INBOUND_EVENT_TYPES } from '../../domain/event-types.js';
+import { nulIssues } from '../nul.js';
 import {
   Currency,
   DecimalString,
@@ -115,6 +116,11 @@ export const EventIn = z
   .discriminatedUnion('type', variants as unknown as [(typeof variants)[number], ...typeof variants], {
     error: (issue) =>
       issue.code === 'invalid_union' ? `type must be one of: ${INBOUND_EVENT_TYPES.join(', ')}` : undefined,
+  })
+  // Batch items and inbound sources validate events with this schema alone: they get the route's NUL check here.
+  .superRefine((event, ctx) => {
+    for (const issue of nulIssues(event))
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   })
   .meta({ id: 'EventIn' });
 export type EventIn = z.infer<typeof EventIn>;
