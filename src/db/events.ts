@@ -26,6 +26,8 @@ export interface StoredEvent {
   status: EventStatus;
   processedAt: Date | null;
   facts: EventFacts | null;
+  /** The inbound source that sent it; null when it came through the operator's API. */
+  sourceId: string | null;
 }
 
 interface EventRow {
@@ -43,6 +45,7 @@ interface EventRow {
   status: EventStatus;
   processed_at: Date | null;
   facts: EventFacts | null;
+  source_id: string | null;
 }
 
 function fromRow(row: EventRow): StoredEvent {
@@ -61,6 +64,7 @@ function fromRow(row: EventRow): StoredEvent {
     status: row.status,
     processedAt: row.processed_at,
     facts: row.facts,
+    sourceId: row.source_id,
   };
 }
 

@@ -49,6 +49,8 @@ export interface BatchOutcome {
 export interface AcceptBatchOptions {
   /** What "the same body" means for each valid item; the canonical JSON hash of the event by default. */
   hashOf?: (event: EventIn, index: number) => string;
+  /** The inbound source the items came from, recorded with each event. */
+  sourceId?: string;
 }
 
 interface Candidate {
@@ -88,7 +90,7 @@ export async function acceptBatch(
   const firsts = [...byId.values()].map((group) => group[0]!);
   let stored: Map<string, StoredState>;
   try {
-    stored = await recordEvents(deps.pool, operatorId, firsts);
+    stored = await recordEvents(deps.pool, operatorId, firsts, opts.sourceId ?? null);
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw errors.unavailable('database');
     throw err;
@@ -193,11 +195,13 @@ async function recordEvents(
   db: Queryable,
   operatorId: string,
   candidates: Candidate[],
+  sourceId: string | null,
 ): Promise<Map<string, StoredState>> {
   const ids = candidates.map((c) => c.event.id);
   const inserted = await db.query<{ event_id: string }>(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-     SELECT $1, e.event_id, e.type, e.occurred_at, e.customer_id, e.payload, e.body_hash, e.workflow_id
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         source_id)
+     SELECT $1, e.event_id, e.type, e.occurred_at, e.customer_id, e.payload, e.body_hash, e.workflow_id, $9
        FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
             AS e(event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
      ON CONFLICT (operator_id, event_id) DO NOTHING
@@ -211,6 +215,7 @@ async function recordEvents(
       candidates.map((c) => JSON.stringify(c.event)),
       candidates.map((c) => c.hash),
       ids.map((id) => eventWorkflowId(operatorId, id)),
+      sourceId,
     ],
   );
   const state = new Map<string, StoredState>();

@@ -61,6 +61,7 @@ describe('POST /v1/events', () => {
     assert.equal(got.body.workflowId, workflowId);
     assert.deepEqual(got.body.data, { country: 'DE' });
     assert.deepEqual(got.body.attribution, event.attribution);
+    assert.equal(got.body.sourceId, null);
   });
 
   it('when the same event is sent again with the same body (keys reordered), then 200 duplicate and nothing starts', async () => {

@@ -228,6 +228,7 @@ describe('POST /v1/inbound/{sourceId}: Standard Webhooks signatures', () => {
     const got = await sys.request('GET', `/v1/events/${event.id}`, { apiKey: op.apiKey });
     assert.equal(got.status, 200);
     assert.equal(got.body.status, 'processed');
+    assert.equal(got.body.sourceId, source.id);
     // The same event again, in a new message: a duplicate, as on POST /v1/events.
     const again = await sendSigned(source, event);
     assert.equal(again.status, 200);
@@ -253,6 +254,10 @@ describe('POST /v1/inbound/{sourceId}: Standard Webhooks signatures', () => {
     const issuePaths = res.body.results[1].issues.map((i: { path: string }) => i.path);
     assert.deepEqual(new Set(issuePaths), new Set(['data.amount']));
     for (const e of good) await sys.client.workflow.getHandle(eventWorkflowId(op.id, e.id)).result();
+    for (const e of good) {
+      const got = await sys.request('GET', `/v1/events/${e.id}`, { apiKey: op.apiKey });
+      assert.equal(got.body.sourceId, source.id);
+    }
     assert.equal(await eventRows(op.id, [invalid.id]), 0);
     assert.equal(await workflowExists(eventWorkflowId(op.id, invalid.id)), false);
   });
@@ -498,6 +503,7 @@ describe('token sources and GET postbacks', () => {
     assert.equal(got.body.brand, 'casino-x');
     assert.deepEqual(got.body.data, { depositId: txid, amount: '50.00', currency: 'EUR' });
     assert.deepEqual(got.body.effectiveAttribution, { affiliateId });
+    assert.equal(got.body.sourceId, source.id);
 
     // The tracker retries later: occurredAt was the time of receipt, so it does not make a conflict.
     await new Promise((r) => setTimeout(r, 1_100));

@@ -37,6 +37,7 @@ export function toEventOut(
     processedAt: e.processedAt?.toISOString() ?? null,
     derived: { ftd: e.facts?.ftd ?? false },
     workflowId: e.workflowId,
+    sourceId: e.sourceId,
     deliveries: deliveries.map(toDeliveryOut),
     commissions: commissions.map(toCommissionOut),
   };

@@ -237,7 +237,7 @@ export function inboundRouter(deps: InboundDeps): Router {
               { path: '', message: `an array of 1 to ${MAX_BATCH_EVENTS} events` },
             ]);
           }
-          const outcome = await acceptBatch(deps.accept, operatorId, body);
+          const outcome = await acceptBatch(deps.accept, operatorId, body, { sourceId: verified.source.id });
           if (outcome.unavailable) throw new BatchUnavailableError(outcome.results);
           res.status(200).json({ results: outcome.results });
           return;
@@ -247,7 +247,7 @@ export function inboundRouter(deps: InboundDeps): Router {
             { path: '', message: `an event object or an array of 1 to ${MAX_BATCH_EVENTS} events` },
           ]);
         }
-        const outcome = await acceptBatch(deps.accept, operatorId, [body]);
+        const outcome = await acceptBatch(deps.accept, operatorId, [body], { sourceId: verified.source.id });
         answerOne(res, outcome.results[0]!);
       });
     };
@@ -273,6 +273,7 @@ export function inboundRouter(deps: InboundDeps): Router {
     }
     const outcome = await acceptBatch(deps.accept, verified.source.operatorId, [mapped.event], {
       hashOf: () => mapped.hash,
+      sourceId: verified.source.id,
     });
     answerOne(res, outcome.results[0]!);
   });

@@ -150,6 +150,10 @@ export const EventOut = z
     processedAt: z.string().nullable(),
     derived: z.object({ ftd: z.boolean() }).describe('What the orchestrator derived from the event'),
     workflowId: z.string(),
+    sourceId: z
+      .string()
+      .nullable()
+      .describe('The inbound source that sent the event; null when it came through the API'),
     deliveries: z.array(z.unknown()),
     commissions: z.array(z.unknown()),
   })
