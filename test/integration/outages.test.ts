@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
+import { startReceiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -128,6 +129,99 @@ describe('when Temporal is unreachable', () => {
     for await (const wf of sys.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
       after.push(wf.runId);
     assert.deepEqual(after, runs);
+  });
+});
+
+describe('when the Temporal server is killed under load', () => {
+  it('loses nothing: every accepted event is delivered to each endpoint, under one webhook-id', async () => {
+    const rx = await startReceiver();
+    try {
+      const sender = await sys.createOperator('killed-server');
+      const endpoints = ['/steady', '/flaky'];
+      for (const path of endpoints) {
+        const res = await sys.request('POST', '/v1/endpoints', {
+          apiKey: sender.apiKey,
+          json: {
+            url: rx.url(path),
+            eventTypes: ['deposit.completed'],
+            retryPolicy: { schedule: ['1s'], jitter: 0 },
+          },
+        });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+      }
+      // Some deliveries are waiting to retry when the server dies.
+      rx.script(
+        '/flaky',
+        Array.from({ length: 12 }, () => ({ status: 503 })),
+      );
+
+      const events = Array.from({ length: 40 }, () => deposit(uniqueId('player')));
+      const answers = new Map<string, number>();
+      let killed = false;
+      let refused = 0;
+      let restarted: Promise<void> | undefined;
+      /** Sends one event as a sender would: a 503 (or no answer) is retried with the same body. */
+      const send = async (event: (typeof events)[number]) => {
+        for (;;) {
+          const res = await sys
+            .request('POST', '/v1/events', { apiKey: sender.apiKey, json: event })
+            .catch(() => ({ status: 0, body: null }));
+          if (res.status === 202 || res.status === 200) {
+            answers.set(event.id, res.status);
+            break;
+          }
+          assert.ok(
+            res.status === 503 || res.status === 0,
+            `unexpected ${res.status}: ${JSON.stringify(res.body)}`,
+          );
+          refused += 1;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        if (answers.size === 15 && !killed) {
+          killed = true;
+          server.process.kill('SIGKILL');
+          restarted = new Promise((r) => setTimeout(r, 3_000)).then(startServer);
+        }
+      };
+      for (let i = 0; i < events.length; i += 5) await Promise.all(events.slice(i, i + 5).map(send));
+      await restarted;
+      assert.ok(killed, 'the server was killed while events were being sent');
+      assert.ok(refused > 0, 'some events were sent while the server was down, and retried');
+
+      // Every event, however it was answered, is delivered to both endpoints and its workflow finishes.
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const { rows } = await sys.pool.query(
+          `SELECT count(*) FILTER (WHERE d.status = 'succeeded')::int AS ok, count(*)::int AS n
+             FROM deliveries d WHERE d.operator_id = $1`,
+          [sender.id],
+        );
+        if (rows[0].ok === events.length * endpoints.length) break;
+        assert.ok(Date.now() < deadline, `delivered ${rows[0].ok} of ${events.length * endpoints.length}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      for (const e of events) await sys.client.workflow.getHandle(eventWorkflowId(sender.id, e.id)).result();
+      const { rows: states } = await sys.pool.query(
+        `SELECT status, count(*)::int AS n FROM events WHERE operator_id = $1 GROUP BY status`,
+        [sender.id],
+      );
+      assert.deepEqual(states, [{ status: 'processed', n: events.length }]);
+
+      // A repeated attempt keeps its webhook-id, so a receiver that deduplicates sees each event once.
+      for (const path of endpoints) {
+        const ids = new Map<string, Set<string>>();
+        for (const r of rx.requests(path)) {
+          const eventId = JSON.parse(r.body).data.eventId as string;
+          const set = ids.get(eventId) ?? new Set();
+          set.add(String(r.headers['webhook-id']));
+          ids.set(eventId, set);
+        }
+        assert.equal(ids.size, events.length, `${path}: ${ids.size} distinct events`);
+        for (const [eventId, set] of ids) assert.equal(set.size, 1, `${path}: ${eventId} under ${[...set]}`);
+      }
+    } finally {
+      await rx.stop();
+    }
   });
 });
 
