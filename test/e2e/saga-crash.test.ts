@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { testEnv } from '../support/env.js';
 import { uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
+import { spawnWorker } from '../support/worker-process.js';
 
 /**
  * The worker process is killed (SIGKILL) in the middle of a chargeback saga: after the transaction that
@@ -18,7 +19,6 @@ import { startSystem, type System } from '../support/system.js';
  * one reversal, the notification delivered once, the ledger's balances equal to its entries.
  */
 const env = testEnv();
-const root = join(import.meta.dirname, '..', '..');
 let sys: System;
 let rx: Receiver;
 let op: { id: string; apiKey: string };
@@ -30,29 +30,11 @@ const t0 = Date.now();
 const phases: string[] = [];
 const mark = (what: string) => phases.push(`${((Date.now() - t0) / 1000).toFixed(1)} s ${what}`);
 
-function startWorker(extra: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', 'worker.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: env.databaseUrl,
-      TEMPORAL_ADDRESS: env.temporalAddress,
-      TEMPORAL_TASK_QUEUE: sys.taskQueue,
-      TEMPORAL_WORKFLOW_BUNDLE: env.workflowBundle,
-      ADMIN_TOKEN: env.adminToken,
-      SECRETS_ENCRYPTION_KEYS: env.encryptionKeys.join(','),
-      SSRF_ALLOWLIST: '127.0.0.0/8,::1/128',
-      LOG_LEVEL: 'warn',
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  children.push(child);
-  outputs.push(() => out);
-  return { child, output: () => out };
+function startWorker(extra: NodeJS.ProcessEnv = {}) {
+  const worker = spawnWorker(sys.taskQueue, extra);
+  children.push(worker.child);
+  outputs.push(worker.output);
+  return worker;
 }
 
 async function eventually<T>(

@@ -1,0 +1,48 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { testEnv } from './env.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves once it has exited (at once if it has). */
+  exited(): Promise<void>;
+}
+
+/**
+ * The worker entry point (`src/main/worker.ts`) as a separate process on `taskQueue`, against the test
+ * run's PostgreSQL and Temporal, so a test can kill it (SIGKILL) the way a crash or an OOM would.
+ */
+export function spawnWorker(taskQueue: string, extra: NodeJS.ProcessEnv = {}): WorkerProcess {
+  const env = testEnv();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', 'worker.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: env.databaseUrl,
+      TEMPORAL_ADDRESS: env.temporalAddress,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      TEMPORAL_WORKFLOW_BUNDLE: env.workflowBundle,
+      ADMIN_TOKEN: env.adminToken,
+      SECRETS_ENCRYPTION_KEYS: env.encryptionKeys.join(','),
+      SSRF_ALLOWLIST: '127.0.0.0/8,::1/128',
+      LOG_LEVEL: 'warn',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return {
+    child,
+    output: () => out,
+    exited: () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve()
+        : new Promise((resolve) => child.once('exit', () => resolve())),
+  };
+}
