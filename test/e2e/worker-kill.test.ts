@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deposit, uniqueId } from '../support/factories.js';
-import { startReceiver, type Receiver } from '../support/receiver.js';
+import { startReceiver, webhookIdsByEvent, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 
@@ -90,15 +90,10 @@ describe('the worker process killed under load', () => {
 
       for (const path of endpoints) {
         const wh = new Webhook(secrets.get(path)!);
-        const ids = new Map<string, Set<string>>();
-        for (const r of rx.requests(path)) {
-          const body = wh.verify(r.body, r.headers as Record<string, string>) as {
-            data: { eventId: string };
-          };
-          const set = ids.get(body.data.eventId) ?? new Set<string>();
-          set.add(String(r.headers['webhook-id']));
-          ids.set(body.data.eventId, set);
-        }
+        const ids = webhookIdsByEvent(
+          rx.requests(path),
+          (r) => wh.verify(r.body, r.headers as Record<string, string>) as { data: { eventId: string } },
+        );
         assert.deepEqual([...ids.keys()].sort(), events.map((e) => e.id).sort(), path);
         for (const [eventId, set] of ids) assert.equal(set.size, 1, `${path}: ${eventId} under ${[...set]}`);
       }

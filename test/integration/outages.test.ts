@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
-import { startReceiver } from '../support/receiver.js';
+import { startReceiver, webhookIdsByEvent } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -209,13 +209,7 @@ describe('when the Temporal server is killed under load', () => {
 
       // A repeated attempt keeps its webhook-id, so a receiver that deduplicates sees each event once.
       for (const path of endpoints) {
-        const ids = new Map<string, Set<string>>();
-        for (const r of rx.requests(path)) {
-          const eventId = JSON.parse(r.body).data.eventId as string;
-          const set = ids.get(eventId) ?? new Set();
-          set.add(String(r.headers['webhook-id']));
-          ids.set(eventId, set);
-        }
+        const ids = webhookIdsByEvent(rx.requests(path));
         assert.equal(ids.size, events.length, `${path}: ${ids.size} distinct events`);
         for (const [eventId, set] of ids) assert.equal(set.size, 1, `${path}: ${eventId} under ${[...set]}`);
       }

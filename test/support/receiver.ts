@@ -74,3 +74,21 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
     },
   };
 }
+
+/**
+ * The webhook-ids each event arrived under (keyed by the body's `data.eventId`): a receiver deduplicating
+ * on `webhook-id` sees an event once only if its set has one id. `read` parses (or verifies) a body.
+ */
+export function webhookIdsByEvent(
+  requests: Received[],
+  read: (r: Received) => { data: { eventId: string } } = (r) => JSON.parse(r.body),
+): Map<string, Set<string>> {
+  const ids = new Map<string, Set<string>>();
+  for (const r of requests) {
+    const eventId = read(r).data.eventId;
+    const set = ids.get(eventId) ?? new Set<string>();
+    set.add(String(r.headers['webhook-id']));
+    ids.set(eventId, set);
+  }
+  return ids;
+}
