@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { applyEventTx } from '../../activities/apply-event.js';
-import { recordEvent } from '../../src/db/events.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
+import { recordOnly } from '../support/recorded.js';
 import { startSystem, type System } from '../support/system.js';
 
 let sys: System;
@@ -271,20 +270,7 @@ describe('what an event means', () => {
     const reg = registration(customerId, { attribution: { affiliateId: 'aff-early', clickId: 'clk-2' } });
     const dep = deposit(customerId);
     const refs = [];
-    for (const e of [reg, dep]) {
-      const workflowId = eventWorkflowId(op.id, e.id);
-      await recordEvent(sys.pool, {
-        operatorId: op.id,
-        eventId: e.id,
-        type: e.type,
-        occurredAt: e.occurredAt,
-        customerId,
-        payload: e,
-        bodyHash: bodyHash(e),
-        workflowId,
-      });
-      refs.push({ operatorId: op.id, eventId: e.id, workflowId });
-    }
+    for (const e of [reg, dep]) refs.push(await recordOnly(sys.pool, op.id, e));
     const applied = await applyEventTx(sys.pool, refs[1]!);
     assert.deepEqual(applied.facts, { effectiveAttribution: reg.attribution, ftd: true });
     const { rows } = await sys.pool.query(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { deposit, registration, uniqueId } from '../support/factories.js';
+import { POSTBACK_MAPPING, deposit, registration, uniqueId } from '../support/factories.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -25,6 +25,16 @@ after(async () => {
 const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
 const statuses = new Map<number, number>();
 after(() => console.log('fuzz statuses', JSON.stringify([...statuses])));
+
+/** A token source that maps GET postbacks into events. */
+async function postbackSource(op: { apiKey: string }) {
+  const created = await sys.request('POST', '/v1/sources', {
+    apiKey: op.apiKey,
+    json: { name: 'fuzzed source', verification: { type: 'token' }, ...POSTBACK_MAPPING },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  return created;
+}
 
 /** Every row an operator owns that a request could add. */
 async function footprint(operatorId: string) {
@@ -413,24 +423,7 @@ describe('fuzzed input: never a 5xx, and a refusal changes nothing', () => {
 describe('fuzzed postbacks into an inbound source', () => {
   it('random query strings on a token source: accepted as one event, or refused without a trace', async () => {
     const op = await sys.createOperator('fuzz-inbound');
-    const created = await sys.request('POST', '/v1/sources', {
-      apiKey: op.apiKey,
-      json: {
-        name: 'fuzzed source',
-        verification: { type: 'token' },
-        fieldMap: {
-          event: 'type',
-          player: 'customerId',
-          amount: 'data.amount',
-          txid: ['id', 'data.depositId'],
-          aff: 'attribution.affiliateId',
-          country: 'data.country',
-        },
-        statusMap: { ftd: 'deposit.completed', reg: 'customer.registered' },
-        defaults: { 'data.currency': 'EUR' },
-      },
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const created = await postbackSource(op);
     const key = fc.oneof(
       fc.constantFrom('event', 'player', 'amount', 'txid', 'aff', 'country', 'utm', 'event[]', 'player[a]'),
       fc.string({ minLength: 1, maxLength: 12 }),
@@ -515,22 +508,7 @@ describe('the NUL character, which PostgreSQL cannot store', () => {
 
   it('in a postback query mapped into an event, is 422 naming the event field, and stores nothing', async () => {
     const op = await sys.createOperator('nul-inbound');
-    const created = await sys.request('POST', '/v1/sources', {
-      apiKey: op.apiKey,
-      json: {
-        name: 'nul source',
-        verification: { type: 'token' },
-        fieldMap: {
-          event: 'type',
-          player: 'customerId',
-          amount: 'data.amount',
-          txid: ['id', 'data.depositId'],
-        },
-        statusMap: { ftd: 'deposit.completed' },
-        defaults: { 'data.currency': 'EUR' },
-      },
-    });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const created = await postbackSource(op);
     const url = `${created.body.inboundUrl}?event=ftd&player=p%00q&amount=10.00&txid=${uniqueId('tx')}`;
     const res = await probe(
       op.id,

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eventWorkflowId } from '../../src/domain/ids.js';
-import { recordEvent } from '../../src/db/events.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
 import { reconcileOnce } from '../../src/ingest/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, webhookIdsByEvent } from '../support/receiver.js';
+import { recordOnly } from '../support/recorded.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -87,18 +86,8 @@ describe('when Temporal is unreachable', () => {
 
   it('the reconciler starts an event that was recorded but never started (the API died in between)', async () => {
     const event = deposit(uniqueId('player'));
-    const workflowId = eventWorkflowId(op.id, event.id);
     // What acceptEvent writes before it starts the workflow; then the process "dies".
-    await recordEvent(sys.pool, {
-      operatorId: op.id,
-      eventId: event.id,
-      type: event.type,
-      occurredAt: event.occurredAt,
-      customerId: event.customerId,
-      payload: event,
-      bodyHash: bodyHash(event),
-      workflowId,
-    });
+    const { workflowId } = await recordOnly(sys.pool, op.id, event);
     await assert.rejects(sys.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
 
     const deps = {

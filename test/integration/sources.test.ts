@@ -18,7 +18,7 @@ import { createDeliveryRuntime } from '../../src/delivery/deps.js';
 import { generateWebhookSecret } from '../../src/delivery/secrets.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { testEnv } from '../support/env.js';
-import { deposit, registration, uniqueId } from '../support/factories.js';
+import { POSTBACK_MAPPING, deposit, registration, uniqueId } from '../support/factories.js';
 import { startSystem, type System } from '../support/system.js';
 
 type Operator = { id: string; apiKey: string };
@@ -446,18 +446,6 @@ describe('POST /v1/inbound/{sourceId}: Standard Webhooks signatures', () => {
 });
 
 describe('token sources and GET postbacks', () => {
-  const postbackMapping = {
-    fieldMap: {
-      event: 'type',
-      player: 'customerId',
-      amount: 'data.amount',
-      txid: ['id', 'data.depositId'],
-      aff: 'attribution.affiliateId',
-      country: 'data.country',
-    },
-    statusMap: { ftd: 'deposit.completed', reg: 'customer.registered' },
-    defaults: { 'data.currency': 'EUR', brand: 'casino-x' },
-  };
 
   it('POST with the token in the path is accepted; a wrong token is refused and stores nothing', async () => {
     const source = await tokenSource();
@@ -482,7 +470,7 @@ describe('token sources and GET postbacks', () => {
   });
 
   it('when event=ftd&player=..&amount=.. arrives, then it becomes the mapped deposit.completed, and a retry is a duplicate', async () => {
-    const source = await tokenSource(postbackMapping);
+    const source = await tokenSource(POSTBACK_MAPPING);
     const player = uniqueId('player');
     const affiliateId = uniqueId('aff');
     const reg = `${source.inboundUrl}?event=reg&player=${player}&txid=${uniqueId('reg')}&aff=${affiliateId}&country=DE`;
@@ -514,7 +502,7 @@ describe('token sources and GET postbacks', () => {
   });
 
   it('a postback that does not map to a valid event is 422 naming the query field, and stores nothing', async () => {
-    const source = await tokenSource(postbackMapping);
+    const source = await tokenSource(POSTBACK_MAPPING);
     const txid = uniqueId('tx');
     const res = await sys.request(
       'GET',
@@ -532,7 +520,7 @@ describe('token sources and GET postbacks', () => {
   });
 
   it('a GET postback to an hmac source is refused (there is nothing to sign), and HEAD ingests nothing', async () => {
-    const hmac = await hmacSource(postbackMapping);
+    const hmac = await hmacSource(POSTBACK_MAPPING);
     const txid = uniqueId('tx');
     const query = `?event=ftd&player=p-1&amount=5&txid=${txid}`;
     await assertRefused(await sys.request('GET', `/v1/inbound/${hmac.id}${query}`), [txid]);
@@ -540,7 +528,7 @@ describe('token sources and GET postbacks', () => {
       txid,
     ]);
 
-    const token = await tokenSource(postbackMapping);
+    const token = await tokenSource(POSTBACK_MAPPING);
     const head = await fetch(`${sys.baseUrl}${token.inboundUrl}${query}`, { method: 'HEAD' });
     assert.equal(head.status, 405);
     assert.equal(await eventRows(op.id, [txid]), 0);

@@ -28,3 +28,17 @@ export function deposit(customerId: string, overrides: Record<string, unknown> =
     ...overrides,
   };
 }
+
+/** A tracker's GET postback mapping (`?event=ftd&player=..&amount=..&txid=..&aff=..&country=..`). */
+export const POSTBACK_MAPPING = {
+  fieldMap: {
+    event: 'type',
+    player: 'customerId',
+    amount: 'data.amount',
+    txid: ['id', 'data.depositId'],
+    aff: 'attribution.affiliateId',
+    country: 'data.country',
+  },
+  statusMap: { ftd: 'deposit.completed', reg: 'customer.registered' },
+  defaults: { 'data.currency': 'EUR', brand: 'casino-x' },
+};
