@@ -446,7 +446,6 @@ describe('POST /v1/inbound/{sourceId}: Standard Webhooks signatures', () => {
 });
 
 describe('token sources and GET postbacks', () => {
-
   it('POST with the token in the path is accepted; a wrong token is refused and stores nothing', async () => {
     const source = await tokenSource();
     const event = deposit(uniqueId('player'));
