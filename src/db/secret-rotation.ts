@@ -18,3 +18,6 @@ export function rotateSecretStatement(table: 'endpoints' | 'sources'): string {
       WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL
       RETURNING *`;
 }
+
+/** At most this many rotated-out secrets stay live beside the current one (newest kept). */
+export const MAX_PREVIOUS_SECRETS = 3;
