@@ -47,8 +47,9 @@ export interface AppliedEvent {
  */
 const STATEMENTS = {
   lockEvent: {
-    name: 'apply-event:lock-event',
-    text: `SELECT type, customer_id, occurred_at, payload, status, facts FROM events
+    name: 'apply-event:lock-event-2',
+    text: `SELECT type, customer_id, occurred_at, received_at::text AS accepted_at, payload, status, facts
+             FROM events
             WHERE operator_id = $1 AND event_id = $2 FOR UPDATE`,
   },
   ensureCustomer: {
@@ -95,6 +96,11 @@ interface LockedEvent {
   type: string;
   customer_id: string;
   occurred_at: Date;
+  /**
+   * When the event was accepted (received_at: its 202, an emitted event's insert), as PostgreSQL wrote it:
+   * its subscribers are those of then, compared to the microsecond (a Date would round to milliseconds).
+   */
+  accepted_at: string;
   payload: { attribution?: Record<string, unknown>; data: Record<string, unknown> };
   status: string;
   facts: EventFacts | null;
@@ -197,8 +203,9 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
     const facts: EventFacts = { effectiveAttribution: event.payload.attribution ?? attribution ?? null, ftd };
     const emits = emittedTypes(event.type, facts);
     const affiliateId = (facts.effectiveAttribution?.affiliateId as string | undefined) ?? null;
-    // Every delivered type's subscribers and the operator's default retry policy, in one round trip.
-    const subscriptions = await findSubscriptions(tx, ref.operatorId, emits, affiliateId);
+    // Every delivered type's subscribers as of the event's acceptance, and the operator's default retry
+    // policy, in one round trip.
+    const subscriptions = await findSubscriptions(tx, ref.operatorId, emits, affiliateId, event.accepted_at);
     const wanted = subscriptions.map((s) => ({
       endpointId: s.endpoint.id,
       eventType: s.eventType,

@@ -13,6 +13,7 @@ import { reserveSendSlot } from '../src/db/rate-limit.js';
 import type { Pool } from '../src/db/pool.js';
 import type { HttpOutcome, HttpSender } from '../src/delivery/http.js';
 import type { SecretCipher } from '../src/delivery/secrets.js';
+import { openHeaders, type StoredHeaders } from '../src/delivery/sealed-headers.js';
 import { signPayload } from '../src/delivery/signing.js';
 import { honoursRetryAfter, judgeAttempt } from '../src/domain/delivery-outcome.js';
 import {
@@ -89,7 +90,7 @@ interface DeliveryContext {
   format: 'webhook' | 'postback';
   postback: PostbackSettings | null;
   url: string;
-  headers: Record<string, string>;
+  headers: StoredHeaders;
   timeout_ms: number;
   enabled: boolean;
   deleted_at: Date | null;
@@ -177,7 +178,9 @@ export async function deliverWebhook(deps: DeliverDeps, input: DeliverInput): Pr
 
   const startedAt = now();
   const custom = Object.fromEntries(
-    Object.entries(ctx.headers).filter(([name]) => !RESERVED_HEADERS.has(name.toLowerCase())),
+    Object.entries(openHeaders(deps.cipher, ctx.endpoint_id, ctx.headers)).filter(
+      ([name]) => !RESERVED_HEADERS.has(name.toLowerCase()),
+    ),
   );
   let result: HttpOutcome;
   let verdict: PostbackVerdict;

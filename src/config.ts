@@ -75,7 +75,9 @@ export const ConfigSchema = z.object({
     ),
   SECRET_ROTATION_GRACE: durationMs
     .default(86_400_000)
-    .describe('How long a rotated-out endpoint secret keeps signing beside the new one.'),
+    .describe(
+      'How long a rotated-out endpoint or source secret stays live beside the new one (at most 3 live: a further rotation ends the oldest early).',
+    ),
   SSRF_ALLOWLIST: z
     .string()
     .transform((v) =>

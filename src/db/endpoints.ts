@@ -1,3 +1,4 @@
+import { OPERATIONAL_EVENT_TYPES } from '../domain/event-types.js';
 import type { PostbackSettings } from '../domain/postback/presets.js';
 import {
   DEFAULT_RETRY_POLICY,
@@ -10,7 +11,10 @@ import type { Queryable } from './pool.js';
 import { rotateSecretStatement } from './secret-rotation.js';
 import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
-/** Repository of endpoints. Secrets arrive and leave sealed: encryption is the caller's (SecretCipher). */
+/**
+ * Repository of endpoints. Secrets and custom headers arrive and leave sealed: encryption is the caller's
+ * (SecretCipher, src/delivery/sealed-headers.ts).
+ */
 
 export interface PreviousSecret {
   sealed: string;
@@ -25,7 +29,8 @@ export interface Endpoint {
   eventTypes: string[];
   affiliateId: string | null;
   format: 'webhook' | 'postback';
-  headers: Record<string, string>;
+  /** Custom headers as stored: sealed (a string), or a plain map in rows written before sealing. */
+  headers: string | Record<string, string>;
   retryPolicy: RetryPolicy | null;
   timeoutMs: number;
   rateLimitPerSecond: number | null;
@@ -49,7 +54,7 @@ interface EndpointRow {
   event_types: string[];
   affiliate_id: string | null;
   format: 'webhook' | 'postback';
-  headers: Record<string, string>;
+  headers: string | Record<string, string>;
   retry_policy: RetryPolicy | null;
   timeout_ms: number;
   rate_limit_per_second: number | null;
@@ -95,7 +100,8 @@ export interface EndpointFields {
   eventTypes: string[];
   affiliateId: string | null;
   format: 'webhook' | 'postback';
-  headers: Record<string, string>;
+  /** Sealed by the caller (src/delivery/sealed-headers.ts). */
+  headers: string | Record<string, string>;
   retryPolicy: RetryPolicy | null;
   timeoutMs: number;
   rateLimitPerSecond: number | null;
@@ -128,7 +134,8 @@ export async function insertEndpoint(
       f.eventTypes,
       f.affiliateId,
       f.format,
-      f.headers,
+      // jsonb: a sealed string must go as a JSON string, not as raw text.
+      JSON.stringify(f.headers),
       f.retryPolicy,
       f.timeoutMs,
       f.rateLimitPerSecond,
@@ -191,7 +198,7 @@ export async function updateEndpoint(
   const values: unknown[] = [operatorId, id];
   for (const [key, column] of Object.entries(UPDATABLE) as [keyof EndpointFields, string][]) {
     if (patch[key] === undefined) continue;
-    values.push(patch[key]);
+    values.push(key === 'headers' ? JSON.stringify(patch.headers) : patch[key]);
     sets.push(`${column} = $${values.length}`);
   }
   if (patch.enabled === true) sets.push('disabled_reason = NULL, disabled_at = NULL, failing_since = NULL');
@@ -200,6 +207,23 @@ export async function updateEndpoint(
   const { rows } = await db.query<EndpointRow>(
     `UPDATE endpoints SET ${sets.join(', ')} WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING *`,
     values,
+  );
+  return rows[0] ? endpointFromRow(rows[0]) : null;
+}
+
+/**
+ * Replaces plaintext headers (a row written before sealing) by their sealed form, unless they changed
+ * meanwhile. Answers the endpoint as it now is, or null when nothing was replaced.
+ */
+export async function resealEndpointHeaders(
+  db: Queryable,
+  id: string,
+  plain: Record<string, string>,
+  sealed: string | Record<string, string>,
+): Promise<Endpoint | null> {
+  const { rows } = await db.query<EndpointRow>(
+    'UPDATE endpoints SET headers = $3 WHERE id = $1 AND headers = $2 RETURNING *',
+    [id, JSON.stringify(plain), JSON.stringify(sealed)],
   );
   return rows[0] ? endpointFromRow(rows[0]) : null;
 }
@@ -242,8 +266,23 @@ export async function disableEndpoint(db: Queryable, id: string, reason: string)
 }
 
 /**
- * Enabled endpoints of the operator that subscribe to `type` for this affiliate: the SQL form of
- * src/domain/matching.ts (exact, `prefix.*`, `*`).
+ * The SQL form of src/domain/matching.ts `matchesEventType`: some pattern of `patterns` (a text[]) is the
+ * exact `type`, its `prefix.*`, or `*` unless `type` is operational (`delivery.*`, `endpoint.*`: those
+ * only reach endpoints that name them). Both arguments are SQL expressions.
+ */
+function patternMatches(patterns: string, type: string): string {
+  return `EXISTS (SELECT 1 FROM unnest(${patterns}) p
+                   WHERE (p = '*' AND ${type} <> ALL (${OPERATIONAL_TYPES_SQL}))
+                      OR p = ${type} OR (right(p, 2) = '.*' AND starts_with(${type}, left(p, -1))))`;
+}
+
+/** The operational types as a SQL array literal (fixed lowercase identifiers: nothing to escape). */
+const OPERATIONAL_TYPES_SQL = `'{${OPERATIONAL_EVENT_TYPES.join(',')}}'::text[]`;
+
+/**
+ * Enabled endpoints of the operator that subscribe to `type` for this affiliate now: the SQL form of
+ * src/domain/matching.ts. For what is decided now (whether to emit an operational event, a commission
+ * notification's targets); an accepted event's fan-out uses findSubscriptions, as of its acceptance.
  */
 export async function findSubscribedEndpoints(
   db: Queryable,
@@ -255,8 +294,7 @@ export async function findSubscribedEndpoints(
     `SELECT * FROM endpoints
       WHERE operator_id = $1 AND enabled AND deleted_at IS NULL
         AND (affiliate_id IS NULL OR affiliate_id = $3)
-        AND EXISTS (SELECT 1 FROM unnest(event_types) p
-                     WHERE p = '*' OR p = $2 OR (right(p, 2) = '.*' AND starts_with($2, left(p, -1))))
+        AND ${patternMatches('event_types', '$2')}
       ORDER BY created_at`,
     [operatorId, type, affiliateId],
   );
@@ -272,31 +310,43 @@ export interface Subscription {
 }
 
 /**
- * findSubscribedEndpoints for several delivered types at once, with the operator's default retry policy
- * (operatorRetryPolicy) folded in: one round trip where the event path used to make one per type plus one
- * for the operator. Ordered by the type's position in `types`, then by endpoint creation, as calling
- * findSubscribedEndpoints type by type would. No subscriber, no row: the operator's default is then moot.
+ * The fan-out of an event accepted at `acceptedAt` (its events.received_at, as text straight from
+ * PostgreSQL so that no microsecond is lost to a Date), for several delivered types at
+ * once, with the operator's default retry policy (operatorRetryPolicy) folded in, in one statement.
+ *
+ * An endpoint is a subscriber when the version of its subscription in force at acceptance (types,
+ * affiliate scope, enabled: endpoint_subscriptions, the latest written at or before `acceptedAt`) matches,
+ * and it is still enabled and not deleted now: an endpoint created or subscribed after the event's 202
+ * does not get it, and one disabled or deleted since does not either. Delivery settings (url, policy,
+ * timeout) are the endpoint's current ones. Ordered by the type's position in `types`, then by endpoint
+ * creation. No subscriber, no row: the operator's default is then moot.
+ *
+ * Cost: the operator's live endpoints by endpoints_operator, then one backward probe of the primary key
+ * of endpoint_subscriptions per endpoint (the latest version at or before acceptance).
  */
 export async function findSubscriptions(
   db: Queryable,
   operatorId: string,
   types: readonly string[],
   affiliateId: string | null,
+  acceptedAt: string,
 ): Promise<Subscription[]> {
   if (!types.length) return [];
   const { rows } = await db.query<
     EndpointRow & { subscribed_type: string; operator_retry_policy: RetryPolicy | null }
   >(
     `SELECT e.*, t.type AS subscribed_type, o.default_retry_policy AS operator_retry_policy
-       FROM unnest($2::text[]) WITH ORDINALITY AS t(type, ord)
-       JOIN endpoints e
-         ON e.operator_id = $1 AND e.enabled AND e.deleted_at IS NULL
-        AND (e.affiliate_id IS NULL OR e.affiliate_id = $3)
-        AND EXISTS (SELECT 1 FROM unnest(e.event_types) p
-                     WHERE p = '*' OR p = t.type OR (right(p, 2) = '.*' AND starts_with(t.type, left(p, -1))))
+       FROM endpoints e
+       JOIN LATERAL (SELECT s.event_types, s.affiliate_id, s.enabled FROM endpoint_subscriptions s
+                      WHERE s.endpoint_id = e.id AND s.valid_from <= $4::timestamptz
+                      ORDER BY s.valid_from DESC, s.seq DESC
+                      LIMIT 1) s ON s.enabled
+       JOIN unnest($2::text[]) WITH ORDINALITY AS t(type, ord) ON ${patternMatches('s.event_types', 't.type')}
        JOIN operators o ON o.id = e.operator_id
+      WHERE e.operator_id = $1 AND e.enabled AND e.deleted_at IS NULL
+        AND (s.affiliate_id IS NULL OR s.affiliate_id = $3)
       ORDER BY t.ord, e.created_at`,
-    [operatorId, types, affiliateId],
+    [operatorId, types, affiliateId, acceptedAt],
   );
   return rows.map((r) => {
     const endpoint = endpointFromRow(r);

@@ -52,6 +52,8 @@ export interface SystemOptions {
   /** CIDRs deliveries may reach although private; default loopback, for local receivers. */
   ssrfAllow?: string[];
   secretRotationGraceMs?: number;
+  /** Another system's task queue: its workflows, started while it had no worker, run on this one's. */
+  taskQueue?: string;
   /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
   health?: { disableAfterMs: number; failingAfterAttempts: number };
 }
@@ -62,7 +64,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   installTemporalRuntime(logger);
   const pool = createPool(opts.databaseUrl ?? env.databaseUrl, 5);
   const gateway = new TemporalGateway(opts.temporalAddress ?? env.temporalAddress, 'default');
-  const taskQueue = `test-${randomBase62(8)}`;
+  const taskQueue = opts.taskQueue ?? `test-${randomBase62(8)}`;
   const delivery: DeliveryRuntime = createDeliveryRuntime({
     SECRETS_ENCRYPTION_KEYS: env.encryptionKeys,
     SSRF_ALLOWLIST: opts.ssrfAllow ?? ['127.0.0.0/8', '::1/128'],

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  ALL_EVENT_TYPES,
+  isOperationalEventType,
+  OPERATIONAL_EVENT_TYPES,
+} from '../../src/domain/event-types.js';
 import { EVENT_TYPE_PATTERN, matchesEventType, subscribes } from '../../src/domain/matching.js';
 
 describe('which endpoints receive an event', () => {
@@ -14,7 +20,7 @@ describe('which endpoints receive an event', () => {
     assert.ok(!matchesEventType(['deposit.*'], 'customer.registered'));
   });
 
-  it('* matches everything', () => {
+  it('* matches every type but the operational ones', () => {
     assert.ok(matchesEventType(['*'], 'challenge.purchased'));
   });
 
@@ -33,5 +39,42 @@ describe('which endpoints receive an event', () => {
     for (const bad of ['', 'deposit.', '*.ftd', 'Deposit.ftd', 'deposit..ftd', 'deposit.*.x']) {
       assert.doesNotMatch(bad, EVENT_TYPE_PATTERN);
     }
+  });
+});
+
+describe('operational events go only where asked for', () => {
+  const word = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
+  const operational = fc.constantFrom(...OPERATIONAL_EVENT_TYPES);
+  const other = fc.constantFrom(...ALL_EVENT_TYPES.filter((t) => !isOperationalEventType(t)));
+  const pattern = fc.oneof(
+    fc.constant('*'),
+    fc.constantFrom(...ALL_EVENT_TYPES),
+    fc.constantFrom(...ALL_EVENT_TYPES).map((t) => `${t.split('.')[0]}.*`),
+    fc.tuple(word, word).map(([a, b]) => `${a}.${b}`),
+    word.map((a) => `${a}.*`),
+  );
+
+  it('* never matches an operational type, whatever else an endpoint names', () => {
+    fc.assert(
+      fc.property(operational, fc.array(pattern, { maxLength: 4 }), (type, extra) => {
+        const named = extra.some((p) => p === type || p === `${type.split('.')[0]}.*`);
+        assert.equal(matchesEventType(['*', ...extra], type), named);
+      }),
+    );
+  });
+
+  it('the exact type, delivery.* or endpoint.* do match an operational type', () => {
+    fc.assert(
+      fc.property(operational, (type) => {
+        assert.ok(matchesEventType([type], type));
+        assert.ok(matchesEventType([`${type.split('.')[0]}.*`], type));
+        assert.ok(subscribes({ eventTypes: [type], affiliateId: null, enabled: true }, type, null));
+        assert.ok(!subscribes({ eventTypes: ['*'], affiliateId: null, enabled: true }, type, null));
+      }),
+    );
+  });
+
+  it('* still matches every other type', () => {
+    fc.assert(fc.property(other, (type) => assert.ok(matchesEventType(['*'], type))));
   });
 });

@@ -6,6 +6,7 @@ import {
   insertEndpoint,
   listEndpoints,
   newEndpointId,
+  resealEndpointHeaders,
   rotateEndpointSecret,
   updateEndpoint,
   type Endpoint,
@@ -14,6 +15,7 @@ import {
 import { findEvent } from '../../db/events.js';
 import type { Pool } from '../../db/pool.js';
 import type { DeliveryRuntime } from '../../delivery/deps.js';
+import { isPlaintextHeaders, openHeaders, sealHeaders } from '../../delivery/sealed-headers.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
 import { validateEndpointUrl } from '../../delivery/ssrf.js';
 import { formatDuration, parseDuration } from '../../domain/duration.js';
@@ -54,7 +56,8 @@ export interface EndpointRouteDeps {
 const MAX_TIMEOUT_MS = 60_000;
 const IdParams = z.object({ id: z.string().regex(/^ep_[A-Za-z0-9]{1,40}$/, 'an endpoint id') });
 
-export function toEndpointOut(e: Endpoint, secret?: string): EndpointOut {
+/** `headers` is the endpoint's custom header map, opened (openHeaders). */
+export function toEndpointOut(e: Endpoint, headers: Record<string, string>, secret?: string): EndpointOut {
   return {
     id: e.id,
     url: e.url,
@@ -62,7 +65,7 @@ export function toEndpointOut(e: Endpoint, secret?: string): EndpointOut {
     eventTypes: e.eventTypes,
     affiliateId: e.affiliateId,
     format: e.format,
-    headers: e.headers,
+    headers,
     retryPolicy: e.retryPolicy,
     timeout: formatDuration(e.timeoutMs),
     rateLimitPerSecond: e.rateLimitPerSecond,
@@ -114,6 +117,11 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
     return endpoint;
   };
   const notFound = { description: 'No such endpoint for this operator', schema: ErrorOut };
+  // Custom headers are stored sealed (they often hold the receiver's credentials); the operator reads them.
+  const out = (e: Endpoint, secret?: string) =>
+    toEndpointOut(e, openHeaders(deps.delivery.cipher, e.id, e.headers), secret);
+  const seal = (id: string, headers: Record<string, string>) =>
+    sealHeaders(deps.delivery.cipher, id, headers);
 
   return [
     defineRoute({
@@ -137,7 +145,7 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
           eventTypes: body.eventTypes,
           affiliateId: body.affiliateId ?? null,
           format: body.format,
-          headers: body.headers ?? {},
+          headers: seal(id, body.headers ?? {}),
           retryPolicy: (body.retryPolicy as RetryPolicy | undefined) ?? null,
           timeoutMs: timeoutMs(body.timeout) ?? deps.defaultTimeoutMs,
           rateLimitPerSecond: body.rateLimitPerSecond ?? null,
@@ -151,7 +159,7 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
           fields,
           deps.delivery.cipher.encrypt(secret, id),
         );
-        return { status: 201, body: toEndpointOut(endpoint, secret) };
+        return { status: 201, body: out(endpoint, secret) };
       },
     }),
     defineRoute({
@@ -163,7 +171,7 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
       responses: { 200: { description: '{data, nextCursor}' } },
       handler: async ({ query, operator }) => {
         const rows = await listEndpoints(deps.pool, operator.id, query.limit + 1, decodeCursor(query.cursor));
-        return { status: 200, body: page(rows, query.limit, (e) => toEndpointOut(e)) };
+        return { status: 200, body: page(rows, query.limit, (e) => out(e)) };
       },
     }),
     defineRoute({
@@ -175,7 +183,7 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
       responses: { 200: { description: 'The endpoint', schema: EndpointOut }, 404: notFound },
       handler: async ({ params, operator }) => ({
         status: 200,
-        body: toEndpointOut(await mustFind(operator.id, params.id)),
+        body: out(await mustFind(operator.id, params.id)),
       }),
     }),
     defineRoute({
@@ -204,16 +212,23 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
           description: body.description,
           eventTypes: body.eventTypes,
           affiliateId: body.affiliateId,
-          headers: body.headers === null ? {} : body.headers,
+          headers: body.headers === undefined ? undefined : seal(params.id, body.headers ?? {}),
           retryPolicy: body.retryPolicy as RetryPolicy | null | undefined,
           timeoutMs: timeoutMs(body.timeout),
           rateLimitPerSecond: body.rateLimitPerSecond,
           postback: body.postback,
           enabled: body.enabled,
         };
-        const endpoint = await updateEndpoint(deps.pool, operator.id, params.id, patch);
+        let endpoint = await updateEndpoint(deps.pool, operator.id, params.id, patch);
         if (!endpoint) throw errors.notFound(`Endpoint ${params.id}`);
-        return { status: 200, body: toEndpointOut(endpoint) };
+        if (isPlaintextHeaders(endpoint.headers)) {
+          // A row from before headers were sealed: any write seals them (the migrations have no key).
+          const plain = endpoint.headers as Record<string, string>;
+          endpoint =
+            (await resealEndpointHeaders(deps.pool, endpoint.id, plain, seal(endpoint.id, plain))) ??
+            endpoint;
+        }
+        return { status: 200, body: out(endpoint) };
       },
     }),
     defineRoute({

@@ -4,6 +4,7 @@ import express, { type Request, type RequestHandler, type Response, type Router 
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.js';
+import { livePreviousSecrets } from '../../db/secret-rotation.js';
 import {
   findSourceForInbound,
   forgetInboundMessage,
@@ -124,9 +125,10 @@ export function inboundRouter(deps: InboundDeps): Router {
     const now = Date.now();
     return [
       deps.delivery.cipher.decrypt(source.secretSealed, source.id),
-      ...source.previousSecrets
-        .filter((s) => Date.parse(s.expiresAt) > now)
-        .map((s) => deps.delivery.cipher.decrypt(s.sealed, source.id)),
+      // Expired ones are never opened, and at most MAX_PREVIOUS_SECRETS: this runs before authentication.
+      ...livePreviousSecrets(source.previousSecrets, now).map((s) =>
+        deps.delivery.cipher.decrypt(s.sealed, source.id),
+      ),
     ];
   };
 

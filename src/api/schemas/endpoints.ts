@@ -122,10 +122,17 @@ const fields = {
   eventTypes: z
     .array(z.string().regex(EVENT_TYPE_PATTERN, 'an event type, `prefix.*` or `*`'))
     .min(1)
-    .max(100),
+    .max(100)
+    .describe(
+      'Exact types, `prefix.*` or `*`. `*` is every business event but not the operational ones ' +
+        '(`delivery.*`, `endpoint.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
+        'subscribed when it was accepted: a change applies to events accepted after it',
+    ),
   affiliateId: ExternalId.optional().describe('Only events attributed to this affiliate'),
   format: z.enum(['webhook', 'postback']).default('webhook'),
-  headers: Headers.optional(),
+  headers: Headers.optional().describe(
+    'Sent with every attempt; stored sealed (AES-256-GCM), readable with the operator key',
+  ),
   retryPolicy: RetryPolicyIn.optional(),
   timeout: Duration.optional().describe('Per attempt; default 15s, at most 60s'),
   rateLimitPerSecond: z.int().min(1).max(10_000).optional(),
