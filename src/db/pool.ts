@@ -17,6 +17,12 @@ export function createPool(databaseUrl: string, max = 10): Pool {
   });
   // An idle client losing its server (restart, failover) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor a checked-out one. A client handed to a waiting `pool.connect()` reaches its holder through a
+  // promise, a few microtasks later; when the server's goodbye came in the same read as the reply that
+  // freed the client, it is emitted before the holder can listen. So every client listens from birth: the
+  // error still reaches the holder's next query (the client is no longer queryable), and the pool discards
+  // such a client when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
@@ -106,7 +112,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   if (code && UNAVAILABLE_CODES.has(code)) return true;
   if (err instanceof AggregateError) return err.errors.some(isDatabaseUnavailable);
-  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|not queryable/i.test(
+  // "not currently accepting connections": the database is closed to connections (ALLOW_CONNECTIONS false).
+  return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|not queryable|not currently accepting connections/i.test(
     err.message,
   );
 }
