@@ -63,7 +63,8 @@ async function runTransaction<T>(
   // A failed connect is not retried here: the server is away, and the caller's retry (or 503) decides.
   const client = await pool.connect();
   let lost: Error | undefined;
-  // Without a listener, a checked-out client whose server goes away emits an unhandled 'error'.
+  // Notes the server going away while the client is out (createPool's own listener only keeps the
+  // process alive), so the client is released as broken and the work retried.
   const onError = (err: Error) => {
     lost ??= err;
   };
@@ -72,6 +73,8 @@ async function runTransaction<T>(
   try {
     await client.query('BEGIN');
     const value = await fn(client);
+    // Lost already: COMMIT would not be sent, so the transaction is certainly rolled back.
+    if (lost) throw lost;
     committing = true;
     await client.query('COMMIT');
     return { ok: true, value };
