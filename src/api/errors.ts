@@ -40,6 +40,13 @@ export const errors = {
     ),
   payloadTooLarge: (limit: number) =>
     new AppError(413, 'payload_too_large', `The body is larger than the limit of ${limit} bytes.`),
+  tooDeep: (limit: number, path: (string | number)[]) =>
+    new AppError(
+      422,
+      'validation_failed',
+      `The body nests arrays and objects deeper than ${limit} levels (the body itself is level 1).`,
+      [{ path: path.map(String).join('.'), message: `nested deeper than the limit of ${limit} levels` }],
+    ),
   unsupportedMediaType: (type: string | undefined) =>
     new AppError(
       415,

@@ -1,11 +1,12 @@
 import express, { type RequestHandler } from 'express';
 import { errors } from './errors.js';
+import { parseJsonBody } from './json-depth.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * JSON bodies per contract section 1: a non-JSON content type is 415, a body over the limit 413, and
- * malformed JSON 400. A request with no body at all passes through with `req.body` undefined.
+ * JSON bodies per contract section 1: a non-JSON content type is 415, a body over the limit 413,
+ * malformed JSON 400, and JSON nested deeper than MAX_JSON_DEPTH 422. A request with no body at all passes through with `req.body` undefined.
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {
   const precheck: RequestHandler = (req, _res, next) => {
@@ -29,9 +30,9 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
       return next();
     }
     try {
-      req.body = JSON.parse(req.body.toString('utf8'));
+      req.body = parseJsonBody(req.body);
     } catch (err) {
-      return next(errors.invalidJson((err as Error).message));
+      return next(err);
     }
     next();
   };

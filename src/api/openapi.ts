@@ -1,5 +1,6 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
+import { MAX_JSON_DEPTH } from './json-depth.js';
 import type { RouteDef } from './route.js';
 
 /** The OpenAPI 3.1 description, generated from the same route definitions Express mounts. */
@@ -30,6 +31,15 @@ export function buildOpenApi(routes: RouteDef[], version: string) {
   }
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
-    info: { title: 'affiliate-hooks API', version },
+    info: {
+      title: 'affiliate-hooks API',
+      version,
+      description:
+        'JSON bodies only (`415` otherwise), at most `MAX_BODY_BYTES` (`413`). Malformed JSON is `400 invalid_json`. ' +
+        `A body nesting arrays and objects deeper than ${MAX_JSON_DEPTH} levels (the body itself is level 1) is ` +
+        '`422 validation_failed`, at the path where it crosses the limit, and nothing is stored. The NUL character ' +
+        '(`\\u0000`) in any string or field name is `422` at its path. `503 service_unavailable` (with ' +
+        '`Retry-After`) means PostgreSQL or Temporal is away and nothing was acknowledged: retry with the same body.',
+    },
   });
 }

@@ -22,6 +22,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
+  // The server going away must fail the query in progress, not crash the process (unhandled 'error').
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -43,6 +45,7 @@ export async function migrate(databaseUrl: string, dir = MIGRATIONS_DIR): Promis
   const created = await ensureDatabase(databaseUrl);
   const files = (await readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined);
   await client.connect();
   const applied: string[] = [];
   const alreadyApplied: string[] = [];

@@ -3,9 +3,11 @@
  *
  * Finds or installs the Temporal CLI, starts its dev server (SQLite under .data/, Web UI on), migrates
  * PostgreSQL, starts the API and the worker, creates a demo operator once, and prints where everything
- * is. Ctrl-C stops it all; state in .data/ and PostgreSQL survives for the next run.
+ * is. An API or worker process that dies is started again (and said so); one that dies more than 5 times
+ * in a minute stops everything. Ctrl-C stops it all; state in .data/ and PostgreSQL survives for the next
+ * run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
@@ -14,6 +16,7 @@ import { randomBase62 } from '../db/new-id.js';
 import { generateEncryptionKey } from '../delivery/secrets.js';
 import { ensureTemporalCli } from '../temporal/cli.js';
 import { namespaceReady, startDevServer, stopProcess, type DevServer } from '../temporal/dev-server.js';
+import { supervise, type Supervised } from './supervise.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const dataDir = join(root, '.data');
@@ -39,14 +42,15 @@ process.env.SECRETS_ENCRYPTION_KEYS ??= state.encryptionKey;
 process.env.SSRF_ALLOWLIST ??= '127.0.0.0/8,::1/128';
 const config = loadConfig();
 
-const children: ChildProcess[] = [];
+const children: Supervised[] = [];
 let temporal: DevServer | undefined;
 let stopping = false;
 async function stopAll(code: number) {
   if (stopping) return;
   stopping = true;
   say('stopping');
-  await Promise.all(children.map((c) => stopProcess(c, config.SHUTDOWN_GRACE)));
+  for (const c of children) c.stop();
+  await Promise.all(children.map((c) => stopProcess(c.current(), config.SHUTDOWN_GRACE)));
   await temporal?.stop();
   process.exit(code);
 }
@@ -89,18 +93,23 @@ try {
 
   const env = { ...process.env };
   for (const entry of ['api', 'worker']) {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', `${entry}.ts`)], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('exit', (code) => {
-      if (!stopping) {
-        say(`${entry} exited with ${code}; stopping everything`);
-        void stopAll(1);
-      }
-    });
-    children.push(child);
+    // A crashed process is started again (said on the console); one that keeps crashing stops everything.
+    children.push(
+      supervise({
+        name: entry,
+        start: () =>
+          spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', `${entry}.ts`)], {
+            cwd: root,
+            env,
+            stdio: ['ignore', 'inherit', 'inherit'],
+          }),
+        say,
+        onGiveUp: () => {
+          say('stopping everything');
+          void stopAll(1);
+        },
+      }),
+    );
   }
 
   const apiUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;

@@ -17,8 +17,20 @@ export interface WorkerProcess {
  * run's PostgreSQL and Temporal, so a test can kill it (SIGKILL) the way a crash or an OOM would.
  */
 export function spawnWorker(taskQueue: string, extra: NodeJS.ProcessEnv = {}): WorkerProcess {
+  return spawnEntry('worker', taskQueue, extra);
+}
+
+/**
+ * The API entry point (`src/main/api.ts`) as a separate process listening on `port`, with its embedded
+ * worker on `taskQueue` (as `npm run dev` runs it), so a test can see whether it survives a fault.
+ */
+export function spawnApi(taskQueue: string, port: number, extra: NodeJS.ProcessEnv = {}): WorkerProcess {
+  return spawnEntry('api', taskQueue, { PORT: String(port), HOST: '127.0.0.1', ...extra });
+}
+
+function spawnEntry(entry: 'api' | 'worker', taskQueue: string, extra: NodeJS.ProcessEnv): WorkerProcess {
   const env = testEnv();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', 'worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', `${entry}.ts`)], {
     cwd: root,
     env: {
       ...process.env,

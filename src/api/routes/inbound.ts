@@ -20,6 +20,7 @@ import { acceptBatch, MAX_BATCH_EVENTS, type BatchItemResult } from '../../inges
 import type { AcceptDeps } from '../../ingest/accept-event.js';
 import { mapPostback, type PostbackQuery } from '../../ingest/inbound-map.js';
 import { AppError, errors } from '../errors.js';
+import { parseJsonBody } from '../json-depth.js';
 import type { buildOpenApi } from '../openapi.js';
 import { EventBatchOut, EventBatchUnavailableOut } from '../schemas/batch.js';
 import { ErrorOut } from '../schemas/common.js';
@@ -226,12 +227,7 @@ export function inboundRouter(deps: InboundDeps): Router {
       const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const verified = await verify(req, res, kind, raw);
       await forgetOn503(verified, async () => {
-        let body: unknown;
-        try {
-          body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
-        } catch (err) {
-          throw errors.invalidJson((err as Error).message);
-        }
+        const body = raw.length > 0 ? parseJsonBody(raw) : undefined;
         const operatorId = verified.source.operatorId;
         if (Array.isArray(body)) {
           if (body.length === 0 || body.length > MAX_BATCH_EVENTS) {
