@@ -11,12 +11,14 @@
  * attempt costs a server-side retry timer and one signal; a waiting delivery costs no worker CPU.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -25,7 +27,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
+import type {
+  Activities,
+  AttemptFailure,
+  DeliverOutcome,
+  DeliverResult,
+  RetryingOutcome,
+} from '../activities/index.js';
 import type { DeliveryPlan, EventFacts } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
 import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
@@ -53,7 +61,13 @@ export interface ProcessEventResult {
   deliveries: DeliveryView[];
 }
 
-const { applyEvent, finishDelivery } = proxyLocalActivities<Activities>({
+/**
+ * From this patch on, a delivery activity that is cancelled (retry-now, cancel) is waited for until it has
+ * finished: the next attempt never starts while the previous one may still be on the wire.
+ */
+const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
+
+const { applyEvent, finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
@@ -161,6 +175,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     if (d.attemptCount === d.driveBase && !d.rateLimitPerSecond && d.interrupt === null) {
       if ((await firstAttempt(d)) === 'done') return;
     }
+    // Retries cut short (retry-now) or cancelled wait for the attempt they interrupt to finish.
+    const waitCancelled = patched(WAIT_FOR_CANCELLED_ATTEMPT);
     for (;;) {
       if (d.interrupt === 'cancel') return cancel(d);
       d.interrupt = null;
@@ -168,14 +184,22 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       d.scope = scope;
       const remaining = Math.max(1, maxAttempts(d.policy) - (d.attemptCount - d.driveBase));
       const { deliverWebhook } = proxyActivities<Activities>({
-        // One attempt: the endpoint's timeout plus room to log it (and to wait for a rate-limit slot).
-        // A dead worker is noticed by this too.
+        // One attempt: the endpoint's timeout plus room to read the body's first bytes and to log it. A
+        // dead worker is noticed by the heartbeat timeout (the activity heartbeats past its first second).
         startToCloseTimeout: d.timeoutMs + 15_000 + (d.rateLimitPerSecond ? 30_000 : 0),
+        ...(waitCancelled
+          ? {
+              heartbeatTimeout: '10s',
+              cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            }
+          : {}),
         summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
         retry: {
-          // The activity ends the delivery itself when the policy is spent; this bound only stops a
-          // delivery whose attempts keep dying (crashes) or waiting for a rate-limit slot.
-          maximumAttempts: remaining + 20,
+          // The activity ends the delivery itself when the policy is spent (attempts lost with a dead worker
+          // are logged and count too). Each attempt costs Temporal at most two tries, a wait for a send slot
+          // (which is then used, never reserved again) and the send, plus crashes before any send: this
+          // bound can never stop a delivery that is only waiting for its slot.
+          maximumAttempts: waitCancelled ? 2 * remaining + 20 : remaining + 20,
           // Used only when an attempt dies without deciding its own delay (a worker crash).
           initialInterval: '5s',
           backoffCoefficient: 2,
@@ -183,15 +207,18 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
           nonRetryableErrorTypes: ['DeliveryNotFoundError'],
         },
       });
+      let result: DeliverResult;
       try {
-        settle(
-          d,
-          await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase })),
-        );
-        return;
+        result = await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
       } catch (err) {
-        if (isCancellation(err) && d.interrupt === 'retry') continue;
-        if (isCancellation(err) && d.interrupt === 'cancel') return cancel(d);
+        const interrupted = isCancellation(err) || attemptFailure(err) !== null;
+        if (interrupted && d.interrupt === 'cancel') return cancel(d);
+        if (interrupted && d.interrupt === 'retry') {
+          // A failure that raced the retry-now: the server does not retry an attempt cancelled meanwhile, so
+          // the next one goes now, as asked.
+          noteFailure(d, attemptFailure(err));
+          continue;
+        }
         // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
         const message = err instanceof Error ? err.message : String(err);
         await finishDelivery({ deliveryId: d.deliveryId, status: 'failed', reason: message });
@@ -200,7 +227,53 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         d.nextAttemptAt = null;
         return;
       }
+      if ((await absorb(d, result)) === 'done') return;
+      // Logged by the workflow (PostgreSQL was away during the attempt): wait out its delay here.
+      if ((await waitForNextAttempt(d)) === 'done') return;
     }
+  }
+
+  /**
+   * Takes an attempt's result: an attempt the activity could not log is logged now (a local activity that
+   * never sends, retried until PostgreSQL is back). 'wait' when it failed with attempts left.
+   */
+  async function absorb(d: Tracked, result: DeliverResult): Promise<'done' | 'wait'> {
+    const outcome: DeliverOutcome | RetryingOutcome =
+      result.status === 'unrecorded'
+        ? await CancellationScope.nonCancellable(() => recordDeliveryOutcome(result))
+        : result;
+    if (outcome.status !== 'retrying') {
+      settle(d, outcome);
+      return 'done';
+    }
+    noteFailure(d, outcome);
+    return 'wait';
+  }
+
+  function noteFailure(d: Tracked, failed: AttemptFailure | null) {
+    if (!failed) return;
+    d.status = 'retrying';
+    d.attemptCount = Math.max(d.attemptCount, failed.attempt);
+    d.nextAttemptAt = failed.nextAttemptAt;
+    d.lastError = failed.error;
+    publish();
+  }
+
+  /** Waits until the next attempt is due; retry-now cuts it short, cancel ends the delivery. */
+  async function waitForNextAttempt(d: Tracked): Promise<'done' | 'retries'> {
+    const wait = new CancellationScope();
+    d.scope = wait;
+    try {
+      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      if (d.interrupt === 'cancel') {
+        await cancel(d);
+        return 'done';
+      }
+    }
+    d.interrupt = null;
+    return 'retries';
   }
 
   /**
@@ -215,9 +288,9 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId}), first attempt`,
       retry: { maximumAttempts: 1 },
     });
+    let result: DeliverResult;
     try {
-      settle(d, await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase })));
-      return 'done';
+      result = await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
     } catch (err) {
       if (isCancellation(err) && d.interrupt === 'cancel') {
         await cancel(d);
@@ -226,25 +299,11 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       const failed = attemptFailure(err);
       // Not an attempt that failed (a fault, PostgreSQL away...): the ordinary activity retries it.
       if (!failed) return 'retries';
-      d.status = 'retrying';
-      d.attemptCount = Math.max(d.attemptCount, failed.attempt);
-      d.nextAttemptAt = failed.nextAttemptAt;
-      d.lastError = failed.error;
-      publish();
+      noteFailure(d, failed);
+      return waitForNextAttempt(d);
     }
-    const wait = new CancellationScope();
-    d.scope = wait;
-    try {
-      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      if (d.interrupt === 'cancel') {
-        await cancel(d);
-        return 'done';
-      }
-    }
-    d.interrupt = null;
-    return 'retries';
+    if ((await absorb(d, result)) === 'done') return 'done';
+    return waitForNextAttempt(d);
   }
 
   async function cancel(d: Tracked) {
