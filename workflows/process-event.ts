@@ -211,11 +211,11 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       try {
         result = await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
       } catch (err) {
-        const interrupted = isCancellation(err) || attemptFailure(err) !== null;
+        // Cancelled, or failed after the cancellation was requested (the server does not retry an activity
+        // cancelled meanwhile: an attempt that failed, a wait for a send slot): what was asked decides.
+        const interrupted = isCancellation(err) || err instanceof ActivityFailure;
         if (interrupted && d.interrupt === 'cancel') return cancel(d);
         if (interrupted && d.interrupt === 'retry') {
-          // A failure that raced the retry-now: the server does not retry an attempt cancelled meanwhile, so
-          // the next one goes now, as asked.
           noteFailure(d, attemptFailure(err));
           continue;
         }

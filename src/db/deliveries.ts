@@ -270,7 +270,10 @@ export async function recordAttempt(
                               WHEN $9 = 'succeeded' THEN last_error ELSE $11 END,
             completed_at = CASE WHEN $9 IN ('succeeded', 'failed', 'cancelled') THEN coalesce(completed_at, now())
                                 ELSE completed_at END,
-            in_flight_attempt = NULL, in_flight_since = NULL, slot_at = NULL,
+            -- Only this attempt's own mark: a stale attempt (its worker presumed dead) must not clear the next.
+            in_flight_since = CASE WHEN in_flight_attempt = $2 THEN NULL ELSE in_flight_since END,
+            in_flight_attempt = CASE WHEN in_flight_attempt = $2 THEN NULL ELSE in_flight_attempt END,
+            slot_at = NULL,
             updated_at = now()
       WHERE id = $1
       RETURNING (SELECT failing_since FROM health) AS failing_since, status, replaced_by_event_id`,

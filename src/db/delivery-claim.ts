@@ -92,7 +92,10 @@ export async function claimAttempt(
      )
      SELECT c.status, c.replaced_by_event_id, c.operator_id, c.attempt_count, c.redrive_count, c.event_type,
             c.retry_policy, c.workflow_id, c.endpoint_id, c.in_flight_attempt, c.lost_attempt,
-            greatest(0, extract(epoch FROM c.slot_at - clock_timestamp()) * 1000)::float8 AS slot_wait_ms,
+            -- (greatest() skips NULLs: no slot must stay NULL, not become 0)
+            CASE WHEN c.slot_at IS NOT NULL
+                 THEN greatest(0, extract(epoch FROM c.slot_at - clock_timestamp()) * 1000)::float8 END
+              AS slot_wait_ms,
             e.rate_limit_per_second, e.format, e.postback, e.url, e.headers, e.timeout_ms, e.enabled,
             e.deleted_at, e.secret_sealed, e.previous_secrets,
             v.event_id, v.type AS event_kind, v.occurred_at, v.payload, v.facts
