@@ -3,12 +3,16 @@
  *
  * States: applying (one local activity derives the facts and creates the deliveries) -> delivering (one
  * activity per delivery, side by side, retried by Temporal on the delivery's own policy) -> completed.
- * Signals: retryDelivery (cut a wait short), cancelDelivery, redriveDeliveries (deliver reopened failed
- * deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
+ * Signals: retryDelivery (cut a wait short; an attempt it races finishes and its outcome counts),
+ * cancelDelivery (an attempt on the wire is aborted, and waited for), redriveDeliveries (deliver reopened
+ * failed deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
+ * An attempt the activity sent but could not log comes back `unrecorded`: a record-only local activity
+ * logs it (retried until PostgreSQL is back) and the workflow waits out its delay itself: never a resend.
  * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled).
  *
- * Cost on the happy path: one workflow start, one local activity, one activity per delivery. A failed
- * attempt costs a server-side retry timer and one signal; a waiting delivery costs no worker CPU.
+ * Cost on the happy path: one workflow start, one local activity (the first attempt of each delivery). A
+ * failed attempt costs a server-side retry timer and one signal, plus one version marker for the first
+ * retried delivery; a rate-limit wait a server-side retry; a waiting delivery costs no worker CPU.
  */
 import {
   ActivityCancellationType,
