@@ -10,15 +10,15 @@
  * logs it (retried until PostgreSQL is back) and the workflow waits out its delay itself: never a resend.
  * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled).
  *
- * Cost on the happy path: one workflow start, one local activity (the first attempt of each delivery). A
- * failed attempt costs a server-side retry timer and one signal, plus one version marker for the first
- * retried delivery; a rate-limit wait a server-side retry; a waiting delivery costs no worker CPU.
+ * Cost on the happy path: one workflow start, one local activity to apply the event, one local activity
+ * per delivery (its first attempt). A failed attempt costs a server-side retry timer and one signal, plus
+ * one version marker for the first retried delivery; a rate-limit wait costs a server-side retry; a
+ * waiting delivery costs no worker CPU.
  */
 import {
   ActivityCancellationType,
   ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
@@ -38,10 +38,11 @@ import type {
   DeliverResult,
   RetryingOutcome,
 } from '../activities/index.js';
-import type { DeliveryPlan, EventFacts } from '../activities/index.js';
+import type { EventFacts } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
-import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
+import { maxAttempts } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
+import { attemptFailure, settle, TERMINAL, track, view, type Tracked } from './tracked-delivery.js';
 import {
   cancelDeliverySignal,
   deliveriesQuery,
@@ -76,21 +77,6 @@ const { applyEvent, finishDelivery, recordDeliveryOutcome } = proxyLocalActiviti
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
-
-interface Tracked extends DeliveryView {
-  endpointHost: string;
-  rateLimitPerSecond: number | null;
-  policy: ResolvedRetryPolicy;
-  timeoutMs: number;
-  /** Attempt count when the current schedule began (0, or the count at the last redrive). */
-  driveBase: number;
-  active: boolean;
-  scope: CancellationScope | null;
-  interrupt: 'retry' | 'cancel' | null;
-  cancelReason: string | null;
-}
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Processes one operator event: derives its meaning, delivers it to every subscribed endpoint. */
 export async function processEvent(input: ProcessEventInput): Promise<ProcessEventResult> {
@@ -360,52 +346,4 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       ].join('\n'),
     );
   }
-}
-
-function settle(d: Tracked, outcome: DeliverOutcome) {
-  d.status = outcome.status;
-  d.attemptCount = Math.max(d.attemptCount, outcome.attempt);
-  d.lastError = outcome.error;
-  d.nextAttemptAt = null;
-}
-
-/** The attempt a failed delivery activity reports in its failure details, if that is what failed. */
-function attemptFailure(err: unknown): AttemptFailure | null {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure) || cause.type !== 'DeliveryAttemptFailed') return null;
-  const details = cause.details?.[0] as AttemptFailure | undefined;
-  return details && typeof details.attempt === 'number' && details.nextAttemptAt ? details : null;
-}
-
-function track(plan: DeliveryPlan): Tracked {
-  return {
-    deliveryId: plan.deliveryId,
-    endpointId: plan.endpointId,
-    eventType: plan.eventType,
-    status: plan.status,
-    attemptCount: plan.attemptCount,
-    nextAttemptAt: null,
-    lastError: null,
-    endpointHost: plan.endpointHost,
-    rateLimitPerSecond: plan.rateLimitPerSecond,
-    policy: plan.policy,
-    timeoutMs: plan.timeoutMs,
-    driveBase: plan.attemptCount,
-    active: false,
-    scope: null,
-    interrupt: null,
-    cancelReason: null,
-  };
-}
-
-function view(d: Tracked): DeliveryView {
-  return {
-    deliveryId: d.deliveryId,
-    endpointId: d.endpointId,
-    eventType: d.eventType,
-    status: d.status,
-    attemptCount: d.attemptCount,
-    nextAttemptAt: d.nextAttemptAt,
-    lastError: d.lastError,
-  };
 }
