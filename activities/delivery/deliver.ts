@@ -48,15 +48,38 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
   if (early) return early;
   const running = attemptContext(deps, input.deliveryId);
   try {
-    const prepared = await prepareOrRelease(deps, ctx, input.deliveryId);
+    const prepared = await beforeTheSend(deps, ctx, input.deliveryId);
     if (typeof prepared === 'string') {
       await finishDelivery(deps.pool, input.deliveryId, 'cancelled', prepared);
       return { status: 'cancelled', attempt: ctx.attempt_count, statusCode: null, error: prepared };
     }
-    await takeSendSlot(deps, ctx, input.deliveryId);
     return await sendAndRecord(deps, ctx, input, prepared, running.signal);
   } finally {
     running.stop();
+  }
+}
+
+/**
+ * Prepares the request and takes the send slot. A fault here (PostgreSQL, a secret that does not decrypt)
+ * throws for Temporal to retry, after dropping the in-flight mark: nothing was sent, so it must not be
+ * logged as a lost attempt. A `RateLimited` wait has dropped it already.
+ */
+async function beforeTheSend(
+  deps: DeliverDeps,
+  ctx: DeliveryContext,
+  deliveryId: string,
+): Promise<PreparedRequest | string> {
+  try {
+    const prepared =
+      ctx.format === 'postback'
+        ? await preparePostback(deps.pool, ctx)
+        : prepareWebhook(deps.cipher, ctx, deliveryId, (deps.now ?? (() => new Date()))());
+    if (typeof prepared !== 'string') await takeSendSlot(deps, ctx, deliveryId);
+    return prepared;
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure && err.type === 'RateLimited'))
+      await releaseClaim(deps.pool, deliveryId).catch(() => {});
+    throw err;
   }
 }
 
@@ -95,21 +118,6 @@ async function endWithoutSending(
     return ended('failed', reason);
   }
   return null;
-}
-
-async function prepareOrRelease(
-  deps: DeliverDeps,
-  ctx: DeliveryContext,
-  deliveryId: string,
-): Promise<PreparedRequest | string> {
-  try {
-    if (ctx.format === 'postback') return await preparePostback(deps.pool, ctx);
-    return prepareWebhook(deps.cipher, ctx, deliveryId, (deps.now ?? (() => new Date()))());
-  } catch (err) {
-    // Nothing was sent: the in-flight mark must not be mistaken for a lost attempt.
-    await releaseClaim(deps.pool, deliveryId).catch(() => {});
-    throw err;
-  }
 }
 
 /** Sends the attempt marked in flight, then judges, logs and follows it up: from here, outcomes are data. */
