@@ -31,23 +31,24 @@ import {
  * workflow logs it.
  */
 export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<DeliverResult> {
-  const ctx = await claimAttempt(deps.pool, input.deliveryId, SLOT_SLEEP_MAX_MS);
-  if (!ctx) {
-    throw ApplicationFailure.nonRetryable(
-      `delivery ${input.deliveryId} does not exist`,
-      'DeliveryNotFoundError',
-    );
-  }
-  if (ctx.lost_attempt !== null) {
-    deps.logger?.warn(
-      { deliveryId: input.deliveryId, attempt: ctx.lost_attempt },
-      'attempt lost with its worker',
-    );
-  }
-  const early = await endWithoutSending(deps, ctx, input);
-  if (early) return early;
+  // Heartbeats from the start: a claim stuck on PostgreSQL must not outlive the heartbeat timeout silently.
   const running = attemptContext(deps, input.deliveryId);
   try {
+    const ctx = await claimAttempt(deps.pool, input.deliveryId, SLOT_SLEEP_MAX_MS);
+    if (!ctx) {
+      throw ApplicationFailure.nonRetryable(
+        `delivery ${input.deliveryId} does not exist`,
+        'DeliveryNotFoundError',
+      );
+    }
+    if (ctx.lost_attempt !== null) {
+      deps.logger?.warn(
+        { deliveryId: input.deliveryId, attempt: ctx.lost_attempt },
+        'attempt lost with its worker',
+      );
+    }
+    const early = await endWithoutSending(deps, ctx, input);
+    if (early) return early;
     const prepared = await beforeTheSend(deps, ctx, input.deliveryId);
     if (typeof prepared === 'string') {
       await finishDelivery(deps.pool, input.deliveryId, 'cancelled', prepared);
