@@ -38,6 +38,43 @@ async function sendMany(affiliateId: string, count: number) {
   return events;
 }
 
+describe('a reserved send slot', () => {
+  it('is released when its delivery is cancelled while waiting for it: the last one moves the schedule back', async () => {
+    const aff = uniqueId('aff');
+    const path = `/slots-${aff}`;
+    const endpoint = await createEndpoint(path, aff, { rateLimitPerSecond: 1 });
+    await sendMany(aff, 6);
+    await rx.waitFor(path, 1);
+    // Every delivery holds its slot; the last one reserved waits about 5 s.
+    let last: { id: string; slot_at: Date } | undefined;
+    for (let i = 0; i < 100 && !last; i++) {
+      const { rows } = await sys.pool.query<{ id: string; slot_at: Date; n: number }>(
+        `SELECT id, slot_at, count(*) OVER ()::int AS n FROM deliveries
+          WHERE endpoint_id = $1 AND slot_at IS NOT NULL AND status = 'pending' ORDER BY slot_at DESC LIMIT 1`,
+        [endpoint.id],
+      );
+      if (rows[0] && rows[0].n >= 4 && rows[0].slot_at.getTime() > Date.now() + 2_000) last = rows[0];
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(last, 'a delivery waiting for a slot seconds away');
+    const cancel = await sys.request('POST', `/v1/deliveries/${last.id}/cancel`, { apiKey: op.apiKey });
+    assert.equal(cancel.status, 202);
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await sys.pool.query('SELECT status FROM deliveries WHERE id = $1', [last.id]);
+      if (rows[0].status === 'cancelled') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { rows: slots } = await sys.pool.query<{ next_slot: Date }>(
+      'SELECT next_slot FROM endpoint_send_slots WHERE endpoint_id = $1',
+      [endpoint.id],
+    );
+    assert.equal(slots[0]!.next_slot.getTime(), last.slot_at.getTime());
+    // The other five still arrive, each once.
+    const got = await rx.waitFor(path, 5, 15_000);
+    assert.equal(new Set(got.map((r) => JSON.parse(r.body).data.eventId)).size, 5);
+  });
+});
+
 describe('a rate-limited endpoint with a backlog', () => {
   it(
     'drains a 70-event backlog at 1/s (slot waits well past 30 s): every delivery sent once and succeeded, none dead-lettered, while another endpoint flows beside it',
