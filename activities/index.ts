@@ -3,16 +3,27 @@ import { isCommissionEventType } from '../src/domain/commission/facts.js';
 import { signalCustomerEvent } from '../src/temporal/customer-signals.js';
 import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
 import { createCommissionActivities } from './commissions.js';
-import {
-  deliverWebhook,
-  type DeliverDeps,
-  type DeliverInput,
-  type DeliverOutcome,
-} from './deliver-webhook.js';
+import { deliver } from './delivery/deliver.js';
+import { recordDeliveryOutcome } from './delivery/record-outcome.js';
+import type {
+  DeliverDeps,
+  DeliverInput,
+  DeliverOutcome,
+  DeliverResult,
+  RetryingOutcome,
+  UnrecordedOutcome,
+} from './delivery/types.js';
 
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
 export type { CommissionDecision, CommissionStep } from './commissions.js';
-export type { AttemptFailure, DeliverInput, DeliverOutcome } from './deliver-webhook.js';
+export type {
+  AttemptFailure,
+  DeliverInput,
+  DeliverOutcome,
+  DeliverResult,
+  RetryingOutcome,
+  UnrecordedOutcome,
+} from './delivery/types.js';
 export type { EventFacts } from '../src/db/events.js';
 
 /** Everything the activities need, injected so tests can hand in their own. */
@@ -29,9 +40,16 @@ export function createActivities(deps: ActivityDeps) {
         await wakeCustomer(eventRef, customerId, applied);
       return applied;
     },
-    /** One attempt of a webhook delivery; Temporal retries it on the delivery's policy. */
-    async deliverWebhook(input: DeliverInput): Promise<DeliverOutcome> {
-      return deliverWebhook(deps, input);
+    /**
+     * One attempt of a delivery, webhook or postback (the registered name predates postbacks; histories
+     * record it). Temporal retries it on the delivery's policy.
+     */
+    async deliverWebhook(input: DeliverInput): Promise<DeliverResult> {
+      return deliver(deps, input);
+    },
+    /** Logs an attempt the delivery activity sent but could not log; never sends. */
+    async recordDeliveryOutcome(input: UnrecordedOutcome): Promise<DeliverOutcome | RetryingOutcome> {
+      return recordDeliveryOutcome(deps, input);
     },
     /** Ends a delivery without an attempt: cancelled by request, or given up by Temporal. */
     async finishDelivery(input: { deliveryId: string; status: 'cancelled' | 'failed'; reason: string }) {

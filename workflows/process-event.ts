@@ -3,20 +3,26 @@
  *
  * States: applying (one local activity derives the facts and creates the deliveries) -> delivering (one
  * activity per delivery, side by side, retried by Temporal on the delivery's own policy) -> completed.
- * Signals: retryDelivery (cut a wait short), cancelDelivery, redriveDeliveries (deliver reopened failed
- * deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
+ * Signals: retryDelivery (cut a wait short; an attempt it races finishes and its outcome counts),
+ * cancelDelivery (an attempt on the wire is aborted, and waited for), redriveDeliveries (deliver reopened
+ * failed deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
+ * An attempt the activity sent but could not log comes back `unrecorded`: a record-only local activity
+ * logs it (retried until PostgreSQL is back) and the workflow waits out its delay itself: never a resend.
  * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled).
  *
- * Cost on the happy path: one workflow start, one local activity, one activity per delivery. A failed
- * attempt costs a server-side retry timer and one signal; a waiting delivery costs no worker CPU.
+ * Cost on the happy path: one workflow start, one local activity to apply the event, one local activity
+ * per delivery (its first attempt). A failed attempt costs a server-side retry timer and one signal, plus
+ * one version marker for the first retried delivery; a rate-limit wait costs a server-side retry; a
+ * waiting delivery costs no worker CPU.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -25,11 +31,18 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
-import type { DeliveryPlan, EventFacts } from '../activities/index.js';
+import type {
+  Activities,
+  AttemptFailure,
+  DeliverOutcome,
+  DeliverResult,
+  RetryingOutcome,
+} from '../activities/index.js';
+import type { EventFacts } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
-import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
+import { maxAttempts } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
+import { attemptFailure, settle, TERMINAL, track, view, type Tracked } from './tracked-delivery.js';
 import {
   cancelDeliverySignal,
   deliveriesQuery,
@@ -53,26 +66,17 @@ export interface ProcessEventResult {
   deliveries: DeliveryView[];
 }
 
-const { applyEvent, finishDelivery } = proxyLocalActivities<Activities>({
+/**
+ * From this patch on, a delivery activity that is cancelled (retry-now, cancel) is waited for until it has
+ * finished: the next attempt never starts while the previous one may still be on the wire.
+ */
+const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
+
+const { applyEvent, finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });
-
-interface Tracked extends DeliveryView {
-  endpointHost: string;
-  rateLimitPerSecond: number | null;
-  policy: ResolvedRetryPolicy;
-  timeoutMs: number;
-  /** Attempt count when the current schedule began (0, or the count at the last redrive). */
-  driveBase: number;
-  active: boolean;
-  scope: CancellationScope | null;
-  interrupt: 'retry' | 'cancel' | null;
-  cancelReason: string | null;
-}
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** Processes one operator event: derives its meaning, delivers it to every subscribed endpoint. */
 export async function processEvent(input: ProcessEventInput): Promise<ProcessEventResult> {
@@ -161,6 +165,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     if (d.attemptCount === d.driveBase && !d.rateLimitPerSecond && d.interrupt === null) {
       if ((await firstAttempt(d)) === 'done') return;
     }
+    // Retries cut short (retry-now) or cancelled wait for the attempt they interrupt to finish.
+    const waitCancelled = patched(WAIT_FOR_CANCELLED_ATTEMPT);
     for (;;) {
       if (d.interrupt === 'cancel') return cancel(d);
       d.interrupt = null;
@@ -168,14 +174,22 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       d.scope = scope;
       const remaining = Math.max(1, maxAttempts(d.policy) - (d.attemptCount - d.driveBase));
       const { deliverWebhook } = proxyActivities<Activities>({
-        // One attempt: the endpoint's timeout plus room to log it (and to wait for a rate-limit slot).
-        // A dead worker is noticed by this too.
+        // One attempt: the endpoint's timeout plus room to read the body's first bytes and to log it. A
+        // dead worker is noticed by the heartbeat timeout (the activity heartbeats past its first second).
         startToCloseTimeout: d.timeoutMs + 15_000 + (d.rateLimitPerSecond ? 30_000 : 0),
+        ...(waitCancelled
+          ? {
+              heartbeatTimeout: '10s',
+              cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            }
+          : {}),
         summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
         retry: {
-          // The activity ends the delivery itself when the policy is spent; this bound only stops a
-          // delivery whose attempts keep dying (crashes) or waiting for a rate-limit slot.
-          maximumAttempts: remaining + 20,
+          // The activity ends the delivery itself when the policy is spent (attempts lost with a dead worker
+          // are logged and count too). Each attempt costs Temporal at most two tries, a wait for a send slot
+          // (which is then used, never reserved again) and the send, plus crashes before any send: this
+          // bound can never stop a delivery that is only waiting for its slot.
+          maximumAttempts: waitCancelled ? 2 * remaining + 20 : remaining + 20,
           // Used only when an attempt dies without deciding its own delay (a worker crash).
           initialInterval: '5s',
           backoffCoefficient: 2,
@@ -183,15 +197,18 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
           nonRetryableErrorTypes: ['DeliveryNotFoundError'],
         },
       });
+      let result: DeliverResult;
       try {
-        settle(
-          d,
-          await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase })),
-        );
-        return;
+        result = await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
       } catch (err) {
-        if (isCancellation(err) && d.interrupt === 'retry') continue;
-        if (isCancellation(err) && d.interrupt === 'cancel') return cancel(d);
+        // Cancelled, or failed after the cancellation was requested (the server does not retry an activity
+        // cancelled meanwhile: an attempt that failed, a wait for a send slot): what was asked decides.
+        const interrupted = isCancellation(err) || err instanceof ActivityFailure;
+        if (interrupted && d.interrupt === 'cancel') return cancel(d);
+        if (interrupted && d.interrupt === 'retry') {
+          noteFailure(d, attemptFailure(err));
+          continue;
+        }
         // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
         const message = err instanceof Error ? err.message : String(err);
         await finishDelivery({ deliveryId: d.deliveryId, status: 'failed', reason: message });
@@ -200,7 +217,53 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         d.nextAttemptAt = null;
         return;
       }
+      if ((await absorb(d, result)) === 'done') return;
+      // Logged by the workflow (PostgreSQL was away during the attempt): wait out its delay here.
+      if ((await waitForNextAttempt(d)) === 'done') return;
     }
+  }
+
+  /**
+   * Takes an attempt's result: an attempt the activity could not log is logged now (a local activity that
+   * never sends, retried until PostgreSQL is back). 'wait' when it failed with attempts left.
+   */
+  async function absorb(d: Tracked, result: DeliverResult): Promise<'done' | 'wait'> {
+    const outcome: DeliverOutcome | RetryingOutcome =
+      result.status === 'unrecorded'
+        ? await CancellationScope.nonCancellable(() => recordDeliveryOutcome(result))
+        : result;
+    if (outcome.status !== 'retrying') {
+      settle(d, outcome);
+      return 'done';
+    }
+    noteFailure(d, outcome);
+    return 'wait';
+  }
+
+  function noteFailure(d: Tracked, failed: AttemptFailure | null) {
+    if (!failed) return;
+    d.status = 'retrying';
+    d.attemptCount = Math.max(d.attemptCount, failed.attempt);
+    d.nextAttemptAt = failed.nextAttemptAt;
+    d.lastError = failed.error;
+    publish();
+  }
+
+  /** Waits until the next attempt is due; retry-now cuts it short, cancel ends the delivery. */
+  async function waitForNextAttempt(d: Tracked): Promise<'done' | 'retries'> {
+    const wait = new CancellationScope();
+    d.scope = wait;
+    try {
+      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      if (d.interrupt === 'cancel') {
+        await cancel(d);
+        return 'done';
+      }
+    }
+    d.interrupt = null;
+    return 'retries';
   }
 
   /**
@@ -215,9 +278,9 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId}), first attempt`,
       retry: { maximumAttempts: 1 },
     });
+    let result: DeliverResult;
     try {
-      settle(d, await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase })));
-      return 'done';
+      result = await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
     } catch (err) {
       if (isCancellation(err) && d.interrupt === 'cancel') {
         await cancel(d);
@@ -226,25 +289,11 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       const failed = attemptFailure(err);
       // Not an attempt that failed (a fault, PostgreSQL away...): the ordinary activity retries it.
       if (!failed) return 'retries';
-      d.status = 'retrying';
-      d.attemptCount = Math.max(d.attemptCount, failed.attempt);
-      d.nextAttemptAt = failed.nextAttemptAt;
-      d.lastError = failed.error;
-      publish();
+      noteFailure(d, failed);
+      return waitForNextAttempt(d);
     }
-    const wait = new CancellationScope();
-    d.scope = wait;
-    try {
-      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      if (d.interrupt === 'cancel') {
-        await cancel(d);
-        return 'done';
-      }
-    }
-    d.interrupt = null;
-    return 'retries';
+    if ((await absorb(d, result)) === 'done') return 'done';
+    return waitForNextAttempt(d);
   }
 
   async function cancel(d: Tracked) {
@@ -297,52 +346,4 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       ].join('\n'),
     );
   }
-}
-
-function settle(d: Tracked, outcome: DeliverOutcome) {
-  d.status = outcome.status;
-  d.attemptCount = Math.max(d.attemptCount, outcome.attempt);
-  d.lastError = outcome.error;
-  d.nextAttemptAt = null;
-}
-
-/** The attempt a failed delivery activity reports in its failure details, if that is what failed. */
-function attemptFailure(err: unknown): AttemptFailure | null {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure) || cause.type !== 'DeliveryAttemptFailed') return null;
-  const details = cause.details?.[0] as AttemptFailure | undefined;
-  return details && typeof details.attempt === 'number' && details.nextAttemptAt ? details : null;
-}
-
-function track(plan: DeliveryPlan): Tracked {
-  return {
-    deliveryId: plan.deliveryId,
-    endpointId: plan.endpointId,
-    eventType: plan.eventType,
-    status: plan.status,
-    attemptCount: plan.attemptCount,
-    nextAttemptAt: null,
-    lastError: null,
-    endpointHost: plan.endpointHost,
-    rateLimitPerSecond: plan.rateLimitPerSecond,
-    policy: plan.policy,
-    timeoutMs: plan.timeoutMs,
-    driveBase: plan.attemptCount,
-    active: false,
-    scope: null,
-    interrupt: null,
-    cancelReason: null,
-  };
-}
-
-function view(d: Tracked): DeliveryView {
-  return {
-    deliveryId: d.deliveryId,
-    endpointId: d.endpointId,
-    eventType: d.eventType,
-    status: d.status,
-    attemptCount: d.attemptCount,
-    nextAttemptAt: d.nextAttemptAt,
-    lastError: d.lastError,
-  };
 }

@@ -451,7 +451,7 @@ async function notify(
   }
 
   // Recorded even when every subscriber had its conversion replaced: an attempt already on the wire that
-  // gets through sends this event's data after it (deliver-webhook.ts, sendOvertakenReversal).
+  // gets through sends this event's data after it (activities/delivery/follow-ups.ts, sendOvertakenReversal).
   const { rows: customerRows } = await tx.query<{ attribution: Record<string, unknown> | null }>(
     'SELECT attribution FROM customers WHERE operator_id = $1 AND customer_id = $2',
     [ref.operatorId, ref.customerId],

@@ -2,6 +2,7 @@ import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 import { afterCursor, NEWEST_FIRST } from './keyset.js';
+import { releaseSlotSql } from './rate-limit.js';
 
 /** Repository of deliveries (one per event x endpoint x delivered type) and their attempt log. */
 
@@ -26,6 +27,8 @@ export interface Delivery {
   completedAt: Date | null;
   /** A rejection or reversal undid this conversion before it was delivered: it is never sent again. */
   replacedByEventId: string | null;
+  /** The attempt a worker is sending right now, if any. */
+  inFlightAttempt: number | null;
 }
 
 export interface DeliveryAttempt {
@@ -35,7 +38,10 @@ export interface DeliveryAttempt {
   statusCode: number | null;
   errorClass: string | null;
   errorMessage: string | null;
+  /** A printable preview of the body's first 4 KiB (see printablePreview). */
   responseBody: string | null;
+  responseBytes?: number | null;
+  responseContentType?: string | null;
 }
 
 interface DeliveryRow {
@@ -55,6 +61,7 @@ interface DeliveryRow {
   updated_at: Date;
   completed_at: Date | null;
   replaced_by_event_id: string | null;
+  in_flight_attempt: number | null;
 }
 
 function fromRow(r: DeliveryRow): Delivery {
@@ -75,6 +82,7 @@ function fromRow(r: DeliveryRow): Delivery {
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
     replacedByEventId: r.replaced_by_event_id,
+    inFlightAttempt: r.in_flight_attempt ?? null,
   };
 }
 
@@ -157,6 +165,8 @@ export async function attemptsOf(db: Queryable, deliveryId: string): Promise<Del
     error_class: string | null;
     error_message: string | null;
     response_body: string | null;
+    response_bytes: number | null;
+    response_content_type: string | null;
   }>('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY number', [deliveryId]);
   return rows.map((r) => ({
     number: r.number,
@@ -166,6 +176,8 @@ export async function attemptsOf(db: Queryable, deliveryId: string): Promise<Del
     errorClass: r.error_class,
     errorMessage: r.error_message,
     responseBody: r.response_body,
+    responseBytes: r.response_bytes,
+    responseContentType: r.response_content_type,
   }));
 }
 
@@ -218,8 +230,9 @@ export interface AttemptRecord extends DeliveryAttempt {
 }
 
 /**
- * Logs one attempt and moves the delivery on, in one statement. Replay-safe: a repeated attempt number
- * is ignored, and a delivery already finished (cancelled meanwhile, say) keeps its final status.
+ * Logs one attempt and moves the delivery on, in one statement: the in-flight mark and the send slot the
+ * attempt used are cleared. Replay-safe: a repeated attempt number is ignored, and a delivery already
+ * finished (cancelled meanwhile, say) keeps its final status.
  */
 export async function recordAttempt(
   db: Queryable,
@@ -234,8 +247,8 @@ export async function recordAttempt(
   }>(
     `WITH attempt AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
-                                      error_message, response_body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                      error_message, response_body, response_bytes, response_content_type)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $13, $14)
        ON CONFLICT DO NOTHING
      ), health AS (
        -- The endpoint's failure clock: started by a failed attempt, stopped by any success.
@@ -257,6 +270,10 @@ export async function recordAttempt(
                               WHEN $9 = 'succeeded' THEN last_error ELSE $11 END,
             completed_at = CASE WHEN $9 IN ('succeeded', 'failed', 'cancelled') THEN coalesce(completed_at, now())
                                 ELSE completed_at END,
+            -- Only this attempt's own mark: a stale attempt (its worker presumed dead) must not clear the next.
+            in_flight_since = CASE WHEN in_flight_attempt = $2 THEN NULL ELSE in_flight_since END,
+            in_flight_attempt = CASE WHEN in_flight_attempt = $2 THEN NULL ELSE in_flight_attempt END,
+            slot_at = NULL,
             updated_at = now()
       WHERE id = $1
       RETURNING (SELECT failing_since FROM health) AS failing_since, status, replaced_by_event_id`,
@@ -273,6 +290,8 @@ export async function recordAttempt(
       a.nextAttemptAt,
       a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}`.slice(0, 1000) : null,
       endpointId,
+      a.responseBytes ?? null,
+      a.responseContentType?.slice(0, 200) ?? null,
     ],
   );
   const row = rows[0];
@@ -283,7 +302,10 @@ export async function recordAttempt(
   };
 }
 
-/** Finishes a delivery without an attempt (cancelled, or its endpoint went away). */
+/**
+ * Finishes a delivery without an attempt (cancelled, or its endpoint went away), in one statement: its
+ * in-flight mark goes, and a send slot it reserved and will not use is released.
+ */
 export async function finishDelivery(
   db: Queryable,
   deliveryId: string,
@@ -291,11 +313,34 @@ export async function finishDelivery(
   reason: string,
 ): Promise<void> {
   await db.query(
-    `UPDATE deliveries SET status = $2, last_error = $3, next_attempt_at = NULL,
+    `WITH prior AS (
+       SELECT id, endpoint_id, slot_at FROM deliveries
+        WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled') FOR UPDATE
+     ), released AS (
+       ${releaseSlotSql('prior')}
+     )
+     UPDATE deliveries d SET status = $2, last_error = $3, next_attempt_at = NULL,
+            in_flight_attempt = NULL, in_flight_since = NULL, slot_at = NULL,
             completed_at = coalesce(completed_at, now()), updated_at = now()
-      WHERE id = $1 AND status NOT IN ('succeeded', 'failed', 'cancelled')`,
+       FROM prior p
+      WHERE d.id = p.id`,
     [deliveryId, status, reason],
   );
+}
+
+/** Notes that the delivery is being cancelled by request, so an attempt on the wire aborts its request. */
+export async function requestCancel(db: Queryable, deliveryId: string): Promise<void> {
+  await db.query('UPDATE deliveries SET cancel_requested_at = now() WHERE id = $1', [deliveryId]);
+}
+
+/** Whether a running attempt must stop: cancelled by request, or its endpoint disabled or deleted. */
+export async function mustAbort(db: Queryable, deliveryId: string): Promise<boolean> {
+  const { rows } = await db.query<{ abort: boolean }>(
+    `SELECT d.cancel_requested_at IS NOT NULL OR NOT e.enabled OR e.deleted_at IS NOT NULL AS abort
+       FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id WHERE d.id = $1`,
+    [deliveryId],
+  );
+  return rows[0]?.abort ?? false;
 }
 
 /** Puts failed deliveries back to pending for a redrive; returns those it moved. */

@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { eventWorkflowId } from '../../src/domain/ids.js';
+import { retryDeliverySignal } from '../../workflows/definitions.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
@@ -299,6 +300,109 @@ describe('driving deliveries by hand', () => {
     );
   });
 
+  it('retry-now while an attempt is on the wire sends nothing extra and answers 409 attempt_in_flight, click after click', async () => {
+    const { affiliateId, reg } = scoped();
+    const path = `/inflight-${affiliateId}`;
+    rx.script(path, [{ status: 500 }, { status: 200, delayMs: 4_000 }]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1s'], jitter: 0 } });
+    const handle = await send(reg);
+    await rx.waitFor(path, 2);
+    const [d] = await deliveriesOf(reg.id);
+    for (let click = 0; click < 3; click++) {
+      const retry = await sys.request('POST', `/v1/deliveries/${d!.id}/retry`, { apiKey: op.apiKey });
+      assert.equal(retry.status, 409, JSON.stringify(retry.body));
+      assert.equal(retry.body.error.code, 'attempt_in_flight');
+    }
+    const result = await handle.result();
+    assert.equal(result.deliveries[0]!.status, 'succeeded');
+    assert.equal(rx.requests(path).length, 2);
+    const detail = await deliveryDetail(d!.id);
+    assert.deepEqual(
+      detail.attempts.map((a: any) => [a.number, a.statusCode]),
+      [
+        [1, 500],
+        [2, 200],
+      ],
+    );
+  });
+
+  it('a retryDelivery signal that races an attempt on the wire does not start a second send: the attempt’s own outcome counts', async () => {
+    const { affiliateId, reg } = scoped();
+    const path = `/race-${affiliateId}`;
+    rx.script(path, [{ status: 500 }, { status: 200, delayMs: 4_000 }]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1s'], jitter: 0 } });
+    const handle = await send(reg);
+    await rx.waitFor(path, 2);
+    const [d] = await deliveriesOf(reg.id);
+    // What the API would send had it read the delivery a moment before the attempt started.
+    await retryDeliveryDirect(handle, d!.id);
+    await retryDeliveryDirect(handle, d!.id);
+    const result = await handle.result();
+    assert.equal(result.deliveries[0]!.status, 'succeeded');
+    assert.equal(rx.requests(path).length, 2);
+    assert.equal((await deliveryDetail(d!.id)).attempts.length, 2);
+  });
+
+  it('cancel during an attempt on the wire aborts its request, logs it, and starts no other', async () => {
+    const { affiliateId, reg } = scoped();
+    const path = `/cancel-inflight-${affiliateId}`;
+    rx.script(path, [{ status: 500 }, { status: 200, delayMs: 8_000 }]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1s', '1s'], jitter: 0 } });
+    const handle = await send(reg);
+    await rx.waitFor(path, 2);
+    const [d] = await deliveriesOf(reg.id);
+    const started = Date.now();
+    const cancel = await sys.request('POST', `/v1/deliveries/${d!.id}/cancel`, { apiKey: op.apiKey });
+    assert.equal(cancel.status, 202);
+    const result = await handle.result();
+    assert.equal(result.deliveries[0]!.status, 'cancelled');
+    // The receiver was still holding attempt 2 (8 s): the workflow ended once the aborted attempt was done.
+    assert.ok(Date.now() - started < 7_000, 'the request was aborted, not waited out');
+    assert.equal(rx.requests(path).length, 2);
+    const detail = await deliveryDetail(d!.id);
+    assert.equal(detail.status, 'cancelled');
+    assert.deepEqual(
+      detail.attempts.map((a: any) => [a.number, a.statusCode]),
+      [
+        [1, 500],
+        [2, null],
+      ],
+    );
+    assert.match(detail.attempts[1].error, /^cancelled/);
+  });
+
+  it('an attempt whose worker died on the wire is logged as outcome unknown before the next one', async () => {
+    const { affiliateId, reg } = scoped();
+    const path = `/lost-${affiliateId}`;
+    rx.script(path, [{ status: 500 }]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1h', '1h'], jitter: 0 } });
+    const handle = await send(reg);
+    await rx.waitFor(path, 1);
+    const [d] = await deliveriesOf(reg.id);
+    await waitForStatus(d!.id, 'retrying');
+    // What a worker killed during attempt 2 leaves behind: its in-flight mark, never cleared by a log line.
+    await sys.pool.query(
+      `UPDATE deliveries SET in_flight_attempt = 2, in_flight_since = now() - interval '3 seconds' WHERE id = $1`,
+      [d!.id],
+    );
+    const busy = await sys.request('POST', `/v1/deliveries/${d!.id}/retry`, { apiKey: op.apiKey });
+    assert.equal(busy.status, 409);
+    await handle.signal(retryDeliverySignal, { deliveryId: d!.id });
+    const result = await handle.result();
+    assert.equal(result.deliveries[0]!.status, 'succeeded');
+    const detail = await deliveryDetail(d!.id);
+    assert.deepEqual(
+      detail.attempts.map((a: any) => [a.number, a.statusCode]),
+      [
+        [1, 500],
+        [2, null],
+        [3, 200],
+      ],
+    );
+    assert.equal(detail.attempts[1].error, 'unknown: outcome unknown: the worker stopped during the attempt');
+    assert.equal(detail.attemptCount, 3);
+  });
+
   it('cancel stops a waiting delivery', async () => {
     const { affiliateId, reg } = scoped();
     const path = `/cancel-${affiliateId}`;
@@ -363,4 +467,11 @@ async function waitForStatus(deliveryId: string, status: string) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`delivery ${deliveryId} never became ${status}`);
+}
+
+async function retryDeliveryDirect(
+  handle: { signal: (...args: any[]) => Promise<void> },
+  deliveryId: string,
+) {
+  await handle.signal(retryDeliverySignal, { deliveryId });
 }

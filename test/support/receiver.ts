@@ -1,4 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -8,9 +8,12 @@ import type { AddressInfo } from 'node:net';
 export interface Reply {
   status: number;
   headers?: Record<string, string>;
-  body?: string;
+  /** Text, or any bytes (a GIF, a gzip stream, UTF-16). */
+  body?: string | Buffer;
   /** Answer only after this long (to provoke timeouts). */
   delayMs?: number;
+  /** Send the status line and headers at once, then the body in this many pieces, one per `intervalMs`. */
+  trickle?: { pieces: number; intervalMs: number };
 }
 
 export interface Received {
@@ -46,7 +49,8 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
       const send = () => {
         if (res.destroyed) return;
         res.writeHead(reply.status, reply.headers);
-        res.end(reply.body ?? '');
+        if (reply.trickle) trickle(res, Buffer.from(reply.body ?? ''), reply.trickle);
+        else res.end(reply.body ?? '');
       };
       if (reply.delayMs) setTimeout(send, reply.delayMs);
       else send();
@@ -73,6 +77,29 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Writes `body` in pieces over time, as a slow or stalling receiver does after accepting a request. */
+function trickle(
+  res: ServerResponse,
+  body: Buffer,
+  { pieces, intervalMs }: { pieces: number; intervalMs: number },
+) {
+  res.flushHeaders(); // the status line goes now, not with the first piece
+  const size = Math.max(1, Math.ceil(body.length / pieces));
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) return clearInterval(timer);
+    const piece = body.subarray(sent * size, (sent + 1) * size);
+    sent++;
+    if (sent >= pieces) {
+      clearInterval(timer);
+      res.end(piece);
+    } else {
+      res.write(piece.length ? piece : ' ');
+    }
+  }, intervalMs);
+  res.on('close', () => clearInterval(timer));
 }
 
 /**

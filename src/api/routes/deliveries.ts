@@ -4,6 +4,7 @@ import {
   attemptsOf,
   findDelivery,
   listDeliveries,
+  requestCancel,
   type Delivery,
   type DeliveryAttempt,
 } from '../../db/deliveries.js';
@@ -40,7 +41,12 @@ const AttemptOut = z.object({
   durationMs: z.number(),
   statusCode: z.number().nullable(),
   error: z.string().nullable(),
-  responseBody: z.string().nullable(),
+  responseBody: z
+    .string()
+    .nullable()
+    .describe('A printable preview of the first 4 KiB; other bytes as \\xNN'),
+  responseBytes: z.number().nullable().describe('Body bytes received (reading stops past 64 KiB)'),
+  responseContentType: z.string().nullable(),
 });
 
 const DeliveryDetailOut = DeliveryOut.extend({ attempts: z.array(AttemptOut) }).meta({
@@ -83,6 +89,8 @@ export function toAttemptOut(a: DeliveryAttempt) {
     statusCode: a.statusCode,
     error: a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}` : null,
     responseBody: a.responseBody,
+    responseBytes: a.responseBytes ?? null,
+    responseContentType: a.responseContentType ?? null,
   };
 }
 
@@ -127,7 +135,8 @@ export function deliveryRoutes(deps: { pool: Pool; client: () => Promise<Client>
     defineRoute({
       method: 'get',
       path: '/v1/deliveries/{id}',
-      summary: 'A delivery with every attempt (response bodies cut at 4 KiB)',
+      summary:
+        'A delivery with every attempt (response bodies as a printable preview of their first 4 KiB, other bytes escaped as \\xNN)',
       auth: 'operator',
       params: IdParams,
       responses: { 200: { description: 'The delivery', schema: DeliveryDetailOut }, 404: notFound },
@@ -146,10 +155,22 @@ export function deliveryRoutes(deps: { pool: Pool; client: () => Promise<Client>
       responses: {
         202: { description: 'Requested' },
         404: notFound,
-        409: { description: 'Succeeded, cancelled, or not yet attempted', schema: ErrorOut },
+        409: {
+          description:
+            'Succeeded, cancelled, not yet attempted, or an attempt is on the wire now (attempt_in_flight: its outcome counts, nothing more is sent)',
+          schema: ErrorOut,
+        },
       },
       handler: async ({ params, operator }) => {
         const d = await mustFind(operator.id, params.id);
+        if ((d.status === 'retrying' || d.status === 'pending') && d.inFlightAttempt !== null) {
+          // Cancelling it to start another would send the same delivery twice at once.
+          throw new AppError(
+            409,
+            'attempt_in_flight',
+            `Attempt ${d.inFlightAttempt} is being sent now; its outcome decides what follows.`,
+          );
+        }
         if (d.status === 'retrying') {
           await signal((client) => retryDelivery(client, d.workflowId, d.id));
         } else if (d.status === 'failed' && d.replacedByEventId) {
@@ -182,6 +203,8 @@ export function deliveryRoutes(deps: { pool: Pool; client: () => Promise<Client>
         if (d.status !== 'pending' && d.status !== 'retrying') {
           throw new AppError(409, 'delivery_finished', `The delivery has already ${d.status}.`);
         }
+        // Noted first, so an attempt on the wire aborts its request instead of finishing it.
+        await requestCancel(deps.pool, d.id);
         await signal((client) => cancelDelivery(client, d.workflowId, d.id, 'cancelled by request'));
         return { status: 202, body: { id: d.id, status: 'requested' } };
       },

@@ -1,0 +1,190 @@
+import { disableEndpoint, findEndpoint, findSubscribedEndpoints } from '../../src/db/endpoints.js';
+import {
+  isOperationalEventType,
+  type EmittedEventType,
+  type OperationalEventType,
+} from '../../src/domain/event-types.js';
+import { emitInternalEvent } from '../../src/ingest/internal-event.js';
+import { deliveryAttemptFailedSignal } from '../../workflows/definitions.js';
+import type { Recorded } from './record.js';
+import type { AttemptSubject, Decision, DeliverDeps, DeliverOutcome, RetryingOutcome } from './types.js';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * What follows a logged attempt: the reversal a delivered-while-overtaken conversion owes, endpoint
+ * health (410, failing too long), operational events. Returns where the delivery stands. Best effort
+ * except the reversal, whose failure is thrown: the retried activity finds the delivery finished and
+ * only sends the reversal, never the request again.
+ */
+export async function followUp(
+  deps: DeliverDeps,
+  s: AttemptSubject,
+  decision: Decision,
+  recorded: Recorded,
+  opts: { signalWorkflow: boolean },
+): Promise<DeliverOutcome | RetryingOutcome> {
+  const attempt = decision.line.number;
+  const done = (status: DeliverOutcome['status'], error = decision.error): DeliverOutcome => ({
+    status,
+    attempt,
+    statusCode: decision.statusCode,
+    error,
+  });
+  const ops = operationalEvents(deps, s);
+  if (decision.status === 'succeeded') {
+    if (recorded.status === 'succeeded' && recorded.replacedByEventId)
+      await sendOvertakenReversal(deps, s, recorded.replacedByEventId);
+    if (s.scheduleAttempt > (deps.health?.failingAfterAttempts ?? Infinity))
+      await ops.emit('delivery.recovered', `${s.redriveCount}`, { attempt });
+    return done('succeeded');
+  }
+  if (decision.status === 'cancelled') return done('cancelled');
+  if (decision.verdict === 'gone') {
+    if (await bestEffort(deps, s, () => disableEndpoint(deps.pool, s.endpointId, 'gone'))) {
+      deps.logger?.warn(
+        { deliveryId: s.deliveryId, endpointId: s.endpointId },
+        'endpoint answered 410: disabled',
+      );
+      await ops.emit('endpoint.disabled', 'gone', { reason: 'gone' });
+    }
+    return done('failed', 'HTTP 410 Gone: endpoint disabled');
+  }
+  if (decision.verdict !== 'rejected') await checkHealth(deps, s, decision, recorded);
+  if (decision.status === 'failed') {
+    // A postback the tracker refused (a 4xx), or the policy spent: the dead letter.
+    await ops.emit('delivery.exhausted', `${s.redriveCount}`, { attempt, lastError: decision.error });
+    return done('failed');
+  }
+  // Cancelled (or finished) while the attempt was on the wire: it stays as it is.
+  if (TERMINAL.has(recorded.status)) return done(recorded.status as DeliverOutcome['status']);
+  const failure = {
+    attempt,
+    nextAttemptAt: decision.nextAttemptAt!,
+    error: decision.error ?? 'failed',
+    statusCode: decision.statusCode,
+    errorClass: decision.line.errorClass,
+  };
+  if (s.scheduleAttempt === deps.health?.failingAfterAttempts) {
+    await ops.emit('delivery.failing', `${s.redriveCount}`, {
+      attempt,
+      lastError: decision.error,
+      nextAttemptAt: decision.nextAttemptAt,
+    });
+  }
+  if (opts.signalWorkflow) await signalAttemptFailed(deps, s, failure);
+  return { status: 'retrying', delayMs: decision.delayMs!, ...failure };
+}
+
+/** Only failures for the whole period: the endpoint is disabled, its pending retries end cancelled. */
+async function checkHealth(deps: DeliverDeps, s: AttemptSubject, decision: Decision, recorded: Recorded) {
+  const { failingSince } = recorded;
+  if (!failingSince || !deps.health) return;
+  if (Date.parse(decision.line.startedAt) - failingSince.getTime() < deps.health.disableAfterMs) return;
+  if (await bestEffort(deps, s, () => disableEndpoint(deps.pool, s.endpointId, 'failing'))) {
+    await operationalEvents(deps, s).emit('endpoint.disabled', 'failing', {
+      reason: 'failing',
+      failingSince: failingSince.toISOString(),
+    });
+  }
+}
+
+/**
+ * Lets the workflow show the wait in its search attributes (a local attempt's failure reaches the
+ * workflow directly); losing this signal loses only visibility.
+ */
+async function signalAttemptFailed(
+  deps: DeliverDeps,
+  s: AttemptSubject,
+  failure: { attempt: number; nextAttemptAt: string; error: string },
+) {
+  if (!deps.client) return;
+  await deps.client.workflow
+    .getHandle(s.workflowId)
+    .signal(deliveryAttemptFailedSignal, { deliveryId: s.deliveryId, ...failure })
+    .catch((err: Error) =>
+      deps.logger?.warn({ deliveryId: s.deliveryId, err: err.message }, 'attempt signal failed'),
+    );
+}
+
+async function bestEffort<T>(deps: DeliverDeps, s: AttemptSubject, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    deps.logger?.warn({ deliveryId: s.deliveryId, err: (err as Error).message }, 'delivery follow-up failed');
+    return null;
+  }
+}
+
+/**
+ * Operational events about this delivery, sent to the operator's endpoints that subscribe to them. Never
+ * for deliveries of operational events themselves (a failing endpoint would otherwise feed itself), and
+ * best effort: the event row is durable and the reconciler starts it if Temporal was away.
+ */
+function operationalEvents(deps: DeliverDeps, s: AttemptSubject) {
+  return {
+    async emit(type: OperationalEventType, discriminator: string, extra: Record<string, unknown>) {
+      if (!deps.client || !deps.taskQueue || isOperationalEventType(s.eventType)) return;
+      try {
+        // Each one is a workflow: none unless an endpoint of the operator listens for this type.
+        if (!(await findSubscribedEndpoints(deps.pool, s.operatorId, type, null)).length) return;
+        const subject = type === 'endpoint.disabled' ? s.endpointId : s.deliveryId;
+        await emitInternalEvent(
+          { pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, startTimeoutMs: 5_000 },
+          {
+            operatorId: s.operatorId,
+            key: `${type}~${subject}~${type === 'endpoint.disabled' ? Date.now() : discriminator}`,
+            type,
+            data: {
+              endpointId: s.endpointId,
+              ...(type === 'endpoint.disabled'
+                ? {}
+                : { deliveryId: s.deliveryId, eventId: s.eventId, eventType: s.eventType }),
+              ...extra,
+            },
+          },
+        );
+      } catch (err) {
+        deps.logger?.warn(
+          { deliveryId: s.deliveryId, type, err: (err as Error).message },
+          'operational event not emitted',
+        );
+      }
+    },
+  };
+}
+
+/**
+ * A rejection or reversal cancelled this conversion delivery while its attempt was on the wire, and the
+ * attempt got through: the endpoint has seen the conversion, so it must see the reversal too. It gets the
+ * overtaking notification as an event of its own, for this endpoint only, with the same data. Idempotent
+ * (a fixed id), so a retried activity sends it once.
+ */
+export async function sendOvertakenReversal(deps: DeliverDeps, s: AttemptSubject, reversalEventId: string) {
+  if (!deps.client || !deps.taskQueue) return; // the settlement's own dispatch has no such endpoint
+  const { rows } = await deps.pool.query<{
+    type: EmittedEventType;
+    customer_id: string;
+    payload: { data: Record<string, unknown>; attribution?: Record<string, unknown> };
+    commission_entry_id: string | null;
+  }>(
+    'SELECT type, customer_id, payload, commission_entry_id FROM events WHERE operator_id = $1 AND event_id = $2',
+    [s.operatorId, reversalEventId],
+  );
+  const reversal = rows[0];
+  const endpoint = await findEndpoint(deps.pool, s.operatorId, s.endpointId);
+  if (!reversal || !endpoint) return;
+  await emitInternalEvent(
+    { pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, startTimeoutMs: 10_000 },
+    {
+      operatorId: s.operatorId,
+      key: `${reversalEventId.replace(/^sys~/, '')}~${s.endpointId}`,
+      type: reversal.type,
+      data: reversal.payload.data,
+      onlyEndpoint: endpoint,
+      customerId: reversal.customer_id,
+      attribution: reversal.payload.attribution ?? null,
+      commissionEntryId: reversal.commission_entry_id,
+    },
+  );
+}

@@ -1,0 +1,74 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { postbackContext } from '../../src/db/postback-context.js';
+import type { Pool } from '../../src/db/pool.js';
+import type { SecretCipher } from '../../src/delivery/secrets.js';
+import { isCommissionEventType, postbackInputFromEvent } from '../../src/domain/postback/from-event.js';
+import { resolvePostbackConfig } from '../../src/domain/postback/presets.js';
+import { buildPostbackRequest } from '../../src/domain/postback/request.js';
+import { judgePostbackResponse } from '../../src/domain/postback/success.js';
+import { customHeaders, type PreparedRequest } from './prepared.js';
+import type { DeliveryContext } from './types.js';
+
+/**
+ * A postback endpoint's request, rendered from the stored event, the same on every attempt and redrive.
+ * A string back is why the delivery is not sent at all: a first deposit reaches a postback endpoint once,
+ * as `deposit.ftd`, so the tracker never counts one deposit as two conversions.
+ */
+export async function preparePostback(
+  pool: Pool,
+  cipher: SecretCipher,
+  ctx: DeliveryContext,
+): Promise<PreparedRequest | string> {
+  const resolved = resolvePostbackConfig(ctx.url, ctx.postback ?? {});
+  if (!resolved.ok) {
+    // Settings are validated when saved; these were saved by another version, or by hand.
+    throw ApplicationFailure.nonRetryable(
+      `the endpoint's postback settings are not valid: ${resolved.errors.join('; ')}`,
+      'PostbackConfigError',
+    );
+  }
+  const data = ctx.payload.data ?? {};
+  const conversionEventId =
+    isCommissionEventType(ctx.event_type) && typeof data.conversionEventId === 'string'
+      ? data.conversionEventId
+      : null;
+  const found = await postbackContext(pool, {
+    operatorId: ctx.operator_id,
+    customerId: ctx.payload.customerId ?? '',
+    conversionEventId,
+    eventId: ctx.event_id,
+    endpointId: ctx.endpoint_id,
+    eventType: ctx.event_type,
+  });
+  if (found.ftdDeliveryId) {
+    return `sent once, as deposit.ftd (${found.ftdDeliveryId}), with the same transaction id`;
+  }
+  const request = buildPostbackRequest(
+    resolved.config,
+    postbackInputFromEvent({
+      eventId: ctx.event_id,
+      deliveredType: ctx.event_type,
+      occurredAt: ctx.occurred_at.toISOString(),
+      customerId: ctx.payload.customerId ?? null,
+      attribution: ctx.facts?.effectiveAttribution ?? ctx.payload.attribution ?? null,
+      data,
+      customerCountry: found.country,
+      conversion: found.conversionType ? { type: found.conversionType, ftd: found.conversionFtd } : null,
+    }),
+  );
+  const { successMatch } = resolved.config;
+  // No Standard Webhooks headers: a tracker authenticates a postback by what its URL carries.
+  const headers = {
+    'user-agent': 'affiliate-hooks/1',
+    ...customHeaders(cipher, ctx),
+    ...(request.contentType ? { 'content-type': request.contentType } : {}),
+  };
+  return {
+    send: (http, _startedAt, signal) =>
+      http.send(request.method, request.url, headers, request.body, ctx.timeout_ms, signal),
+    judge: (outcome) => judgePostbackResponse(outcome.statusCode, outcome.body, successMatch),
+    note: request.missing.length
+      ? `sent empty for want of a value: ${request.missing.map((name) => `{${name}}`).join(', ')}`
+      : null,
+  };
+}

@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { recordAttempt, type DeliveryStatus } from '../../src/db/deliveries.js';
+import type { AttemptSubject, Decision, DeliverDeps } from './types.js';
+
+export interface Recorded {
+  failingSince: Date | null;
+  /** The delivery's status after the write (a delivery cancelled meanwhile keeps `cancelled`). */
+  status: DeliveryStatus;
+  replacedByEventId: string | null;
+}
+
+/** Pauses between tries to log an attempt in-process: about 5 s in all, then the workflow takes over. */
+const RECORD_BACKOFF_MS = [100, 300, 600, 1_000, 1_500, 2_000];
+
+/**
+ * Logs an attempt that went out, retrying in-process while PostgreSQL is briefly away. Never throws: null
+ * means it could not be written, and the caller hands the attempt to the workflow as data, because an
+ * activity error here would make Temporal send the request again.
+ */
+export async function recordWithRetry(
+  deps: DeliverDeps,
+  subject: AttemptSubject,
+  decision: Decision,
+): Promise<Recorded | null> {
+  for (let i = 0; ; i++) {
+    try {
+      return await writeAttempt(deps, subject, decision);
+    } catch (err) {
+      deps.logger?.warn(
+        { deliveryId: subject.deliveryId, attempt: decision.line.number, err: (err as Error).message },
+        'attempt not logged yet',
+      );
+      const pause = RECORD_BACKOFF_MS[i];
+      if (pause === undefined) return null;
+      await sleep(pause);
+    }
+  }
+}
+
+/** Logs an attempt and moves the delivery on (one statement); throws when PostgreSQL refuses. */
+export function writeAttempt(
+  deps: DeliverDeps,
+  subject: AttemptSubject,
+  decision: Decision,
+): Promise<Recorded> {
+  const { line } = decision;
+  return recordAttempt(deps.pool, subject.deliveryId, subject.endpointId, {
+    ...line,
+    startedAt: new Date(line.startedAt),
+    status: decision.status === 'retrying' ? 'retrying' : decision.status,
+    nextAttemptAt: decision.nextAttemptAt ? new Date(decision.nextAttemptAt) : null,
+  });
+}

@@ -1,0 +1,117 @@
+import type { PostbackSettings } from '../domain/postback/presets.js';
+import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
+import type { DeliveryStatus } from './deliveries.js';
+import type { PreviousSecret } from './endpoints.js';
+import type { Queryable } from './pool.js';
+
+/** Everything one attempt of a delivery needs: the delivery, its endpoint and its event. */
+export interface DeliveryContext {
+  status: DeliveryStatus;
+  /** Set when a rejection or reversal overtook this (conversion) delivery and cancelled it. */
+  replaced_by_event_id: string | null;
+  operator_id: string;
+  attempt_count: number;
+  redrive_count: number;
+  /** The attempt this load marked in flight; null when nothing may be sent now. */
+  in_flight_attempt: number | null;
+  /** An attempt whose worker died during it, logged by this load as "outcome unknown". */
+  lost_attempt: number | null;
+  /** How long until the send slot this delivery reserved earlier; null without one. */
+  slot_wait_ms: number | null;
+  rate_limit_per_second: number | null;
+  event_type: string;
+  retry_policy: ResolvedRetryPolicy;
+  workflow_id: string;
+  endpoint_id: string;
+  format: 'webhook' | 'postback';
+  postback: PostbackSettings | null;
+  url: string;
+  /** Sealed (a string) or a legacy plaintext map: open with openHeaders. */
+  headers: string | Record<string, string>;
+  timeout_ms: number;
+  enabled: boolean;
+  deleted_at: Date | null;
+  secret_sealed: string;
+  previous_secrets: PreviousSecret[];
+  event_id: string;
+  event_kind: string;
+  occurred_at: Date;
+  payload: {
+    brand?: string;
+    customerId?: string;
+    data: Record<string, unknown>;
+    attribution?: Record<string, unknown>;
+  };
+  facts: { effectiveAttribution: Record<string, unknown> | null } | null;
+}
+
+export const LOST_ATTEMPT_MESSAGE = 'outcome unknown: the worker stopped during the attempt';
+
+/**
+ * Loads a delivery for its next attempt and marks that attempt in flight, in one round trip.
+ *
+ * A mark left by an earlier load (its worker died between load and log) is first logged as an attempt
+ * with an unknown outcome, so every request the receiver may have seen has its line in the log. The new
+ * mark is set only when an attempt may go out now: the delivery is open, its endpoint enabled, and any
+ * reserved send slot is at most `slotSleepMaxMs` away.
+ */
+export async function claimAttempt(
+  db: Queryable,
+  deliveryId: string,
+  slotSleepMaxMs: number,
+): Promise<DeliveryContext | null> {
+  const { rows } = await db.query<DeliveryContext>(
+    `WITH prior AS (
+       SELECT id, endpoint_id, status, slot_at, in_flight_attempt, in_flight_since, attempt_count
+         FROM deliveries WHERE id = $1 FOR UPDATE
+     ), lost AS (
+       INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, error_class, error_message)
+       SELECT id, in_flight_attempt, in_flight_since,
+              greatest(0, extract(epoch FROM clock_timestamp() - in_flight_since) * 1000)::int, 'unknown', $3
+         FROM prior WHERE in_flight_attempt > attempt_count
+       ON CONFLICT DO NOTHING
+       RETURNING number
+     ), base AS (
+       SELECT p.id, greatest(p.attempt_count, coalesce(l.n, 0)) AS count, l.n AS lost_attempt,
+              -- A slot reserved before a lost attempt went with it.
+              CASE WHEN l.n IS NULL THEN p.slot_at END AS slot_at,
+              p.status IN ('pending', 'retrying') AND e.enabled AND e.deleted_at IS NULL
+                AND (l.n IS NOT NULL OR p.slot_at IS NULL
+                     OR p.slot_at <= clock_timestamp() + make_interval(secs => $2::float8 / 1000)) AS ready
+         FROM prior p
+         JOIN endpoints e ON e.id = p.endpoint_id
+         CROSS JOIN (SELECT max(number) AS n FROM lost) l
+     ), claimed AS (
+       UPDATE deliveries d
+          SET attempt_count = b.count,
+              slot_at = b.slot_at,
+              in_flight_attempt = CASE WHEN b.ready THEN b.count + 1 END,
+              in_flight_since = CASE WHEN b.ready THEN clock_timestamp() END
+         FROM base b
+        WHERE d.id = b.id
+        RETURNING d.*, b.lost_attempt
+     )
+     SELECT c.status, c.replaced_by_event_id, c.operator_id, c.attempt_count, c.redrive_count, c.event_type,
+            c.retry_policy, c.workflow_id, c.endpoint_id, c.in_flight_attempt, c.lost_attempt,
+            -- (greatest() skips NULLs: no slot must stay NULL, not become 0)
+            CASE WHEN c.slot_at IS NOT NULL
+                 THEN greatest(0, extract(epoch FROM c.slot_at - clock_timestamp()) * 1000)::float8 END
+              AS slot_wait_ms,
+            e.rate_limit_per_second, e.format, e.postback, e.url, e.headers, e.timeout_ms, e.enabled,
+            e.deleted_at, e.secret_sealed, e.previous_secrets,
+            v.event_id, v.type AS event_kind, v.occurred_at, v.payload, v.facts
+       FROM claimed c
+       JOIN endpoints e ON e.id = c.endpoint_id
+       JOIN events v ON v.operator_id = c.operator_id AND v.event_id = c.event_id`,
+    [deliveryId, slotSleepMaxMs, LOST_ATTEMPT_MESSAGE],
+  );
+  return rows[0] ?? null;
+}
+
+/** Drops this delivery's in-flight mark without logging an attempt (nothing was sent after all). */
+export async function releaseClaim(db: Queryable, deliveryId: string): Promise<void> {
+  await db.query(
+    'UPDATE deliveries SET in_flight_attempt = NULL, in_flight_since = NULL WHERE id = $1 AND in_flight_attempt IS NOT NULL',
+    [deliveryId],
+  );
+}
