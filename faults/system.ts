@@ -21,6 +21,10 @@ const root = join(import.meta.dirname, '..');
 export interface Supervised {
   name: string;
   current(): ChildProcess | null;
+  /** When the running process said it was ready (null until then, or when none runs). */
+  readyAt(): number | null;
+  /** Milliseconds from spawn to ready, for each start that got there. */
+  startupMs: number[];
   /** SIGKILL the running process (an expected exit) and start a new one at once. */
   killAndRestart(): void;
   /** Exits nobody asked for (crashes), each with how the process ended. */
@@ -90,9 +94,10 @@ export async function startFaultSystem(o: {
       API_EMBEDDED_WORKER: 'false',
       RECONCILE_GRACE: '5s',
     };
-    const api = supervise('api', env, o.logDir);
+    const api = supervise('api', env, o.logDir, /api listening/);
     cleanups.push(() => api.stop());
-    const worker = supervise('worker', env, o.logDir);
+    // At info level the worker says when it polls ("worker running"); it logs little else at that level.
+    const worker = supervise('worker', { ...env, LOG_LEVEL: 'info' }, o.logDir, /worker running/);
     cleanups.push(() => worker.stop());
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForReady(apiUrl, 120_000);
@@ -119,16 +124,25 @@ export async function startFaultSystem(o: {
   }
 }
 
-function supervise(entry: 'api' | 'worker', env: NodeJS.ProcessEnv, logDir: string): Supervised {
+function supervise(
+  entry: 'api' | 'worker',
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  readyLine: RegExp,
+): Supervised {
   let child: ChildProcess | null = null;
+  let ready: number | null = null;
   let stopping = false;
   const expected = new WeakSet<ChildProcess>();
   const s: Supervised = {
     name: entry,
     current: () => child,
+    readyAt: () => ready,
+    startupMs: [],
     unexpectedExits: [],
     starts: 0,
     killAndRestart() {
+      if (stopping) return;
       if (child) {
         expected.add(child);
         child.kill('SIGKILL');
@@ -150,6 +164,16 @@ function supervise(entry: 'api' | 'worker', env: NodeJS.ProcessEnv, logDir: stri
     });
     c.stdout!.pipe(log);
     c.stderr!.pipe(log);
+    const spawnedAt = Date.now();
+    ready = null;
+    const watch = (chunk: Buffer) => {
+      if (child === c && ready === null && readyLine.test(chunk.toString())) {
+        ready = Date.now();
+        s.startupMs.push(ready - spawnedAt);
+        c.stdout!.off('data', watch);
+      }
+    };
+    c.stdout!.on('data', watch);
     c.on('exit', (code, signal) => {
       if (stopping || expected.has(c)) return;
       s.unexpectedExits.push(`${entry} #${s.starts} exited (${signal ?? code}) on its own`);
