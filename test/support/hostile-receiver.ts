@@ -49,10 +49,17 @@ export interface HostileRequest {
   answered: Step['kind'] | 'incomplete';
   /** The status line it sent, if it sent one. */
   status: number | null;
+  /**
+   * The Standard Webhooks check made on receipt (the library refuses timestamps older than 5 minutes, so
+   * it cannot be made afterwards): `ok`, why it failed, or null without a secret for the path.
+   */
+  signature: string | null;
 }
 
 export interface HostileReceiver {
   url(path: string): string;
+  /** Verifies every request to the path on receipt with the official library and this endpoint secret. */
+  verifyWith(path: string, secret: string): void;
   /** Scripts a path (replacing its previous script); unscripted paths answer `ok`. */
   script(path: string, steps: Step[], opts?: { cycle?: boolean }): void;
   requests(path?: string): HostileRequest[];
@@ -70,6 +77,7 @@ let bigBody: Buffer | undefined;
 
 export async function startHostileReceiver(host = '127.0.0.1'): Promise<HostileReceiver> {
   const scripts = new Map<string, { steps: Step[]; cycle: boolean; turn: number }>();
+  const verifiers = new Map<string, Webhook>();
   const received: HostileRequest[] = [];
   const seen = new Map<string, number>();
   const sockets = new Set<Socket>();
@@ -100,6 +108,7 @@ export async function startHostileReceiver(host = '127.0.0.1'): Promise<HostileR
         nth: 0,
         answered: 'incomplete',
         status: null,
+        signature: null,
       });
     });
     req.on('end', () => {
@@ -108,15 +117,17 @@ export async function startHostileReceiver(host = '127.0.0.1'): Promise<HostileR
       const nth = (seen.get(key) ?? 0) + 1;
       seen.set(key, nth);
       const step = pick(path, nth);
+      const body = Buffer.concat(chunks).toString('utf8');
       received.push({
         path,
         headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body,
         at: Date.now(),
         webhookId,
         nth,
         answered: step.kind,
         status: statusOf(step),
+        signature: verify(verifiers.get(path), body, req.headers),
       });
       answer(step, res, req.socket, timers);
     });
@@ -134,6 +145,7 @@ export async function startHostileReceiver(host = '127.0.0.1'): Promise<HostileR
 
   return {
     url: (path) => `http://${host}:${port}${path}`,
+    verifyWith: (path, secret) => verifiers.set(path, new Webhook(secret)),
     script: (path, steps, opts = {}) =>
       scripts.set(path, { steps: [...steps], cycle: !!opts.cycle, turn: 0 }),
     requests: (path) => (path === undefined ? [...received] : received.filter((r) => r.path === path)),
@@ -245,24 +257,24 @@ function answer(step: Step, res: ServerResponse, socket: Socket, timers: Set<Nod
   }
 }
 
-/**
- * Checks each request's Standard Webhooks signature with the official library; answers the requests that
- * do not verify, with why.
- */
-export function unverified(
-  requests: HostileRequest[],
-  secret: string,
-): { request: HostileRequest; why: string }[] {
-  const wh = new Webhook(secret);
-  const bad: { request: HostileRequest; why: string }[] = [];
-  for (const r of requests) {
-    try {
-      wh.verify(r.body, r.headers as Record<string, string>);
-    } catch (err) {
-      bad.push({ request: r, why: (err as Error).message });
-    }
+function verify(wh: Webhook | undefined, body: string, headers: IncomingHttpHeaders): string | null {
+  if (!wh) return null;
+  try {
+    wh.verify(body, headers as Record<string, string>);
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message;
   }
-  return bad;
+}
+
+/**
+ * The requests whose signature did not verify on receipt (or that came to a path without a secret to
+ * verify with), with why. A request the sender abandoned mid-body has no whole body to check: it is left out.
+ */
+export function unverified(requests: HostileRequest[]): { request: HostileRequest; why: string }[] {
+  return requests
+    .filter((r) => r.answered !== 'incomplete' && r.signature !== 'ok')
+    .map((r) => ({ request: r, why: r.signature ?? 'no secret to verify with' }));
 }
 
 /** A request's delivery key as a receiver sees it: the event id and the delivered type in the body. */
