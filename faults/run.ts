@@ -293,6 +293,7 @@ try {
     }
     await sleep(1_000);
   }
+  const settledInMs = Date.now() - settleStart;
   note(settled ? 'everything final' : `still not final after ${settleMs / 1000} s: checking as it stands`);
 
   // --- recovered without a hand: the API answers, new events still flow ----------------------------------
@@ -525,7 +526,7 @@ try {
     `Code: ${commit()}; Node ${process.versions.node}; ${cpus().length} cores.`,
     '',
     `${events.length} events at ${rate}/s over ${BEHAVIOURS.length} receivers; load ${(loadMs / 1000).toFixed(0)} s, ` +
-      `settle ${((Date.now() - settleStart) / 1000).toFixed(0)} s (bound ${settleMs / 1000} s); ` +
+      `settle ${(settledInMs / 1000).toFixed(0)} s (bound ${settleMs / 1000} s); ` +
       `${deliveries.length} deliveries, ${rx.requests().length} requests received. ${failed} of ${rows.length} checks failed.`,
     '',
   ];
