@@ -27,8 +27,8 @@ export interface Supervised {
   startupMs: number[];
   /** SIGKILL the running process (an expected exit) and start a new one at once. */
   killAndRestart(): void;
-  /** Exits nobody asked for (crashes), each with how the process ended. */
-  unexpectedExits: string[];
+  /** Exits nobody asked for (crashes): when, and how the process ended. */
+  unexpectedExits: { at: number; what: string }[];
   starts: number;
   stop(): Promise<void>;
 }
@@ -176,7 +176,10 @@ function supervise(
     c.stdout!.on('data', watch);
     c.on('exit', (code, signal) => {
       if (stopping || expected.has(c)) return;
-      s.unexpectedExits.push(`${entry} #${s.starts} exited (${signal ?? code}) on its own`);
+      s.unexpectedExits.push({
+        at: Date.now(),
+        what: `${entry} #${s.starts} exited (${signal ?? code}) on its own`,
+      });
       if (child === c) setTimeout(start, 1_000);
     });
     child = c;
