@@ -113,13 +113,15 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
 
   state = await refreshStatuses(tx, ref, state);
   const customer = await customerAttribution(tx, ref);
+  // The customer's affiliate is the one their registration bound; before it arrives, the event's own.
+  const affiliateOf = (row: UnsettledRow): string | null =>
+    (customer?.affiliateId as string | undefined) ??
+    row.facts?.effectiveAttribution?.affiliateId ??
+    row.payload.attribution?.affiliateId ??
+    null;
+  await lockRevshareAccounts(tx, operatorId, events, affiliateOf);
   for (const row of events) {
-    // The customer's affiliate is the one their registration bound; before it arrives, the event's own.
-    const affiliateId =
-      (customer?.affiliateId as string | undefined) ??
-      row.facts?.effectiveAttribution?.affiliateId ??
-      row.payload.attribution?.affiliateId ??
-      null;
+    const affiliateId = affiliateOf(row);
     const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
     // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
     // before still apply.
@@ -189,6 +191,33 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
   );
   await finish(tx, ref, result);
   return result;
+}
+
+/**
+ * Locks the RevShare accounts the events may move, before any is read. Customers of one affiliate settle
+ * in separate transactions and meet only here; `SELECT ... FOR UPDATE` on the account row locks nothing
+ * while the row does not exist yet (a new affiliate's first revenue), and both would start from an empty
+ * account. A transaction-scoped advisory lock per (operator, affiliate, currency) exists before the row
+ * does; taken in one sorted order, two customers with several currencies cannot deadlock on them.
+ */
+async function lockRevshareAccounts(
+  tx: Queryable,
+  operatorId: string,
+  events: UnsettledRow[],
+  affiliateOf: (row: UnsettledRow) => string | null,
+): Promise<void> {
+  const keys = new Set<string>();
+  for (const row of events) {
+    if (row.type !== 'revenue.daily' && row.type !== 'deposit.chargeback') continue;
+    const affiliateId = affiliateOf(row);
+    const currency = row.payload.data.currency;
+    if (affiliateId && typeof currency === 'string')
+      keys.add(`revshare-account/${operatorId}/${affiliateId}/${currency}`);
+  }
+  if (!keys.size) return;
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [
+    [...keys].sort(),
+  ]);
 }
 
 /** Approves the customer's pending commissions whose hold has ended by `at` (the workflow's clock). */
