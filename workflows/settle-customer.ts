@@ -14,6 +14,10 @@
  * settle the workflow completes; the next event starts it again (its state lives in PostgreSQL). A long
  * life continues as new, carrying only the timers.
  *
+ * An event whose settlement fails deterministically is parked by the settlement (the others settle): the
+ * details list the parked events and `CommissionStatus` is `parked` until `POST /v1/events/{id}/resettle`
+ * brings them back (a `customerEvent` signal) and they settle.
+ *
  * Cost per settled event: one signal (or start), one workflow task, one local activity; plus one timer per
  * distinct earliest hold end (kept while events arrive during the hold), one local activity per approval
  * round and per decision by hand.
@@ -50,7 +54,18 @@ export interface SettleCustomerInput {
   holds?: HoldView[];
   /** Carried over continue-as-new: events signalled and not yet settled. */
   unsettled?: boolean;
+  /** Carried over continue-as-new: events parked and not re-settled since. */
+  parked?: ParkedView[];
 }
+
+/** An event a settlement parked (src/commission/settle.ts): shown in the details until re-settled. */
+export interface ParkedView {
+  eventId: string;
+  error: string;
+}
+
+/** The patch that publishes `CommissionStatus = 'parked'` while an event of the customer is parked. */
+export const PARKED_STATUS = 'commission-parked-status';
 
 export interface SettleCustomerResult {
   settlements: number;
@@ -76,6 +91,7 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 4000;
 export async function settleCustomer(input: SettleCustomerInput): Promise<SettleCustomerResult> {
   const ref = { operatorId: input.operatorId, customerId: input.customerId };
   let holds: HoldView[] = input.holds ?? [];
+  let parked: ParkedView[] = input.parked ?? [];
   // A fresh start settles once: that is why it was started (or the signal that came with it).
   let unsettled = input.unsettled ?? true;
   let busy = false;
@@ -102,6 +118,8 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
 
   function absorb(step: CommissionStep) {
     holds = step.holds;
+    // The customer's parked events as they stand (results recorded before parking existed have none).
+    parked = step.parked ?? [];
     booked += step.booked.length;
     const last = step.booked[step.booked.length - 1];
     if (last) lastStatus = last.status;
@@ -192,20 +210,37 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) {
       await condition(() => allHandlersFinished() && !busy);
-      await continueAsNew<typeof settleCustomer>({ ...ref, holds, unsettled });
+      await continueAsNew<typeof settleCustomer>({
+        ...ref,
+        holds,
+        unsettled,
+        ...(parked.length ? { parked } : {}),
+      });
     }
   }
   return { settlements, booked };
 
-  /** The `CommissionStatus` search attribute (`pending` while any is held) and the current details. */
+  /**
+   * The `CommissionStatus` search attribute (`parked` while an event waits for an operator, else `pending`
+   * while any is held) and the current details. Histories from before parking never have a parked event,
+   * so they reach the patch never and replay as they were.
+   */
   function publish() {
-    const status = holds.length ? 'pending' : lastStatus;
+    const status = parked.length && patched(PARKED_STATUS) ? 'parked' : holds.length ? 'pending' : lastStatus;
     if (status && status !== published) {
       published = status;
       upsertSearchAttributes([{ key: SA.CommissionStatus, value: status }]);
     }
     setCurrentDetails(
       [
+        ...(parked.length
+          ? [
+              `**Events parked** (up to 20 listed): their settlement fails for good until fixed; fix the deal or`,
+              'the data, then `POST /v1/events/{id}/resettle`.',
+              ...parked.map((p) => `- \`${p.eventId}\`: ${p.error}`),
+              '',
+            ]
+          : []),
         `Commissions of customer \`${input.customerId}\`: ${holds.length} pending.`,
         ...holds.map((h) => `- \`${h.commissionId}\` held until ${h.holdUntil}`),
       ].join('\n'),

@@ -64,9 +64,23 @@ export interface Booked {
   status: CommissionStatus;
 }
 
+/** An event a settlement could not fold and set aside, with the error that a retry would meet again. */
+export interface Parked {
+  eventId: string;
+  error: string;
+}
+
+/** Parked events a step reports, oldest first; all of them are in `events`. */
+export const PARKED_LISTED = 20;
+
 export interface SettlementResult {
   /** The commission events folded by this call, in the order applied. */
   settled: string[];
+  /**
+   * The customer's parked events as they stand after the step (at most `PARKED_LISTED`): events whose
+   * settlement failed deterministically, left unsettled and skipped until re-settled by hand.
+   */
+  parked: Parked[];
   booked: Booked[];
   holds: Hold[];
   dispatch: Dispatch;
@@ -101,11 +115,18 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
 
   const { rows: events } = await tx.query<UnsettledRow>(
     `SELECT event_id, type, occurred_at, payload, facts FROM events
-      WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NULL AND type = ANY($3)
+      WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NULL AND settlement_parked_at IS NULL
+        AND type = ANY($3)
       ORDER BY occurred_at, received_at, event_id`,
     [operatorId, customerId, COMMISSION_EVENT_TYPES],
   );
-  const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
+  const result: SettlementResult = {
+    settled: [],
+    booked: [],
+    holds: [],
+    parked: [],
+    dispatch: emptyDispatch(),
+  };
   if (!events.length) {
     await finish(tx, ref, result);
     return result;
@@ -121,63 +142,33 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     null;
   await lockRevshareAccounts(tx, operatorId, events, affiliateOf);
   for (const row of events) {
-    const affiliateId = affiliateOf(row);
-    const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
-    // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
-    // before still apply.
-    const deal: Deal | null = affiliate?.deal ?? null;
-    const event = {
-      id: row.event_id,
-      type: row.type,
-      occurredAt: row.occurred_at.toISOString(),
-      data: row.payload.data,
-    } as CommissionEvent;
-
-    let account: RevshareAccount | null = null;
-    // Revenue accrues RevShare and a chargeback lowers the period's NGR: both move the affiliate's account.
-    const movesAccount = event.type === 'revenue.daily' || event.type === 'deposit.chargeback';
-    const revshare = movesAccount && deal && affiliateId ? revshareTermsOf(deal) : null;
-    if (revshare && (event.type === 'revenue.daily' || event.type === 'deposit.chargeback')) {
-      const { rows } = await tx.query<{ account: RevshareAccount }>(
-        `SELECT account FROM revshare_accounts
-          WHERE operator_id = $1 AND affiliate_id = $2 AND currency = $3 FOR UPDATE`,
-        [operatorId, affiliateId, event.data.currency],
-      );
-      account = rows[0]?.account ?? null;
-    }
-
-    const out = evaluate({ deal, state, event, revshareAccount: account });
-    state = out.state;
-    for (const intent of out.intents) {
-      const outcome = await book(tx, ref, affiliateId, intent);
-      if (outcome.result.outcome === 'refused' && intent.type === 'accrue') {
-        // Earned while the affiliate was suspended: forfeited for good, so it is neither accrued when the
-        // affiliate is reinstated nor undone later (the evaluator treats it as rejected). Any other refusal
-        // (no such affiliate): forgotten, so a later event may earn it under a deal that exists by then.
-        const key = intent.idempotencyKey;
-        state =
-          outcome.result.refusal === 'affiliate_suspended'
-            ? withStatus(state, key, 'rejected')
-            : { ...state, commissions: state.commissions.filter((c) => c.idempotencyKey !== key) };
-      }
-      if (outcome.result.outcome !== 'booked') continue;
-      const entry = outcome.result.entry;
-      const commissionId = entry.kind === 'accrual' ? entry.id : (entry.relatedEntry ?? entry.reversalOf)!;
-      await booked(tx, ref, result, entry, commissionId);
-    }
-    if (
-      revshare &&
-      out.revshareAccount &&
-      (event.type === 'revenue.daily' || event.type === 'deposit.chargeback')
-    ) {
+    // Each event in its own savepoint: one that fails for good is parked, and the others still settle.
+    const step: SettlementResult = {
+      settled: [],
+      booked: [],
+      holds: [],
+      parked: [],
+      dispatch: emptyDispatch(),
+    };
+    await tx.query('SAVEPOINT settle_event');
+    try {
+      state = await settleEvent(tx, ref, row, affiliateOf(row), state, step);
+      await tx.query('RELEASE SAVEPOINT settle_event');
+    } catch (err) {
+      const error = await parkable(tx, err);
+      if (!error) throw err;
       await tx.query(
-        `INSERT INTO revshare_accounts (operator_id, affiliate_id, currency, account) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (operator_id, affiliate_id, currency)
-         DO UPDATE SET account = EXCLUDED.account, updated_at = now()`,
-        [operatorId, affiliateId, event.data.currency, out.revshareAccount],
+        `UPDATE events SET settlement_parked_at = now(), settlement_error = $3
+          WHERE operator_id = $1 AND event_id = $2`,
+        [operatorId, row.event_id, error],
       );
+      result.parked.push({ eventId: row.event_id, error });
+      continue;
     }
     result.settled.push(row.event_id);
+    result.booked.push(...step.booked);
+    result.dispatch.notifications.push(...step.dispatch.notifications);
+    result.dispatch.cancellations.push(...step.dispatch.cancellations);
   }
 
   await tx.query(`UPDATE events SET settled_at = now() WHERE operator_id = $1 AND event_id = ANY($2)`, [
@@ -191,6 +182,102 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
   );
   await finish(tx, ref, result);
   return result;
+}
+
+/** Folds one event: evaluates it under the affiliate's deal, books its intents, moves the account. */
+async function settleEvent(
+  tx: Queryable,
+  ref: CustomerRef,
+  row: UnsettledRow,
+  affiliateId: string | null,
+  before: CommissionState,
+  result: SettlementResult,
+): Promise<CommissionState> {
+  const { operatorId } = ref;
+  const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
+  // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
+  // before still apply.
+  const deal: Deal | null = affiliate?.deal ?? null;
+  const event = {
+    id: row.event_id,
+    type: row.type,
+    occurredAt: row.occurred_at.toISOString(),
+    data: row.payload.data,
+  } as CommissionEvent;
+
+  let account: RevshareAccount | null = null;
+  // Revenue accrues RevShare and a chargeback lowers the period's NGR: both move the affiliate's account.
+  const movesAccount = event.type === 'revenue.daily' || event.type === 'deposit.chargeback';
+  const revshare = movesAccount && deal && affiliateId ? revshareTermsOf(deal) : null;
+  if (revshare && (event.type === 'revenue.daily' || event.type === 'deposit.chargeback')) {
+    const { rows } = await tx.query<{ account: RevshareAccount }>(
+      `SELECT account FROM revshare_accounts
+        WHERE operator_id = $1 AND affiliate_id = $2 AND currency = $3 FOR UPDATE`,
+      [operatorId, affiliateId, event.data.currency],
+    );
+    account = rows[0]?.account ?? null;
+  }
+
+  const out = evaluate({ deal, state: before, event, revshareAccount: account });
+  let state = out.state;
+  for (const intent of out.intents) {
+    const outcome = await book(tx, ref, affiliateId, intent);
+    if (outcome.result.outcome === 'refused' && intent.type === 'accrue') {
+      // Earned while the affiliate was suspended: forfeited for good, so it is neither accrued when the
+      // affiliate is reinstated nor undone later (the evaluator treats it as rejected). Any other refusal
+      // (no such affiliate): forgotten, so a later event may earn it under a deal that exists by then.
+      const key = intent.idempotencyKey;
+      state =
+        outcome.result.refusal === 'affiliate_suspended'
+          ? withStatus(state, key, 'rejected')
+          : { ...state, commissions: state.commissions.filter((c) => c.idempotencyKey !== key) };
+    }
+    if (outcome.result.outcome !== 'booked') continue;
+    const entry = outcome.result.entry;
+    const commissionId = entry.kind === 'accrual' ? entry.id : (entry.relatedEntry ?? entry.reversalOf)!;
+    await booked(tx, ref, result, entry, commissionId);
+  }
+  if (
+    revshare &&
+    out.revshareAccount &&
+    (event.type === 'revenue.daily' || event.type === 'deposit.chargeback')
+  ) {
+    await tx.query(
+      `INSERT INTO revshare_accounts (operator_id, affiliate_id, currency, account) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (operator_id, affiliate_id, currency)
+       DO UPDATE SET account = EXCLUDED.account, updated_at = now()`,
+      [operatorId, affiliateId, event.data.currency, out.revshareAccount],
+    );
+  }
+  return state;
+}
+
+/**
+ * The error to park an event with, when its failure is deterministic: settling it again would fail the
+ * same way, so retrying would only stop the customer's other events for good. That is an error of the
+ * code or of the data (a RangeError from a date past the calendar, PostgreSQL's data and constraint
+ * errors: a value no column can hold). Faults of the moment (a lost connection, a deadlock, a
+ * serialisation failure, a statement timeout, PostgreSQL shutting down) are not: null, and the step
+ * fails and is retried whole. The savepoint is rolled back first; if even that fails, the connection is
+ * gone and so is the transaction.
+ */
+async function parkable(tx: Queryable, err: unknown): Promise<string | null> {
+  try {
+    await tx.query('ROLLBACK TO SAVEPOINT settle_event');
+  } catch {
+    return null;
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    // SQLSTATE classes: 22 data exception, 23 integrity (a unique violation may be a race: retried),
+    // 42 a statement the data made invalid. Anything else, or a Node error code (ECONNRESET), is a fault.
+    const deterministic =
+      /^[0-9A-Z]{5}$/.test(code) &&
+      (code.startsWith('22') || (code.startsWith('23') && code !== '23505') || code.startsWith('42'));
+    if (!deterministic) return null;
+  }
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return (typeof code === 'string' ? `${message} (SQLSTATE ${code})` : message).slice(0, 1000);
 }
 
 /**
@@ -225,7 +312,13 @@ export async function approveDueTx(
   tx: Queryable,
   ref: CustomerRef & { at: string },
 ): Promise<SettlementResult> {
-  const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
+  const result: SettlementResult = {
+    settled: [],
+    booked: [],
+    holds: [],
+    parked: [],
+    dispatch: emptyDispatch(),
+  };
   await lockCustomer(tx, ref);
   for (const hold of await holdsOf(tx, ref)) {
     if (Date.parse(hold.holdUntil) > Date.parse(ref.at)) continue;
@@ -255,7 +348,13 @@ export interface DecisionResult extends SettlementResult {
 /** A decision by hand (`POST /v1/commissions/{id}/approve|reject`), serialised with the customer's events. */
 export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Promise<DecisionResult> {
   await lockCustomer(tx, ref);
-  const result: SettlementResult = { settled: [], booked: [], holds: [], dispatch: emptyDispatch() };
+  const result: SettlementResult = {
+    settled: [],
+    booked: [],
+    holds: [],
+    parked: [],
+    dispatch: emptyDispatch(),
+  };
   const r =
     d.action === 'approve'
       ? await approve(tx, ref.operatorId, d.commissionId, { at: d.at, manual: true })
@@ -284,7 +383,7 @@ export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Pr
 async function finish(tx: Queryable, ref: CustomerRef, result: SettlementResult): Promise<void> {
   const lookForUndispatched = result.booked.length === 0;
   const { rows } = await tx.query<{
-    kind: 'hold' | 'notification';
+    kind: 'hold' | 'notification' | 'parked';
     id: string;
     hold_until: Date | null;
     workflow_id: string | null;
@@ -300,12 +399,21 @@ async function finish(tx: Queryable, ref: CustomerRef, result: SettlementResult)
        FROM events e
       WHERE $3::boolean AND e.operator_id = $1 AND e.customer_id = $2
         AND e.commission_entry_id IS NOT NULL AND e.workflow_started_at IS NULL
+     UNION ALL
+     (SELECT 'parked', e.event_id, e.settlement_parked_at, NULL, e.settlement_error
+        FROM events e
+       WHERE e.operator_id = $1 AND e.customer_id = $2 AND e.settlement_parked_at IS NOT NULL
+       ORDER BY e.settlement_parked_at, e.event_id
+       LIMIT ${PARKED_LISTED})
       ORDER BY kind, hold_until, id`,
     [ref.operatorId, ref.customerId, lookForUndispatched],
   );
   result.holds = rows
     .filter((r) => r.kind === 'hold')
     .map((r) => ({ commissionId: r.id, holdUntil: r.hold_until!.toISOString() }));
+  // As they stand, not what this step parked: a step retried after its commit (its first result lost
+  // with a failed workflow task) still tells the workflow.
+  result.parked = rows.filter((r) => r.kind === 'parked').map((r) => ({ eventId: r.id, error: r.type! }));
   if (!lookForUndispatched) return;
   const undispatched = rows.filter((r) => r.kind === 'notification');
   if (!undispatched.length) return;
