@@ -25,6 +25,7 @@ import {
 } from '../domain/commission/evaluate.js';
 import { COMMISSION_EVENT_TYPES, type CommissionEvent } from '../domain/commission/facts.js';
 import type { RevshareAccount } from '../domain/commission/revshare.js';
+import { normalize, sub } from '../domain/money.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { bodyHash } from '../ingest/body-hash.js';
 import { internalEventId } from '../ingest/internal-event.js';
@@ -96,6 +97,8 @@ const emptyDispatch = (): Dispatch => ({ notifications: [], cancellations: [] })
 interface UnsettledRow {
   event_id: string;
   type: string;
+  /** Set when the event was settled before and is evaluated again (see `REEVALUATED_TYPES`). */
+  settled_at: Date | null;
   occurred_at: Date;
   payload: { data: Record<string, unknown>; attribution?: { affiliateId?: string } };
   facts: { effectiveAttribution?: { affiliateId?: string } | null } | null;
@@ -113,10 +116,16 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
   );
   let state = stateRows[0]!.state;
 
+  // Unsettled events, and those settled while the customer had no affiliate once they have one.
   const { rows: events } = await tx.query<UnsettledRow>(
-    `SELECT event_id, type, occurred_at, payload, facts FROM events
-      WHERE operator_id = $1 AND customer_id = $2 AND settled_at IS NULL AND settlement_parked_at IS NULL
-        AND type = ANY($3)
+    `SELECT event_id, type, settled_at, occurred_at, payload, facts FROM events
+      WHERE operator_id = $1 AND customer_id = $2 AND settlement_parked_at IS NULL AND type = ANY($3)
+        AND (settled_at IS NULL
+             OR (settled_unattributed
+                 AND EXISTS (SELECT 1 FROM customers c
+                               JOIN affiliates a ON a.operator_id = c.operator_id
+                                                AND a.affiliate_id = c.attribution->>'affiliateId'
+                              WHERE c.operator_id = $1 AND c.customer_id = $2)))
       ORDER BY occurred_at, received_at, event_id`,
     [operatorId, customerId, COMMISSION_EVENT_TYPES],
   );
@@ -141,6 +150,8 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     row.payload.attribution?.affiliateId ??
     null;
   await lockRevshareAccounts(tx, operatorId, events, affiliateOf);
+  const unattributed: string[] = [];
+  let newlySettled = 0;
   for (const row of events) {
     // Each event in its own savepoint: one that fails for good is parked, and the others still settle.
     const step: SettlementResult = {
@@ -152,7 +163,13 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     };
     await tx.query('SAVEPOINT settle_event');
     try {
-      state = await settleEvent(tx, ref, row, affiliateOf(row), state, step);
+      // Evaluated again: the evaluator skips an event id it has seen.
+      const before = row.settled_at
+        ? { ...state, seenEventIds: state.seenEventIds.filter((id) => id !== row.event_id) }
+        : state;
+      const settledEvent = await settleEvent(tx, ref, row, affiliateOf(row), before, step);
+      state = settledEvent.state;
+      if (!settledEvent.attributed && REEVALUATED_TYPES.has(row.type)) unattributed.push(row.event_id);
       await tx.query('RELEASE SAVEPOINT settle_event');
     } catch (err) {
       const error = await parkable(tx, err);
@@ -166,25 +183,43 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
       continue;
     }
     result.settled.push(row.event_id);
+    if (!row.settled_at) newlySettled += 1;
     result.booked.push(...step.booked);
     result.dispatch.notifications.push(...step.dispatch.notifications);
     result.dispatch.cancellations.push(...step.dispatch.cancellations);
   }
 
-  await tx.query(`UPDATE events SET settled_at = now() WHERE operator_id = $1 AND event_id = ANY($2)`, [
-    operatorId,
-    result.settled,
-  ]);
+  await tx.query(
+    `UPDATE events SET settled_at = coalesce(settled_at, now()), settled_unattributed = (event_id = ANY($3))
+      WHERE operator_id = $1 AND event_id = ANY($2)`,
+    [operatorId, result.settled, unattributed],
+  );
   await tx.query(
     `UPDATE commission_customers SET state = $3, settled = settled + $4, updated_at = now()
       WHERE operator_id = $1 AND customer_id = $2`,
-    [operatorId, customerId, state, result.settled.length],
+    [operatorId, customerId, state, newlySettled],
   );
   await finish(tx, ref, result);
   return result;
 }
 
-/** Folds one event: evaluates it under the affiliate's deal, books its intents, moves the account. */
+/**
+ * Events that earn or move money by themselves, not through the customer's facts (which every later event
+ * folds anyway): settled while the customer had no affiliate (its registration not yet applied, or its
+ * affiliate not yet set up), they earned nothing, and are evaluated again once the customer has one.
+ * Evaluating one again is safe: facts fold idempotently and every commission has its idempotency key.
+ */
+const REEVALUATED_TYPES: ReadonlySet<string> = new Set([
+  'revenue.daily',
+  'deposit.chargeback',
+  'trade.closed',
+  'challenge.purchased',
+]);
+
+/**
+ * Folds one event: evaluates it under the affiliate's deal, books its intents, moves the account. Says
+ * whether the event had an affiliate to be paid under.
+ */
 async function settleEvent(
   tx: Queryable,
   ref: CustomerRef,
@@ -192,18 +227,19 @@ async function settleEvent(
   affiliateId: string | null,
   before: CommissionState,
   result: SettlementResult,
-): Promise<CommissionState> {
+): Promise<{ state: CommissionState; attributed: boolean }> {
   const { operatorId } = ref;
   const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
   // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
   // before still apply.
   const deal: Deal | null = affiliate?.deal ?? null;
-  const event = {
+  let event = {
     id: row.event_id,
     type: row.type,
     occurredAt: row.occurred_at.toISOString(),
     data: row.payload.data,
   } as CommissionEvent;
+  if (event.type === 'revenue.daily' && affiliate) event = await revenueDifference(tx, ref, event);
 
   let account: RevshareAccount | null = null;
   // Revenue accrues RevShare and a chargeback lowers the period's NGR: both move the affiliate's account.
@@ -249,7 +285,40 @@ async function settleEvent(
       [operatorId, affiliateId, event.data.currency, out.revshareAccount],
     );
   }
-  return state;
+  return { state, attributed: affiliate !== null };
+}
+
+type RevenueEvent = Extract<CommissionEvent, { type: 'revenue.daily' }>;
+
+/**
+ * The customer's revenue for a day and currency is one figure: the last one sent. A `revenue.daily` under
+ * a new id for a day already settled is a correction: it replaces the figure, and only its difference to
+ * the figure it replaces moves the RevShare account (a positive one earns what it lifts the month by; a
+ * negative one is netted against later revenue, as a chargeback is). Returns the event with that
+ * difference as its NGR. The customer's row lock serialises the days of one customer.
+ */
+async function revenueDifference(
+  tx: Queryable,
+  ref: CustomerRef,
+  event: RevenueEvent,
+): Promise<RevenueEvent> {
+  const { date, ngr, currency } = event.data;
+  const { rows } = await tx.query<{ ngr: string }>(
+    `SELECT ngr::text FROM revenue_days
+      WHERE operator_id = $1 AND customer_id = $2 AND day = $3 AND currency = $4`,
+    [ref.operatorId, ref.customerId, date, currency],
+  );
+  await tx.query(
+    `INSERT INTO revenue_days (operator_id, customer_id, day, currency, ngr, event_id)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (operator_id, customer_id, day, currency)
+     DO UPDATE SET ngr = EXCLUDED.ngr, event_id = EXCLUDED.event_id, updated_at = now()`,
+    [ref.operatorId, ref.customerId, date, currency, ngr, event.id],
+  );
+  const previous = rows[0]?.ngr;
+  return previous === undefined
+    ? event
+    : { ...event, data: { ...event.data, ngr: normalize(sub(ngr, previous)) } };
 }
 
 /**

@@ -58,14 +58,20 @@ export const EVENT_DATA_SCHEMAS = {
   }),
   'deposit.refunded': z.looseObject({ depositId: ExternalId, amount: PositiveDecimal, currency: Currency }),
   'wagering.completed': z.looseObject({ requirementId: ExternalId }),
-  'revenue.daily': z.looseObject({
-    date: z.iso.date(),
-    ggr: DecimalString,
-    bonuses: DecimalString,
-    fees: DecimalString,
-    ngr: DecimalString,
-    currency: Currency,
-  }),
+  'revenue.daily': z
+    .looseObject({
+      date: z.iso.date(),
+      ggr: DecimalString,
+      bonuses: DecimalString,
+      fees: DecimalString,
+      ngr: DecimalString,
+      currency: Currency,
+    })
+    .describe(
+      'One figure per (customerId, date, currency): a later event for the same day, under a new id, is a ' +
+        'correction that replaces the figure; RevShare books only the difference (a lower figure is netted ' +
+        'against later revenue). Never the day twice.',
+    ),
   'account.opened': z.looseObject({ accountId: ExternalId }),
   'trade.closed': z.looseObject({
     tradeId: ExternalId,
