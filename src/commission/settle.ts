@@ -83,7 +83,12 @@ export interface SettlementResult {
    */
   parked: Parked[];
   booked: Booked[];
-  holds: Hold[];
+  /**
+   * The earliest pending commission's hold, and how many are pending: all the workflow needs for its one
+   * timer. Never the list, which for a busy trader would outgrow a Temporal payload.
+   */
+  nextHold: Hold | null;
+  pending: number;
   dispatch: Dispatch;
 }
 
@@ -132,7 +137,8 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
   const result: SettlementResult = {
     settled: [],
     booked: [],
-    holds: [],
+    nextHold: null,
+    pending: 0,
     parked: [],
     dispatch: emptyDispatch(),
   };
@@ -157,7 +163,8 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     const step: SettlementResult = {
       settled: [],
       booked: [],
-      holds: [],
+      nextHold: null,
+      pending: 0,
       parked: [],
       dispatch: emptyDispatch(),
     };
@@ -384,7 +391,8 @@ export async function approveDueTx(
   const result: SettlementResult = {
     settled: [],
     booked: [],
-    holds: [],
+    nextHold: null,
+    pending: 0,
     parked: [],
     dispatch: emptyDispatch(),
   };
@@ -420,7 +428,8 @@ export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Pr
   const result: SettlementResult = {
     settled: [],
     booked: [],
-    holds: [],
+    nextHold: null,
+    pending: 0,
     parked: [],
     dispatch: emptyDispatch(),
   };
@@ -445,7 +454,7 @@ export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Pr
 }
 
 /**
- * Ends a step: the customer's holds as they now stand and, when the step booked nothing, whatever an
+ * Ends a step: the customer's earliest hold and pending count as they now stand, its parked events, and, when the step booked nothing, whatever an
  * earlier try of it committed but did not dispatch (a crash between the commit and the dispatch), rebuilt
  * from the rows. One statement for both; the deliveries to cancel are read only when there is something.
  */
@@ -458,11 +467,14 @@ async function finish(tx: Queryable, ref: CustomerRef, result: SettlementResult)
     workflow_id: string | null;
     type: string | null;
   }>(
-    `SELECT 'hold' AS kind, a.id, a.hold_until, NULL::text AS workflow_id, NULL::text AS type
-       FROM commission_entries a
-      WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
-        AND NOT EXISTS (SELECT 1 FROM commission_entries r
-                         WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection'))
+    // The earliest hold, with the number pending as its workflow_id column (a window count before LIMIT).
+    `(SELECT 'hold' AS kind, a.id, a.hold_until, (count(*) OVER ())::text AS workflow_id, NULL::text AS type
+        FROM commission_entries a
+       WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
+         AND NOT EXISTS (SELECT 1 FROM commission_entries r
+                          WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection'))
+       ORDER BY a.hold_until, a.id
+       LIMIT 1)
      UNION ALL
      SELECT 'notification', e.event_id, NULL, e.workflow_id, e.type
        FROM events e
@@ -477,9 +489,9 @@ async function finish(tx: Queryable, ref: CustomerRef, result: SettlementResult)
       ORDER BY kind, hold_until, id`,
     [ref.operatorId, ref.customerId, lookForUndispatched],
   );
-  result.holds = rows
-    .filter((r) => r.kind === 'hold')
-    .map((r) => ({ commissionId: r.id, holdUntil: r.hold_until!.toISOString() }));
+  const hold = rows.find((r) => r.kind === 'hold');
+  result.nextHold = hold ? { commissionId: hold.id, holdUntil: hold.hold_until!.toISOString() } : null;
+  result.pending = hold ? Number(hold.workflow_id) : 0;
   // As they stand, not what this step parked: a step retried after its commit (its first result lost
   // with a failed workflow task) still tells the workflow.
   result.parked = rows.filter((r) => r.kind === 'parked').map((r) => ({ eventId: r.id, error: r.type! }));
@@ -552,9 +564,15 @@ async function refreshStatuses(
       WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'`,
     [ref.operatorId, ref.customerId],
   );
-  let next = state;
-  for (const r of rows) next = withStatus(next, r.idempotency_key, r.status);
-  return next;
+  // One pass over the commissions (withStatus per row would copy the list once per commission).
+  const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
+  return {
+    ...state,
+    commissions: state.commissions.map((c) => {
+      const s = status.get(c.idempotencyKey);
+      return s && s !== c.status ? { ...c, status: s } : c;
+    }),
+  };
 }
 
 async function customerAttribution(tx: Queryable, ref: CustomerRef): Promise<Record<string, unknown> | null> {
