@@ -43,6 +43,11 @@ import { internalEventId } from '../ingest/internal-event.js';
  * yet settled (`events.settled_at`), in event-time order, so a replayed call finds nothing to do, a lost
  * signal is caught up by the next one, and a customer whose events arrived before their affiliate existed
  * is settled in full when it does.
+ *
+ * Each event is folded in a savepoint. One whose settlement fails deterministically (see `parkable`) is
+ * rolled back alone and parked with its error; the others settle, and it waits for an operator to fix the
+ * deal and re-settle it. An event that earns by itself but found no affiliate (see `REEVALUATED_TYPES`)
+ * is settled and marked, and folded again once the customer has an affiliate.
  */
 
 /** A pending commission and when its hold ends: the entity workflow keeps one timer for the earliest. */
