@@ -25,3 +25,7 @@ CREATE TABLE revenue_days (
   updated_at    timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (operator_id, customer_id, day, currency)
 );
+
+-- A settlement reads the customer's unsettled events through this index, not every event the customer
+-- ever had (a busy trader's history). Event types no deal reads stay in it, a few rows per customer.
+CREATE INDEX events_unsettled ON events (operator_id, customer_id, occurred_at) WHERE settled_at IS NULL;
