@@ -66,5 +66,9 @@ export interface HoldView {
   holdUntil: string;
 }
 
-/** The customer's pending commissions and when each hold ends, earliest first. */
+/**
+ * The customer's earliest pending commission and when its hold ends (an empty list when none is pending).
+ * Only the earliest: the workflow keeps no list of holds (`GET /v1/affiliates/{id}/commissions?status=pending`
+ * has them all).
+ */
 export const commissionHoldsQuery = defineQuery<HoldView[]>('commissionHolds');

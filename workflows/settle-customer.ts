@@ -14,6 +14,10 @@
  * settle the workflow completes; the next event starts it again (its state lives in PostgreSQL). A long
  * life continues as new, carrying only the timers.
  *
+ * An event whose settlement fails deterministically is parked by the settlement (the others settle): the
+ * details list the parked events and `CommissionStatus` is `parked` until `POST /v1/events/{id}/resettle`
+ * brings them back (a `customerEvent` signal) and they settle.
+ *
  * Cost per settled event: one signal (or start), one workflow task, one local activity; plus one timer per
  * distinct earliest hold end (kept while events arrive during the hold), one local activity per approval
  * round and per decision by hand.
@@ -46,11 +50,25 @@ import {
 export interface SettleCustomerInput {
   operatorId: string;
   customerId: string;
-  /** Carried over continue-as-new: the pending commissions' hold ends. */
+  /** Carried over continue-as-new by runs before `nextHold`: the pending commissions' hold ends. */
   holds?: HoldView[];
+  /** Carried over continue-as-new: the earliest pending commission's hold, and how many are pending. */
+  nextHold?: HoldView | null;
+  pending?: number;
   /** Carried over continue-as-new: events signalled and not yet settled. */
   unsettled?: boolean;
+  /** Carried over continue-as-new: events parked and not re-settled since. */
+  parked?: ParkedView[];
 }
+
+/** An event a settlement parked (src/commission/settle.ts): shown in the details until re-settled. */
+export interface ParkedView {
+  eventId: string;
+  error: string;
+}
+
+/** The patch that publishes `CommissionStatus = 'parked'` while an event of the customer is parked. */
+export const PARKED_STATUS = 'commission-parked-status';
 
 export interface SettleCustomerResult {
   settlements: number;
@@ -75,7 +93,10 @@ const CONTINUE_AS_NEW_AFTER_EVENTS = 4000;
 
 export async function settleCustomer(input: SettleCustomerInput): Promise<SettleCustomerResult> {
   const ref = { operatorId: input.operatorId, customerId: input.customerId };
-  let holds: HoldView[] = input.holds ?? [];
+  // The earliest hold and a count, never the list: a trader's pending commissions would outgrow a payload.
+  let nextHold: HoldView | null = input.nextHold !== undefined ? input.nextHold : (input.holds?.[0] ?? null);
+  let pending = input.pending ?? input.holds?.length ?? 0;
+  let parked: ParkedView[] = input.parked ?? [];
   // A fresh start settles once: that is why it was started (or the signal that came with it).
   let unsettled = input.unsettled ?? true;
   let busy = false;
@@ -87,7 +108,7 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
   setHandler(customerEventSignal, () => {
     unsettled = true;
   });
-  setHandler(commissionHoldsQuery, () => holds);
+  setHandler(commissionHoldsQuery, () => (nextHold ? [nextHold] : []));
 
   /** Runs one step at a time: settlements, approvals and decisions never overlap. */
   async function exclusive<T>(step: () => Promise<T>): Promise<T> {
@@ -100,8 +121,12 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
     }
   }
 
-  function absorb(step: CommissionStep) {
-    holds = step.holds;
+  function absorb(step: CommissionStep & { holds?: HoldView[] }) {
+    // Results recorded before `nextHold` carry the whole list.
+    nextHold = step.nextHold !== undefined ? step.nextHold : (step.holds?.[0] ?? null);
+    pending = step.pending ?? step.holds?.length ?? 0;
+    // The customer's parked events as they stand (results recorded before parking existed have none).
+    parked = step.parked ?? [];
     booked += step.booked.length;
     const last = step.booked[step.booked.length - 1];
     if (last) lastStatus = last.status;
@@ -160,11 +185,11 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
   publish();
   for (;;) {
     if (!unsettled) {
-      const first = holds[0];
+      const first = nextHold;
       if (!first) {
         // Nothing pending: finish once in-flight decisions are done, unless they or a signal gave us work.
         await condition(allHandlersFinished);
-        if (!unsettled && !holds.length && !busy) break;
+        if (!unsettled && !nextHold && !busy) break;
         continue;
       }
       const wait = Date.parse(first.holdUntil) - Date.now();
@@ -173,10 +198,10 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
           // The one hold timer, kept while the earliest hold stays the same: an event settled during the
           // hold does not cost a cancelled timer and a new one.
           const timer = holdTimer(first.holdUntil, wait);
-          await condition(() => unsettled || timer.fired || holds[0]?.holdUntil !== timer.until);
+          await condition(() => unsettled || timer.fired || nextHold?.holdUntil !== timer.until);
         } else {
           // Histories recorded before the patch: the timer ends with every wake-up and starts again.
-          await condition(() => unsettled || holds[0] !== first, wait);
+          await condition(() => unsettled || nextHold !== first, wait);
         }
       }
     }
@@ -185,29 +210,49 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
         unsettled = false;
         settlements += 1;
         absorb(await settle(ref));
-      } else if (holds[0] && Date.parse(holds[0].holdUntil) <= Date.now()) {
+      } else if (nextHold && Date.parse(nextHold.holdUntil) <= Date.now()) {
         absorb(await approveDueCommissions({ ...ref, at: new Date().toISOString() }));
       }
     });
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS) {
       await condition(() => allHandlersFinished() && !busy);
-      await continueAsNew<typeof settleCustomer>({ ...ref, holds, unsettled });
+      await continueAsNew<typeof settleCustomer>({
+        ...ref,
+        nextHold,
+        pending,
+        unsettled,
+        ...(parked.length ? { parked } : {}),
+      });
     }
   }
   return { settlements, booked };
 
-  /** The `CommissionStatus` search attribute (`pending` while any is held) and the current details. */
+  /**
+   * The `CommissionStatus` search attribute (`parked` while an event waits for an operator, else `pending`
+   * while any is held) and the current details. Histories from before parking never have a parked event,
+   * so they reach the patch never and replay as they were.
+   */
   function publish() {
-    const status = holds.length ? 'pending' : lastStatus;
+    const status = parked.length && patched(PARKED_STATUS) ? 'parked' : nextHold ? 'pending' : lastStatus;
     if (status && status !== published) {
       published = status;
       upsertSearchAttributes([{ key: SA.CommissionStatus, value: status }]);
     }
     setCurrentDetails(
       [
-        `Commissions of customer \`${input.customerId}\`: ${holds.length} pending.`,
-        ...holds.map((h) => `- \`${h.commissionId}\` held until ${h.holdUntil}`),
+        ...(parked.length
+          ? [
+              `**Events parked** (up to 20 listed): their settlement fails for good until fixed; fix the deal or`,
+              'the data, then `POST /v1/events/{id}/resettle`.',
+              ...parked.map((p) => `- \`${p.eventId}\`: ${p.error}`),
+              '',
+            ]
+          : []),
+        `Commissions of customer \`${input.customerId}\`: ${pending} pending.`,
+        ...(nextHold
+          ? [`The earliest, \`${nextHold.commissionId}\`, is held until ${nextHold.holdUntil}.`]
+          : []),
       ].join('\n'),
     );
   }

@@ -1,3 +1,4 @@
+import { COMMISSION_EVENT_TYPES } from '../domain/commission/facts.js';
 import type { Queryable } from './pool.js';
 
 /** Repository of submitted events: the durable record and the outbox of each event's workflow start. */
@@ -28,6 +29,11 @@ export interface StoredEvent {
   facts: EventFacts | null;
   /** The inbound source that sent it; null when it came through the operator's API. */
   sourceId: string | null;
+  /** When the commission engine folded it; null until then, and for events it does not read. */
+  settledAt: Date | null;
+  /** Set aside by a settlement that failed for good (src/commission/settle.ts), with the error. */
+  settlementParkedAt: Date | null;
+  settlementError: string | null;
 }
 
 interface EventRow {
@@ -46,6 +52,9 @@ interface EventRow {
   processed_at: Date | null;
   facts: EventFacts | null;
   source_id: string | null;
+  settled_at: Date | null;
+  settlement_parked_at: Date | null;
+  settlement_error: string | null;
 }
 
 function fromRow(row: EventRow): StoredEvent {
@@ -65,6 +74,9 @@ function fromRow(row: EventRow): StoredEvent {
     processedAt: row.processed_at,
     facts: row.facts,
     sourceId: row.source_id,
+    settledAt: row.settled_at ?? null,
+    settlementParkedAt: row.settlement_parked_at ?? null,
+    settlementError: row.settlement_error ?? null,
   };
 }
 
@@ -142,4 +154,29 @@ export async function findUnstartedEvents(
     [graceMs, limit],
   );
   return rows.map(fromRow);
+}
+
+/**
+ * Takes a parked event back into settlement (its customer's workflow must then be signalled). Answers
+ * what the event was: `parked` (now unparked), `waiting` (not settled yet: signalling again is harmless),
+ * `settled`, or null when there is no such commission event.
+ */
+export async function unparkEvent(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<{ was: 'parked' | 'waiting' | 'settled'; event: StoredEvent } | null> {
+  const { rows } = await db.query<EventRow & { was: 'parked' | 'waiting' | 'settled' }>(
+    `WITH target AS (
+       SELECT event_id, CASE WHEN settlement_parked_at IS NOT NULL THEN 'parked'
+                             WHEN settled_at IS NULL THEN 'waiting' ELSE 'settled' END AS was
+         FROM events WHERE operator_id = $1 AND event_id = $2 AND type = ANY($3) FOR UPDATE)
+     UPDATE events e SET settlement_parked_at = NULL, settlement_error = NULL
+       FROM target t
+      WHERE e.operator_id = $1 AND e.event_id = t.event_id
+  RETURNING e.*, t.was`,
+    [operatorId, eventId, COMMISSION_EVENT_TYPES],
+  );
+  const row = rows[0];
+  return row ? { was: row.was, event: fromRow(row) } : null;
 }

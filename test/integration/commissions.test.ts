@@ -749,3 +749,127 @@ describe('other deal models', () => {
     assert.deepEqual(await commissions(affiliateId), []);
   });
 });
+
+describe('bounds: what could never be settled is refused at the API', () => {
+  it('a deal whose durations or amounts no settlement can hold is 422 with the path', async () => {
+    const { affiliateId } = people();
+    const cases: [Record<string, unknown>, string][] = [
+      [cpa({ clawbackWindow: '100000000d' }), 'deal.clawbackWindow'],
+      [cpa({ holdPeriod: '3651d', clawbackWindow: '3651d' }), 'deal.holdPeriod'],
+      [
+        {
+          model: 'lot',
+          amountPerLot: '999999999999999999',
+          currency: 'USD',
+          holdPeriod: '1d',
+          clawbackWindow: '1d',
+        },
+        'deal.amountPerLot',
+      ],
+      [cpa({ amount: '1000000000000.00' }), 'deal.amount'],
+    ];
+    for (const [deal, path] of cases) {
+      const res = await api('PUT', `/v1/affiliates/${affiliateId}`, { name: 'x', deal });
+      assert.equal(res.status, 422, `${JSON.stringify(deal)} -> ${res.status}`);
+      assert.ok(
+        res.body.error.details.some((d: { path: string }) => d.path === path),
+        `${path} in ${JSON.stringify(res.body.error.details)}`,
+      );
+    }
+  });
+
+  it('an event dated far in the future, before 2000, or with amounts past the bounds is 422 with the path', async () => {
+    const { customerId } = people();
+    const challenge = (occurredAt: string) => ({
+      id: uniqueId('ch'),
+      type: 'challenge.purchased',
+      occurredAt,
+      customerId,
+      data: { challengeId: uniqueId('c'), planId: 'p100k', price: '499.00', currency: 'USD' },
+    });
+    const trade = {
+      id: uniqueId('tr'),
+      type: 'trade.closed',
+      occurredAt: iso(),
+      customerId,
+      data: { tradeId: 't1', accountId: 'a1', instrument: 'EURUSD', lots: '999999999999999999' },
+    };
+    const cases: [Record<string, unknown>, string][] = [
+      [challenge('9999-12-31T23:59:59Z'), 'occurredAt'],
+      [challenge(iso(25 * 3_600_000)), 'occurredAt'],
+      [challenge('1970-01-01T00:00:00Z'), 'occurredAt'],
+      [trade, 'data.lots'],
+      [dep(customerId, '1000000000000'), 'data.amount'],
+    ];
+    for (const [event, path] of cases) {
+      const res = await api('POST', '/v1/events', event);
+      assert.equal(res.status, 422, `${JSON.stringify(event)} -> ${res.status}`);
+      assert.ok(
+        res.body.error.details.some((d: { path: string }) => d.path === path),
+        `${path} in ${JSON.stringify(res.body.error.details)}`,
+      );
+    }
+    // Within the allowed skew: a sender's clock an hour ahead is accepted.
+    await send(challenge(iso(3_600_000)));
+  });
+});
+
+describe('a poison event is parked, not retried for ever', () => {
+  it('an event whose settlement fails for good is parked and shown; its sibling settles; fixed, it is resettled', async () => {
+    const { affiliateId, customerId } = people();
+    // A deal stored before the bounds existed: every accrual under it overflows a date.
+    await putAffiliate(affiliateId, {
+      model: 'challenge',
+      percent: '10',
+      holdPeriod: '1h',
+      clawbackWindow: '1d',
+    });
+    await sys.pool.query(
+      `UPDATE affiliates SET deal = jsonb_set(deal, '{clawbackWindow}', '"100000000d"')
+        WHERE operator_id = $1 AND affiliate_id = $2`,
+      [op.id, affiliateId],
+    );
+    await send(reg(customerId, affiliateId));
+    const poison = {
+      id: uniqueId('ch'),
+      type: 'challenge.purchased',
+      occurredAt: iso(-1000),
+      customerId,
+      data: { challengeId: uniqueId('c'), planId: 'p100k', price: '500.00', currency: 'USD' },
+    };
+    await send(poison);
+    const sibling = { ...dep(customerId, '40.00'), occurredAt: iso() };
+    await send(sibling);
+
+    const parked = await eventually('the poison event parked', async () => {
+      const res = await api('GET', `/v1/events/${poison.id}`);
+      return res.body.settlement?.status === 'parked' ? res.body.settlement : null;
+    });
+    assert.match(parked.error, /RangeError/);
+    await settled(customerId, 2); // the registration and the deposit settle all the same
+    const found = await eventually('the customer workflow marked parked', async () => {
+      for await (const wf of sys.client.workflow.list({
+        query: `CommissionStatus = 'parked' AND CustomerId = '${customerId}'`,
+      }))
+        return wf.workflowId;
+      return null;
+    });
+    assert.equal(found, customerWorkflowId(op.id, customerId));
+
+    await putAffiliate(affiliateId, {
+      model: 'challenge',
+      percent: '10',
+      holdPeriod: '1h',
+      clawbackWindow: '1d',
+    });
+    const res = await api('POST', `/v1/events/${poison.id}/resettle`);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const [commission] = await commissionsWith(affiliateId, (l) => l.length === 1);
+    assert.equal(commission!.eventId, poison.id);
+    assert.equal(commission!.amount, '50.00');
+    await settled(customerId, 3);
+    const again = await api('POST', `/v1/events/${poison.id}/resettle`);
+    assert.equal(again.status, 409);
+    assert.equal((await api('POST', `/v1/events/${uniqueId('nope')}/resettle`)).status, 404);
+  });
+});

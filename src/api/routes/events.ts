@@ -1,15 +1,18 @@
 import { z } from 'zod';
 import { deliveriesOfEvent, type Delivery } from '../../db/deliveries.js';
-import { findEvent, type StoredEvent } from '../../db/events.js';
+import { findEvent, unparkEvent, type StoredEvent } from '../../db/events.js';
 import { commissionsOfEvent, type Commission } from '../../db/ledger.js';
 import { toCommissionOut } from './affiliates.js';
 import { toDeliveryOut } from './deliveries.js';
 import type { Pool } from '../../db/pool.js';
 import { acceptEvent, type AcceptDeps } from '../../ingest/accept-event.js';
-import { errors } from '../errors.js';
+import { isCommissionEventType } from '../../domain/commission/facts.js';
+import { customerWorkflowId } from '../../domain/ids.js';
+import { signalCustomerEvent } from '../../temporal/customer-signals.js';
+import { AppError, errors } from '../errors.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut, ExternalId } from '../schemas/common.js';
-import { EventAcceptedOut, EventIn, EventOut } from '../schemas/events.js';
+import { EventAcceptedOut, EventIn, EventOut, ResettleOut } from '../schemas/events.js';
 
 const EventParams = z.object({ id: ExternalId });
 
@@ -40,6 +43,13 @@ export function toEventOut(
     sourceId: e.sourceId,
     deliveries: deliveries.map(toDeliveryOut),
     commissions: commissions.map(toCommissionOut),
+    settlement: isCommissionEventType(e.type)
+      ? {
+          status: e.settlementParkedAt ? 'parked' : e.settledAt ? 'settled' : 'waiting',
+          settledAt: e.settledAt?.toISOString() ?? null,
+          error: e.settlementError,
+        }
+      : null,
   };
 }
 
@@ -98,6 +108,54 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
         const deliveries = await deliveriesOfEvent(deps.pool, operator.id, event.eventId);
         const commissions = await commissionsOfEvent(deps.pool, operator.id, event.eventId);
         return { status: 200, body: toEventOut(event, deliveries, commissions) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/events/{id}/resettle',
+      summary: 'Settle a parked commission event again, once its deal or data is fixed',
+      auth: 'operator',
+      params: EventParams,
+      responses: {
+        202: { description: 'Unparked; its customer settles it next', schema: ResettleOut },
+        401: { description: 'Missing or wrong API key', schema: ErrorOut },
+        404: { description: 'No such commission event for this operator', schema: ErrorOut },
+        409: { description: 'The event is settled already', schema: ErrorOut },
+        503: { description: 'Temporal unreachable; retry (the event stays unparked)', schema: ErrorOut },
+      },
+      handler: async ({ params, operator }) => {
+        const found = await unparkEvent(deps.pool, operator.id, params.id);
+        if (!found) throw errors.notFound(`Commission event ${params.id}`);
+        if (found.was === 'settled')
+          throw new AppError(
+            409,
+            'event_settled',
+            `Event ${params.id} is settled: there is nothing to resettle.`,
+          );
+        const { customerId, facts } = found.event;
+        const affiliateId = facts?.effectiveAttribution?.affiliateId;
+        try {
+          await signalCustomerEvent(
+            await deps.accept.client(),
+            {
+              operatorId: operator.id,
+              customerId,
+              taskQueue: deps.accept.start.taskQueue,
+              affiliateId: typeof affiliateId === 'string' ? affiliateId : null,
+            },
+            params.id,
+          );
+        } catch {
+          throw errors.unavailable('temporal');
+        }
+        return {
+          status: 202,
+          body: {
+            eventId: params.id,
+            status: 'resettling' as const,
+            workflowId: customerWorkflowId(operator.id, customerId),
+          },
+        };
       },
     }),
   ];

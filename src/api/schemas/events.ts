@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
 import { INBOUND_EVENT_TYPES } from '../../domain/event-types.js';
+import { eventTimeProblem } from '../../domain/limits.js';
 import { nulIssues } from '../nul.js';
 import {
   Currency,
   DecimalString,
   ExternalId,
+  Lots,
   NonNegativeDecimal,
   PositiveDecimal,
   Timestamp,
@@ -56,20 +58,26 @@ export const EVENT_DATA_SCHEMAS = {
   }),
   'deposit.refunded': z.looseObject({ depositId: ExternalId, amount: PositiveDecimal, currency: Currency }),
   'wagering.completed': z.looseObject({ requirementId: ExternalId }),
-  'revenue.daily': z.looseObject({
-    date: z.iso.date(),
-    ggr: DecimalString,
-    bonuses: DecimalString,
-    fees: DecimalString,
-    ngr: DecimalString,
-    currency: Currency,
-  }),
+  'revenue.daily': z
+    .looseObject({
+      date: z.iso.date(),
+      ggr: DecimalString,
+      bonuses: DecimalString,
+      fees: DecimalString,
+      ngr: DecimalString,
+      currency: Currency,
+    })
+    .describe(
+      'One figure per (customerId, date, currency): a later event for the same day, under a new id, is a ' +
+        'correction that replaces the figure; RevShare books only the difference (a lower figure is netted ' +
+        'against later revenue). Never the day twice.',
+    ),
   'account.opened': z.looseObject({ accountId: ExternalId }),
   'trade.closed': z.looseObject({
     tradeId: ExternalId,
     accountId: ExternalId,
     instrument: z.string().regex(/^[A-Za-z0-9._\-/]{1,32}$/, 'an instrument symbol such as "XAUUSD"'),
-    lots: PositiveDecimal,
+    lots: Lots,
   }),
   'challenge.purchased': z.looseObject({
     challengeId: ExternalId,
@@ -121,6 +129,10 @@ export const EventIn = z
   .superRefine((event, ctx) => {
     for (const issue of nulIssues(event))
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    // A date years ahead (a typo: 9999 for 2025) or before the epoch of the platform is refused here, never
+    // left to stop the customer's settlement (src/domain/limits.ts).
+    const timeProblem = eventTimeProblem(event.occurredAt, Date.now());
+    if (timeProblem) ctx.addIssue({ code: 'custom', path: ['occurredAt'], message: timeProblem });
   })
   .meta({ id: 'EventIn' });
 export type EventIn = z.infer<typeof EventIn>;
@@ -156,6 +168,24 @@ export const EventOut = z
       .describe('The inbound source that sent the event; null when it came through the API'),
     deliveries: z.array(z.unknown()),
     commissions: z.array(z.unknown()),
+    settlement: z
+      .object({
+        status: z
+          .enum(['waiting', 'settled', 'parked'])
+          .describe('parked: its settlement failed for good; fix the deal or data, then resettle it'),
+        settledAt: z.string().nullable(),
+        error: z.string().nullable().describe('Why it was parked'),
+      })
+      .nullable()
+      .describe('How the commission engine took it; null for an event it does not read'),
   })
   .meta({ id: 'EventOut' });
+
+export const ResettleOut = z
+  .object({
+    eventId: z.string(),
+    status: z.literal('resettling'),
+    workflowId: z.string().describe("The customer's commission workflow, which settles it"),
+  })
+  .meta({ id: 'ResettleOut' });
 export type EventOut = z.infer<typeof EventOut>;

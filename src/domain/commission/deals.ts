@@ -5,6 +5,7 @@
  * meaning.
  */
 import { isDuration, parseDuration } from '../duration.js';
+import { dealDurationProblem, MAX_AMOUNT_DIGITS, withinDigits } from '../limits.js';
 import { compare, isDecimal, isNegative, isPositive, type Decimal } from '../money.js';
 
 export const DEAL_MODELS = ['cpa', 'revshare', 'hybrid', 'lot', 'challenge'] as const;
@@ -105,6 +106,8 @@ const COUNTRY = /^[A-Z]{2}$/;
 
 function checkAmount(problems: string[], path: string, value: unknown, positive: boolean): void {
   if (!isDecimal(value)) problems.push(`${path} must be a decimal string such as "50.00"`);
+  else if (!withinDigits(value, MAX_AMOUNT_DIGITS))
+    problems.push(`${path} must have at most ${MAX_AMOUNT_DIGITS} digits before the point`);
   else if (positive ? !isPositive(value) : isNegative(value))
     problems.push(`${path} must be ${positive ? 'greater than zero' : 'zero or more'}`);
 }
@@ -168,6 +171,11 @@ export function dealProblems(deal: Deal): string[] {
   const problems: string[] = [];
   for (const key of ['holdPeriod', 'clawbackWindow'] as const) {
     if (!isDuration(deal[key])) problems.push(`${key} must be a duration such as "30d"`);
+    else {
+      // A longer one puts hold ends and clawback ends past what a date can hold.
+      const tooLong = dealDurationProblem(deal[key]);
+      if (tooLong) problems.push(`${key} ${tooLong}`);
+    }
   }
   if (!problems.length && parseDuration(deal.clawbackWindow) < parseDuration(deal.holdPeriod))
     problems.push('clawbackWindow must be at least as long as holdPeriod');
