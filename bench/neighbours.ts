@@ -12,7 +12,8 @@ import { isAccepted, Tracker, type TrackedEvent } from './tracker.js';
 /**
  * The neighbours section: does one tenant's trouble delay another tenant's healthy deliveries?
  *
- * Tenant A (one healthy endpoint) sends `--neighbours-rate` events/s in two phases of the same length:
+ * Tenant A (one healthy endpoint) sends `--neighbours-rate` events/s in two phases of the same length, after
+ * a few unmeasured seconds of the same load (a warm-up):
  *
  * 1. **alone**: nothing else runs;
  * 2. **with neighbours**: tenant B's endpoint (`rateLimitPerSecond: 1`) was just sent a backlog of
@@ -171,6 +172,17 @@ export async function neighboursRun(
   let trickle: Promise<unknown> = Promise.resolve();
   let cleanup = 'nothing to clean up';
   try {
+    // A few unmeasured seconds first, so that the first measured phase does not carry a cold start.
+    const warmUpMs = Math.min(5_000, phaseMs);
+    ctx.say(`  tenant A warming up at ${rate}/s for ${warmUpMs / 1000} s (not measured)`);
+    await runLoad(ctx.tracker, shapeA, `${ctx.runTag}-neighbours-warmup`, {
+      phase: 'neighbours-warmup',
+      rate,
+      durationMs: warmUpMs,
+      maxInFlight: ctx.opts.maxInFlight,
+      signal: ctx.signal,
+    });
+    await settle(ctx, ['neighbours-warmup']);
     await quiet(ctx, 'the neighbours section');
     ctx.say(`  tenant A alone at ${rate}/s for ${phaseMs / 1000} s`);
     const alone = await phaseRun(

@@ -349,7 +349,7 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       waiting: 0,
       idleMs: 1_000,
       neighboursRate: 5,
-      neighboursMs: 2_000,
+      neighboursMs: 1_000,
       neighboursBacklog: 5,
       neighboursFailingRate: 1,
       neighboursWarmMs: 1_000,

@@ -733,6 +733,7 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
     p.rate,
     p.acceptedPerSec,
     p.deliveredPerSec,
+    p.errors,
     pcts(p.acceptMs),
     pcts(p.endToEndMs),
     f(p.endToEndMs.max),
@@ -746,6 +747,7 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       'offered/s',
       'accepted/s',
       'delivered/s',
+      'refused (non-2xx)',
       'accept ms p50 / p95 / p99',
       'accept -> delivered ms p50 / p95 / p99',
       'max ms',
@@ -758,6 +760,7 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       row('beside B and C', nb.withNeighbours),
       [
         'ratio',
+        '',
         '',
         '',
         '',
@@ -775,6 +778,13 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       'from sending POST /v1/events to the arrival at the receiver. Undelivered: accepted but not delivered when ' +
       'the settle limit ran out, not in the percentiles.',
   );
+  line();
+  const other = [nb.alone, nb.withNeighbours].map((p) => p.resources.processes.other?.cpuPercent);
+  if (other.some((v) => (v ?? 0) > 20))
+    line(
+      `**Noise:** the rest of the machine used ${other.map((v) => f(v, ' %')).join(' and ')} of a core in the two ` +
+        'phases: both phases compete with it for the 2 cores, so their latencies (and the ratio) are suspect.',
+    );
   line();
   const bk = nb.backlog;
   const statuses = (s: Record<string, number> | null) =>

@@ -60,6 +60,7 @@ describe('npm run bench (smoke mode)', () => {
       'fixedRate',
       'drain',
       'cost',
+      'neighbours',
       'resources',
       'integrity',
       'ratios',
@@ -96,6 +97,13 @@ describe('npm run bench (smoke mode)', () => {
       assert.equal(typeof c.postgres.roundTripsPerEvent, 'number');
     }
     assert.ok(result.targets.length >= 4);
+    // The healthy tenant measured alone and beside the noisy ones, both phases delivered in full.
+    for (const phase of [result.neighbours.alone, result.neighbours.withNeighbours]) {
+      assert.equal(typeof phase.endToEndMs.p99, 'number', phase.label);
+      assert.equal(phase.delivered, phase.accepted, phase.label);
+    }
+    assert.equal(result.neighbours.backlog.accepted, result.neighbours.backlog.sent);
+    assert.equal(result.neighbours.failing.endpoints.length, 2);
 
     // Every event sent was accepted and delivered, and exactly once.
     for (const shape of ['product', 'best', 'naive']) {
@@ -110,7 +118,13 @@ describe('npm run bench (smoke mode)', () => {
     assert.equal(result.integrity.badSignatures, 0);
     assert.equal(result.integrity.ceiling.receivedOk, result.integrity.ceiling.sentOk);
 
-    for (const heading of ['## Throughput at saturation', '## Latency', '## Cost per event', '## Targets'])
+    for (const heading of [
+      '## Throughput at saturation',
+      '## Latency',
+      '## Cost per event',
+      '## Noisy neighbours',
+      '## Targets',
+    ])
       assert.ok(markdown.includes(heading), heading);
   });
 });
