@@ -38,7 +38,8 @@ describe('npm run bench (smoke mode)', () => {
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGINT'), 100_000);
+    // A bound, not a timing assertion: on a busy 2-core machine the smoke run alone can take 90 s.
+    const timer = setTimeout(() => child.kill('SIGINT'), 180_000);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     clearTimeout(timer);
     assert.equal(code, 0, output);
