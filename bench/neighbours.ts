@@ -75,7 +75,7 @@ export interface FailingEndpoint {
   behaviour: 'error' | 'hang';
   /** What the receiver does. */
   answers: string;
-  /** Requests that reached it over the section. */
+  /** Requests that had reached it when A's second phase ended its offering. */
   requests: number;
   /** Deliveries by status in PostgreSQL when A's second phase ended its offering. */
   byStatus: Record<string, number> | null;
@@ -220,6 +220,7 @@ export async function neighboursRun(
 
     ctx.say(`  tenant A at ${rate}/s for ${phaseMs / 1000} s beside them`);
     let cAtPhaseEnd: Map<string, StatusCounts> | null = null;
+    let cRequestsAtPhaseEnd = [0, 0];
     let phaseWindow = { from: 0, to: 0 };
     const withNeighbours = await phaseRun(
       ctx,
@@ -231,6 +232,7 @@ export async function neighboursRun(
       phaseMs,
       async (from, to) => {
         phaseWindow = { from, to };
+        cRequestsAtPhaseEnd = cWatch.map((w) => w.errors + w.hung + w.ok.length);
         cAtPhaseEnd = await deliveriesByEndpoint(db, c.id);
       },
     );
@@ -284,15 +286,20 @@ export async function neighboursRun(
         accepted: cAccepted.length,
         endpoints: (
           [
-            [cError, cWatch[0], 'error', '500 at once'],
-            [cHang, cWatch[1], 'hang', "nothing: the product's default timeout ends each attempt"],
+            [cError, cRequestsAtPhaseEnd[0]!, 'error', '500 at once'],
+            [
+              cHang,
+              cRequestsAtPhaseEnd[1]!,
+              'hang',
+              "nothing: the product's default timeout ends each attempt",
+            ],
           ] as const
-        ).map(([ep, w, behaviour, answers]) => {
+        ).map(([ep, requests, behaviour, answers]) => {
           const s = (cAtPhaseEnd as Map<string, StatusCounts> | null)?.get(ep.id) ?? null;
           return {
             behaviour,
             answers,
-            requests: w.errors + w.hung + w.ok.length,
+            requests,
             byStatus: s ? s.byStatus : db ? {} : null,
             deliveries: s ? s.deliveries : db ? 0 : null,
             retrying: s ? (s.byStatus.retrying ?? 0) : db ? 0 : null,
