@@ -5,7 +5,16 @@ import { parseArgs } from 'node:util';
  * count, and by a wait limit for deliveries still in flight.
  */
 export type Mode = 'full' | 'quick' | 'smoke';
-export const SECTIONS = ['ceiling', 'best', 'naive', 'product', 'drain', 'cost', 'waiting'] as const;
+export const SECTIONS = [
+  'ceiling',
+  'best',
+  'naive',
+  'product',
+  'drain',
+  'cost',
+  'neighbours',
+  'waiting',
+] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -61,6 +70,16 @@ export interface BenchOptions {
   waitingKind: 'activity' | 'timer';
   /** Length of each idle window measured in the waiting section (before and with the waiting retries). */
   idleMs: number;
+  /** The neighbours section: the healthy tenant's events/s in both phases. */
+  neighboursRate: number;
+  /** Length of each of its two phases (alone, then with the noisy neighbours). */
+  neighboursMs: number;
+  /** Events the rate-limited (1/s) neighbour holds as a backlog when the second phase starts. */
+  neighboursBacklog: number;
+  /** Events/s sent to the failing neighbour (its endpoints fail every attempt) from the warm-up on. */
+  neighboursFailingRate: number;
+  /** How long the failing neighbour's events flow before the second phase starts (its retries under way). */
+  neighboursWarmMs: number;
 }
 
 const USAGE = `usage: npm run bench -- [options]
@@ -91,6 +110,11 @@ const USAGE = `usage: npm run bench -- [options]
                           state of every retry from a delivery's second wait on; default) or timer (the
                           workflow timer after a failed local first attempt)
   --idle-seconds S        each idle window of the waiting section, before and with them (default 60, quick 30)
+  --neighbours-rate N     the healthy tenant's events/s in the neighbours section (default 15)
+  --neighbours-seconds S  each of its two phases, alone and with noisy neighbours (default 60, quick 30)
+  --neighbours-backlog N  events the 1/s rate-limited neighbour holds when the second phase starts (default 500)
+  --neighbours-failing-rate N
+                          events/s to the neighbour whose endpoints fail every attempt (default 1)
   --profile               write V8 CPU profiles of the API and worker (<out>/<timestamp>-profiles/<api|worker>/)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -110,6 +134,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       waiting: { type: 'string' },
       'waiting-kind': { type: 'string' },
       'idle-seconds': { type: 'string' },
+      'neighbours-rate': { type: 'string' },
+      'neighbours-seconds': { type: 'string' },
+      'neighbours-backlog': { type: 'string' },
+      'neighbours-failing-rate': { type: 'string' },
       'api-url': { type: 'string' },
       'admin-token': { type: 'string' },
       'temporal-address': { type: 'string' },
@@ -199,6 +227,30 @@ export function parseOptions(argv: string[]): BenchOptions {
     waiting: int('waiting', values.waiting, preset.numbers.waiting, 0, 1_000_000),
     waitingKind,
     idleMs: int('idle-seconds', values['idle-seconds'], preset.numbers.idleMs / 1000, 1, 3_600) * 1000,
+    neighboursRate: int(
+      'neighbours-rate',
+      values['neighbours-rate'],
+      preset.numbers.neighboursRate,
+      0.1,
+      1_000,
+    ),
+    neighboursMs:
+      int('neighbours-seconds', values['neighbours-seconds'], preset.numbers.neighboursMs / 1000, 1, 3_600) *
+      1000,
+    neighboursBacklog: int(
+      'neighbours-backlog',
+      values['neighbours-backlog'],
+      preset.numbers.neighboursBacklog,
+      0,
+      100_000,
+    ),
+    neighboursFailingRate: int(
+      'neighbours-failing-rate',
+      values['neighbours-failing-rate'],
+      preset.numbers.neighboursFailingRate,
+      0,
+      100,
+    ),
   };
 }
 
@@ -250,6 +302,11 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       settleMaxMs: 180_000,
       waiting: 2_000,
       idleMs: 60_000,
+      neighboursRate: 15,
+      neighboursMs: 60_000,
+      neighboursBacklog: 500,
+      neighboursFailingRate: 1,
+      neighboursWarmMs: 15_000,
     },
   },
   quick: {
@@ -268,6 +325,11 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       settleMaxMs: 90_000,
       waiting: 1_000,
       idleMs: 30_000,
+      neighboursRate: 15,
+      neighboursMs: 30_000,
+      neighboursBacklog: 500,
+      neighboursFailingRate: 1,
+      neighboursWarmMs: 10_000,
     },
   },
   smoke: {
@@ -286,6 +348,11 @@ const PRESETS: Record<Mode, { durationS: number; drainDownS: number; numbers: Pr
       settleMaxMs: 20_000,
       waiting: 0,
       idleMs: 1_000,
+      neighboursRate: 5,
+      neighboursMs: 1_000,
+      neighboursBacklog: 5,
+      neighboursFailingRate: 1,
+      neighboursWarmMs: 1_000,
     },
   },
 };

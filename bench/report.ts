@@ -3,6 +3,7 @@ import type { BenchOptions } from './options.js';
 import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
 import type { PhaseUse } from './resources.js';
 import { ratio } from './stats.js';
+import type { NeighboursResult } from './neighbours.js';
 import type { CostPerEvent } from './temporal-cost.js';
 import type { WaitingResult, WaitingWindow } from './waiting.js';
 
@@ -55,6 +56,7 @@ export interface BenchResult {
   drain: DrainResult | Skipped;
   cost: { product: CostResult[]; best: CostPerEvent | null; naive: CostPerEvent | null } | Skipped;
   waiting: WaitingResult | Skipped;
+  neighbours: NeighboursResult | Skipped;
   resources: { phases: PhaseUse[]; peakRssMb: Record<string, number> };
   integrity: {
     shapes: Shapes<IntegrityShape>;
@@ -154,6 +156,26 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       target: '< 50 ms',
       measured: `${run.acceptMs.p99} ms`,
       met: run.acceptMs.p99 === null ? null : run.acceptMs.p99 < 50,
+    });
+  }
+  if (!isSkipped(r.neighbours)) {
+    const nb = r.neighbours;
+    const alone = nb.alone.endToEndMs.p99;
+    const beside = nb.withNeighbours.endToEndMs.p99;
+    const late = nb.withNeighbours.undelivered;
+    targets.push({
+      name: `Healthy endpoint p99 accept -> delivered beside noisy neighbours vs alone (${nb.rate}/s)`,
+      target: '<= 1.5x',
+      measured:
+        `${f(beside, ' ms')} vs ${f(alone, ' ms')} = ${x(nb.ratios.p99)}` +
+        (late ? ` (${late} not delivered within the settle limit, not counted)` : ''),
+      met: nb.ratios.p99 === null ? null : nb.ratios.p99 <= 1.5 && late === 0,
+    });
+    targets.push({
+      name: 'A 1/s rate-limited backlog drains at its limit beside the healthy load',
+      target: '>= 0.9/s',
+      measured: `${f(nb.backlog.drainPerSec, '/s')} (${nb.backlog.arrivedDuringPhase} in ${nb.withNeighbours.seconds} s)`,
+      met: nb.backlog.drainPerSec === null ? null : nb.backlog.drainPerSec >= 0.9,
     });
   }
   const p = saturationOf(r as BenchResult, 'product');
@@ -515,6 +537,7 @@ export function renderMarkdown(r: BenchResult): string {
   }
 
   renderGrowth(r, line, table);
+  renderNeighbours(r, line, table);
   renderWaiting(r, line, table);
 
   line('## Targets');
@@ -685,4 +708,130 @@ function renderWaiting(r: BenchResult, line: Line, table: Table) {
     line(`Cleanup: ${w.cleanup}.`);
     line();
   }
+}
+
+function actionsOf(c: CostPerEvent | null | undefined): string {
+  if (!c) return 'n/a';
+  const t = c.perEvent;
+  return (
+    `${t.actions} (${t.activityAttempts} activity attempts, ${t.localActivities} local activities, ${t.timers} timers, ` +
+    `${t.signals} signals, ${t.upserts} upserts; ${c.sampled} sampled, ${c.completed} completed)`
+  );
+}
+
+function renderNeighbours(r: BenchResult, line: Line, table: Table) {
+  line('## Noisy neighbours');
+  line();
+  if (isSkipped(r.neighbours)) {
+    line(`Skipped: ${r.neighbours.reason}.`);
+    line();
+    return;
+  }
+  const nb = r.neighbours;
+  const row = (name: string, p: NeighboursResult['alone']) => [
+    name,
+    p.rate,
+    p.acceptedPerSec,
+    p.deliveredPerSec,
+    p.errors,
+    pcts(p.acceptMs),
+    pcts(p.endToEndMs),
+    f(p.endToEndMs.max),
+    p.undelivered,
+    cpuSplit(p.cpuMsPerEvent),
+    f(p.temporal?.perEvent.actions),
+  ];
+  table(
+    [
+      'tenant A',
+      'offered/s',
+      'accepted/s',
+      'delivered/s',
+      'refused (non-2xx)',
+      'accept ms p50 / p95 / p99',
+      'accept -> delivered ms p50 / p95 / p99',
+      'max ms',
+      'undelivered',
+      'CPU ms/event: API / worker / Temporal / PostgreSQL = total',
+      'Temporal actions/event',
+    ],
+    [
+      row('alone', nb.alone),
+      row('beside B and C', nb.withNeighbours),
+      [
+        'ratio',
+        '',
+        '',
+        '',
+        '',
+        '',
+        `${x(nb.ratios.p50)} / ${x(nb.ratios.p95)} / **${x(nb.ratios.p99)}** (target p99 <= 1.5x)`,
+        '',
+        '',
+        '',
+        '',
+      ],
+    ],
+  );
+  line(
+    `Each phase ${nb.phaseSeconds} s at ${nb.rate}/s, one endpoint answering 200 at once; accept -> delivered runs ` +
+      'from sending POST /v1/events to the arrival at the receiver. Undelivered: accepted but not delivered when ' +
+      'the settle limit ran out, not in the percentiles.',
+  );
+  line();
+  const other = [nb.alone, nb.withNeighbours].map((p) => p.resources.processes.other?.cpuPercent);
+  if (other.some((v) => (v ?? 0) > 20))
+    line(
+      `**Noise:** the rest of the machine used ${other.map((v) => f(v, ' %')).join(' and ')} of a core in the two ` +
+        'phases: both phases compete with it for the 2 cores, so their latencies (and the ratio) are suspect.',
+    );
+  line();
+  const bk = nb.backlog;
+  const statuses = (s: Record<string, number> | null) =>
+    s
+      ? Object.entries(s)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      : 'n/a';
+  line(
+    `**Tenant B** (one endpoint, \`rateLimitPerSecond: ${bk.rateLimitPerSecond}\`): ${bk.sent} events sent (${bk.accepted} accepted) ` +
+      `in ${bk.sendSeconds} s just before the phase. During the phase it received **${bk.arrivedDuringPhase}** ` +
+      `(**${f(bk.drainPerSec, '/s')}**; its limit is ${bk.rateLimitPerSecond}/s), ${bk.arrivedInSection} over the ` +
+      `${bk.sectionSeconds} s from the first backlog event to the end of the phase's deliveries; longest time ` +
+      `without an arrival ${f(bk.longestGapS, ' s')}, ${f(bk.sinceLastArrivalS, ' s')} since the last one at the end. ` +
+      `Its deliveries then: ${statuses(bk.byStatus)}. Temporal actions per event so far: ${actionsOf(bk.temporalOfSample)}.`,
+  );
+  line();
+  const fl = nb.failing;
+  line(
+    `**Tenant C**: ${fl.sent} events (${fl.accepted} accepted) at ${fl.rate}/s from ${fl.warmSeconds} s before the ` +
+      `backlog and the phase until the phase's deliveries were in, each to two endpoints that fail every attempt; ` +
+      `retry schedule ${JSON.stringify(fl.retrySchedule.slice(0, 4))}... (${fl.retrySchedule.length} waits, +-20 % jitter). ` +
+      'Deliveries as the phase ended its offering:',
+  );
+  line();
+  table(
+    ['endpoint answers', 'requests received', 'deliveries', 'retrying', 'by status', 'attempts logged'],
+    fl.endpoints.map((e) => [
+      e.answers,
+      e.requests,
+      f(e.deliveries),
+      f(e.retrying),
+      statuses(e.byStatus),
+      f(e.attempts),
+    ]),
+  );
+  line(`Temporal actions per C event so far: ${actionsOf(fl.temporalOfSample)}.`);
+  line();
+  if (fl.operationalEvents)
+    line(
+      `Operational events the product emitted for C: ${
+        Object.entries(fl.operationalEvents)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }.`,
+    );
+  line();
+  line(`Cleanup: ${nb.cleanup}.`);
+  line();
 }

@@ -17,6 +17,7 @@ import { bundleBaselineWorkflows, startBaseline, type Baseline } from './baselin
 import { Cleanup } from './cleanup.js';
 import { baselineCost, productCost, type CostResult } from './cost.js';
 import { productShape, type Shape } from './load.js';
+import { neighboursRun } from './neighbours.js';
 import { parseOptions, type BenchOptions, type Section } from './options.js';
 import { eventJson, paddingFor, webhookJson } from './payload.js';
 import {
@@ -233,6 +234,11 @@ async function main(o: BenchOptions): Promise<void> {
       idleSeconds: o.idleMs / 1000,
       order: o.order,
       systemEnv: o.systemEnv,
+      neighboursRate: o.neighboursRate,
+      neighboursSeconds: o.neighboursMs / 1000,
+      neighboursBacklog: o.neighboursBacklog,
+      neighboursFailingRate: o.neighboursFailingRate,
+      neighboursWarmSeconds: o.neighboursWarmMs / 1000,
     },
     machine: machineInfo(sys, await pgVersion(monitor), webhookJson(`${runTag}-x-1`, padding).length),
     system: {
@@ -253,6 +259,7 @@ async function main(o: BenchOptions): Promise<void> {
       skipped: true,
       reason: o.skip.has('waiting') ? 'skipped by --skip' : o.waiting === 0 ? 'no --waiting' : 'smoke mode',
     },
+    neighbours: { skipped: true, reason: 'skipped by --skip' },
     resources: { phases: sampler.phases, peakRssMb: sampler.runPeakRssMb },
     integrity: {
       shapes: {},
@@ -396,6 +403,19 @@ async function main(o: BenchOptions): Promise<void> {
       best: result.latency.best?.[0] ? await baselineCost(ctx, 'best-25pct', sample) : null,
       naive: result.latency.naive?.[0] ? await baselineCost(ctx, 'naive-25pct', sample) : null,
     };
+  }
+
+  if (run('neighbours')) {
+    say(
+      `neighbours: tenant A at ${o.neighboursRate}/s alone, then beside a 1/s endpoint holding ${o.neighboursBacklog} ` +
+        `events and endpoints failing every attempt (${o.neighboursMs / 1000} s each)`,
+    );
+    result.neighbours = await neighboursRun(ctx, {
+      apiUrl: sys.apiUrl,
+      adminToken: sys.adminToken,
+      padding,
+      databaseUrl: sys.databaseUrl,
+    });
   }
 
   if (run('waiting') && o.mode !== 'smoke' && o.waiting > 0) {

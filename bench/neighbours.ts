@@ -1,0 +1,504 @@
+import pg from 'pg';
+import { eventWorkflowId } from '../src/domain/ids.js';
+import { productShape, runLoad, type Shape } from './load.js';
+import { eventJson } from './payload.js';
+import { drainRetrySchedule, quiet, settle, type Ctx } from './phases.js';
+import type { PhaseUse } from './resources.js';
+import { createBenchOperator, type BenchOperator } from './setup.js';
+import { now, percentiles, ratio, round, sleep, type Percentiles } from './stats.js';
+import { costOf, type CostPerEvent } from './temporal-cost.js';
+import { isAccepted, Tracker, type TrackedEvent } from './tracker.js';
+
+/**
+ * The neighbours section: does one tenant's trouble delay another tenant's healthy deliveries?
+ *
+ * Tenant A (one healthy endpoint) sends `--neighbours-rate` events/s in two phases of the same length, after
+ * a few unmeasured seconds of the same load (a warm-up):
+ *
+ * 1. **alone**: nothing else runs;
+ * 2. **with neighbours**: tenant B's endpoint (`rateLimitPerSecond: 1`) was just sent a backlog of
+ *    `--neighbours-backlog` events, and tenant C's two endpoints fail every attempt, one answering 500 at once,
+ *    one never answering (the product's default timeout ends each attempt), with `--neighbours-failing-rate`
+ *    events/s flowing to them since a warm-up before the phase and a short retry schedule, so their retries
+ *    keep flowing through the whole phase.
+ *
+ * Reported: A's accept -> delivered (from the POST to the arrival at the receiver) p50 / p95 / p99 in both
+ * phases and their ratio (the target: p99 within 1.5x), B's drain rate (arrivals at its endpoint per second
+ * during the phase: its limit is 1/s), C's deliveries by status (how many are retrying), and the Temporal
+ * actions per event of each tenant. B's and C's events are kept out of the run's integrity figures (C's are
+ * never delivered, B's drain long after): a tracker of their own counts them. At the end their workflows
+ * are terminated and the hanging requests released, so nothing of them runs into the next section.
+ */
+export interface NeighbourPhase {
+  label: string;
+  rate: number;
+  seconds: number;
+  offered: number;
+  accepted: number;
+  delivered: number;
+  errors: number;
+  skipped: number;
+  /** Accepted but not delivered when the settle limit ran out: not in the percentiles. */
+  undelivered: number;
+  acceptedPerSec: number;
+  deliveredPerSec: number;
+  acceptMs: Percentiles;
+  /** From sending the event (POST /v1/events) to its delivery reaching the receiver. */
+  endToEndMs: Percentiles;
+  resources: PhaseUse;
+  cpuMsPerEvent: Record<string, number>;
+  /** Temporal work per event, from a sample of the phase's histories. */
+  temporal: CostPerEvent | null;
+}
+
+export interface BacklogNeighbour {
+  rateLimitPerSecond: number;
+  sent: number;
+  accepted: number;
+  /** How long sending the backlog took (just before the phase with neighbours). */
+  sendSeconds: number;
+  /** Arrivals at B's endpoint while A's second phase was offered, and per second. */
+  arrivedDuringPhase: number;
+  drainPerSec: number | null;
+  /** From the first backlog event sent to the end of the section's measurements. */
+  sectionSeconds: number;
+  arrivedInSection: number;
+  /** Longest time without an arrival over the section (the time after the last one included). */
+  longestGapS: number | null;
+  sinceLastArrivalS: number | null;
+  /** B's deliveries by status in PostgreSQL at the end. */
+  byStatus: Record<string, number> | null;
+  temporalOfSample: CostPerEvent | null;
+}
+
+export interface FailingEndpoint {
+  behaviour: 'error' | 'hang';
+  /** What the receiver does. */
+  answers: string;
+  /** Requests that had reached it when A's second phase ended its offering. */
+  requests: number;
+  /** Deliveries by status in PostgreSQL when A's second phase ended its offering. */
+  byStatus: Record<string, number> | null;
+  deliveries: number | null;
+  retrying: number | null;
+  /** Attempts logged for its deliveries at that moment. */
+  attempts: number | null;
+}
+
+export interface FailingNeighbour {
+  rate: number;
+  warmSeconds: number;
+  retrySchedule: string[];
+  sent: number;
+  accepted: number;
+  endpoints: FailingEndpoint[];
+  temporalOfSample: CostPerEvent | null;
+  /** Events the product emitted itself for C (delivery.failing...), by type. */
+  operationalEvents: Record<string, number> | null;
+}
+
+export interface NeighboursResult {
+  skipped: false;
+  rate: number;
+  phaseSeconds: number;
+  alone: NeighbourPhase;
+  withNeighbours: NeighbourPhase;
+  /** withNeighbours over alone, end to end. */
+  ratios: { p50: number | null; p95: number | null; p99: number | null };
+  backlog: BacklogNeighbour;
+  failing: FailingNeighbour;
+  cleanup: string;
+}
+
+/** The most a phase's A events wait for their Temporal histories to complete before they are counted. */
+const COST_WAIT_MS = 30_000;
+const SAMPLE = 20;
+
+export async function neighboursRun(
+  ctx: Ctx,
+  o: { apiUrl: string; adminToken: string; padding: string; databaseUrl: string | null },
+): Promise<NeighboursResult> {
+  const {
+    neighboursRate: rate,
+    neighboursMs: phaseMs,
+    neighboursBacklog: backlogEvents,
+    neighboursFailingRate: failingRate,
+    neighboursWarmMs: warmMs,
+    settleMaxMs,
+  } = ctx.opts;
+  const side = new Tracker();
+  const closers: (() => void)[] = [];
+  const shapeOf = (tracker: Tracker, apiKey: string, maxSockets: number) => {
+    const shape = productShape({
+      tracker,
+      apiUrl: o.apiUrl,
+      apiKey,
+      expected: 1,
+      maxSockets,
+      body: (id) => eventJson(id, o.padding),
+    });
+    closers.push(() => shape.close());
+    return shape;
+  };
+  const operator = (suffix: string, endpoints: number, schedule: string[], rateLimitPerSecond?: number) =>
+    createBenchOperator({
+      apiUrl: o.apiUrl,
+      adminToken: o.adminToken,
+      receiver: ctx.receiver,
+      name: `${ctx.runTag}-${suffix}`,
+      endpoints,
+      retrySchedule: schedule,
+      ...(rateLimitPerSecond ? { rateLimitPerSecond } : {}),
+    });
+  // Every failing delivery keeps retrying (1 s, 2 s, then every 5 s) past the end of the phase.
+  const failingSchedule = drainRetrySchedule((warmMs + phaseMs) / 1000);
+  const a = await operator('nA', 1, drainRetrySchedule(15));
+  const b = await operator('nB', 1, drainRetrySchedule(15), 1);
+  const c = await operator('nC', 2, failingSchedule);
+  const [cError, cHang] = c.endpoints as [BenchOperator['endpoints'][0], BenchOperator['endpoints'][0]];
+  ctx.receiver.setFailing(cError.path, 'error');
+  ctx.receiver.setFailing(cHang.path, 'hang');
+  const bArrivals = ctx.receiver.watch(b.prefix);
+  const cWatch = [ctx.receiver.watch(cError.path), ctx.receiver.watch(cHang.path)] as const;
+  const shapeA = shapeOf(ctx.tracker, a.apiKey, ctx.opts.maxInFlight);
+
+  const db = o.databaseUrl
+    ? new pg.Client({ connectionString: o.databaseUrl, application_name: 'affiliate-hooks-bench' })
+    : null;
+  await db?.connect();
+  const stopTrickle = new AbortController();
+  const onAbort = () => stopTrickle.abort();
+  ctx.signal.addEventListener('abort', onAbort);
+  let trickle: Promise<unknown> = Promise.resolve();
+  let cleanup = 'nothing to clean up';
+  try {
+    // A few unmeasured seconds first, so that the first measured phase does not carry a cold start.
+    const warmUpMs = Math.min(5_000, phaseMs);
+    ctx.say(`  tenant A warming up at ${rate}/s for ${warmUpMs / 1000} s (not measured)`);
+    await runLoad(ctx.tracker, shapeA, `${ctx.runTag}-neighbours-warmup`, {
+      phase: 'neighbours-warmup',
+      rate,
+      durationMs: warmUpMs,
+      maxInFlight: ctx.opts.maxInFlight,
+      signal: ctx.signal,
+    });
+    await settle(ctx, ['neighbours-warmup']);
+    await quiet(ctx, 'the neighbours section');
+    ctx.say(`  tenant A alone at ${rate}/s for ${phaseMs / 1000} s`);
+    const alone = await phaseRun(
+      ctx,
+      shapeA,
+      a.id,
+      'neighbours-alone',
+      'neighbours: tenant A alone',
+      rate,
+      phaseMs,
+    );
+
+    ctx.say(
+      `  tenant C: ${failingRate} events/s to an endpoint answering 500 and one never answering, ${warmMs / 1000} s before the phase`,
+    );
+    if (failingRate > 0) {
+      const shapeC = shapeOf(side, c.apiKey, 16);
+      trickle = runLoad(side, shapeC, `${ctx.runTag}-nC`, {
+        phase: 'neighbour-C',
+        rate: failingRate,
+        // Bounded: stopped once the phase is measured, at the latest after every wait it can have.
+        durationMs: warmMs + 120_000 + phaseMs + settleMaxMs,
+        maxInFlight: 16,
+        settleMs: 5_000,
+        signal: stopTrickle.signal,
+      });
+    }
+    await sleep(warmMs);
+    checkAbort(ctx.signal);
+
+    ctx.say(`  tenant B: a backlog of ${backlogEvents} events to its 1/s endpoint`);
+    const tBacklog = now();
+    const backlog = await sendBacklog(ctx, side, shapeOf(side, b.apiKey, 16), backlogEvents);
+    const sendSeconds = (now() - tBacklog) / 1000;
+
+    ctx.say(`  tenant A at ${rate}/s for ${phaseMs / 1000} s beside them`);
+    let cAtPhaseEnd: Map<string, StatusCounts> | null = null;
+    let cRequestsAtPhaseEnd = [0, 0];
+    let phaseWindow = { from: 0, to: 0 };
+    const withNeighbours = await phaseRun(
+      ctx,
+      shapeA,
+      a.id,
+      'neighbours-noisy',
+      'neighbours: tenant A beside B and C',
+      rate,
+      phaseMs,
+      async (from, to) => {
+        phaseWindow = { from, to };
+        cRequestsAtPhaseEnd = cWatch.map((w) => w.errors + w.hung + w.ok.length);
+        cAtPhaseEnd = await deliveriesByEndpoint(db, c.id);
+      },
+    );
+    const tEnd = now();
+    stopTrickle.abort();
+    await trickle;
+
+    const inWindow = (from: number, to: number) => bArrivals.ok.filter((t) => t >= from && t < to).length;
+    const arrivedDuringPhase = inWindow(phaseWindow.from, phaseWindow.to);
+    const phaseSeconds = (phaseWindow.to - phaseWindow.from) / 1000;
+    const gaps = gapsOf(bArrivals.ok, tBacklog, tEnd);
+    const bAccepted = backlog.filter((e) => e.acceptedAt !== null);
+    const bStatus = await deliveriesByEndpoint(db, b.id);
+    const cEvents = side.ofPhase('neighbour-C');
+    const cAccepted = cEvents.filter((e) => e.acceptedAt !== null);
+    const sampleOf = (op: BenchOperator, events: TrackedEvent[]) =>
+      events.slice(0, SAMPLE).map((e) => eventWorkflowId(op.id, e.id));
+    const result: NeighboursResult = {
+      skipped: false,
+      rate,
+      phaseSeconds: phaseMs / 1000,
+      alone,
+      withNeighbours,
+      ratios: {
+        p50: ratio(withNeighbours.endToEndMs.p50, alone.endToEndMs.p50),
+        p95: ratio(withNeighbours.endToEndMs.p95, alone.endToEndMs.p95),
+        p99: ratio(withNeighbours.endToEndMs.p99, alone.endToEndMs.p99),
+      },
+      backlog: {
+        rateLimitPerSecond: 1,
+        sent: backlog.length,
+        accepted: bAccepted.length,
+        sendSeconds: round(sendSeconds, 1),
+        arrivedDuringPhase,
+        drainPerSec: phaseSeconds > 0 ? round(arrivedDuringPhase / phaseSeconds, 2) : null,
+        sectionSeconds: round((tEnd - tBacklog) / 1000, 1),
+        arrivedInSection: inWindow(tBacklog, tEnd),
+        longestGapS: gaps.longest,
+        sinceLastArrivalS: gaps.sinceLast,
+        byStatus: bStatus ? sumStatuses(bStatus) : null,
+        // Not completed: their work so far (an activity still waiting for its slot is not in its history).
+        temporalOfSample: bAccepted.length
+          ? await costOf(ctx.client, sampleOf(b, bAccepted), 0).catch(() => null)
+          : null,
+      },
+      failing: {
+        rate: failingRate,
+        warmSeconds: warmMs / 1000,
+        retrySchedule: failingSchedule,
+        sent: cEvents.length,
+        accepted: cAccepted.length,
+        endpoints: (
+          [
+            [cError, cRequestsAtPhaseEnd[0]!, 'error', '500 at once'],
+            [
+              cHang,
+              cRequestsAtPhaseEnd[1]!,
+              'hang',
+              "nothing: the product's default timeout ends each attempt",
+            ],
+          ] as const
+        ).map(([ep, requests, behaviour, answers]) => {
+          const s = (cAtPhaseEnd as Map<string, StatusCounts> | null)?.get(ep.id) ?? null;
+          return {
+            behaviour,
+            answers,
+            requests,
+            byStatus: s ? s.byStatus : db ? {} : null,
+            deliveries: s ? s.deliveries : db ? 0 : null,
+            retrying: s ? (s.byStatus.retrying ?? 0) : db ? 0 : null,
+            attempts: s ? s.attempts : db ? 0 : null,
+          };
+        }),
+        temporalOfSample: cAccepted.length
+          ? await costOf(ctx.client, sampleOf(c, cAccepted), 0).catch(() => null)
+          : null,
+        operationalEvents: await operationalEvents(db, c.id).catch(() => null),
+      },
+      cleanup,
+    };
+    const r = result;
+    ctx.say(
+      `  A end-to-end p99 alone ${alone.endToEndMs.p99} ms, beside B and C ${withNeighbours.endToEndMs.p99} ms (${r.ratios.p99 ?? 'n/a'}x); ` +
+        `B received ${arrivedDuringPhase} in the ${round(phaseSeconds, 1)} s phase (${r.backlog.drainPerSec ?? 'n/a'}/s); ` +
+        `C retrying: ${r.failing.endpoints.map((e) => `${e.behaviour} ${e.retrying ?? 'n/a'}/${e.deliveries ?? 'n/a'}`).join(', ')}`,
+    );
+    cleanup = await stopNeighbours(ctx, [
+      [b, backlog],
+      [c, cEvents],
+    ]);
+    result.cleanup = cleanup;
+    return result;
+  } finally {
+    stopTrickle.abort();
+    ctx.signal.removeEventListener('abort', onAbort);
+    await trickle;
+    // Release what still hangs; whatever arrives later is answered 500 at once.
+    ctx.receiver.setFailing(cHang.path, null);
+    ctx.receiver.setFailing(c.prefix, 'error');
+    for (const close of closers) close();
+    await db?.end().catch(() => undefined);
+  }
+}
+
+function checkAbort(signal: AbortSignal) {
+  if (signal.aborted) throw new Error(`aborted: ${String(signal.reason)}`);
+}
+
+/**
+ * Offers A's events at `rate` for `ms`, then waits (bounded) for their deliveries. `atLoadEnd` runs as soon
+ * as the offering ends, before the wait, with the offering's window.
+ */
+async function phaseRun(
+  ctx: Ctx,
+  shape: Shape,
+  operatorId: string,
+  phase: string,
+  label: string,
+  rate: number,
+  ms: number,
+  atLoadEnd?: (from: number, to: number) => Promise<void>,
+): Promise<NeighbourPhase> {
+  ctx.sampler.begin(label);
+  const load = await runLoad(ctx.tracker, shape, `${ctx.runTag}-${phase}`, {
+    phase,
+    rate,
+    durationMs: ms,
+    maxInFlight: ctx.opts.maxInFlight,
+    signal: ctx.signal,
+  });
+  await atLoadEnd?.(load.startedAt, load.endedAt);
+  await settle(ctx, [phase]);
+  const resources = await ctx.sampler.end(label);
+  const seconds = Math.max(0.001, (load.endedAt - load.startedAt) / 1000);
+  const events = ctx.tracker.ofPhase(phase);
+  const accepted = events.filter((e) => e.acceptedAt !== null);
+  const delivered = events.filter((e) => e.deliveredAt !== null);
+  const cpuMsPerEvent: Record<string, number> = {};
+  for (const [role, p] of Object.entries(resources.processes))
+    cpuMsPerEvent[role] = round(p.cpuMs / Math.max(1, delivered.length), 2);
+  const sample = delivered.slice(0, Math.min(SAMPLE, ctx.opts.costEvents));
+  return {
+    label,
+    rate,
+    seconds: round(seconds, 1),
+    offered: load.offered,
+    accepted: accepted.length,
+    delivered: delivered.length,
+    errors: events.filter((e) => e.acceptStatus !== null && !isAccepted(e.acceptStatus)).length,
+    skipped: load.skipped,
+    undelivered: accepted.length - accepted.filter((e) => e.deliveredAt !== null).length,
+    acceptedPerSec: round(accepted.length / seconds, 1),
+    deliveredPerSec: round(delivered.length / seconds, 1),
+    acceptMs: percentiles(accepted.map((e) => e.acceptMs!)),
+    endToEndMs: percentiles(delivered.map((e) => e.deliveredAt! - e.sentAt)),
+    resources,
+    cpuMsPerEvent,
+    temporal: sample.length
+      ? await costOf(
+          ctx.client,
+          sample.map((e) => eventWorkflowId(operatorId, e.id)),
+          COST_WAIT_MS,
+        ).catch(() => null)
+      : null,
+  };
+}
+
+/** Sends the backlog as fast as the API takes it: 16 in flight, bounded in count and in time (2 minutes). */
+async function sendBacklog(ctx: Ctx, side: Tracker, shape: Shape, count: number): Promise<TrackedEvent[]> {
+  const deadline = now() + 120_000;
+  const events: TrackedEvent[] = [];
+  let next = 0;
+  const sender = async () => {
+    while (next < count && now() < deadline && !ctx.signal.aborted) {
+      const ev = side.sent(`${ctx.runTag}-nB-${++next}`, shape.name, 'neighbour-B', 1, now());
+      events.push(ev);
+      await shape.send(ev);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, sender));
+  checkAbort(ctx.signal);
+  return events;
+}
+
+/** The longest stretch without an arrival between `from` and `to`, and the time since the last one. */
+function gapsOf(arrivals: number[], from: number, to: number) {
+  const times = arrivals.filter((t) => t >= from && t <= to).sort((x, y) => x - y);
+  if (to <= from) return { longest: null, sinceLast: null };
+  let longest = 0;
+  let previous = from;
+  for (const t of times) {
+    longest = Math.max(longest, t - previous);
+    previous = t;
+  }
+  longest = Math.max(longest, to - previous);
+  return { longest: round(longest / 1000, 1), sinceLast: round((to - previous) / 1000, 1) };
+}
+
+interface StatusCounts {
+  deliveries: number;
+  attempts: number;
+  byStatus: Record<string, number>;
+}
+
+/** An operator's deliveries by endpoint and status, with their logged attempts. */
+async function deliveriesByEndpoint(
+  db: pg.Client | null,
+  operatorId: string,
+): Promise<Map<string, StatusCounts> | null> {
+  if (!db) return null;
+  const { rows } = await db.query<{ endpoint_id: string; status: string; n: number; attempts: number }>(
+    `SELECT endpoint_id, status, count(*)::int AS n, coalesce(sum(attempt_count), 0)::int AS attempts
+       FROM deliveries WHERE operator_id = $1 GROUP BY endpoint_id, status`,
+    [operatorId],
+  );
+  const out = new Map<string, StatusCounts>();
+  for (const r of rows) {
+    const s = out.get(r.endpoint_id) ?? { deliveries: 0, attempts: 0, byStatus: {} };
+    s.deliveries += r.n;
+    s.attempts += r.attempts;
+    s.byStatus[r.status] = r.n;
+    out.set(r.endpoint_id, s);
+  }
+  return out;
+}
+
+function sumStatuses(byEndpoint: Map<string, StatusCounts>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of byEndpoint.values())
+    for (const [status, n] of Object.entries(s.byStatus)) out[status] = (out[status] ?? 0) + n;
+  return out;
+}
+
+/** Events the product emitted itself for an operator (ids `sys~...`), by type. */
+async function operationalEvents(db: pg.Client | null, operatorId: string) {
+  if (!db) return null;
+  const { rows } = await db.query<{ type: string; n: number }>(
+    `SELECT type, count(*)::int AS n FROM events
+      WHERE operator_id = $1 AND event_id LIKE 'sys~%' GROUP BY type ORDER BY type`,
+    [operatorId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.type, r.n]));
+}
+
+/**
+ * Terminates B's and C's event workflows that still run, so that their backlog and retries do not run into
+ * the next section (the bench's events only; what the product emitted itself completes on its own).
+ */
+async function stopNeighbours(ctx: Ctx, tenants: [BenchOperator, TrackedEvent[]][]): Promise<string> {
+  const ids = tenants.flatMap(([op, events]) =>
+    events.filter((e) => e.acceptedAt !== null).map((e) => eventWorkflowId(op.id, e.id)),
+  );
+  let terminated = 0;
+  let next = 0;
+  const deadline = Date.now() + 60_000;
+  const worker = async () => {
+    while (next < ids.length && Date.now() < deadline) {
+      const id = ids[next++]!;
+      try {
+        await ctx.client.workflow.getHandle(id).terminate('bench: neighbours section done');
+        terminated++;
+      } catch {
+        // completed already (B's delivered events) or never started
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return `${terminated} of B's and C's ${ids.length} event workflows were still running and were terminated`;
+}
