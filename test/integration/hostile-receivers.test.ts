@@ -97,18 +97,6 @@ const cases: Record<string, Case> = {
  * Cases that fail on the code before issue 11's fixes: a body that PostgreSQL cannot store (NUL bytes) or
  * a body still arriving when the timeout fires turns an accepted attempt into a resend.
  */
-const KNOWN: Record<string, string> = {
-  '200 with a binary 1x1 GIF (NUL bytes)':
-    'issue 11: the NUL byte cannot be stored, the attempt log write throws and the activity re-POSTs',
-  '200 with content-encoding gzip that does not decode':
-    'issue 11: the undecodable body cannot be stored, the attempt log write throws and the activity re-POSTs',
-  '200 with a UTF-16 body':
-    'issue 11: the NUL bytes cannot be stored, the attempt log write throws and the activity re-POSTs',
-  '200 at once, then the body trickled for longer than the timeout':
-    'issue 11: the status line should decide; today the slow body is judged a timeout and re-sent',
-  '200 headers, then the connection reset mid-body':
-    'issue 11: the status line should decide; today the reset after a 200 is judged a connection error and re-sent',
-};
 
 let sys: System;
 let rx: HostileReceiver;
@@ -224,22 +212,15 @@ function assertPromisesKept(run: CaseRun) {
 
 describe('hostile receivers: every delivery ends as the outcome rules predict, one POST per logged attempt', () => {
   for (const [name, c] of Object.entries(cases)) {
-    const todo = KNOWN[name];
-    it(
-      `when the receiver answers ${name}, then each delivery is ${c.expect} after ${c.attempts} attempt(s)`,
-      {
-        ...(todo ? { todo } : {}),
-      },
-      async () => {
-        const run = await runs.get(name)!;
-        assert.deepEqual(
-          run.deliveries.map((d) => [d.status, d.attempts]),
-          Array.from({ length: EVENTS_PER_CASE }, () => [c.expect, c.attempts]),
-          `${name}: [status, logged attempts] of each delivery; attempts: ${run.deliveries.map((d) => d.log).join(' | ')}`,
-        );
-        assertPromisesKept(run);
-      },
-    );
+    it(`when the receiver answers ${name}, then each delivery is ${c.expect} after ${c.attempts} attempt(s)`, async () => {
+      const run = await runs.get(name)!;
+      assert.deepEqual(
+        run.deliveries.map((d) => [d.status, d.attempts]),
+        Array.from({ length: EVENTS_PER_CASE }, () => [c.expect, c.attempts]),
+        `${name}: [status, logged attempts] of each delivery; attempts: ${run.deliveries.map((d) => d.log).join(' | ')}`,
+      );
+      assertPromisesKept(run);
+    });
   }
 });
 
