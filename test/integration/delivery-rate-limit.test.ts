@@ -45,15 +45,24 @@ describe('a reserved send slot', () => {
     const endpoint = await createEndpoint(path, aff, { rateLimitPerSecond: 1 });
     await sendMany(aff, 6);
     await rx.waitFor(path, 1);
-    // Every delivery holds its slot; the last one reserved waits about 5 s.
+    // Once all six deliveries exist and every unsent one holds its slot, the latest slot is the last reserved.
     let last: { id: string; slot_at: Date } | undefined;
-    for (let i = 0; i < 100 && !last; i++) {
-      const { rows } = await sys.pool.query<{ id: string; slot_at: Date; n: number }>(
-        `SELECT id, slot_at, count(*) OVER ()::int AS n FROM deliveries
-          WHERE endpoint_id = $1 AND slot_at IS NOT NULL AND status = 'pending' ORDER BY slot_at DESC LIMIT 1`,
+    for (let i = 0; i < 200 && !last; i++) {
+      const { rows } = await sys.pool.query<{ id: string; slot_at: Date; total: number; unslotted: number }>(
+        `SELECT id, slot_at, count(*) OVER ()::int AS total,
+                count(*) FILTER (WHERE slot_at IS NULL AND status = 'pending') OVER ()::int AS unslotted
+           FROM deliveries WHERE endpoint_id = $1 ORDER BY slot_at DESC NULLS LAST`,
         [endpoint.id],
       );
-      if (rows[0] && rows[0].n >= 4 && rows[0].slot_at.getTime() > Date.now() + 2_000) last = rows[0];
+      const top = rows[0];
+      if (
+        top &&
+        top.total === 6 &&
+        top.unslotted === 0 &&
+        top.slot_at &&
+        top.slot_at.getTime() > Date.now() + 2_000
+      )
+        last = top;
       else await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(last, 'a delivery waiting for a slot seconds away');
