@@ -145,14 +145,7 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
       ORDER BY occurred_at, received_at, event_id`,
     [operatorId, customerId, COMMISSION_EVENT_TYPES],
   );
-  const result: SettlementResult = {
-    settled: [],
-    booked: [],
-    nextHold: null,
-    pending: 0,
-    parked: [],
-    dispatch: emptyDispatch(),
-  };
+  const result = emptyResult();
   if (!events.length) {
     await finish(tx, ref, result);
     return result;
@@ -399,14 +392,7 @@ export async function approveDueTx(
   tx: Queryable,
   ref: CustomerRef & { at: string },
 ): Promise<SettlementResult> {
-  const result: SettlementResult = {
-    settled: [],
-    booked: [],
-    nextHold: null,
-    pending: 0,
-    parked: [],
-    dispatch: emptyDispatch(),
-  };
+  const result = emptyResult();
   await lockCustomer(tx, ref);
   for (const hold of await holdsOf(tx, ref)) {
     if (Date.parse(hold.holdUntil) > Date.parse(ref.at)) continue;
@@ -436,14 +422,7 @@ export interface DecisionResult extends SettlementResult {
 /** A decision by hand (`POST /v1/commissions/{id}/approve|reject`), serialised with the customer's events. */
 export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Promise<DecisionResult> {
   await lockCustomer(tx, ref);
-  const result: SettlementResult = {
-    settled: [],
-    booked: [],
-    nextHold: null,
-    pending: 0,
-    parked: [],
-    dispatch: emptyDispatch(),
-  };
+  const result = emptyResult();
   const r =
     d.action === 'approve'
       ? await approve(tx, ref.operatorId, d.commissionId, { at: d.at, manual: true })
@@ -775,4 +754,9 @@ export function notificationData(entry: CommissionEntry, accrual: CommissionEntr
     reason: entry.reason,
     createdAt: entry.createdAt.toISOString(),
   };
+}
+
+/** A step's result before it has settled, booked or parked anything. */
+function emptyResult(): SettlementResult {
+  return { settled: [], booked: [], nextHold: null, pending: 0, parked: [], dispatch: emptyDispatch() };
 }
