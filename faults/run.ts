@@ -107,7 +107,7 @@ process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
 try {
   say(`${totalEvents} events at ${rate}/s over ${BEHAVIOURS.length} receivers; logs in ${logDir}`);
-  system = await startFaultSystem({ tmpDir: tmp, logDir, say });
+  system = await startFaultSystem({ tmpDir: tmp, logDir, say, keepDatabase: args.keep });
   const sys = system;
   const api = async (method: string, path: string, key: string, json?: unknown) => {
     const res = await fetch(`${sys.apiUrl}${path}`, {

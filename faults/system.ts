@@ -50,6 +50,8 @@ export async function startFaultSystem(o: {
   tmpDir: string;
   logDir: string;
   say: (line: string) => void;
+  /** Leave the run's database in place for a look afterwards (it is named in the output). */
+  keepDatabase?: boolean;
 }): Promise<FaultSystem> {
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -70,7 +72,7 @@ export async function startFaultSystem(o: {
     const dbUrl = new URL(base);
     dbUrl.pathname = `/${databaseName}`;
     const databaseUrl = dbUrl.toString();
-    cleanups.push(() => dropDatabase(base, databaseName));
+    if (!o.keepDatabase) cleanups.push(() => dropDatabase(base, databaseName));
     await migrate(databaseUrl);
     o.say(`PostgreSQL database ${databaseName} (migrated)`);
 
