@@ -107,6 +107,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   let lastPublished = '';
   /** Set once this run hands its unfinished deliveries to a new run: it launches no more attempts. */
   let handingOff = false;
+  /** An attempt ended in this run: a run that cannot get past its own start never hands off (no loop). */
+  let progressed = false;
 
   setHandler(deliveriesQuery, () => [...deliveries.values()].map(view));
   setHandler(deliveryAttemptFailedSignal, (info) => {
@@ -117,6 +119,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     d.nextAttemptAt = info.nextAttemptAt;
     d.lastError = info.error;
     d.dueNow = false;
+    progressed = true;
     publish();
   });
   setHandler(retryDeliverySignal, ({ deliveryId }) => {
@@ -183,7 +186,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
 
   const idle = () => [...deliveries.values()].every((d) => !d.active);
   const limit = input.historyLimit ?? HISTORY_LIMIT;
-  const long = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit;
+  const long = () =>
+    progressed && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit);
   let refused = false;
   for (;;) {
     await condition(() => idle() || (!refused && long()));
@@ -285,6 +289,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       result.status === 'unrecorded'
         ? await CancellationScope.nonCancellable(() => recordDeliveryOutcome(result))
         : result;
+    progressed = true;
     if (outcome.status !== 'retrying') {
       settle(d, outcome);
       return 'done';
@@ -300,6 +305,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     d.nextAttemptAt = failed.nextAttemptAt;
     d.lastError = failed.error;
     d.dueNow = false;
+    progressed = true;
     publish();
   }
 
