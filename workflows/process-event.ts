@@ -205,7 +205,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   if (handingOff) await condition(() => idle() && allHandlersFinished());
   const unfinished = [...deliveries.values()].filter((d) => !TERMINAL.has(d.status));
   if (handingOff && unfinished.length) {
-    // Search attributes passed on explicitly: the next run must be found by the same queries.
+    // The next run must be found by the same queries: the server carries the search attributes over by
+    // itself (checked with the dev server), and they are passed explicitly so that never depends on it.
     await makeContinueAsNewFunc<typeof processEvent>({
       typedSearchAttributes: workflowInfo().typedSearchAttributes,
     })({ ...input, handedOver: unfinished.map(handOver) });

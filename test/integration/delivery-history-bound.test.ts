@@ -188,7 +188,10 @@ describe('a long-running event continues as new', () => {
     // Still findable by the Web UI's query: the search attributes moved with the run.
     const found: string[] = [];
     for await (const wf of sys.client.workflow.list({
-      query: `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running' AND DeliveryStatus = 'retrying' AND AffiliateId = '${affiliateId}'`,
+      query:
+        `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running' AND DeliveryStatus = 'retrying' AND ` +
+        `AffiliateId = '${affiliateId}' AND OperatorId = '${op.id}' AND EventId = '${reg.id}' AND ` +
+        `EventType = 'customer.registered' AND CustomerId = '${reg.customerId}'`,
     })) {
       found.push(wf.workflowId);
     }
