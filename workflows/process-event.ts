@@ -8,7 +8,10 @@
  * failed deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
  * An attempt the activity sent but could not log comes back `unrecorded`: a record-only local activity
  * logs it (retried until PostgreSQL is back) and the workflow waits out its delay itself: never a resend.
- * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled).
+ * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled); or,
+ * once its history passes a limit (or the server suggests it), hands off: launches no more attempts,
+ * interrupts the waiting ones (an attempt on the wire finishes, its outcome kept) and continues as new with
+ * each unfinished delivery's schedule (driveBase, nextAttemptAt); the next run reloads the deliveries.
  *
  * Cost on the happy path: one workflow start, one local activity to apply the event, one local activity
  * per delivery (its first attempt). A failed attempt costs a server-side retry timer and one signal, plus
@@ -16,11 +19,11 @@
  * waiting delivery costs no worker CPU.
  */
 import {
-  ActivityCancellationType,
   ActivityFailure,
   allHandlersFinished,
   CancellationScope,
   condition,
+  makeContinueAsNewFunc,
   isCancellation,
   patched,
   proxyActivities,
@@ -42,7 +45,20 @@ import type { EventFacts } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
 import { maxAttempts } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
-import { attemptFailure, settle, TERMINAL, track, view, type Tracked } from './tracked-delivery.js';
+import { progressAttributes, progressDetails } from './event-progress.js';
+import {
+  attemptFailure,
+  deliveryActivityOptions,
+  settle,
+  TERMINAL,
+  handOver,
+  HISTORY_LIMIT,
+  resume,
+  track,
+  view,
+  type HandedOver,
+  type Tracked,
+} from './tracked-delivery.js';
 import {
   cancelDeliverySignal,
   deliveriesQuery,
@@ -57,6 +73,10 @@ export interface ProcessEventInput {
   eventId: string;
   type: InboundEventType;
   customerId: string;
+  /** The history length past which a run hands its deliveries to a new one (default HISTORY_LIMIT). */
+  historyLimit?: number;
+  /** What a previous run handed over: the unfinished deliveries' schedules (continue-as-new). */
+  handedOver?: HandedOver[];
 }
 
 export interface ProcessEventResult {
@@ -72,6 +92,9 @@ export interface ProcessEventResult {
  */
 const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
 
+/** From this patch on, a run whose history grows past its limit continues as new (see the header). */
+const CONTINUE_AS_NEW = 'event-continue-as-new';
+
 const { applyEvent, finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
@@ -82,6 +105,10 @@ const { applyEvent, finishDelivery, recordDeliveryOutcome } = proxyLocalActiviti
 export async function processEvent(input: ProcessEventInput): Promise<ProcessEventResult> {
   const deliveries = new Map<string, Tracked>();
   let lastPublished = '';
+  /** Set once this run hands its unfinished deliveries to a new run: it launches no more attempts. */
+  let handingOff = false;
+  /** An attempt ended in this run: a run that cannot get past its own start never hands off (no loop). */
+  let progressed = false;
 
   setHandler(deliveriesQuery, () => [...deliveries.values()].map(view));
   setHandler(deliveryAttemptFailedSignal, (info) => {
@@ -91,12 +118,17 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     d.attemptCount = info.attempt;
     d.nextAttemptAt = info.nextAttemptAt;
     d.lastError = info.error;
+    d.dueNow = false;
+    progressed = true;
     publish();
   });
   setHandler(retryDeliverySignal, ({ deliveryId }) => {
     const d = deliveries.get(deliveryId);
+    // Handing off: the next run attempts it at once (unless an attempt on the wire fails and reschedules it).
+    if (handingOff && d?.status === 'retrying') d.dueNow = true;
     // Only a waiting delivery is cut short: an attempt in flight is left to finish.
-    if (d?.active && d.status === 'retrying' && d.scope) {
+    else if (d?.active && d.status === 'retrying' && d.scope) {
+      d.dueNow = true;
       d.interrupt = 'retry';
       d.scope.cancel();
     }
@@ -107,6 +139,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     d.interrupt = 'cancel';
     d.cancelReason = reason ?? 'cancelled by request';
     if (d.scope) d.scope.cancel();
+    // Only in a hand-off is an unfinished delivery left undriven: drive it to its cancellation.
+    else if (!d.active) launch(d);
   });
   setHandler(redriveDeliveriesSignal, ({ deliveryIds }) => {
     for (const id of deliveryIds) {
@@ -115,7 +149,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         d.status = 'pending';
         d.driveBase = d.attemptCount;
         d.lastError = null;
-        launch(d);
+        // In a hand-off the next run reloads it pending from PostgreSQL and drives it.
+        if (!handingOff) launch(d);
       }
     }
     publish();
@@ -139,17 +174,54 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     upsertSearchAttributes([{ key: SA.AffiliateId, value: affiliateId }]);
   }
 
+  const handed = new Map((input.handedOver ?? []).map((h) => [h.deliveryId, h]));
   for (const plan of applied.deliveries) {
     const d = track(plan);
+    resume(d, handed.get(d.deliveryId));
     deliveries.set(d.deliveryId, d);
     // A redrive reopens failed deliveries in PostgreSQL before it signals, so a new run sees them pending.
     if (!TERMINAL.has(d.status)) launch(d);
   }
   publish();
 
-  await condition(() => [...deliveries.values()].every((d) => !d.active));
+  const idle = () => [...deliveries.values()].every((d) => !d.active);
+  const limit = input.historyLimit ?? HISTORY_LIMIT;
+  const long = () =>
+    progressed && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= limit);
+  let refused = false;
+  for (;;) {
+    await condition(() => idle() || (!refused && long()));
+    if (idle()) break;
+    // A run started before the patch, replayed, keeps going as it did.
+    if (!patched(CONTINUE_AS_NEW)) {
+      refused = true;
+      continue;
+    }
+    handOff();
+    await condition(idle);
+  }
   await condition(allHandlersFinished);
+  // A cancel during the hand-off drives its delivery to the end: wait for that too.
+  if (handingOff) await condition(() => idle() && allHandlersFinished());
+  const unfinished = [...deliveries.values()].filter((d) => !TERMINAL.has(d.status));
+  if (handingOff && unfinished.length) {
+    // The next run must be found by the same queries: the server carries the search attributes over by
+    // itself (checked with the dev server), and they are passed explicitly so that never depends on it.
+    await makeContinueAsNewFunc<typeof processEvent>({
+      typedSearchAttributes: workflowInfo().typedSearchAttributes,
+    })({ ...input, handedOver: unfinished.map(handOver) });
+  }
   return { facts: applied.facts, emits: applied.emits, deliveries: [...deliveries.values()].map(view) };
+
+  /** Stops launching attempts, interrupts the waiting ones (see the header): each drive then ends. */
+  function handOff() {
+    handingOff = true;
+    for (const d of deliveries.values()) {
+      if (!d.active || d.local || !d.scope || d.interrupt === 'cancel') continue;
+      d.interrupt = 'handoff';
+      d.scope.cancel();
+    }
+  }
 
   function launch(d: Tracked) {
     d.active = true;
@@ -161,6 +233,11 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   }
 
   async function drive(d: Tracked): Promise<void> {
+    // Handed over by the previous run: its schedule goes on, first waiting out what was due.
+    if (d.resumed) {
+      d.resumed = false;
+      if (d.nextAttemptAt && d.interrupt !== 'cancel' && (await waitForNextAttempt(d)) === 'done') return;
+    }
     // A fresh schedule starts with a local attempt: on the happy path no activity task crosses the server.
     if (d.attemptCount === d.driveBase && !d.rateLimitPerSecond && d.interrupt === null) {
       if ((await firstAttempt(d)) === 'done') return;
@@ -169,34 +246,14 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     const waitCancelled = patched(WAIT_FOR_CANCELLED_ATTEMPT);
     for (;;) {
       if (d.interrupt === 'cancel') return cancel(d);
+      if (handingOff) return;
       d.interrupt = null;
       const scope = new CancellationScope();
       d.scope = scope;
       const remaining = Math.max(1, maxAttempts(d.policy) - (d.attemptCount - d.driveBase));
-      const { deliverWebhook } = proxyActivities<Activities>({
-        // One attempt: the endpoint's timeout plus room to read the body's first bytes and to log it. A
-        // dead worker is noticed by the heartbeat timeout (the activity heartbeats past its first second).
-        startToCloseTimeout: d.timeoutMs + 15_000 + (d.rateLimitPerSecond ? 30_000 : 0),
-        ...(waitCancelled
-          ? {
-              heartbeatTimeout: '10s',
-              cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-            }
-          : {}),
-        summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
-        retry: {
-          // The activity ends the delivery itself when the policy is spent (attempts lost with a dead worker
-          // are logged and count too). Each attempt costs Temporal at most two tries, a wait for a send slot
-          // (which is then used, never reserved again) and the send, plus crashes before any send: this
-          // bound can never stop a delivery that is only waiting for its slot.
-          maximumAttempts: waitCancelled ? 2 * remaining + 20 : remaining + 20,
-          // Used only when an attempt dies without deciding its own delay (a worker crash).
-          initialInterval: '5s',
-          backoffCoefficient: 2,
-          maximumInterval: '10m',
-          nonRetryableErrorTypes: ['DeliveryNotFoundError'],
-        },
-      });
+      const { deliverWebhook } = proxyActivities<Activities>(
+        deliveryActivityOptions(d, remaining, waitCancelled),
+      );
       let result: DeliverResult;
       try {
         result = await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
@@ -205,6 +262,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         // cancelled meanwhile: an attempt that failed, a wait for a send slot): what was asked decides.
         const interrupted = isCancellation(err) || err instanceof ActivityFailure;
         if (interrupted && d.interrupt === 'cancel') return cancel(d);
+        if (interrupted && d.interrupt === 'handoff') return noteFailure(d, attemptFailure(err));
         if (interrupted && d.interrupt === 'retry') {
           noteFailure(d, attemptFailure(err));
           continue;
@@ -232,6 +290,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       result.status === 'unrecorded'
         ? await CancellationScope.nonCancellable(() => recordDeliveryOutcome(result))
         : result;
+    progressed = true;
     if (outcome.status !== 'retrying') {
       settle(d, outcome);
       return 'done';
@@ -246,11 +305,15 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     d.attemptCount = Math.max(d.attemptCount, failed.attempt);
     d.nextAttemptAt = failed.nextAttemptAt;
     d.lastError = failed.error;
+    d.dueNow = false;
+    progressed = true;
     publish();
   }
 
   /** Waits until the next attempt is due; retry-now cuts it short, cancel ends the delivery. */
   async function waitForNextAttempt(d: Tracked): Promise<'done' | 'retries'> {
+    // Handing off: the next run waits instead.
+    if (handingOff) return 'done';
     const wait = new CancellationScope();
     d.scope = wait;
     try {
@@ -261,6 +324,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
         await cancel(d);
         return 'done';
       }
+      if (d.interrupt === 'handoff') return 'done';
     }
     d.interrupt = null;
     return 'retries';
@@ -279,9 +343,11 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       retry: { maximumAttempts: 1 },
     });
     let result: DeliverResult;
+    d.local = true;
     try {
       result = await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
     } catch (err) {
+      d.local = false;
       if (isCancellation(err) && d.interrupt === 'cancel') {
         await cancel(d);
         return 'done';
@@ -292,6 +358,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
       noteFailure(d, failed);
       return waitForNextAttempt(d);
     }
+    d.local = false;
     if ((await absorb(d, result)) === 'done') return 'done';
     return waitForNextAttempt(d);
   }
@@ -313,12 +380,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   function publish() {
     const all = [...deliveries.values()];
     if (!all.length) return;
-    const statuses = [...new Set(all.map((d) => d.status))].sort();
-    const pending = [...new Set(all.filter((d) => !TERMINAL.has(d.status)).map((d) => d.endpointId))].sort();
-    const attempt = Math.max(0, ...all.map((d) => d.attemptCount));
-    const waits = all.filter((d) => d.status === 'retrying' && d.nextAttemptAt).map((d) => d.nextAttemptAt!);
-    const next = waits.length ? waits.sort()[0]! : null;
-    const key = JSON.stringify([statuses, pending, attempt, next]);
+    const { key, pairs } = progressAttributes(all);
     // Each upsert is a billed action: the happy path (every delivery succeeding at once) makes none. From the
     // first wait, failure or cancellation on, every change is published, down to the final statuses.
     const eventful = all.some(
@@ -326,24 +388,8 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     );
     if (key !== lastPublished && (eventful || lastPublished !== '')) {
       lastPublished = key;
-      upsertSearchAttributes([
-        { key: SA.DeliveryStatus, value: statuses },
-        { key: SA.EndpointId, value: pending },
-        { key: SA.DeliveryAttempt, value: attempt },
-        { key: SA.NextAttemptAt, value: next ? new Date(next) : null },
-      ]);
+      upsertSearchAttributes(pairs);
     }
-    const done = all.filter((d) => TERMINAL.has(d.status)).length;
-    const waiting = all.filter((d) => d.status === 'retrying');
-    setCurrentDetails(
-      [
-        `**${input.type}** \`${input.eventId}\` for customer \`${input.customerId}\`: ${done}/${all.length} deliveries finished.`,
-        ...waiting.map(
-          (d) =>
-            `- \`${d.deliveryId}\` to ${d.endpointHost} (\`${d.endpointId}\`): attempt ${d.attemptCount} failed ` +
-            `(${d.lastError ?? 'unknown'}); next attempt at ${d.nextAttemptAt}.`,
-        ),
-      ].join('\n'),
-    );
+    setCurrentDetails(progressDetails({ ...input, continued: Boolean(input.handedOver) }, all));
   }
 }

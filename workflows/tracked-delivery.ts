@@ -2,7 +2,13 @@
  * A delivery as the event workflow tracks it, and the pure helpers over it. Workflow code: deterministic,
  * no I/O.
  */
-import { ActivityFailure, ApplicationFailure, type CancellationScope } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  type ActivityOptions,
+  type CancellationScope,
+} from '@temporalio/workflow';
 import type { AttemptFailure, DeliverOutcome, DeliveryPlan } from '../activities/index.js';
 import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import type { DeliveryView } from './definitions.js';
@@ -16,8 +22,46 @@ export interface Tracked extends DeliveryView {
   driveBase: number;
   active: boolean;
   scope: CancellationScope | null;
-  interrupt: 'retry' | 'cancel' | null;
+  interrupt: 'retry' | 'cancel' | 'handoff' | null;
   cancelReason: string | null;
+  /** Its first attempt is running as a local activity (a hand-off lets it finish rather than cancel it). */
+  local: boolean;
+  /** Handed over by the previous run: its first act is to wait out the carried nextAttemptAt. */
+  resumed: boolean;
+  /** Retry-now cut its wait short and no attempt has failed since: a hand-off passes it on as due at once. */
+  dueNow: boolean;
+}
+
+/**
+ * Past this many history events a run hands its unfinished deliveries to a new run (continue-as-new):
+ * far below Temporal's 51,200-event limit, and about where the server starts suggesting it.
+ */
+export const HISTORY_LIMIT = 10_000;
+
+/** What a run hands the next for an unfinished delivery, so its schedule is neither restarted nor shortened. */
+export interface HandedOver {
+  deliveryId: string;
+  /** The attempt count when its current schedule began: the attempt numbering and the policy go on from it. */
+  driveBase: number;
+  /** When its next attempt is due; null when it may go at once. */
+  nextAttemptAt: string | null;
+}
+
+export function handOver(d: Tracked): HandedOver {
+  return {
+    deliveryId: d.deliveryId,
+    driveBase: d.driveBase,
+    nextAttemptAt: d.dueNow ? null : d.nextAttemptAt,
+  };
+}
+
+/** Takes up what the previous run handed over for a delivery reloaded from PostgreSQL. */
+export function resume(d: Tracked, handed: HandedOver | undefined) {
+  if (!handed || TERMINAL.has(d.status)) return;
+  d.driveBase = handed.driveBase;
+  d.nextAttemptAt = handed.nextAttemptAt;
+  d.resumed = true;
+  if (handed.nextAttemptAt) d.status = 'retrying';
 }
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -55,6 +99,9 @@ export function track(plan: DeliveryPlan): Tracked {
     scope: null,
     interrupt: null,
     cancelReason: null,
+    local: false,
+    resumed: false,
+    dueNow: false,
   };
 }
 
@@ -67,5 +114,42 @@ export function view(d: Tracked): DeliveryView {
     attemptCount: d.attemptCount,
     nextAttemptAt: d.nextAttemptAt,
     lastError: d.lastError,
+  };
+}
+
+/**
+ * The options of one server-side delivery attempt (retried by Temporal until the schedule is spent).
+ *
+ * @param remaining the attempts the delivery's policy has left
+ * @param waitCancelled whether a cancelled attempt is waited for (the `delivery-wait-for-cancelled-attempt` patch)
+ */
+export function deliveryActivityOptions(
+  d: Tracked,
+  remaining: number,
+  waitCancelled: boolean,
+): ActivityOptions {
+  return {
+    // One attempt: the endpoint's timeout plus room to read the body's first bytes and to log it. A
+    // dead worker is noticed by the heartbeat timeout (the activity heartbeats past its first second).
+    startToCloseTimeout: d.timeoutMs + 15_000 + (d.rateLimitPerSecond ? 30_000 : 0),
+    ...(waitCancelled
+      ? {
+          heartbeatTimeout: '10s',
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        }
+      : {}),
+    summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
+    retry: {
+      // The activity ends the delivery itself when the policy is spent (attempts lost with a dead worker
+      // are logged and count too). Each attempt costs Temporal at most two tries, a wait for a send slot
+      // (which is then used, never reserved again) and the send, plus crashes before any send: this
+      // bound can never stop a delivery that is only waiting for its slot.
+      maximumAttempts: waitCancelled ? 2 * remaining + 20 : remaining + 20,
+      // Used only when an attempt dies without deciding its own delay (a worker crash).
+      initialInterval: '5s',
+      backoffCoefficient: 2,
+      maximumInterval: '10m',
+      nonRetryableErrorTypes: ['DeliveryNotFoundError'],
+    },
   };
 }

@@ -12,6 +12,11 @@ export interface StartEventOptions {
   eager: boolean;
   /** How long to wait for the server before giving up (the caller answers 503). */
   timeoutMs: number;
+  /**
+   * The history length at which an event's workflow continues as new (the workflow's own default when
+   * absent). Tests set a low one to see the hand-off.
+   */
+  historyLimit?: number | undefined;
 }
 
 /**
@@ -29,7 +34,7 @@ export async function startEventWorkflow(
       client.workflow.start(WORKFLOW_TYPES.processEvent, {
         workflowId,
         taskQueue: opts.taskQueue,
-        args: [args],
+        args: [opts.historyLimit ? { ...args, historyLimit: opts.historyLimit } : args],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'USE_EXISTING',
         requestEagerStart: opts.eager,

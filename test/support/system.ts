@@ -56,6 +56,8 @@ export interface SystemOptions {
   taskQueue?: string;
   /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
   health?: { disableAfterMs: number; failingAfterAttempts: number };
+  /** The history length at which event workflows continue as new (default: the workflow's own). */
+  eventHistoryLimit?: number;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
@@ -98,6 +100,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
         taskQueue,
         eager: opts.eager ?? worker !== undefined,
         timeoutMs: opts.startTimeoutMs ?? 5_000,
+        historyLimit: opts.eventHistoryLimit,
       },
     },
     adminToken: env.adminToken,

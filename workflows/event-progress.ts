@@ -1,0 +1,47 @@
+/**
+ * What the event workflow shows of its deliveries in the Web UI: the search attributes an operator
+ * filters on and the current details. Workflow code: pure, deterministic.
+ */
+import type { upsertSearchAttributes } from '@temporalio/workflow';
+import { SA } from '../src/domain/search-attributes.js';
+import { TERMINAL, type Tracked } from './tracked-delivery.js';
+
+type SearchAttributePairs = Parameters<typeof upsertSearchAttributes>[0];
+
+/** The search attributes the deliveries stand for, and a key that changes whenever they do. */
+export function progressAttributes(all: Tracked[]): { key: string; pairs: SearchAttributePairs } {
+  const statuses = [...new Set(all.map((d) => d.status))].sort();
+  const pending = [...new Set(all.filter((d) => !TERMINAL.has(d.status)).map((d) => d.endpointId))].sort();
+  const attempt = Math.max(0, ...all.map((d) => d.attemptCount));
+  const waits = all.filter((d) => d.status === 'retrying' && d.nextAttemptAt).map((d) => d.nextAttemptAt!);
+  const next = waits.length ? waits.sort()[0]! : null;
+  return {
+    key: JSON.stringify([statuses, pending, attempt, next]),
+    pairs: [
+      { key: SA.DeliveryStatus, value: statuses },
+      { key: SA.EndpointId, value: pending },
+      { key: SA.DeliveryAttempt, value: attempt },
+      { key: SA.NextAttemptAt, value: next ? new Date(next) : null },
+    ],
+  };
+}
+
+/** The current details: how many deliveries finished, and why and until when each waiting one waits. */
+export function progressDetails(
+  event: { type: string; eventId: string; customerId: string; continued: boolean },
+  all: Tracked[],
+): string {
+  const done = all.filter((d) => TERMINAL.has(d.status)).length;
+  const waiting = all.filter((d) => d.status === 'retrying');
+  return [
+    `**${event.type}** \`${event.eventId}\` for customer \`${event.customerId}\`: ${done}/${all.length} deliveries finished.`,
+    ...(event.continued
+      ? ['Continued as new: the attempts before this run are in the earlier runs of this workflow id.']
+      : []),
+    ...waiting.map(
+      (d) =>
+        `- \`${d.deliveryId}\` to ${d.endpointHost} (\`${d.endpointId}\`): attempt ${d.attemptCount} failed ` +
+        `(${d.lastError ?? 'unknown'}); next attempt at ${d.nextAttemptAt}.`,
+    ),
+  ].join('\n');
+}
