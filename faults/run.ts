@@ -288,7 +288,14 @@ try {
       [op.id, acceptedIds],
     );
     const s = rows[0]!;
-    if (s.processed === acceptedIds.length && s.open === 0 && s.accruals >= qualifying.size) {
+    // The rows can be final a moment before their workflows close (a last workflow task waiting out a
+    // killed worker's sticky timeout): final means both.
+    if (
+      s.processed === acceptedIds.length &&
+      s.open === 0 &&
+      s.accruals >= qualifying.size &&
+      (await runningEventWorkflows(sys.temporalAddress)) === 0
+    ) {
       settled = true;
       break;
     }
@@ -366,17 +373,7 @@ try {
     [op.id, acceptedIds],
   );
   await pool.end();
-  let runningWorkflows: number | string = 'unknown';
-  try {
-    const connection = await Connection.connect({ address: sys.temporalAddress });
-    const client = new Client({ connection, namespace: 'default' });
-    runningWorkflows = (
-      await client.workflow.count(`WorkflowType = 'processEvent' AND ExecutionStatus = 'Running'`)
-    ).count;
-    await connection.close();
-  } catch (err) {
-    runningWorkflows = `unknown (${(err as Error).message})`;
-  }
+  const runningWorkflows = await runningEventWorkflows(sys.temporalAddress);
 
   // --- checks -----------------------------------------------------------------------------------------------
   const rows: Row[] = [];
@@ -594,3 +591,19 @@ try {
   await cleanup();
 }
 process.exit(exitCode);
+
+/** How many event workflows are still running, or why that could not be told. */
+async function runningEventWorkflows(address: string): Promise<number | string> {
+  try {
+    const connection = await Connection.connect({ address });
+    try {
+      const client = new Client({ connection, namespace: 'default' });
+      return (await client.workflow.count(`WorkflowType = 'processEvent' AND ExecutionStatus = 'Running'`))
+        .count;
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    return `unknown (${(err as Error).message})`;
+  }
+}
