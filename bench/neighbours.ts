@@ -57,6 +57,11 @@ export interface BacklogNeighbour {
   accepted: number;
   /** How long sending the backlog took (just before the phase with neighbours). */
   sendSeconds: number;
+  /**
+   * From the end of the send until every accepted backlog event was applied (its delivery waiting for its
+   * slot): the phase starts then, so it measures a backlog held, not its intake burst. Null without a db.
+   */
+  heldAfterSeconds: number | null;
   /** Arrivals at B's endpoint while A's second phase was offered, and per second. */
   arrivedDuringPhase: number;
   drainPerSec: number | null;
@@ -217,6 +222,9 @@ export async function neighboursRun(
     const tBacklog = now();
     const backlog = await sendBacklog(ctx, side, shapeOf(side, b.apiKey, 16), backlogEvents);
     const sendSeconds = (now() - tBacklog) / 1000;
+    const tHeld = now();
+    const held = await waitBacklogHeld(db, b.id, backlog.filter((e) => e.acceptedAt !== null).length);
+    const heldAfterSeconds = held ? (now() - tHeld) / 1000 : null;
 
     ctx.say(`  tenant A at ${rate}/s for ${phaseMs / 1000} s beside them`);
     let cAtPhaseEnd: Map<string, StatusCounts> | null = null;
@@ -266,6 +274,7 @@ export async function neighboursRun(
         sent: backlog.length,
         accepted: bAccepted.length,
         sendSeconds: round(sendSeconds, 1),
+        heldAfterSeconds: heldAfterSeconds === null ? null : round(heldAfterSeconds, 1),
         arrivedDuringPhase,
         drainPerSec: phaseSeconds > 0 ? round(arrivedDuringPhase / phaseSeconds, 2) : null,
         sectionSeconds: round((tEnd - tBacklog) / 1000, 1),
@@ -438,6 +447,24 @@ interface StatusCounts {
 }
 
 /** An operator's deliveries by endpoint and status, with their logged attempts. */
+/**
+ * Waits (at most 2 minutes) until the operator's accepted events are all applied, so that its backlog is
+ * held (deliveries waiting for their send slots) rather than still arriving. False without a db or on time.
+ */
+async function waitBacklogHeld(db: pg.Client | null, operatorId: string, accepted: number): Promise<boolean> {
+  if (!db) return false;
+  const deadline = now() + 120_000;
+  while (now() < deadline) {
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND status = 'processed'`,
+      [operatorId],
+    );
+    if (rows[0]!.n >= accepted) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
 async function deliveriesByEndpoint(
   db: pg.Client | null,
   operatorId: string,
