@@ -34,14 +34,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  Activities,
-  AttemptFailure,
-  DeliverOutcome,
-  DeliverResult,
-  RetryingOutcome,
-} from '../activities/index.js';
-import type { EventFacts } from '../activities/index.js';
+import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
+import type { DeliverResult, EventFacts, RetryingOutcome } from '../activities/index.js';
 import type { InboundEventType } from '../src/domain/event-types.js';
 import { maxAttempts } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
