@@ -2,12 +2,12 @@ import pg from 'pg';
 import { eventWorkflowId } from '../src/domain/ids.js';
 import { productShape, runLoad, type Shape } from './load.js';
 import { eventJson } from './payload.js';
-import { drainRetrySchedule, quiet, settle, type Ctx } from './phases.js';
+import { cpuPerEvent, drainRetrySchedule, loadFigures, quiet, settle, type Ctx } from './phases.js';
 import type { PhaseUse } from './resources.js';
 import { createBenchOperator, type BenchOperator } from './setup.js';
-import { now, percentiles, ratio, round, sleep, type Percentiles } from './stats.js';
+import { now, ratio, round, sleep, type Percentiles } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
-import { isAccepted, Tracker, type TrackedEvent } from './tracker.js';
+import { Tracker, type TrackedEvent } from './tracker.js';
 
 /**
  * The neighbours section: does one tenant's trouble delay another tenant's healthy deliveries?
@@ -377,28 +377,15 @@ async function phaseRun(
   const resources = await ctx.sampler.end(label);
   const seconds = Math.max(0.001, (load.endedAt - load.startedAt) / 1000);
   const events = ctx.tracker.ofPhase(phase);
-  const accepted = events.filter((e) => e.acceptedAt !== null);
   const delivered = events.filter((e) => e.deliveredAt !== null);
-  const cpuMsPerEvent: Record<string, number> = {};
-  for (const [role, p] of Object.entries(resources.processes))
-    cpuMsPerEvent[role] = round(p.cpuMs / Math.max(1, delivered.length), 2);
   const sample = delivered.slice(0, Math.min(SAMPLE, ctx.opts.costEvents));
   return {
     label,
     rate,
     seconds: round(seconds, 1),
-    offered: load.offered,
-    accepted: accepted.length,
-    delivered: delivered.length,
-    errors: events.filter((e) => e.acceptStatus !== null && !isAccepted(e.acceptStatus)).length,
-    skipped: load.skipped,
-    undelivered: accepted.length - accepted.filter((e) => e.deliveredAt !== null).length,
-    acceptedPerSec: round(accepted.length / seconds, 1),
-    deliveredPerSec: round(delivered.length / seconds, 1),
-    acceptMs: percentiles(accepted.map((e) => e.acceptMs!)),
-    endToEndMs: percentiles(delivered.map((e) => e.deliveredAt! - e.sentAt)),
+    ...loadFigures(events, load, seconds),
     resources,
-    cpuMsPerEvent,
+    cpuMsPerEvent: cpuPerEvent(resources, delivered.length),
     temporal: sample.length
       ? await costOf(
           ctx.client,

@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Client } from '@temporalio/client';
 import type { Baseline } from './baselines.js';
-import { runLoad, type Shape } from './load.js';
+import { runLoad, type LoadResult, type Shape } from './load.js';
 import type { BenchOptions } from './options.js';
 import { perEvent, pgSnapshot, type PgPerEvent } from './pg-counts.js';
 import type { BenchReceiver } from './receiver.js';
 import type { PhaseUse, ResourceSampler } from './resources.js';
 import { now, percentiles, round, sleep, waitUntil, type Percentiles } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
-import { isAccepted, type ShapeName, type Tracker } from './tracker.js';
+import { isAccepted, type ShapeName, type TrackedEvent, type Tracker } from './tracker.js';
 import { eventWorkflowId } from '../src/domain/ids.js';
 
 /**
@@ -158,7 +158,7 @@ export async function settle(
   return ok ? Math.round(now() - started) : null;
 }
 
-function cpuPerEvent(use: PhaseUse, events: number): Record<string, number> {
+export function cpuPerEvent(use: PhaseUse, events: number): Record<string, number> {
   const out: Record<string, number> = {};
   if (!events) return out;
   for (const [role, p] of Object.entries(use.processes)) out[role] = round(p.cpuMs / events, 2);
@@ -349,34 +349,45 @@ export async function steadyRun(
     await sleep(500);
     postgres = perEvent(pgBefore, await pgSnapshot(counted, null, null), ctx.tracker.ofPhase(phase).length);
   }
-  const events = ctx.tracker.ofPhase(phase);
-  const accepted = events.filter((e) => e.acceptedAt !== null);
-  const delivered = events.filter((e) => e.deliveredAt !== null);
+  const figures = loadFigures(ctx.tracker.ofPhase(phase), load, seconds);
   const result: RunResult = {
     shape: shape.name,
     label,
     fraction,
     rate,
     seconds: round(seconds, 1),
-    offered: load.offered,
-    accepted: accepted.length,
-    delivered: delivered.length,
-    errors: events.filter((e) => e.acceptStatus !== null && !isAccepted(e.acceptStatus)).length,
-    skipped: load.skipped,
-    undelivered: accepted.length - accepted.filter((e) => e.deliveredAt !== null).length,
+    ...figures,
     offeredPerSec: round(load.offered / seconds, 1),
-    acceptedPerSec: round(accepted.length / seconds, 1),
-    deliveredPerSec: round(delivered.length / seconds, 1),
-    acceptMs: percentiles(accepted.map((e) => e.acceptMs!)),
-    endToEndMs: percentiles(delivered.map((e) => e.deliveredAt! - e.sentAt)),
     resources,
-    cpuMsPerEvent: cpuPerEvent(resources, delivered.length),
+    cpuMsPerEvent: cpuPerEvent(resources, figures.delivered),
     ...(counted ? { postgres } : {}),
   };
   ctx.say(
     `  ${shape.name} ${label} at ${rate}/s: accept p99 ${result.acceptMs.p99} ms, end-to-end p50/p99 ${result.endToEndMs.p50}/${result.endToEndMs.p99} ms`,
   );
   return result;
+}
+
+/** What a phase's events say: counts, rates and latencies, the same for every section that runs load. */
+export function loadFigures(
+  events: TrackedEvent[],
+  load: Pick<LoadResult, 'offered' | 'skipped'>,
+  seconds: number,
+) {
+  const accepted = events.filter((e) => e.acceptedAt !== null);
+  const delivered = events.filter((e) => e.deliveredAt !== null);
+  return {
+    offered: load.offered,
+    accepted: accepted.length,
+    delivered: delivered.length,
+    errors: events.filter((e) => e.acceptStatus !== null && !isAccepted(e.acceptStatus)).length,
+    skipped: load.skipped,
+    undelivered: accepted.length - accepted.filter((e) => e.deliveredAt !== null).length,
+    acceptedPerSec: round(accepted.length / seconds, 1),
+    deliveredPerSec: round(delivered.length / seconds, 1),
+    acceptMs: percentiles(accepted.map((e) => e.acceptMs!)),
+    endToEndMs: percentiles(delivered.map((e) => e.deliveredAt! - e.sentAt)),
+  };
 }
 
 export async function latencyRuns(ctx: Ctx, shape: Shape, saturationRate: number): Promise<RunResult[]> {
