@@ -6,8 +6,8 @@ import { createPool } from '../db/pool.js';
 import { activityDepsFrom, createDeliveryRuntime } from '../delivery/deps.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
-import { installTemporalRuntime } from '../temporal/runtime.js';
-import { createWorker } from '../temporal/worker.js';
+import { installTemporalRuntime } from './host/runtime.js';
+import { createWorker } from './host/worker.js';
 import { onShutdown } from './shutdown.js';
 
 /**
