@@ -12,15 +12,14 @@ import {
 } from '../src/commission/settle.js';
 import { markWorkflowStarted } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
-import type { InboundEventType } from '../src/domain/event-types.js';
 import { faultPoint } from '../src/fault.js';
-import { startEventWorkflow } from '../src/temporal/start-event.js';
 import { cancelDeliverySignal } from '../workflows/definitions.js';
+import type { ActivityPorts } from './ports.js';
 
 export interface CommissionDeps {
   pool: Pool;
   client?: Client | undefined;
-  taskQueue?: string | undefined;
+  ports?: ActivityPorts | undefined;
   logger?: Logger | undefined;
 }
 
@@ -65,8 +64,8 @@ export function createCommissionActivities(deps: CommissionDeps) {
 }
 
 async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dispatch): Promise<void> {
-  const { client, taskQueue } = deps;
-  if (!client || !taskQueue) return; // the reconciler starts the notifications' workflows
+  const { client, ports } = deps;
+  if (!client || !ports) return; // the reconciler starts the notifications' workflows
   for (const c of dispatch.cancellations) {
     try {
       await client.workflow.getHandle(c.workflowId).signal(cancelDeliverySignal, {
@@ -79,16 +78,15 @@ async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dis
     }
   }
   for (const n of dispatch.notifications) {
-    await startEventWorkflow(
-      client,
+    await ports.startEventWorkflow(
       {
         workflowId: n.workflowId,
         operatorId: ref.operatorId,
         eventId: n.eventId,
-        type: n.type as unknown as InboundEventType,
+        type: n.type,
         customerId: n.customerId,
       },
-      { taskQueue, eager: false, timeoutMs: 10_000 },
+      { timeoutMs: 10_000 },
     );
     await markWorkflowStarted(deps.pool, ref.operatorId, n.eventId, true);
   }

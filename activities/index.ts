@@ -1,6 +1,5 @@
 import { finishDelivery as finishDeliveryRow } from '../src/db/deliveries.js';
 import { isCommissionEventType } from '../src/domain/commission/facts.js';
-import { signalCustomerEvent } from '../src/temporal/customer-signals.js';
 import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
 import { createCommissionActivities } from './commissions.js';
 import { deliver } from './delivery/deliver.js';
@@ -25,8 +24,12 @@ export type {
   UnrecordedOutcome,
 } from './delivery/types.js';
 export type { EventFacts } from '../src/db/events.js';
+export type { ActivityPorts, CustomerTarget, EventStart, InternalEvent } from './ports.js';
 
-/** Everything the activities need, injected so tests can hand in their own. */
+/**
+ * Everything the activities need, injected so tests can hand in their own: the delivery dependencies, the
+ * Temporal client, and the ports through which they emit events, start workflows and wake customers.
+ */
 export type ActivityDeps = DeliverDeps;
 
 /** Builds the activities with their dependencies injected, so tests can hand in their own. */
@@ -66,7 +69,7 @@ export function createActivities(deps: ActivityDeps) {
    */
   async function wakeCustomer(ref: EventRef, customerId: string, applied: AppliedEvent) {
     const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
-    if (typeof affiliateId !== 'string' || !deps.client || !deps.taskQueue) return;
+    if (typeof affiliateId !== 'string' || !deps.ports) return;
     // applyEvent answered it in its transaction; a replay (event applied before) asks again.
     let known = applied.affiliateKnown;
     if (known === undefined) {
@@ -77,9 +80,8 @@ export function createActivities(deps: ActivityDeps) {
       known = rows[0]?.known ?? false;
     }
     if (!known) return;
-    await signalCustomerEvent(
-      deps.client,
-      { operatorId: ref.operatorId, customerId, taskQueue: deps.taskQueue, affiliateId },
+    await deps.ports.signalCustomerEvent(
+      { operatorId: ref.operatorId, customerId, affiliateId },
       ref.eventId,
     );
   }

@@ -5,9 +5,9 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { randomBase62 } from '../src/db/new-id.js';
 import { generateEncryptionKey } from '../src/delivery/secrets.js';
-import { ensureTemporalCli } from '../src/temporal/cli.js';
-import { freePort, startDevServer, stopProcess, type DevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows } from '../src/temporal/worker.js';
+import { ensureTemporalCli } from '../src/main/host/cli.js';
+import { freePort, startDevServer, stopProcess, type DevServer } from '../src/main/host/dev-server.js';
+import { bundleWorkflows } from '../src/main/host/worker.js';
 
 /**
  * The system the fault run attacks, every part a process of its own so it can be killed: a Temporal dev

@@ -16,9 +16,9 @@ import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { generateEncryptionKey } from '../src/delivery/secrets.js';
 import { randomBase62 } from '../src/db/new-id.js';
-import { ensureTemporalCli } from '../src/temporal/cli.js';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server.js';
-import { bundleWorkflows } from '../src/temporal/worker.js';
+import { ensureTemporalCli } from '../src/main/host/cli.js';
+import { freePort, startDevServer, type DevServer } from '../src/main/host/dev-server.js';
+import { bundleWorkflows } from '../src/main/host/worker.js';
 
 const root = join(import.meta.dirname, '..');
 const argv = process.argv.slice(2);

@@ -4,7 +4,6 @@ import {
   type EmittedEventType,
   type OperationalEventType,
 } from '../../src/domain/event-types.js';
-import { emitInternalEvent } from '../../src/ingest/internal-event.js';
 import { deliveryAttemptFailedSignal } from '../../workflows/definitions.js';
 import type { Recorded } from './record.js';
 import type { AttemptSubject, Decision, DeliverDeps, DeliverOutcome, RetryingOutcome } from './types.js';
@@ -124,13 +123,13 @@ async function bestEffort<T>(deps: DeliverDeps, s: AttemptSubject, fn: () => Pro
 function operationalEvents(deps: DeliverDeps, s: AttemptSubject) {
   return {
     async emit(type: OperationalEventType, discriminator: string, extra: Record<string, unknown>) {
-      if (!deps.client || !deps.taskQueue || isOperationalEventType(s.eventType)) return;
+      if (!deps.ports || isOperationalEventType(s.eventType)) return;
       try {
         // Each one is a workflow: none unless an endpoint of the operator listens for this type.
         if (!(await findSubscribedEndpoints(deps.pool, s.operatorId, type, null)).length) return;
         const subject = type === 'endpoint.disabled' ? s.endpointId : s.deliveryId;
-        await emitInternalEvent(
-          { pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, startTimeoutMs: 5_000 },
+        await deps.ports.emitInternalEvent(
+          { startTimeoutMs: 5_000 },
           {
             operatorId: s.operatorId,
             key: `${type}~${subject}~${type === 'endpoint.disabled' ? Date.now() : discriminator}`,
@@ -161,7 +160,7 @@ function operationalEvents(deps: DeliverDeps, s: AttemptSubject) {
  * (a fixed id), so a retried activity sends it once.
  */
 export async function sendOvertakenReversal(deps: DeliverDeps, s: AttemptSubject, reversalEventId: string) {
-  if (!deps.client || !deps.taskQueue) return; // the settlement's own dispatch has no such endpoint
+  if (!deps.ports) return; // the settlement's own dispatch has no such endpoint
   const { rows } = await deps.pool.query<{
     type: EmittedEventType;
     customer_id: string;
@@ -174,8 +173,8 @@ export async function sendOvertakenReversal(deps: DeliverDeps, s: AttemptSubject
   const reversal = rows[0];
   const endpoint = await findEndpoint(deps.pool, s.operatorId, s.endpointId);
   if (!reversal || !endpoint) return;
-  await emitInternalEvent(
-    { pool: deps.pool, client: deps.client, taskQueue: deps.taskQueue, startTimeoutMs: 10_000 },
+  await deps.ports.emitInternalEvent(
+    { startTimeoutMs: 10_000 },
     {
       operatorId: s.operatorId,
       key: `${reversalEventId.replace(/^sys~/, '')}~${s.endpointId}`,

@@ -1,9 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { Logger } from 'pino';
 import type { DeliveryContext } from '../../src/db/delivery-claim.js';
-import type { Pool } from '../../src/db/pool.js';
-import type { HttpSender } from '../../src/delivery/http.js';
-import type { SecretCipher } from '../../src/delivery/secrets.js';
+import type { DeliveryDeps, DeliveryHealth } from '../../src/delivery/deps.js';
+import type { ActivityPorts } from '../ports.js';
 
 export interface DeliverInput {
   deliveryId: string;
@@ -85,27 +83,16 @@ export interface UnrecordedOutcome {
 
 export type DeliverResult = DeliverOutcome | UnrecordedOutcome;
 
-export interface DeliveryHealth {
-  /** An endpoint whose attempts have only failed for this long is disabled. */
-  disableAfterMs: number;
-  /** `delivery.failing` is emitted after this many failed attempts of one delivery. */
-  failingAfterAttempts: number;
-}
-
-export interface DeliverDeps {
-  pool: Pool;
-  cipher: SecretCipher;
-  http: HttpSender;
+/**
+ * What the delivery activities run on: the process's delivery dependencies, the client that signals event
+ * workflows, and the ports that emit operational events (without them none are emitted).
+ */
+export interface DeliverDeps extends DeliveryDeps {
   client?: Client | undefined;
-  logger?: Logger | undefined;
-  /** Where operational events' workflows start; without it none are emitted. */
-  taskQueue?: string | undefined;
-  health?: DeliveryHealth | undefined;
-  random?: () => number;
-  now?: () => Date;
+  ports?: ActivityPorts | undefined;
 }
 
-export type { DeliveryContext };
+export type { DeliveryContext, DeliveryHealth };
 
 export function subjectOf(ctx: DeliveryContext, deliveryId: string, driveBase: number): AttemptSubject {
   return {

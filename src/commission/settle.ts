@@ -28,7 +28,7 @@ import type { RevshareAccount } from '../domain/commission/revshare.js';
 import { normalize, sub } from '../domain/money.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { bodyHash } from '../ingest/body-hash.js';
-import { internalEventId } from '../ingest/internal-event.js';
+import { internalEventId } from '../domain/ids.js';
 
 /**
  * Settlement: the commission engine's one way of changing money. Each function runs inside one

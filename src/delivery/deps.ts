@@ -1,5 +1,6 @@
-import type { ActivityDeps } from '../../activities/index.js';
+import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Pool } from '../db/pool.js';
 import { createHttpSender, type HttpSender } from './http.js';
 import { createSecretCipher, type SecretCipher } from './secrets.js';
 import type { SsrfPolicy } from './ssrf.js';
@@ -18,17 +19,37 @@ export function createDeliveryRuntime(
   return { cipher: createSecretCipher(config.SECRETS_ENCRYPTION_KEYS), http: createHttpSender(ssrf), ssrf };
 }
 
-/** The activities' dependencies as a process (API with embedded worker, or worker) wires them. */
-export function activityDepsFrom(
-  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'>,
+export interface DeliveryHealth {
+  /** An endpoint whose attempts have only failed for this long is disabled. */
+  disableAfterMs: number;
+  /** `delivery.failing` is emitted after this many failed attempts of one delivery. */
+  failingAfterAttempts: number;
+}
+
+/**
+ * What a delivery attempt runs on: the database, the sender, secrets and the health thresholds. The
+ * activities' own dependencies extend it with the Temporal client and the ports the process wires in.
+ */
+export interface DeliveryDeps {
+  pool: Pool;
+  cipher: SecretCipher;
+  http: HttpSender;
+  logger?: Logger | undefined;
+  health?: DeliveryHealth | undefined;
+  random?: () => number;
+  now?: () => Date;
+}
+
+/** The delivery dependencies as a process (API with embedded worker, or worker) wires them. */
+export function deliveryDepsFrom(
+  config: Pick<Config, 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'>,
   runtime: DeliveryRuntime,
-  io: Pick<ActivityDeps, 'pool' | 'client' | 'logger'>,
-): ActivityDeps {
+  io: Pick<DeliveryDeps, 'pool' | 'logger'>,
+): DeliveryDeps {
   return {
     ...io,
     cipher: runtime.cipher,
     http: runtime.http,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
     health: {
       disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
       failingAfterAttempts: config.DELIVERY_FAILING_AFTER_ATTEMPTS,

@@ -26,3 +26,8 @@ export function eventWorkflowId(operatorId: string, eventId: string): string {
 export function customerWorkflowId(operatorId: string, customerId: string): string {
   return `customer:${operatorId}:${customerId}`;
 }
+
+/** `sys~<key>`: the id of an event the orchestrator emits itself (`~` never appears in operator ids). */
+export function internalEventId(key: string): string {
+  return `sys~${key}`;
+}

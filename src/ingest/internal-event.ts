@@ -1,33 +1,15 @@
 import type { Client } from '@temporalio/client';
+import type { InternalEvent } from '../../activities/ports.js';
 import { ensureDeliveries, type Delivery } from '../db/deliveries.js';
-import { deliveryPolicy, operatorRetryPolicy, type Endpoint } from '../db/endpoints.js';
+import { deliveryPolicy, operatorRetryPolicy } from '../db/endpoints.js';
 import { markWorkflowStarted } from '../db/events.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import type { EmittedEventType, InboundEventType } from '../domain/event-types.js';
-import { eventWorkflowId } from '../domain/ids.js';
+import type { InboundEventType } from '../domain/event-types.js';
+import { eventWorkflowId, internalEventId } from '../domain/ids.js';
 import { startEventWorkflow } from '../temporal/start-event.js';
 import { bodyHash } from './body-hash.js';
 
-/**
- * Events the orchestrator emits itself (operational events, webhook.test). They travel the same path as an
- * operator's event: a recorded row, then the event workflow, which delivers them to subscribed endpoints.
- * Their ids carry `~`, which operator ids cannot, so the two never collide; a fixed id makes emitting
- * the same fact twice a no-op.
- */
-export interface InternalEvent {
-  operatorId: string;
-  /** Unique per fact, e.g. `delivery.failing~dlv_123~0`. */
-  key: string;
-  type: EmittedEventType;
-  data: Record<string, unknown>;
-  /** Deliver to this endpoint only, whatever its subscriptions (webhook.test). */
-  onlyEndpoint?: Endpoint;
-  /** The customer and attribution the event is about (commission notifications); none by default. */
-  customerId?: string;
-  attribution?: Record<string, unknown> | null;
-  /** The ledger entry a `commission.*` notification reports. */
-  commissionEntryId?: string | null;
-}
+export type { InternalEvent };
 
 export interface InternalEventDeps {
   pool: Pool;
@@ -36,10 +18,10 @@ export interface InternalEventDeps {
   startTimeoutMs: number;
 }
 
-export function internalEventId(key: string): string {
-  return `sys~${key}`;
-}
-
+/**
+ * Records an event the orchestrator emits itself (see `InternalEvent`) and starts its workflow: the
+ * implementation of the activities' `emitInternalEvent` port, and what `webhook.test` calls.
+ */
 export async function emitInternalEvent(
   deps: InternalEventDeps,
   e: InternalEvent,

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { bundleWorkflows } from '../temporal/worker.js';
+import { bundleWorkflows } from './host/worker.js';
 
 const out = process.argv[2];
 if (!out) {

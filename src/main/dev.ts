@@ -14,8 +14,8 @@ import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { randomBase62 } from '../db/new-id.js';
 import { generateEncryptionKey } from '../delivery/secrets.js';
-import { ensureTemporalCli } from '../temporal/cli.js';
-import { namespaceReady, startDevServer, stopProcess, type DevServer } from '../temporal/dev-server.js';
+import { ensureTemporalCli } from './host/cli.js';
+import { namespaceReady, startDevServer, stopProcess, type DevServer } from './host/dev-server.js';
 import { supervise, type Supervised } from './supervise.js';
 
 const root = join(import.meta.dirname, '..', '..');

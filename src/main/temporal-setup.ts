@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config.js';
-import { setupCluster } from '../temporal/setup-cluster.js';
+import { setupCluster } from './host/setup-cluster.js';
 
 try {
   const { values } = parseArgs({ options: { retention: { type: 'string' } } });

@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import { loadConfig } from '../config.js';
-import { ensureTemporalCli } from '../temporal/cli.js';
-import { startDevServer } from '../temporal/dev-server.js';
+import { ensureTemporalCli } from './host/cli.js';
+import { startDevServer } from './host/dev-server.js';
 
 const say = (line: string) => console.log(`temporal: ${line}`);
 // The server needs no admin token; read the rest of the configuration as usual.

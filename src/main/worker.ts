@@ -1,11 +1,12 @@
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
-import { activityDepsFrom, createDeliveryRuntime } from '../delivery/deps.js';
+import { createDeliveryRuntime } from '../delivery/deps.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
-import { installTemporalRuntime } from '../temporal/runtime.js';
-import { createWorker } from '../temporal/worker.js';
+import { activityDepsFrom } from './host/activity-deps.js';
+import { installTemporalRuntime } from './host/runtime.js';
+import { createWorker } from './host/worker.js';
 import { onShutdown } from './shutdown.js';
 
 /**

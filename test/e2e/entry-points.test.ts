@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { randomBase62 } from '../../src/db/new-id.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
-import { freePort } from '../../src/temporal/dev-server.js';
+import { freePort } from '../../src/main/host/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 

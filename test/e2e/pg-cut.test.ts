@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { randomBase62 } from '../../src/db/new-id.js';
-import { freePort } from '../../src/temporal/dev-server.js';
+import { freePort } from '../../src/main/host/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, uniqueId } from '../support/factories.js';
 import { startReceiver, webhookIdsByEvent, type Receiver } from '../support/receiver.js';

@@ -12,7 +12,7 @@ import { createApp } from '../../src/api/app.js';
 import { createDeliveryRuntime } from '../../src/delivery/deps.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { createLogger } from '../../src/log.js';
-import { freePort } from '../../src/temporal/dev-server.js';
+import { freePort } from '../../src/main/host/dev-server.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';

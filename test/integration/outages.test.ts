@@ -5,7 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { reconcileOnce } from '../../src/ingest/reconciler.js';
 import { createLogger } from '../../src/log.js';
-import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
+import { freePort, startDevServer, type DevServer } from '../../src/main/host/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, webhookIdsByEvent } from '../support/receiver.js';

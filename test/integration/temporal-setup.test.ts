@@ -8,8 +8,8 @@ import { SearchAttributeType, type SearchAttributePair } from '@temporalio/commo
 import { msNumberToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { SA } from '../../src/domain/search-attributes.js';
-import { freePort, namespaceReady, stopProcess } from '../../src/temporal/dev-server.js';
-import { setupCluster } from '../../src/temporal/setup-cluster.js';
+import { freePort, namespaceReady, stopProcess } from '../../src/main/host/dev-server.js';
+import { setupCluster } from '../../src/main/host/setup-cluster.js';
 import { uniqueId } from '../support/factories.js';
 
 /**

@@ -5,11 +5,12 @@ import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { randomBase62 } from '../../src/db/new-id.js';
-import { activityDepsFrom, createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/deps.js';
+import { createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/deps.js';
 import { createLogger } from '../../src/log.js';
+import { activityDepsFrom } from '../../src/main/host/activity-deps.js';
+import { installTemporalRuntime } from '../../src/main/host/runtime.js';
+import { createWorker } from '../../src/main/host/worker.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
-import { installTemporalRuntime } from '../../src/temporal/runtime.js';
-import { createWorker } from '../../src/temporal/worker.js';
 import { testEnv } from './env.js';
 
 /**

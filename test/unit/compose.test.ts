@@ -15,7 +15,7 @@ import { ConfigSchema, loadConfig } from '../../src/config.js';
 import { newId } from '../../src/db/new-id.js';
 import { customerWorkflowId, eventWorkflowId, EXTERNAL_ID_PATTERN } from '../../src/domain/ids.js';
 import { searchAttributeFlags } from '../../src/domain/search-attributes.js';
-import { devServerArgs } from '../../src/temporal/dev-server.js';
+import { devServerArgs } from '../../src/main/host/dev-server.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -566,7 +566,7 @@ describe('Temporal in docker-compose.yml', () => {
     }
     assert.equal(config['system.forceSearchAttributesCacheRefreshOnRead']?.[0]?.value, true);
 
-    // Every value the development server runs with (src/temporal/dev-server.ts) holds in compose too.
+    // Every value the development server runs with (src/main/host/dev-server.ts) holds in compose too.
     const args = devServerArgs({ cliPath: 'temporal', port: 7233, dbFile: 'dev.sqlite' });
     const devValues = args.flatMap((arg, i) => (args[i - 1] === '--dynamic-config-value' ? [arg] : []));
     assert.ok(devValues.length > 0);

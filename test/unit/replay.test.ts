@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { workflowsPath } from '../../src/temporal/worker.js';
+import { workflowsPath } from '../../src/main/host/worker.js';
 
 /**
  * Workflow code that may be running must stay replayable: these histories were recorded from real runs

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SA, searchAttributeFlags } from '../../src/domain/search-attributes.js';
-import { findTemporalCli, TEMPORAL_CLI_VERSION } from '../../src/temporal/cli.js';
-import { devServerArgs } from '../../src/temporal/dev-server.js';
+import { findTemporalCli, TEMPORAL_CLI_VERSION } from '../../src/main/host/cli.js';
+import { devServerArgs } from '../../src/main/host/dev-server.js';
 
 function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));

@@ -3,7 +3,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../domain/search-attributes.js';
+import { searchAttributeFlags } from '../../domain/search-attributes.js';
 
 /**
  * Runs `temporal server start-dev`: SQLite in a file (state survives restarts) with WAL and

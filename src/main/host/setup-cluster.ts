@@ -9,8 +9,8 @@ import { msNumberToTs } from '@temporalio/common/lib/time.js';
 // @temporalio/proto is CommonJS: Node's ESM loader only sees its default export, so no named imports.
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
-import { formatDuration, parseDuration } from '../domain/duration.js';
-import { SA } from '../domain/search-attributes.js';
+import { formatDuration, parseDuration } from '../../domain/duration.js';
+import { SA } from '../../domain/search-attributes.js';
 
 type IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 const IVT = proto.temporal.api.enums.v1.IndexedValueType;

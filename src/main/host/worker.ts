@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, bundleWorkflowCode, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
-import { createActivities, type ActivityDeps } from '../../activities/index.js';
+import { createActivities, type ActivityDeps } from '../../../activities/index.js';
 
 /** The workflows entry: the TypeScript source under tsx, the compiled file under dist. */
 export function workflowsPath(): string {
-  for (const candidate of ['../../workflows/index.ts', '../../workflows/index.js']) {
+  for (const candidate of ['../../../workflows/index.ts', '../../../workflows/index.js']) {
     const path = fileURLToPath(new URL(candidate, import.meta.url));
     if (existsSync(path)) return path;
   }

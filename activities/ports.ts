@@ -1,0 +1,54 @@
+import type { Endpoint } from '../src/db/endpoints.js';
+import type { EmittedEventType } from '../src/domain/event-types.js';
+
+/**
+ * What the activities ask of the layers above them, as interfaces they own: the composition root
+ * (`src/main`, the test and bench systems) implements them over the Temporal client and the intake, and
+ * hands them in through `createActivities(deps)`, the way svix hands its worker an operational-webhook
+ * sender. So `activities/` never imports `src/ingest/` or `src/temporal/`.
+ */
+export interface ActivityPorts {
+  /** Records an event the orchestrator emits itself and starts its workflow (idempotent by `key`). */
+  emitInternalEvent(opts: { startTimeoutMs: number }, e: InternalEvent): Promise<unknown>;
+  /** Starts a recorded event's workflow under its business-key id, idempotently. */
+  startEventWorkflow(input: EventStart, opts: { timeoutMs: number }): Promise<void>;
+  /** Tells the customer's workflow (started if not running) that a commission event waits to be settled. */
+  signalCustomerEvent(target: CustomerTarget, eventId: string): Promise<void>;
+}
+
+/**
+ * Events the orchestrator emits itself (operational events, webhook.test). They travel the same path as an
+ * operator's event: a recorded row, then the event workflow, which delivers them to subscribed endpoints.
+ * Their ids carry `~`, which operator ids cannot, so the two never collide; a fixed id makes emitting
+ * the same fact twice a no-op.
+ */
+export interface InternalEvent {
+  operatorId: string;
+  /** Unique per fact, e.g. `delivery.failing~dlv_123~0`. */
+  key: string;
+  type: EmittedEventType;
+  data: Record<string, unknown>;
+  /** Deliver to this endpoint only, whatever its subscriptions (webhook.test). */
+  onlyEndpoint?: Endpoint;
+  /** The customer and attribution the event is about (commission notifications); none by default. */
+  customerId?: string;
+  attribution?: Record<string, unknown> | null;
+  /** The ledger entry a `commission.*` notification reports. */
+  commissionEntryId?: string | null;
+}
+
+/** A recorded event whose workflow is to start (a settlement's notification). */
+export interface EventStart {
+  workflowId: string;
+  operatorId: string;
+  eventId: string;
+  type: string;
+  customerId: string;
+}
+
+/** The customer whose workflow is woken, and the affiliate it is attributed to (searchable). */
+export interface CustomerTarget {
+  operatorId: string;
+  customerId: string;
+  affiliateId?: string | null | undefined;
+}

@@ -1,0 +1,42 @@
+import type { Client } from '@temporalio/client';
+import type { ActivityDeps, ActivityPorts } from '../../../activities/index.js';
+import type { Config } from '../../config.js';
+import type { Pool } from '../../db/pool.js';
+import { deliveryDepsFrom, type DeliveryDeps, type DeliveryRuntime } from '../../delivery/deps.js';
+import type { InboundEventType } from '../../domain/event-types.js';
+import { emitInternalEvent } from '../../ingest/internal-event.js';
+import { signalCustomerEvent } from '../../temporal/customer-signals.js';
+import { startEventWorkflow } from '../../temporal/start-event.js';
+
+/**
+ * The activities' ports, implemented over the Temporal client and the intake: emitted events are
+ * recorded and started on `taskQueue`, as are settlement notifications; customers are woken there too.
+ */
+export function temporalPorts(io: { pool: Pool; client: Client; taskQueue: string }): ActivityPorts {
+  const { pool, client, taskQueue } = io;
+  return {
+    emitInternalEvent: (opts, e) =>
+      emitInternalEvent({ pool, client, taskQueue, startTimeoutMs: opts.startTimeoutMs }, e),
+    startEventWorkflow: (input, opts) =>
+      startEventWorkflow(
+        client,
+        { ...input, type: input.type as InboundEventType },
+        { taskQueue, eager: false, timeoutMs: opts.timeoutMs },
+      ),
+    signalCustomerEvent: (target, eventId) => signalCustomerEvent(client, { ...target, taskQueue }, eventId),
+  };
+}
+
+/** The activities' dependencies as a process (API with embedded worker, worker, test system) wires them. */
+export function activityDepsFrom(
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'>,
+  runtime: DeliveryRuntime,
+  io: Pick<DeliveryDeps, 'pool' | 'logger'> & { client: Client },
+): ActivityDeps {
+  const { pool, client, logger } = io;
+  return {
+    ...deliveryDepsFrom(config, runtime, { pool, logger }),
+    client,
+    ports: temporalPorts({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE }),
+  };
+}
