@@ -1,6 +1,6 @@
 /**
  * Signals, queries and updates of the event workflow and of the customer workflow: part of the public
- * contract (section 7). Defined once here and imported by the workflows, the REST API and, through
+ * contract (docs/api-v1.md section 7). Defined once here and imported by the workflows, the REST API and, through
  * src/temporal/event-signals.ts and src/temporal/customer-signals.ts, other services.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';

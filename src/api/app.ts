@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
+import { pingDatabase } from '../db/health.js';
 import type { AcceptDeps } from '../ingest/accept-event.js';
 import { requireAdmin, requireOperator } from './auth.js';
-import { AppError, errors } from './errors.js';
+import { AppError, errors } from '../errors.js';
 import { jsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type RouteDef } from './route.js';
@@ -15,7 +16,8 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
 import { operatorRoutes } from './routes/operators.js';
 import { eventBatchRoutes } from './routes/events-batch.js';
-import { inboundRouter, withInboundPaths } from './routes/inbound.js';
+import { inboundRouter } from './routes/inbound.js';
+import { withInboundPaths } from './routes/inbound-openapi.js';
 import { sourceRoutes } from './routes/sources.js';
 
 export interface AppDeps {
@@ -80,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get('/ready', async (_req, res) => {
     const [database, temporal] = await Promise.all([
-      deps.pool.query('SELECT 1').then(
+      pingDatabase(deps.pool).then(
         () => true,
         () => false,
       ),

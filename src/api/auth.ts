@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { findOperatorByApiKey, type Operator } from '../db/operators.js';
 import type { Queryable } from '../db/pool.js';
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 
 function bearer(header: string | undefined): string | null {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;

@@ -1,4 +1,4 @@
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 
 /** Opaque list cursors: the keyset (createdAt, id) of the last item, base64url-encoded. */
 export function encodeCursor(item: { createdAt: Date; id: string }): string {

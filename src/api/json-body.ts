@@ -1,11 +1,11 @@
 import express, { type RequestHandler } from 'express';
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 import { parseJsonBody } from './json-depth.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * JSON bodies per contract section 1: a non-JSON content type is 415, a body over the limit 413,
+ * JSON bodies per docs/api-v1.md section 1: a non-JSON content type is 415, a body over the limit 413,
  * malformed JSON 400, and JSON nested deeper than MAX_JSON_DEPTH 422. A request with no body at all passes through with `req.body` undefined.
  */
 export function jsonBody(limitBytes: number): RequestHandler[] {

@@ -1,4 +1,4 @@
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 
 /**
  * The deepest a JSON body may nest arrays and objects, the body itself being level 1 (so an event's

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Operator } from '../db/operators.js';
-import { errors } from './errors.js';
+import { errors } from '../errors.js';
 import { nulIssues } from './nul.js';
 
 /**

@@ -359,6 +359,15 @@ export async function reopenFailedDeliveries(
   return rows.map(fromRow);
 }
 
+/** Undoes reopenFailedDeliveries for deliveries that could not be handed to their workflow: failed again. */
+export async function returnToFailed(db: Queryable, ids: string[]): Promise<void> {
+  await db.query(
+    `UPDATE deliveries SET status = 'failed', redrive_count = redrive_count - 1, completed_at = now()
+      WHERE id = ANY($1) AND status = 'pending' AND attempt_count > 0`,
+    [ids],
+  );
+}
+
 /** Failed deliveries of one endpoint whose last change falls in [since, until), oldest first. */
 export async function failedDeliveryIds(
   db: Queryable,

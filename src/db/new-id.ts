@@ -14,7 +14,7 @@ export function randomBase62(length: number): string {
   return out;
 }
 
-/** A minted id with its kind prefix, e.g. `op_3fK9...` (contract section 1). */
+/** A minted id with its kind prefix, e.g. `op_3fK9...` (docs/api-v1.md section 1). */
 export function newId(kind: IdKind): string {
   return `${ID_PREFIXES[kind]}${randomBase62(20)}`;
 }

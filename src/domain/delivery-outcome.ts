@@ -1,5 +1,5 @@
 /**
- * What an attempt's answer means (contract section 5): 2xx is success; 410 stops the delivery and disables
+ * What an attempt's answer means (docs/api-v1.md section 5): 2xx is success; 410 stops the delivery and disables
  * the endpoint; anything else, a 3xx, a timeout or a connection error, is retried by the policy.
  * `Retry-After` counts only on 429 and 503.
  */

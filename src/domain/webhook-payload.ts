@@ -1,5 +1,5 @@
 /**
- * The JSON body of a webhook (contract section 5): `{type, timestamp, data}`. `data` carries the event as the
+ * The JSON body of a webhook (docs/api-v1.md section 5): `{type, timestamp, data}`. `data` carries the event as the
  * operator sent it, with the attribution the orchestrator resolved, so a receiver needs no second lookup.
  * The body is a pure function of the stored event, so every attempt of a delivery sends the same bytes.
  */

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { errors, type ErrorDetail } from '../api/errors.js';
+import { errors, type ErrorDetail } from '../errors.js';
 import { EventIn } from '../api/schemas/events.js';
 import { isDatabaseUnavailable, type Queryable } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';

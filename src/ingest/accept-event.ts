@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { errors } from '../api/errors.js';
+import { errors } from '../errors.js';
 import type { EventIn } from '../api/schemas/events.js';
 import { recordEvent, markWorkflowStarted, type StoredEvent } from '../db/events.js';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { errors, type ErrorDetail } from '../api/errors.js';
+import { errors, type ErrorDetail } from '../errors.js';
 import { EventIn } from '../api/schemas/events.js';
 import { INBOUND_EVENT_TYPES } from '../domain/event-types.js';
 import { bodyHash } from './body-hash.js';

@@ -14,7 +14,7 @@ import { WORKFLOW_TYPES } from './task-queues.js';
 
 /**
  * Typed helpers over the customer workflow's signal, updates and query, for the REST API, the event
- * workflow's activity and any other service holding a Temporal client (contract section 7). Each starts
+ * workflow's activity and any other service holding a Temporal client (docs/api-v1.md section 7). Each starts
  * the customer's workflow if it is not running (its state lives in PostgreSQL), so none can be lost on a
  * workflow that has just completed.
  */

@@ -11,7 +11,7 @@ import { WORKFLOW_TYPES } from './task-queues.js';
 
 /**
  * Typed helpers over the event workflow's signals and query, for the REST API and for any other service
- * holding a Temporal client (contract section 7). Names and argument shapes are part of the contract.
+ * holding a Temporal client (docs/api-v1.md section 7). Names and argument shapes are part of the contract.
  */
 
 /** Attempts a waiting delivery now. */

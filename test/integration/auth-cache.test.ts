@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Request, Response } from 'express';
 import { ApiKeyCache, requireOperator } from '../../src/api/auth.js';
-import { AppError } from '../../src/api/errors.js';
+import { AppError } from '../../src/errors.js';
 import { createOperator, type Operator } from '../../src/db/operators.js';
 import { createPool, type Pool, type Queryable } from '../../src/db/pool.js';
 import { startSystem, type System } from '../support/system.js';

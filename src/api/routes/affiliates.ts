@@ -1,20 +1,8 @@
-import type { Client } from '@temporalio/client';
-import {
-  balances,
-  findAffiliate,
-  getCommission,
-  listCommissions,
-  upsertAffiliate,
-  type Affiliate,
-  type Commission,
-} from '../../db/ledger.js';
-import type { Pool } from '../../db/pool.js';
+import { balances, findAffiliate, getCommission, listCommissions, upsertAffiliate } from '../../db/ledger.js';
 import type { Deal } from '../../domain/commission/deals.js';
-import { approveCommission, rejectCommission } from '../../temporal/customer-signals.js';
-import { boundedWait } from '../../temporal/timeout.js';
-import type { CommissionDecisionView } from '../../../workflows/definitions.js';
+import { decideCommission, type Decision, type DecisionDeps } from '../../ingest/decide-commission.js';
 import { decodeCursor, page } from '../cursor.js';
-import { AppError, errors } from '../errors.js';
+import { errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import {
   AffiliateIn,
@@ -25,87 +13,22 @@ import {
   CommissionParams,
   ListCommissionsQuery,
   RejectIn,
+  toAffiliateOut,
+  toCommissionOut,
 } from '../schemas/affiliates.js';
 import { ErrorOut } from '../schemas/common.js';
 
-export function toAffiliateOut(a: Affiliate) {
-  return {
-    affiliateId: a.affiliateId,
-    name: a.name,
-    status: a.status,
-    deal: a.deal as unknown as Record<string, unknown>,
-    createdAt: a.createdAt.toISOString(),
-    updatedAt: a.updatedAt.toISOString(),
-  };
+const notFound = (what: string) => ({ description: `No such ${what} for this operator`, schema: ErrorOut });
+
+export function affiliateRoutes(deps: DecisionDeps) {
+  return [...affiliateOnlyRoutes(deps), ...commissionRoutes(deps)];
 }
 
-export function toCommissionOut(c: Commission) {
-  return {
-    id: c.id,
-    affiliateId: c.affiliateId,
-    customerId: c.customerId,
-    eventId: c.eventId,
-    model: c.model,
-    rule: c.rule,
-    amount: c.amount,
-    currency: c.currency,
-    status: c.status,
-    holdUntil: c.holdUntil?.toISOString() ?? null,
-    clawbackUntil: c.clawbackUntil?.toISOString() ?? null,
-    reversalOf: c.reversalOf,
-    reason: c.reason,
-    reviews: c.reviews,
-    createdAt: c.createdAt.toISOString(),
-  };
-}
-
-/** How long a decision by hand may take before the caller gets 503 (it still happens: retry to see it). */
-const DECISION_TIMEOUT_MS = 15_000;
-
-export function affiliateRoutes(deps: { pool: Pool; client: () => Promise<Client>; taskQueue: string }) {
+function affiliateOnlyRoutes(deps: DecisionDeps) {
   const mustFindAffiliate = async (operatorId: string, affiliateId: string) => {
     const a = await findAffiliate(deps.pool, operatorId, affiliateId);
     if (!a) throw errors.notFound(`Affiliate ${affiliateId}`);
     return a;
-  };
-  const notFound = (what: string) => ({ description: `No such ${what} for this operator`, schema: ErrorOut });
-
-  /** Runs a decision through the customer's workflow, so it takes its turn with the customer's events. */
-  const decide = async (
-    operatorId: string,
-    id: string,
-    run: (client: Client, target: Parameters<typeof approveCommission>[1]) => Promise<CommissionDecisionView>,
-  ) => {
-    const c = await getCommission(deps.pool, operatorId, id);
-    if (!c) throw errors.notFound(`Commission ${id}`);
-    if (c.reversalOf) {
-      throw new AppError(409, 'commission_not_pending', 'A reversal entry cannot be approved or rejected.');
-    }
-    let view: CommissionDecisionView;
-    try {
-      const client = await deps.client();
-      view = await boundedWait(
-        run(client, {
-          operatorId,
-          customerId: c.customerId,
-          taskQueue: deps.taskQueue,
-          affiliateId: c.affiliateId,
-        }),
-        DECISION_TIMEOUT_MS,
-        'the decision',
-      );
-    } catch {
-      throw errors.unavailable('temporal');
-    }
-    const after = (await getCommission(deps.pool, operatorId, id))!;
-    if (view.outcome === 'refused') {
-      throw new AppError(
-        409,
-        'commission_not_pending',
-        `The commission is ${after.status}: it can no longer be ${view.refusal === 'hold_not_elapsed' ? 'approved yet' : 'decided'}.`,
-      );
-    }
-    return { status: 200, body: toCommissionOut(after) };
   };
 
   return [
@@ -178,6 +101,15 @@ export function affiliateRoutes(deps: { pool: Pool; client: () => Promise<Client
         };
       },
     }),
+  ];
+}
+
+function commissionRoutes(deps: DecisionDeps) {
+  const decided = async (operatorId: string, id: string, decision: Decision) => ({
+    status: 200 as const,
+    body: toCommissionOut(await decideCommission(deps, operatorId, id, decision)),
+  });
+  return [
     defineRoute({
       method: 'get',
       path: '/v1/commissions/{id}',
@@ -206,8 +138,7 @@ export function affiliateRoutes(deps: { pool: Pool; client: () => Promise<Client
         409: { description: 'Rejected or reversed already', schema: ErrorOut },
         503: { description: 'Temporal unreachable; retry', schema: ErrorOut },
       },
-      handler: ({ params, operator }) =>
-        decide(operator.id, params.id, (client, target) => approveCommission(client, target, params.id)),
+      handler: ({ params, operator }) => decided(operator.id, params.id, { kind: 'approve' }),
     }),
     defineRoute({
       method: 'post',
@@ -224,9 +155,7 @@ export function affiliateRoutes(deps: { pool: Pool; client: () => Promise<Client
         503: { description: 'Temporal unreachable; retry', schema: ErrorOut },
       },
       handler: ({ params, body, operator }) =>
-        decide(operator.id, params.id, (client, target) =>
-          rejectCommission(client, target, params.id, body.reason),
-        ),
+        decided(operator.id, params.id, { kind: 'reject', reason: body.reason }),
     }),
   ];
 }

@@ -1,100 +1,23 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import {
-  attemptsOf,
-  findDelivery,
-  listDeliveries,
-  requestCancel,
-  type Delivery,
-  type DeliveryAttempt,
-} from '../../db/deliveries.js';
-import type { Pool } from '../../db/pool.js';
+import { attemptsOf, findDelivery, listDeliveries, requestCancel } from '../../db/deliveries.js';
 import { cancelDelivery, retryDelivery } from '../../temporal/event-signals.js';
 import { boundedWait } from '../../temporal/timeout.js';
 import { decodeCursor, page } from '../cursor.js';
-import { AppError, errors } from '../errors.js';
+import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut, ExternalId } from '../schemas/common.js';
-import { redriveBatch } from './endpoints.js';
-
-const STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
-
-const DeliveryOut = z
-  .object({
-    id: z.string(),
-    eventId: z.string(),
-    endpointId: z.string(),
-    eventType: z.string(),
-    status: z.enum(STATUSES),
-    attemptCount: z.number(),
-    nextAttemptAt: z.string().nullable(),
-    lastError: z.string().nullable(),
-    workflowId: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'DeliveryOut' });
-
-const AttemptOut = z.object({
-  number: z.number(),
-  startedAt: z.string(),
-  durationMs: z.number(),
-  statusCode: z.number().nullable(),
-  error: z.string().nullable(),
-  responseBody: z
-    .string()
-    .nullable()
-    .describe('A printable preview of the first 4 KiB; other bytes as \\xNN'),
-  responseBytes: z.number().nullable().describe('Body bytes received (reading stops past 64 KiB)'),
-  responseContentType: z.string().nullable(),
-});
-
-const DeliveryDetailOut = DeliveryOut.extend({ attempts: z.array(AttemptOut) }).meta({
-  id: 'DeliveryDetailOut',
-});
-
-const ListDeliveriesQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().max(200).optional(),
-  status: z.enum(STATUSES).optional(),
-  endpointId: z.string().max(64).optional(),
-  eventId: ExternalId.optional(),
-  eventType: z.string().max(100).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-});
+import { ErrorOut } from '../schemas/common.js';
+import {
+  DeliveryDetailOut,
+  ListDeliveriesQuery,
+  toAttemptOut,
+  toDeliveryOut,
+} from '../schemas/deliveries.js';
+import { redriveBatch, type RedriveDeps } from '../../ingest/redrive.js';
 
 const IdParams = z.object({ id: z.string().regex(/^dlv_[A-Za-z0-9]{1,40}$/, 'a delivery id') });
 
-export function toDeliveryOut(d: Delivery) {
-  return {
-    id: d.id,
-    eventId: d.eventId,
-    endpointId: d.endpointId,
-    eventType: d.eventType,
-    status: d.status,
-    attemptCount: d.attemptCount,
-    nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null,
-    lastError: d.lastError,
-    workflowId: d.workflowId,
-    createdAt: d.createdAt.toISOString(),
-    updatedAt: d.updatedAt.toISOString(),
-  };
-}
-
-export function toAttemptOut(a: DeliveryAttempt) {
-  return {
-    number: a.number,
-    startedAt: a.startedAt.toISOString(),
-    durationMs: a.durationMs,
-    statusCode: a.statusCode,
-    error: a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}` : null,
-    responseBody: a.responseBody,
-    responseBytes: a.responseBytes ?? null,
-    responseContentType: a.responseContentType ?? null,
-  };
-}
-
-export function deliveryRoutes(deps: { pool: Pool; client: () => Promise<Client>; taskQueue: string }) {
+export function deliveryRoutes(deps: RedriveDeps) {
   const mustFind = async (operatorId: string, id: string) => {
     const d = await findDelivery(deps.pool, operatorId, id);
     if (!d) throw errors.notFound(`Delivery ${id}`);

@@ -1,6 +1,6 @@
 import { acceptBatch, type BatchItemResult } from '../../ingest/accept-batch.js';
 import type { AcceptDeps } from '../../ingest/accept-event.js';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { EventBatchIn, EventBatchOut, EventBatchUnavailableOut } from '../schemas/batch.js';
 import { ErrorOut } from '../schemas/common.js';

@@ -17,11 +17,18 @@ import type { DeliveryRuntime } from '../../delivery/deps.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
 import { mappingProblems } from '../../ingest/inbound-map.js';
 import { decodeCursor, page } from '../cursor.js';
-import { AppError, errors } from '../errors.js';
+import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut } from '../schemas/common.js';
 import { ListQuery } from '../schemas/endpoints.js';
-import { SourceIn, SourceOut, SourcePatch, SourceSecretOut } from '../schemas/sources.js';
+import {
+  inboundUrl,
+  SourceIn,
+  SourceOut,
+  SourcePatch,
+  SourceSecretOut,
+  toSourceOut,
+} from '../schemas/sources.js';
 
 export interface SourceRouteDeps {
   pool: Pool;
@@ -42,28 +49,7 @@ function newSecret(verification: SourceVerification): string {
   return verification === 'hmac' ? generateWebhookSecret() : generateSourceToken();
 }
 
-/** Where the source sends, relative to the API base URL; a token source's token only when it is shown. */
-export function inboundUrl(source: Pick<Source, 'id' | 'verification'>, token?: string): string {
-  const base = `/v1/inbound/${source.id}`;
-  return source.verification === 'hmac' ? base : `${base}/${token ?? '{token}'}`;
-}
-
-export function toSourceOut(s: Source, secret?: string): SourceOut {
-  return {
-    id: s.id,
-    name: s.name,
-    verification: { type: s.verification },
-    ipAllowlist: s.ipAllowlist,
-    fieldMap: s.fieldMap,
-    statusMap: s.statusMap,
-    defaults: s.defaults,
-    inboundUrl: inboundUrl(s, secret),
-    createdAt: s.createdAt.toISOString(),
-    updatedAt: s.updatedAt.toISOString(),
-    ...(secret ? { secret } : {}),
-  };
-}
-
+const notFound = { description: 'No such source for this operator', schema: ErrorOut };
 const IdParams = z.object({ id: z.string().regex(/^src_[A-Za-z0-9]{1,40}$/, 'a source id') });
 
 function checkMapping(mapping: Pick<SourceFields, 'fieldMap' | 'statusMap' | 'defaults'>): void {
@@ -74,7 +60,6 @@ function checkMapping(mapping: Pick<SourceFields, 'fieldMap' | 'statusMap' | 'de
 }
 
 export function sourceRoutes(deps: SourceRouteDeps) {
-  const notFound = { description: 'No such source for this operator', schema: ErrorOut };
   const mustFind = async (operatorId: string, id: string) => {
     const source = await findSource(deps.pool, operatorId, id);
     if (!source) throw errors.notFound(`Source ${id}`);
@@ -82,40 +67,7 @@ export function sourceRoutes(deps: SourceRouteDeps) {
   };
 
   return [
-    defineRoute({
-      method: 'post',
-      path: '/v1/sources',
-      summary: 'Create an inbound source; the answer carries its secret (whsec_ or token), shown once',
-      auth: 'operator',
-      body: SourceIn,
-      responses: {
-        201: { description: 'Created', schema: SourceOut },
-        401: { description: 'Missing or wrong API key', schema: ErrorOut },
-        422: { description: 'Invalid source', schema: ErrorOut },
-      },
-      handler: async ({ body, operator }) => {
-        const fields: SourceFields = {
-          name: body.name,
-          ipAllowlist: body.ipAllowlist ?? [],
-          fieldMap: body.fieldMap ?? {},
-          statusMap: body.statusMap ?? {},
-          defaults: body.defaults ?? {},
-        };
-        checkMapping(fields);
-        const id = newSourceId();
-        const verification = body.verification.type;
-        const secret = newSecret(verification);
-        const source = await insertSource(
-          deps.pool,
-          operator.id,
-          id,
-          verification,
-          fields,
-          deps.delivery.cipher.encrypt(secret, id),
-        );
-        return { status: 201, body: toSourceOut(source, secret) };
-      },
-    }),
+    createSourceRoute(deps),
     defineRoute({
       method: 'get',
       path: '/v1/sources',
@@ -184,34 +136,78 @@ export function sourceRoutes(deps: SourceRouteDeps) {
         return { status: 204 };
       },
     }),
-    defineRoute({
-      method: 'post',
-      path: '/v1/sources/{id}/rotate-secret',
-      summary: 'Make a new secret; the old one keeps verifying beside it for the grace period',
-      auth: 'operator',
-      params: IdParams,
-      responses: { 200: { description: 'The new secret', schema: SourceSecretOut }, 404: notFound },
-      handler: async ({ params, operator }) => {
-        const current = await mustFind(operator.id, params.id);
-        const secret = newSecret(current.verification);
-        const source = await rotateSourceSecret(
-          deps.pool,
-          operator.id,
-          params.id,
-          deps.delivery.cipher.encrypt(secret, params.id),
-          deps.secretRotationGraceMs,
-        );
-        if (!source) throw errors.notFound(`Source ${params.id}`);
-        const latest = Math.max(...source.previousSecrets.map((s) => Date.parse(s.expiresAt)));
-        return {
-          status: 200,
-          body: {
-            secret,
-            inboundUrl: inboundUrl(source, secret),
-            previousSecretExpiresAt: Number.isFinite(latest) ? new Date(latest).toISOString() : null,
-          },
-        };
-      },
-    }),
+    rotateSecretRoute(deps, mustFind),
   ];
+}
+
+function createSourceRoute(deps: SourceRouteDeps) {
+  return defineRoute({
+    method: 'post',
+    path: '/v1/sources',
+    summary: 'Create an inbound source; the answer carries its secret (whsec_ or token), shown once',
+    auth: 'operator',
+    body: SourceIn,
+    responses: {
+      201: { description: 'Created', schema: SourceOut },
+      401: { description: 'Missing or wrong API key', schema: ErrorOut },
+      422: { description: 'Invalid source', schema: ErrorOut },
+    },
+    handler: async ({ body, operator }) => {
+      const fields: SourceFields = {
+        name: body.name,
+        ipAllowlist: body.ipAllowlist ?? [],
+        fieldMap: body.fieldMap ?? {},
+        statusMap: body.statusMap ?? {},
+        defaults: body.defaults ?? {},
+      };
+      checkMapping(fields);
+      const id = newSourceId();
+      const verification = body.verification.type;
+      const secret = newSecret(verification);
+      const source = await insertSource(
+        deps.pool,
+        operator.id,
+        id,
+        verification,
+        fields,
+        deps.delivery.cipher.encrypt(secret, id),
+      );
+      return { status: 201, body: toSourceOut(source, secret) };
+    },
+  });
+}
+
+function rotateSecretRoute(
+  deps: SourceRouteDeps,
+  mustFind: (operatorId: string, id: string) => Promise<Source>,
+) {
+  return defineRoute({
+    method: 'post',
+    path: '/v1/sources/{id}/rotate-secret',
+    summary: 'Make a new secret; the old one keeps verifying beside it for the grace period',
+    auth: 'operator',
+    params: IdParams,
+    responses: { 200: { description: 'The new secret', schema: SourceSecretOut }, 404: notFound },
+    handler: async ({ params, operator }) => {
+      const current = await mustFind(operator.id, params.id);
+      const secret = newSecret(current.verification);
+      const source = await rotateSourceSecret(
+        deps.pool,
+        operator.id,
+        params.id,
+        deps.delivery.cipher.encrypt(secret, params.id),
+        deps.secretRotationGraceMs,
+      );
+      if (!source) throw errors.notFound(`Source ${params.id}`);
+      const latest = Math.max(...source.previousSecrets.map((s) => Date.parse(s.expiresAt)));
+      return {
+        status: 200,
+        body: {
+          secret,
+          inboundUrl: inboundUrl(source, secret),
+          previousSecretExpiresAt: Number.isFinite(latest) ? new Date(latest).toISOString() : null,
+        },
+      };
+    },
+  });
 }

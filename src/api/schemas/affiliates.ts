@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import type { Affiliate, Commission } from '../../db/ledger.js';
 import { dealProblems, type Deal } from '../../domain/commission/deals.js';
 import { isDuration } from '../../domain/duration.js';
 import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from './common.js';
 
-/** Affiliates, deals and commissions (contract section 6). Shapes here; meaning checked by `dealProblems`. */
+/** Affiliates, deals and commissions (docs/api-v1.md section 6). Shapes here; meaning checked by `dealProblems`. */
 
 const Duration = z.string().refine(isDuration, 'a duration such as "30d", "2h" or "500ms"');
 const Percent = NonNegativeDecimal.refine((v) => Number(v) <= 100, 'a percent from "0" to "100"');
@@ -142,3 +143,34 @@ export const CommissionParams = z.object({
 });
 
 export const RejectIn = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+
+export function toAffiliateOut(a: Affiliate) {
+  return {
+    affiliateId: a.affiliateId,
+    name: a.name,
+    status: a.status,
+    deal: a.deal as unknown as Record<string, unknown>,
+    createdAt: a.createdAt.toISOString(),
+    updatedAt: a.updatedAt.toISOString(),
+  };
+}
+
+export function toCommissionOut(c: Commission) {
+  return {
+    id: c.id,
+    affiliateId: c.affiliateId,
+    customerId: c.customerId,
+    eventId: c.eventId,
+    model: c.model,
+    rule: c.rule,
+    amount: c.amount,
+    currency: c.currency,
+    status: c.status,
+    holdUntil: c.holdUntil?.toISOString() ?? null,
+    clawbackUntil: c.clawbackUntil?.toISOString() ?? null,
+    reversalOf: c.reversalOf,
+    reason: c.reason,
+    reviews: c.reviews,
+    createdAt: c.createdAt.toISOString(),
+  };
+}

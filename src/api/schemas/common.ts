@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
 import { MAX_AMOUNT_DIGITS, MAX_LOTS_DIGITS } from '../../domain/limits.js';
 
-/** Building blocks shared by the API schemas (contract section 1). */
+/** Building blocks shared by the API schemas (docs/api-v1.md section 1). */
 
 export const ExternalId = z.string().regex(EXTERNAL_ID_PATTERN, '1-128 characters of A-Z a-z 0-9 . _ : @ -');
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isDuration } from '../../domain/duration.js';
+import type { Endpoint } from '../../db/endpoints.js';
+import { formatDuration, isDuration } from '../../domain/duration.js';
 import { EVENT_TYPE_PATTERN } from '../../domain/matching.js';
 import {
   PRESET_NAMES,
@@ -10,7 +11,7 @@ import { validateRetryPolicy, type RetryPolicy } from '../../domain/retry-policy
 import { RESERVED_HEADERS } from '../../domain/webhook-payload.js';
 import { ExternalId } from './common.js';
 
-/** Endpoints (contract section 4). */
+/** Endpoints (docs/api-v1.md section 4). */
 
 const Duration = z.string().refine(isDuration, 'a duration such as "500ms", "5s", "30m", "2h", "3d"');
 
@@ -53,7 +54,7 @@ const UrlTemplate = z.string().max(2048);
 const StatusValue = z.string().max(100).describe("The tracker's word for this status");
 
 /**
- * A postback endpoint's settings (contract section 4). The shape is checked here; what the shape cannot say
+ * A postback endpoint's settings (docs/api-v1.md section 4). The shape is checked here; what the shape cannot say
  * (macros, braces, the URL a preset builds from `url`, POST needing a body, the matcher compiling) is
  * checked by validatePostbackConfig, with the endpoint's `url`: see postbackIssues.
  */
@@ -190,6 +191,28 @@ export const EndpointOut = z
   })
   .meta({ id: 'EndpointOut' });
 export type EndpointOut = z.infer<typeof EndpointOut>;
+
+/** `headers` is the endpoint's custom header map, opened (openHeaders). */
+export function toEndpointOut(e: Endpoint, headers: Record<string, string>, secret?: string): EndpointOut {
+  return {
+    id: e.id,
+    url: e.url,
+    description: e.description,
+    eventTypes: e.eventTypes,
+    affiliateId: e.affiliateId,
+    format: e.format,
+    headers,
+    retryPolicy: e.retryPolicy,
+    timeout: formatDuration(e.timeoutMs),
+    rateLimitPerSecond: e.rateLimitPerSecond,
+    enabled: e.enabled,
+    disabledReason: e.disabledReason,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+    ...(e.format === 'postback' && e.postback ? { postback: e.postback as PostbackIn } : {}),
+    ...(secret ? { secret } : {}),
+  };
+}
 
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

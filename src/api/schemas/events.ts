@@ -14,7 +14,7 @@ import {
 } from './common.js';
 
 /**
- * The inbound event envelope and the `data` each version-1 type requires (contract section 3).
+ * The inbound event envelope and the `data` each version-1 type requires (docs/api-v1.md section 3).
  * Envelopes are strict (a misspelt top-level field is an error); `data` keeps extra optional fields.
  */
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Source } from '../../db/sources.js';
 import { parseCidr } from '../../delivery/ssrf.js';
 import { INBOUND_EVENT_TYPES } from '../../domain/event-types.js';
 import { CANONICAL_PATH_HINT, isCanonicalPath } from '../../ingest/inbound-map.js';
@@ -105,3 +106,25 @@ export const SourceSecretOut = z
     previousSecretExpiresAt: z.string().nullable().describe('Until then the previous secret still verifies'),
   })
   .meta({ id: 'SourceSecretOut' });
+
+/** Where the source sends, relative to the API base URL; a token source's token only when it is shown. */
+export function inboundUrl(source: Pick<Source, 'id' | 'verification'>, token?: string): string {
+  const base = `/v1/inbound/${source.id}`;
+  return source.verification === 'hmac' ? base : `${base}/${token ?? '{token}'}`;
+}
+
+export function toSourceOut(s: Source, secret?: string): SourceOut {
+  return {
+    id: s.id,
+    name: s.name,
+    verification: { type: s.verification },
+    ipAllowlist: s.ipAllowlist,
+    fieldMap: s.fieldMap,
+    statusMap: s.statusMap,
+    defaults: s.defaults,
+    inboundUrl: inboundUrl(s, secret),
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+    ...(secret ? { secret } : {}),
+  };
+}

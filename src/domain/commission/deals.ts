@@ -1,5 +1,5 @@
 /**
- * An affiliate's deal (contract section 6): which of the five models pays, on what terms, how long a
+ * An affiliate's deal (docs/api-v1.md section 6): which of the five models pays, on what terms, how long a
  * commission is held before approval and how long it can be clawed back. Pure data and pure checks,
  * safe to import from workflows; the API validates the shape with zod and `dealProblems` checks the
  * meaning.

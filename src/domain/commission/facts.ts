@@ -10,7 +10,7 @@ export type KycStatus = 'pending' | 'verified' | 'rejected' | 'expired';
 export type CustomerStatus = 'active' | 'blocked' | 'closed' | 'self_excluded' | 'duplicate';
 export type FraudSeverity = 'low' | 'medium' | 'high';
 
-/** The events the engine reads, with the `data` fields it uses (contract section 3). */
+/** The events the engine reads, with the `data` fields it uses (docs/api-v1.md section 3). */
 export type CommissionEvent =
   | Ev<'customer.registered', { country: string }>
   | Ev<'customer.kyc_changed', { kycStatus: KycStatus }>

@@ -4,7 +4,7 @@ import { isPostbackStatus, type PostbackStatus, type StatusMap } from './values.
 
 /**
  * Named presets for the common trackers, and the merge of a preset with an endpoint's own `postback`
- * settings (contract section 4). Explicit settings win; a status map merges key by key.
+ * settings (docs/api-v1.md section 4). Explicit settings win; a status map merges key by key.
  *
  * Two reversal styles exist. Trackers that update a conversion's status (Keitaro, Binom, Affise, RedTrack)
  * get the original conversion again, `{conversion_id}` naming it, with the mapped status and the positive

@@ -1,5 +1,10 @@
 import type { z } from 'zod';
 
+/**
+ * Errors a use case raises and the API answers with (src/api/app.ts turns an AppError into its HTTP answer).
+ * At the bottom layer, so src/ingest and below use them without importing src/api.
+ */
+
 export interface ErrorDetail {
   path: string;
   message: string;

@@ -1,0 +1,116 @@
+import { rotateEndpointSecret } from '../../db/endpoints.js';
+import { randomBase62 } from '../../db/new-id.js';
+import { generateWebhookSecret } from '../../delivery/secrets.js';
+import { AppError, errors } from '../../errors.js';
+import { emitInternalEvent } from '../../ingest/internal-event.js';
+import { recoverEndpoint } from '../../ingest/redrive.js';
+import { defineRoute } from '../route.js';
+import { ErrorOut } from '../schemas/common.js';
+import { toDeliveryOut } from '../schemas/deliveries.js';
+import { RecoverIn } from '../schemas/endpoints.js';
+import { IdParams, notFound, type EndpointContext } from './endpoint-context.js';
+
+/** An endpoint's secret, its rotation, a test delivery and recovery of failed deliveries. */
+export function endpointActionRoutes({ deps, mustFind }: EndpointContext) {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/endpoints/{id}/secret',
+      summary: "The endpoint's current signing secret",
+      auth: 'operator',
+      params: IdParams,
+      responses: { 200: { description: '{secret}' }, 404: notFound },
+      handler: async ({ params, operator }) => {
+        const endpoint = await mustFind(operator.id, params.id);
+        return {
+          status: 200,
+          body: { secret: deps.delivery.cipher.decrypt(endpoint.secretSealed, endpoint.id) },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/endpoints/{id}/rotate-secret',
+      summary: 'Make a new signing secret; the old one keeps signing beside it for the grace period',
+      auth: 'operator',
+      params: IdParams,
+      responses: { 200: { description: '{secret, previousSecretExpiresAt}' }, 404: notFound },
+      handler: async ({ params, operator }) => {
+        const secret = generateWebhookSecret();
+        const endpoint = await rotateEndpointSecret(
+          deps.pool,
+          operator.id,
+          params.id,
+          deps.delivery.cipher.encrypt(secret, params.id),
+          deps.secretRotationGraceMs,
+        );
+        if (!endpoint) throw errors.notFound(`Endpoint ${params.id}`);
+        // Stored as PostgreSQL wrote them (session time zone, microseconds): compare as instants, answer in
+        // the API's own RFC 3339 UTC form.
+        const latest = Math.max(...endpoint.previousSecrets.map((s) => Date.parse(s.expiresAt)));
+        return {
+          status: 200,
+          body: {
+            secret,
+            previousSecretExpiresAt: Number.isFinite(latest) ? new Date(latest).toISOString() : null,
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/endpoints/{id}/test',
+      summary: 'Send a webhook.test event to this endpoint only; returns its delivery',
+      auth: 'operator',
+      params: IdParams,
+      responses: {
+        202: { description: 'The delivery, started' },
+        404: notFound,
+        503: { description: 'Temporal away', schema: ErrorOut },
+      },
+      handler: async ({ params, operator }) => {
+        const endpoint = await mustFind(operator.id, params.id);
+        let emitted;
+        try {
+          emitted = await emitInternalEvent(
+            {
+              pool: deps.pool,
+              client: await deps.client(),
+              taskQueue: deps.taskQueue,
+              startTimeoutMs: 5_000,
+            },
+            {
+              operatorId: operator.id,
+              key: `webhook.test~${endpoint.id}~${randomBase62(12)}`,
+              type: 'webhook.test',
+              data: { endpointId: endpoint.id, message: 'A test delivery from affiliate-hooks.' },
+              onlyEndpoint: endpoint,
+            },
+          );
+        } catch (err) {
+          if (err instanceof AppError) throw err;
+          throw errors.unavailable('temporal');
+        }
+        return { status: 202, body: toDeliveryOut(emitted.deliveries[0]!) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/endpoints/{id}/recover',
+      summary: "Re-drive the endpoint's failed deliveries created in [since, until); dryRun counts them",
+      auth: 'operator',
+      params: IdParams,
+      body: RecoverIn,
+      responses: {
+        202: { description: '{count, dryRun}' },
+        404: notFound,
+        503: { description: 'Temporal away', schema: ErrorOut },
+      },
+      handler: async ({ params, body, operator }) => {
+        await mustFind(operator.id, params.id);
+        const count = await recoverEndpoint(deps, operator.id, params.id, body);
+        return { status: 202, body: { count, dryRun: body.dryRun } };
+      },
+    }),
+  ];
+}

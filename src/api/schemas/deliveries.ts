@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { Delivery, DeliveryAttempt } from '../../db/deliveries.js';
+import { ExternalId } from './common.js';
+
+/** Deliveries: what the API answers about them, and the mappers from the repository's rows. */
+
+export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
+
+export const DeliveryOut = z
+  .object({
+    id: z.string(),
+    eventId: z.string(),
+    endpointId: z.string(),
+    eventType: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attemptCount: z.number(),
+    nextAttemptAt: z.string().nullable(),
+    lastError: z.string().nullable(),
+    workflowId: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'DeliveryOut' });
+
+export const AttemptOut = z.object({
+  number: z.number(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  statusCode: z.number().nullable(),
+  error: z.string().nullable(),
+  responseBody: z
+    .string()
+    .nullable()
+    .describe('A printable preview of the first 4 KiB; other bytes as \\xNN'),
+  responseBytes: z.number().nullable().describe('Body bytes received (reading stops past 64 KiB)'),
+  responseContentType: z.string().nullable(),
+});
+
+export const DeliveryDetailOut = DeliveryOut.extend({ attempts: z.array(AttemptOut) }).meta({
+  id: 'DeliveryDetailOut',
+});
+
+export const ListDeliveriesQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  endpointId: z.string().max(64).optional(),
+  eventId: ExternalId.optional(),
+  eventType: z.string().max(100).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+});
+
+export function toDeliveryOut(d: Delivery) {
+  return {
+    id: d.id,
+    eventId: d.eventId,
+    endpointId: d.endpointId,
+    eventType: d.eventType,
+    status: d.status,
+    attemptCount: d.attemptCount,
+    nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null,
+    lastError: d.lastError,
+    workflowId: d.workflowId,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+  };
+}
+
+export function toAttemptOut(a: DeliveryAttempt) {
+  return {
+    number: a.number,
+    startedAt: a.startedAt.toISOString(),
+    durationMs: a.durationMs,
+    statusCode: a.statusCode,
+    error: a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}` : null,
+    responseBody: a.responseBody,
+    responseBytes: a.responseBytes ?? null,
+    responseContentType: a.responseContentType ?? null,
+  };
+}
