@@ -12,7 +12,7 @@ import {
 } from '../src/commission/settle.js';
 import { markWorkflowStarted } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
-import type { InboundEventType } from '../src/domain/event-types.js';
+import type { EmittedEventType } from '../src/domain/event-types.js';
 import { faultPoint } from '../src/fault.js';
 import { startEventWorkflow } from '../src/temporal/start-event.js';
 import { cancelDeliverySignal } from '../workflows/definitions.js';
@@ -85,7 +85,7 @@ async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dis
         workflowId: n.workflowId,
         operatorId: ref.operatorId,
         eventId: n.eventId,
-        type: n.type as unknown as InboundEventType,
+        type: n.type as EmittedEventType,
         customerId: n.customerId,
       },
       { taskQueue, eager: false, timeoutMs: 10_000 },
