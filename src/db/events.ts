@@ -125,19 +125,22 @@ export async function findEvent(
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
-/** The workflow start is confirmed; `acknowledge` also records that the sender was told 202. */
+/**
+ * The workflow starts are confirmed (one event, or a batch's); `acknowledge` also records that the sender
+ * was told 202.
+ */
 export async function markWorkflowStarted(
   db: Queryable,
   operatorId: string,
-  eventId: string,
+  eventIds: string | string[],
   acknowledge: boolean,
 ): Promise<void> {
   await db.query(
     `UPDATE events
         SET workflow_started_at = coalesce(workflow_started_at, now()),
             acknowledged_at = CASE WHEN $3 THEN coalesce(acknowledged_at, now()) ELSE acknowledged_at END
-      WHERE operator_id = $1 AND event_id = $2`,
-    [operatorId, eventId, acknowledge],
+      WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
+    [operatorId, typeof eventIds === 'string' ? [eventIds] : eventIds, acknowledge],
   );
 }
 
@@ -286,4 +289,102 @@ export async function markEventProcessed(
     values: [operatorId, eventId, facts, affiliateId],
   });
   return { affiliateKnown: rows[0]?.affiliate_known ?? false };
+}
+
+/** One event of a batch, as recordEventBatch inserts it: its payload is the event as submitted. */
+export type NewBatchEvent = Omit<NewEvent, 'operatorId' | 'payload'> & { payload: unknown };
+
+/** What a batch insert found of one event id: whether it inserted it, else the stored row's state. */
+export interface RecordedState {
+  inserted: boolean;
+  bodyHash: string;
+  acknowledged: boolean;
+}
+
+/**
+ * Inserts the events that are new in one statement and reads back the state of the others: recordEvent for
+ * many events at once. Concurrent submissions of one id serialise on the primary key. Ids must be distinct.
+ */
+export async function recordEventBatch(
+  db: Queryable,
+  operatorId: string,
+  events: NewBatchEvent[],
+  sourceId: string | null,
+): Promise<Map<string, RecordedState>> {
+  const ids = events.map((e) => e.eventId);
+  const inserted = await db.query<{ event_id: string }>(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         source_id)
+     SELECT $1, e.event_id, e.type, e.occurred_at, e.customer_id, e.payload, e.body_hash, e.workflow_id, $9
+       FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
+            AS e(event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
+     ON CONFLICT (operator_id, event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      operatorId,
+      ids,
+      events.map((e) => e.type),
+      events.map((e) => e.occurredAt),
+      events.map((e) => e.customerId),
+      events.map((e) => JSON.stringify(e.payload)),
+      events.map((e) => e.bodyHash),
+      events.map((e) => e.workflowId),
+      sourceId,
+    ],
+  );
+  const state = new Map<string, RecordedState>();
+  for (const e of events)
+    state.set(e.eventId, { inserted: false, bodyHash: e.bodyHash, acknowledged: false });
+  const insertedIds = new Set(inserted.rows.map((r) => r.event_id));
+  for (const id of insertedIds) state.get(id)!.inserted = true;
+  const existing = ids.filter((id) => !insertedIds.has(id));
+  if (existing.length > 0) {
+    const { rows } = await db.query<{ event_id: string; body_hash: string; acknowledged: boolean }>(
+      `SELECT event_id, body_hash, acknowledged_at IS NOT NULL AS acknowledged
+         FROM events WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
+      [operatorId, existing],
+    );
+    for (const r of rows)
+      state.set(r.event_id, { inserted: false, bodyHash: r.body_hash, acknowledged: r.acknowledged });
+    if (rows.length !== existing.length) throw new Error('events vanished between insert and read');
+  }
+  return state;
+}
+
+/**
+ * An event the orchestrator emits (src/ingest/internal-event.ts, src/commission/settle.ts's notifications).
+ * With `facts` it is recorded processed (the caller creates its deliveries in the same transaction); else
+ * `received`, and its workflow applies it.
+ */
+export interface NewEmittedEvent extends NewEvent {
+  facts: EventFacts | null;
+  /** The ledger entry a `commission.*` notification reports. */
+  commissionEntryId: string | null;
+  /** Recorded settled: the commission engine has nothing to fold from it (its own notifications). */
+  settled?: boolean;
+}
+
+/** Records an emitted event unless its (operator, id) exists: emitting one fact twice is a no-op. */
+export async function recordEmittedEvent(db: Queryable, e: NewEmittedEvent): Promise<{ inserted: boolean }> {
+  const { rowCount } = await db.query(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         status, facts, processed_at, settled_at, commission_entry_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::jsonb IS NULL THEN 'received' ELSE 'processed' END,
+             $9::jsonb, CASE WHEN $9::jsonb IS NULL THEN NULL ELSE now() END, CASE WHEN $10 THEN now() END, $11)
+     ON CONFLICT (operator_id, event_id) DO NOTHING`,
+    [
+      e.operatorId,
+      e.eventId,
+      e.type,
+      e.occurredAt,
+      e.customerId,
+      e.payload,
+      e.bodyHash,
+      e.workflowId,
+      e.facts,
+      e.settled ?? false,
+      e.commissionEntryId,
+    ],
+  );
+  return { inserted: (rowCount ?? 0) > 0 };
 }
