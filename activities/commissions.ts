@@ -12,6 +12,7 @@ import {
 } from '../src/commission/settle.js';
 import { markWorkflowStarted } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
+import type { EmittedEventType } from '../src/domain/event-types.js';
 import { faultPoint } from '../src/fault.js';
 import { cancelDeliverySignal } from '../workflows/definitions.js';
 import type { ActivityPorts } from './ports.js';
@@ -83,7 +84,7 @@ async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dis
         workflowId: n.workflowId,
         operatorId: ref.operatorId,
         eventId: n.eventId,
-        type: n.type,
+        type: n.type as EmittedEventType,
         customerId: n.customerId,
       },
       { timeoutMs: 10_000 },

@@ -1,4 +1,5 @@
 import { finishDelivery as finishDeliveryRow } from '../src/db/deliveries.js';
+import { findAffiliate } from '../src/db/ledger.js';
 import { isCommissionEventType } from '../src/domain/commission/facts.js';
 import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
 import { createCommissionActivities } from './commissions.js';
@@ -73,11 +74,7 @@ export function createActivities(deps: ActivityDeps) {
     // applyEvent answered it in its transaction; a replay (event applied before) asks again.
     let known = applied.affiliateKnown;
     if (known === undefined) {
-      const { rows } = await deps.pool.query<{ known: boolean }>(
-        'SELECT EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $2) AS known',
-        [ref.operatorId, affiliateId],
-      );
-      known = rows[0]?.known ?? false;
+      known = (await findAffiliate(deps.pool, ref.operatorId, affiliateId)) !== null;
     }
     if (!known) return;
     await deps.ports.signalCustomerEvent(

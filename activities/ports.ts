@@ -42,7 +42,7 @@ export interface EventStart {
   workflowId: string;
   operatorId: string;
   eventId: string;
-  type: string;
+  type: EmittedEventType;
   customerId: string;
 }
 

@@ -36,7 +36,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
 import type { DeliverResult, EventFacts, RetryingOutcome } from '../activities/index.js';
-import type { InboundEventType } from '../src/domain/event-types.js';
+import type { EventType } from '../src/domain/event-types.js';
 import { maxAttempts } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
 import { progressAttributes, progressDetails } from './event-progress.js';
@@ -65,7 +65,8 @@ import {
 export interface ProcessEventInput {
   operatorId: string;
   eventId: string;
-  type: InboundEventType;
+  /** An operator's event, or one the orchestrator emits (operational, commission, webhook.test). */
+  type: EventType;
   customerId: string;
   /** The history length past which a run hands its deliveries to a new one (default HISTORY_LIMIT). */
   historyLimit?: number;

@@ -10,6 +10,7 @@ import {
   type CancellationScope,
 } from '@temporalio/workflow';
 import type { AttemptFailure, DeliverOutcome, DeliveryPlan } from '../activities/index.js';
+import { ACTIVITY_FAILURES } from '../src/domain/activity-failures.js';
 import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import type { DeliveryView } from './definitions.js';
 
@@ -76,7 +77,8 @@ export function settle(d: Tracked, outcome: DeliverOutcome) {
 /** The attempt a failed delivery activity reports in its failure details, if that is what failed. */
 export function attemptFailure(err: unknown): AttemptFailure | null {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (!(cause instanceof ApplicationFailure) || cause.type !== 'DeliveryAttemptFailed') return null;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== ACTIVITY_FAILURES.deliveryAttemptFailed)
+    return null;
   const details = cause.details?.[0] as AttemptFailure | undefined;
   return details && typeof details.attempt === 'number' && details.nextAttemptAt ? details : null;
 }
@@ -149,7 +151,7 @@ export function deliveryActivityOptions(
       initialInterval: '5s',
       backoffCoefficient: 2,
       maximumInterval: '10m',
-      nonRetryableErrorTypes: ['DeliveryNotFoundError'],
+      nonRetryableErrorTypes: [ACTIVITY_FAILURES.deliveryNotFound],
     },
   };
 }

@@ -1,6 +1,7 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { claimAttempt, releaseClaim } from '../../src/db/delivery-claim.js';
 import { finishDelivery } from '../../src/db/deliveries.js';
+import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
 import { maxAttempts } from '../../src/domain/retry-policy.js';
 import { attemptContext } from './attempt-context.js';
 import { followUp, sendOvertakenReversal } from './follow-ups.js';
@@ -38,7 +39,7 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
     if (!ctx) {
       throw ApplicationFailure.nonRetryable(
         `delivery ${input.deliveryId} does not exist`,
-        'DeliveryNotFoundError',
+        ACTIVITY_FAILURES.deliveryNotFound,
       );
     }
     if (ctx.lost_attempt !== null) {
@@ -78,7 +79,7 @@ async function beforeTheSend(
     if (typeof prepared !== 'string') await takeSendSlot(deps, ctx, deliveryId);
     return prepared;
   } catch (err) {
-    if (!(err instanceof ApplicationFailure && err.type === 'RateLimited'))
+    if (!(err instanceof ApplicationFailure && err.type === ACTIVITY_FAILURES.rateLimited))
       await releaseClaim(deps.pool, deliveryId).catch(() => {});
     throw err;
   }
@@ -163,7 +164,7 @@ async function sendAndRecord(
   if (settled.status !== 'retrying') return settled;
   const { status: _status, delayMs, ...failure } = settled;
   throw ApplicationFailure.create({
-    type: 'DeliveryAttemptFailed',
+    type: ACTIVITY_FAILURES.deliveryAttemptFailed,
     message: `attempt ${failure.attempt}: ${failure.error}`,
     nextRetryDelay: delayMs,
     details: [failure],

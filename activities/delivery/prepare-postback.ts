@@ -2,7 +2,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { postbackContext } from '../../src/db/postback-context.js';
 import type { Pool } from '../../src/db/pool.js';
 import type { SecretCipher } from '../../src/delivery/secrets.js';
-import { isCommissionEventType, postbackInputFromEvent } from '../../src/domain/postback/from-event.js';
+import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
+import {
+  isCommissionNotificationType,
+  postbackInputFromEvent,
+} from '../../src/domain/postback/from-event.js';
 import { resolvePostbackConfig } from '../../src/domain/postback/presets.js';
 import { buildPostbackRequest } from '../../src/domain/postback/request.js';
 import { judgePostbackResponse } from '../../src/domain/postback/success.js';
@@ -24,12 +28,12 @@ export async function preparePostback(
     // Settings are validated when saved; these were saved by another version, or by hand.
     throw ApplicationFailure.nonRetryable(
       `the endpoint's postback settings are not valid: ${resolved.errors.join('; ')}`,
-      'PostbackConfigError',
+      ACTIVITY_FAILURES.postbackConfig,
     );
   }
   const data = ctx.payload.data ?? {};
   const conversionEventId =
-    isCommissionEventType(ctx.event_type) && typeof data.conversionEventId === 'string'
+    isCommissionNotificationType(ctx.event_type) && typeof data.conversionEventId === 'string'
       ? data.conversionEventId
       : null;
   const found = await postbackContext(pool, {

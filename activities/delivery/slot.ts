@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { reserveSendSlot } from '../../src/db/rate-limit.js';
+import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
 import type { DeliverDeps, DeliveryContext } from './types.js';
 
 /**
@@ -27,7 +28,7 @@ export async function takeSendSlot(deps: DeliverDeps, ctx: DeliveryContext, deli
   }
   if (waitMs > SLOT_SLEEP_MAX_MS) {
     throw ApplicationFailure.create({
-      type: 'RateLimited',
+      type: ACTIVITY_FAILURES.rateLimited,
       message: `endpoint rate limit (${perSecond}/s): waiting ${waitMs} ms for the send slot held`,
       nextRetryDelay: waitMs,
     });

@@ -301,6 +301,23 @@ export async function findSubscribedEndpoints(
   return rows.map(endpointFromRow);
 }
 
+/** What driving a delivery needs of each endpoint (deleted ones included: their deliveries still end). */
+export async function findEndpointSettings(
+  db: Queryable,
+  ids: string[],
+): Promise<Map<string, Pick<Endpoint, 'url' | 'timeoutMs' | 'rateLimitPerSecond'>>> {
+  const { rows } = await db.query<Pick<EndpointRow, 'id' | 'url' | 'timeout_ms' | 'rate_limit_per_second'>>(
+    'SELECT id, url, timeout_ms, rate_limit_per_second FROM endpoints WHERE id = ANY($1)',
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      { url: r.url, timeoutMs: r.timeout_ms, rateLimitPerSecond: r.rate_limit_per_second },
+    ]),
+  );
+}
+
 /** One (delivered type, endpoint) pair a new event fans out to. */
 export interface Subscription {
   eventType: string;

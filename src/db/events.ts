@@ -1,3 +1,4 @@
+import type { Attribution, AttributableEvent } from '../domain/attribution.js';
 import { COMMISSION_EVENT_TYPES } from '../domain/commission/facts.js';
 import type { Queryable } from './pool.js';
 
@@ -124,19 +125,22 @@ export async function findEvent(
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
-/** The workflow start is confirmed; `acknowledge` also records that the sender was told 202. */
+/**
+ * The workflow starts are confirmed (one event, or a batch's); `acknowledge` also records that the sender
+ * was told 202.
+ */
 export async function markWorkflowStarted(
   db: Queryable,
   operatorId: string,
-  eventId: string,
+  eventIds: string | string[],
   acknowledge: boolean,
 ): Promise<void> {
   await db.query(
     `UPDATE events
         SET workflow_started_at = coalesce(workflow_started_at, now()),
             acknowledged_at = CASE WHEN $3 THEN coalesce(acknowledged_at, now()) ELSE acknowledged_at END
-      WHERE operator_id = $1 AND event_id = $2`,
-    [operatorId, eventId, acknowledge],
+      WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
+    [operatorId, typeof eventIds === 'string' ? [eventIds] : eventIds, acknowledge],
   );
 }
 
@@ -179,4 +183,208 @@ export async function unparkEvent(
   );
   const row = rows[0];
   return row ? { was: row.was, event: fromRow(row) } : null;
+}
+
+/**
+ * The statements of an event's application (activities/apply-event.ts), as named prepared statements: each
+ * is parsed once per connection, and PostgreSQL soon keeps a generic plan (planning took 2-3x the execution
+ * of these point lookups). Only explicit column lists: a prepared `SELECT *` or `RETURNING *` fails ("cached
+ * plan must not change result type") in a running process after a migration adds a column.
+ */
+const APPLY_STATEMENTS = {
+  lock: {
+    name: 'apply-event:lock-event-2',
+    text: `SELECT type, customer_id, occurred_at, received_at::text AS accepted_at, payload, status, facts
+             FROM events
+            WHERE operator_id = $1 AND event_id = $2 FOR UPDATE`,
+  },
+  recordedRegistration: {
+    name: 'apply-event:recorded-registration',
+    text: `SELECT event_id, occurred_at, payload FROM events
+            WHERE operator_id = $1 AND customer_id = $2 AND type = 'customer.registered'
+              AND payload ? 'attribution'
+            ORDER BY occurred_at, received_at, event_id
+            LIMIT 1`,
+  },
+  markProcessed: {
+    // Also answers whether the event's affiliate is set up, saving the commission wake-up a round trip.
+    name: 'apply-event:mark-processed-2',
+    text: `UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
+                  workflow_started_at = coalesce(workflow_started_at, now())
+            WHERE operator_id = $1 AND event_id = $2
+        RETURNING EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $4::text)
+                  AS affiliate_known`,
+  },
+} as const;
+
+/** An event as its application reads it, locked for the transaction. */
+export interface EventToApply extends AttributableEvent {
+  customerId: string;
+  payload: { attribution?: Attribution; data: Record<string, unknown> };
+  /**
+   * When the event was accepted (received_at: its 202, an emitted event's insert), as PostgreSQL wrote it:
+   * its subscribers are those of then, compared to the microsecond (a Date would round to milliseconds).
+   */
+  acceptedAt: string;
+  status: EventStatus;
+  facts: EventFacts | null;
+}
+
+/** Locks the event's row for the transaction that applies it; null when there is no such event. */
+export async function lockEventToApply(
+  tx: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<EventToApply | null> {
+  type Row = Pick<EventRow, 'type' | 'customer_id' | 'occurred_at' | 'status' | 'facts'>;
+  const { rows } = await tx.query<Row & { accepted_at: string; payload: EventToApply['payload'] }>({
+    ...APPLY_STATEMENTS.lock,
+    values: [operatorId, eventId],
+  });
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    eventId,
+    type: r.type,
+    customerId: r.customer_id,
+    occurredAt: r.occurred_at,
+    acceptedAt: r.accepted_at,
+    payload: r.payload,
+    status: r.status,
+    facts: r.facts,
+  };
+}
+
+/**
+ * The customer's earliest recorded registration that carries an attribution, applied or not (its workflow
+ * may run behind the event being applied); null when there is none.
+ */
+export async function findBindingRegistration(
+  tx: Queryable,
+  operatorId: string,
+  customerId: string,
+): Promise<AttributableEvent | null> {
+  const { rows } = await tx.query<
+    Pick<EventRow, 'event_id' | 'occurred_at'> & { payload: AttributableEvent['payload'] }
+  >({ ...APPLY_STATEMENTS.recordedRegistration, values: [operatorId, customerId] });
+  const r = rows[0];
+  return r
+    ? { eventId: r.event_id, type: 'customer.registered', occurredAt: r.occurred_at, payload: r.payload }
+    : null;
+}
+
+/**
+ * Records the facts derived from the event and marks it processed. Answers whether the operator has set up
+ * `affiliateId` (false when null).
+ */
+export async function markEventProcessed(
+  tx: Queryable,
+  operatorId: string,
+  eventId: string,
+  facts: EventFacts,
+  affiliateId: string | null,
+): Promise<{ affiliateKnown: boolean }> {
+  const { rows } = await tx.query<{ affiliate_known: boolean }>({
+    ...APPLY_STATEMENTS.markProcessed,
+    values: [operatorId, eventId, facts, affiliateId],
+  });
+  return { affiliateKnown: rows[0]?.affiliate_known ?? false };
+}
+
+/** One event of a batch, as recordEventBatch inserts it: its payload is the event as submitted. */
+export type NewBatchEvent = Omit<NewEvent, 'operatorId' | 'payload'> & { payload: unknown };
+
+/** What a batch insert found of one event id: whether it inserted it, else the stored row's state. */
+export interface RecordedState {
+  inserted: boolean;
+  bodyHash: string;
+  acknowledged: boolean;
+}
+
+/**
+ * Inserts the events that are new in one statement and reads back the state of the others: recordEvent for
+ * many events at once. Concurrent submissions of one id serialise on the primary key. Ids must be distinct.
+ */
+export async function recordEventBatch(
+  db: Queryable,
+  operatorId: string,
+  events: NewBatchEvent[],
+  sourceId: string | null,
+): Promise<Map<string, RecordedState>> {
+  const ids = events.map((e) => e.eventId);
+  const inserted = await db.query<{ event_id: string }>(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         source_id)
+     SELECT $1, e.event_id, e.type, e.occurred_at, e.customer_id, e.payload, e.body_hash, e.workflow_id, $9
+       FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
+            AS e(event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
+     ON CONFLICT (operator_id, event_id) DO NOTHING
+     RETURNING event_id`,
+    [
+      operatorId,
+      ids,
+      events.map((e) => e.type),
+      events.map((e) => e.occurredAt),
+      events.map((e) => e.customerId),
+      events.map((e) => JSON.stringify(e.payload)),
+      events.map((e) => e.bodyHash),
+      events.map((e) => e.workflowId),
+      sourceId,
+    ],
+  );
+  const state = new Map<string, RecordedState>();
+  for (const e of events)
+    state.set(e.eventId, { inserted: false, bodyHash: e.bodyHash, acknowledged: false });
+  const insertedIds = new Set(inserted.rows.map((r) => r.event_id));
+  for (const id of insertedIds) state.get(id)!.inserted = true;
+  const existing = ids.filter((id) => !insertedIds.has(id));
+  if (existing.length > 0) {
+    const { rows } = await db.query<{ event_id: string; body_hash: string; acknowledged: boolean }>(
+      `SELECT event_id, body_hash, acknowledged_at IS NOT NULL AS acknowledged
+         FROM events WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
+      [operatorId, existing],
+    );
+    for (const r of rows)
+      state.set(r.event_id, { inserted: false, bodyHash: r.body_hash, acknowledged: r.acknowledged });
+    if (rows.length !== existing.length) throw new Error('events vanished between insert and read');
+  }
+  return state;
+}
+
+/**
+ * An event the orchestrator emits (src/ingest/internal-event.ts, src/commission/settle.ts's notifications).
+ * With `facts` it is recorded processed (the caller creates its deliveries in the same transaction); else
+ * `received`, and its workflow applies it.
+ */
+export interface NewEmittedEvent extends NewEvent {
+  facts: EventFacts | null;
+  /** The ledger entry a `commission.*` notification reports. */
+  commissionEntryId: string | null;
+  /** Recorded settled: the commission engine has nothing to fold from it (its own notifications). */
+  settled?: boolean;
+}
+
+/** Records an emitted event unless its (operator, id) exists: emitting one fact twice is a no-op. */
+export async function recordEmittedEvent(db: Queryable, e: NewEmittedEvent): Promise<{ inserted: boolean }> {
+  const { rowCount } = await db.query(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         status, facts, processed_at, settled_at, commission_entry_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::jsonb IS NULL THEN 'received' ELSE 'processed' END,
+             $9::jsonb, CASE WHEN $9::jsonb IS NULL THEN NULL ELSE now() END, CASE WHEN $10 THEN now() END, $11)
+     ON CONFLICT (operator_id, event_id) DO NOTHING`,
+    [
+      e.operatorId,
+      e.eventId,
+      e.type,
+      e.occurredAt,
+      e.customerId,
+      e.payload,
+      e.bodyHash,
+      e.workflowId,
+      e.facts,
+      e.settled ?? false,
+      e.commissionEntryId,
+    ],
+  );
+  return { inserted: (rowCount ?? 0) > 0 };
 }

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { errors, type ErrorDetail } from '../errors.js';
 import { EventIn } from '../api/schemas/events.js';
-import { isDatabaseUnavailable, type Queryable } from '../db/pool.js';
+import { markWorkflowStarted, recordEventBatch, type RecordedState } from '../db/events.js';
+import { isDatabaseUnavailable } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { startAcceptedEvent } from '../temporal/start-event.js';
 import { boundedWait } from '../temporal/timeout.js';
@@ -88,9 +89,22 @@ export async function acceptBatch(
   if (byId.size === 0) return { results, unavailable: false };
 
   const firsts = [...byId.values()].map((group) => group[0]!);
-  let stored: Map<string, StoredState>;
+  let stored: Map<string, RecordedState>;
   try {
-    stored = await recordEvents(deps.pool, operatorId, firsts, opts.sourceId ?? null);
+    stored = await recordEventBatch(
+      deps.pool,
+      operatorId,
+      firsts.map((c) => ({
+        eventId: c.event.id,
+        type: c.event.type,
+        occurredAt: c.event.occurredAt,
+        customerId: c.event.customerId,
+        payload: c.event,
+        bodyHash: c.hash,
+        workflowId: eventWorkflowId(operatorId, c.event.id),
+      })),
+      opts.sourceId ?? null,
+    );
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw errors.unavailable('database');
     throw err;
@@ -107,7 +121,7 @@ export async function acceptBatch(
 
   if (started.size > 0) {
     try {
-      await markStartedAndAcknowledged(deps.pool, operatorId, [...started]);
+      await markWorkflowStarted(deps.pool, operatorId, [...started], true);
     } catch (err) {
       // The workflows run and mark their rows started themselves; the sender is told to retry, and the
       // retry's start of these is an idempotent no-op before they are acknowledged.
@@ -179,76 +193,4 @@ async function startAll(deps: AcceptDeps, operatorId: string, toStart: Candidate
     );
   }
   return started;
-}
-
-interface StoredState {
-  inserted: boolean;
-  bodyHash: string;
-  acknowledged: boolean;
-}
-
-/**
- * Inserts the events that are new in one statement and reads back the state of the others. Concurrent
- * submissions of one id serialise on the primary key, as in recordEvent.
- */
-async function recordEvents(
-  db: Queryable,
-  operatorId: string,
-  candidates: Candidate[],
-  sourceId: string | null,
-): Promise<Map<string, StoredState>> {
-  const ids = candidates.map((c) => c.event.id);
-  const inserted = await db.query<{ event_id: string }>(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                         source_id)
-     SELECT $1, e.event_id, e.type, e.occurred_at, e.customer_id, e.payload, e.body_hash, e.workflow_id, $9
-       FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[], $7::text[], $8::text[])
-            AS e(event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-     ON CONFLICT (operator_id, event_id) DO NOTHING
-     RETURNING event_id`,
-    [
-      operatorId,
-      ids,
-      candidates.map((c) => c.event.type),
-      candidates.map((c) => c.event.occurredAt),
-      candidates.map((c) => c.event.customerId),
-      candidates.map((c) => JSON.stringify(c.event)),
-      candidates.map((c) => c.hash),
-      ids.map((id) => eventWorkflowId(operatorId, id)),
-      sourceId,
-    ],
-  );
-  const state = new Map<string, StoredState>();
-  for (const c of candidates) {
-    state.set(c.event.id, { inserted: false, bodyHash: c.hash, acknowledged: false });
-  }
-  const insertedIds = new Set(inserted.rows.map((r) => r.event_id));
-  for (const id of insertedIds) state.get(id)!.inserted = true;
-  const existing = ids.filter((id) => !insertedIds.has(id));
-  if (existing.length > 0) {
-    const { rows } = await db.query<{ event_id: string; body_hash: string; acknowledged: boolean }>(
-      `SELECT event_id, body_hash, acknowledged_at IS NOT NULL AS acknowledged
-         FROM events WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
-      [operatorId, existing],
-    );
-    for (const r of rows)
-      state.set(r.event_id, { inserted: false, bodyHash: r.body_hash, acknowledged: r.acknowledged });
-    if (rows.length !== existing.length) throw new Error('events vanished between insert and read');
-  }
-  return state;
-}
-
-/** The starts are confirmed and the sender is being told so: markWorkflowStarted for many rows at once. */
-async function markStartedAndAcknowledged(
-  db: Queryable,
-  operatorId: string,
-  eventIds: string[],
-): Promise<void> {
-  await db.query(
-    `UPDATE events
-        SET workflow_started_at = coalesce(workflow_started_at, now()),
-            acknowledged_at = coalesce(acknowledged_at, now())
-      WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
-    [operatorId, eventIds],
-  );
 }

@@ -2,9 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { InternalEvent } from '../../activities/ports.js';
 import { ensureDeliveries, type Delivery } from '../db/deliveries.js';
 import { deliveryPolicy, operatorRetryPolicy } from '../db/endpoints.js';
-import { markWorkflowStarted } from '../db/events.js';
+import { markWorkflowStarted, recordEmittedEvent } from '../db/events.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import type { InboundEventType } from '../domain/event-types.js';
 import { eventWorkflowId, internalEventId } from '../domain/ids.js';
 import { startEventWorkflow } from '../temporal/start-event.js';
 import { bodyHash } from './body-hash.js';
@@ -39,27 +38,20 @@ export async function emitInternalEvent(
     data: e.data,
   };
   const deliveries = await withTransaction(deps.pool, async (tx) => {
-    const { rowCount } = await tx.query(
-      `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                           status, facts, processed_at, commission_entry_id)
-       VALUES ($1, $2, $3, $4, $10, $5, $6, $7, $8, $9, CASE WHEN $8 = 'processed' THEN now() END, $11)
-       ON CONFLICT (operator_id, event_id) DO NOTHING`,
-      [
-        e.operatorId,
-        eventId,
-        e.type,
-        payload.occurredAt,
-        payload,
-        bodyHash(payload),
-        workflowId,
-        // A targeted event is fanned out here, so the workflow only delivers what exists.
-        e.onlyEndpoint ? 'processed' : 'received',
-        e.onlyEndpoint ? { effectiveAttribution: attribution, ftd: false } : null,
-        customerId,
-        e.commissionEntryId ?? null,
-      ],
-    );
-    if (!rowCount || !e.onlyEndpoint) return [];
+    const { inserted } = await recordEmittedEvent(tx, {
+      operatorId: e.operatorId,
+      eventId,
+      type: e.type,
+      occurredAt: payload.occurredAt,
+      customerId,
+      payload,
+      bodyHash: bodyHash(payload),
+      workflowId,
+      // A targeted event is fanned out here (recorded processed), so the workflow only delivers what exists.
+      facts: e.onlyEndpoint ? { effectiveAttribution: attribution, ftd: false } : null,
+      commissionEntryId: e.commissionEntryId ?? null,
+    });
+    if (!inserted || !e.onlyEndpoint) return [];
     const policy = deliveryPolicy(e.onlyEndpoint, await operatorRetryPolicy(tx, e.operatorId));
     return ensureDeliveries(tx, e.operatorId, eventId, workflowId, [
       { endpointId: e.onlyEndpoint.id, eventType: e.type, retryPolicy: policy },
@@ -71,7 +63,7 @@ export async function emitInternalEvent(
       workflowId,
       operatorId: e.operatorId,
       eventId,
-      type: e.type as unknown as InboundEventType,
+      type: e.type,
       customerId,
     },
     { taskQueue: deps.taskQueue, eager: false, timeoutMs: deps.startTimeoutMs },

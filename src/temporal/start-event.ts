@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ProcessEventInput } from '../../workflows/index.js';
-import type { InboundEventType } from '../domain/event-types.js';
+import type { EventType } from '../domain/event-types.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { SA } from '../domain/search-attributes.js';
 import { WORKFLOW_TYPES } from './task-queues.js';
@@ -78,7 +78,7 @@ export function startAcceptedEvent(
       workflowId: eventWorkflowId(operatorId, event.id),
       operatorId,
       eventId: event.id,
-      type: event.type as InboundEventType,
+      type: event.type as EventType,
       customerId: event.customerId,
       affiliateId: event.attribution?.affiliateId,
     },

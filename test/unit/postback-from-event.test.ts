@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   conversionTypeOf,
-  isCommissionEventType,
+  isCommissionNotificationType,
   postbackInputFromEvent,
   type PostbackEventView,
 } from '../../src/domain/postback/from-event.js';
@@ -199,8 +199,8 @@ describe('the values a stored event gives its postback', () => {
     assert.equal(postbackInputFromEvent({ ...approved, conversion: null }).eventType, 'commission.approved');
     assert.equal(conversionTypeOf({ type: 'deposit.completed', ftd: false }), 'deposit.completed');
     assert.equal(conversionTypeOf({ type: 'trade.closed', ftd: false }), 'trade.closed');
-    assert.ok(isCommissionEventType('commission.reversed'));
-    assert.ok(!isCommissionEventType('deposit.ftd'));
+    assert.ok(isCommissionNotificationType('commission.reversed'));
+    assert.ok(!isCommissionNotificationType('deposit.ftd'));
   });
 });
 

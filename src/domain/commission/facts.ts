@@ -45,6 +45,10 @@ export const COMMISSION_EVENT_TYPES = [
   'challenge.refunded',
 ] as const satisfies readonly InboundEventType[];
 
+/**
+ * A commission event: an inbound type the commission engine reads (COMMISSION_EVENT_TYPES). Not the
+ * `commission.*` notifications it emits (isCommissionNotificationType, src/domain/postback/from-event.ts).
+ */
 export function isCommissionEventType(type: string): boolean {
   return (COMMISSION_EVENT_TYPES as readonly string[]).includes(type);
 }

@@ -50,8 +50,12 @@ const COMMISSION_STATUS_OF_TYPE: Readonly<Record<string, PostbackStatus>> = {
   'commission.reversed': 'reversed',
 };
 
-/** True for the commission events the engine emits, whose data is a commission ledger entry. */
-export function isCommissionEventType(type: string): boolean {
+/**
+ * True for the notifications the commission engine emits (`commission.accrued|approved|rejected|reversed`),
+ * whose data is a commission ledger entry. Not the inbound events the engine reads (isCommissionEventType,
+ * src/domain/commission/facts.ts).
+ */
+export function isCommissionNotificationType(type: string): boolean {
   return Object.prototype.hasOwnProperty.call(COMMISSION_STATUS_OF_TYPE, type);
 }
 
@@ -75,7 +79,7 @@ export function postbackInputFromEvent(e: PostbackEventView): PostbackValuesInpu
     phase: text(data.phase),
   };
 
-  if (isCommissionEventType(e.deliveredType)) {
+  if (isCommissionNotificationType(e.deliveredType)) {
     const own = text(data.status);
     const status = own !== null && isPostbackStatus(own) ? own : COMMISSION_STATUS_OF_TYPE[e.deliveredType]!;
     const conversionEventId = text(data.conversionEventId);

@@ -3,7 +3,6 @@ import type { ActivityDeps, ActivityPorts } from '../../../activities/index.js';
 import type { Config } from '../../config.js';
 import type { Pool } from '../../db/pool.js';
 import { deliveryDepsFrom, type DeliveryDeps, type DeliveryRuntime } from '../../delivery/deps.js';
-import type { InboundEventType } from '../../domain/event-types.js';
 import { emitInternalEvent } from '../../ingest/internal-event.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
 import { startEventWorkflow } from '../../temporal/start-event.js';
@@ -18,11 +17,7 @@ export function temporalPorts(io: { pool: Pool; client: Client; taskQueue: strin
     emitInternalEvent: (opts, e) =>
       emitInternalEvent({ pool, client, taskQueue, startTimeoutMs: opts.startTimeoutMs }, e),
     startEventWorkflow: (input, opts) =>
-      startEventWorkflow(
-        client,
-        { ...input, type: input.type as InboundEventType },
-        { taskQueue, eager: false, timeoutMs: opts.timeoutMs },
-      ),
+      startEventWorkflow(client, input, { taskQueue, eager: false, timeoutMs: opts.timeoutMs }),
     signalCustomerEvent: (target, eventId) => signalCustomerEvent(client, { ...target, taskQueue }, eventId),
   };
 }

@@ -1,0 +1,19 @@
+/**
+ * The failure types activities throw (ApplicationFailure `type`) and workflows read. One list, so the
+ * thrower and the reader name the same string. These strings are recorded in workflow histories: never
+ * change a value, only add.
+ */
+export const ACTIVITY_FAILURES = {
+  /** applyEvent: the event has no row (never retried). */
+  eventNotFound: 'EventNotFoundError',
+  /** deliverWebhook: the delivery has no row (never retried). */
+  deliveryNotFound: 'DeliveryNotFoundError',
+  /** deliverWebhook: an attempt failed and was logged; its details carry the attempt (AttemptFailure). */
+  deliveryAttemptFailed: 'DeliveryAttemptFailed',
+  /** deliverWebhook: the endpoint's send slot is further away than an activity waits; retried at it. */
+  rateLimited: 'RateLimited',
+  /** deliverWebhook: a postback cannot be rendered from its endpoint's configuration (never retried). */
+  postbackConfig: 'PostbackConfigError',
+} as const;
+
+export type ActivityFailureType = (typeof ACTIVITY_FAILURES)[keyof typeof ACTIVITY_FAILURES];
