@@ -39,6 +39,11 @@ export interface DeliveryPlan {
   policy: ResolvedRetryPolicy;
   timeoutMs: number;
   rateLimitPerSecond: number | null;
+  /**
+   * When its next attempt is due, as PostgreSQL has it (set by every failed attempt; the workflow only
+   * hears of the first). Absent from results recorded before it existed.
+   */
+  nextAttemptAt?: string | null;
 }
 
 export interface AppliedEvent {
@@ -167,6 +172,7 @@ async function planOf(
         policy: d.retryPolicy,
         timeoutMs: endpoint.timeoutMs,
         rateLimitPerSecond: endpoint.rateLimitPerSecond,
+        nextAttemptAt: d.nextAttemptAt ? d.nextAttemptAt.toISOString() : null,
       };
     }),
   };

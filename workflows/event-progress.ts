@@ -8,7 +8,12 @@ import { TERMINAL, type Tracked } from './tracked-delivery.js';
 
 type SearchAttributePairs = Parameters<typeof upsertSearchAttributes>[0];
 
-/** The search attributes the deliveries stand for, and a key that changes whenever they do. */
+/**
+ * The search attributes the deliveries stand for, and a key that changes whenever they do. The workflow
+ * learns of a delivery's changes of state, not of each server-side retry (see processEvent's header): a
+ * waiting delivery's `DeliveryAttempt` and `NextAttemptAt` are those of its first failure (or of the last
+ * retry-now or hand-off), so `NextAttemptAt` reads "retrying since about", never "the next attempt".
+ */
 export function progressAttributes(all: Tracked[]): { key: string; pairs: SearchAttributePairs } {
   const statuses = [...new Set(all.map((d) => d.status))].sort();
   const pending = [...new Set(all.filter((d) => !TERMINAL.has(d.status)).map((d) => d.endpointId))].sort();
@@ -40,8 +45,9 @@ export function progressDetails(
       : []),
     ...waiting.map(
       (d) =>
-        `- \`${d.deliveryId}\` to ${d.endpointHost} (\`${d.endpointId}\`): attempt ${d.attemptCount} failed ` +
-        `(${d.lastError ?? 'unknown'}); next attempt at ${d.nextAttemptAt}.`,
+        `- \`${d.deliveryId}\` to ${d.endpointHost} (\`${d.endpointId}\`): retrying since attempt ` +
+        `${d.attemptCount} failed (${d.lastError ?? 'unknown'}), first retry due ${d.nextAttemptAt}; the ` +
+        `pending activity shows the current attempt and its next retry.`,
     ),
   ].join('\n');
 }

@@ -5,7 +5,8 @@
  * activity per delivery, side by side, retried by Temporal on the delivery's own policy) -> completed.
  * Signals: retryDelivery (cut a wait short; an attempt it races finishes and its outcome counts),
  * cancelDelivery (an attempt on the wire is aborted, and waited for), redriveDeliveries (deliver reopened
- * failed deliveries again), deliveryAttemptFailed (from the activity, for visibility). Query: deliveries.
+ * failed deliveries again), deliveryAttemptFailed (from the activity, for visibility: only when a failed
+ * server-side attempt changes the delivery's state, pending -> retrying). Query: deliveries.
  * An attempt the activity sent but could not log comes back `unrecorded`: a record-only local activity
  * logs it (retried until PostgreSQL is back) and the workflow waits out its delay itself: never a resend.
  * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled); or,
@@ -14,9 +15,14 @@
  * each unfinished delivery's schedule (driveBase, nextAttemptAt); the next run reloads the deliveries.
  *
  * Cost on the happy path: one workflow start, one local activity to apply the event, one local activity
- * per delivery (its first attempt). A failed attempt costs a server-side retry timer and one signal, plus
- * one version marker for the first retried delivery; a rate-limit wait costs a server-side retry; a
- * waiting delivery costs no worker CPU.
+ * per delivery (its first attempt). A failed attempt costs its server-side retry alone: the workflow hears
+ * of a delivery's first failure (the local attempt's result, or one `deliveryAttemptFailed` signal when
+ * the first attempt ran server-side) and of its end, not of the retries between, which Temporal runs
+ * without a workflow task. A rate-limit wait costs a server-side retry; a waiting delivery costs no
+ * worker CPU.
+ * So the search attributes, details and `deliveries` query change with a delivery's state, not each attempt:
+ * a waiting delivery's `DeliveryAttempt` / `NextAttemptAt` are its first failure's ("retrying since about",
+ * see event-progress.ts); the live figures are on the pending activity and in PostgreSQL (the REST API).
  */
 import {
   ActivityFailure,
@@ -89,6 +95,9 @@ const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
 
 /** From this patch on, a run whose history grows past its limit continues as new (see the header). */
 const CONTINUE_AS_NEW = 'event-continue-as-new';
+
+/** From this patch on, a continued run waits for the later of the handed-over and stored next attempts. */
+const SCHEDULE_FROM_STORE = 'delivery-signal-on-state-change';
 
 const { applyEvent, finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
@@ -170,9 +179,11 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   }
 
   const handed = new Map((input.handedOver ?? []).map((h) => [h.deliveryId, h]));
+  // Only a continued run asks (no marker on the happy path).
+  const fromStore = handed.size > 0 && patched(SCHEDULE_FROM_STORE);
   for (const plan of applied.deliveries) {
     const d = track(plan);
-    resume(d, handed.get(d.deliveryId));
+    resume(d, handed.get(d.deliveryId), fromStore ? (plan.nextAttemptAt ?? null) : undefined);
     deliveries.set(d.deliveryId, d);
     // A redrive reopens failed deliveries in PostgreSQL before it signals, so a new run sees them pending.
     if (!TERMINAL.has(d.status)) launch(d);

@@ -56,11 +56,19 @@ export function handOver(d: Tracked): HandedOver {
   };
 }
 
-/** Takes up what the previous run handed over for a delivery reloaded from PostgreSQL. */
-export function resume(d: Tracked, handed: HandedOver | undefined) {
+/**
+ * Takes up what the previous run handed over for a delivery reloaded from PostgreSQL.
+ *
+ * @param stored the next attempt's time as PostgreSQL has it, or undefined to trust the hand-over alone (a
+ *   run before the `delivery-signal-on-state-change` patch). The previous run hears of a delivery's first
+ *   failure only, so the time it hands over may be an earlier attempt's: the later of the two is the one
+ *   due. A retry-now during the hand-off (null handed over) still goes at once.
+ */
+export function resume(d: Tracked, handed: HandedOver | undefined, stored?: string | null) {
   if (!handed || TERMINAL.has(d.status)) return;
   d.driveBase = handed.driveBase;
-  d.nextAttemptAt = handed.nextAttemptAt;
+  const later = handed.nextAttemptAt && stored && Date.parse(stored) > Date.parse(handed.nextAttemptAt);
+  d.nextAttemptAt = later ? stored : handed.nextAttemptAt;
   d.resumed = true;
   if (handed.nextAttemptAt) d.status = 'retrying';
 }

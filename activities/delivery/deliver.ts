@@ -160,7 +160,10 @@ async function sendAndRecord(
   );
   const recorded = await recordWithRetry(deps, subject, decision);
   if (!recorded) return { status: 'unrecorded', subject, decision };
-  const settled = await followUp(deps, subject, decision, recorded, { signalWorkflow: !isLocalActivity() });
+  const settled = await followUp(deps, subject, decision, recorded, {
+    signalWorkflow: !isLocalActivity(),
+    previousStatus: ctx.status,
+  });
   if (settled.status !== 'retrying') return settled;
   const { status: _status, delayMs, ...failure } = settled;
   throw ApplicationFailure.create({

@@ -21,7 +21,7 @@ export async function followUp(
   s: AttemptSubject,
   decision: Decision,
   recorded: Recorded,
-  opts: { signalWorkflow: boolean },
+  opts: { signalWorkflow: boolean; previousStatus?: string },
 ): Promise<DeliverOutcome | RetryingOutcome> {
   const attempt = decision.line.number;
   const done = (status: DeliverOutcome['status'], error = decision.error): DeliverOutcome => ({
@@ -71,7 +71,7 @@ export async function followUp(
       nextAttemptAt: decision.nextAttemptAt,
     });
   }
-  if (opts.signalWorkflow) await signalAttemptFailed(deps, s, failure);
+  if (opts.signalWorkflow && startsRetrying(opts.previousStatus)) await signalAttemptFailed(deps, s, failure);
   return { status: 'retrying', delayMs: decision.delayMs!, ...failure };
 }
 
@@ -89,7 +89,18 @@ async function checkHealth(deps: DeliverDeps, s: AttemptSubject, decision: Decis
 }
 
 /**
- * Lets the workflow show the wait in its search attributes (a local attempt's failure reaches the
+ * Whether a failed server-side attempt changes what the workflow shows: only the first failure, when the
+ * delivery goes from pending (or handed over undecided) to `retrying`. Each later failure is the same
+ * state, retried by Temporal on its own: signalling it would cost a signal, a workflow task and a
+ * search-attribute upsert per attempt (issue 16), for figures PostgreSQL and the pending activity already
+ * hold. `previousStatus` is the delivery's status before this attempt, as PostgreSQL had it.
+ */
+function startsRetrying(previousStatus: string | undefined): boolean {
+  return previousStatus !== 'retrying';
+}
+
+/**
+ * Lets the workflow show that the delivery started retrying (a local attempt's failure reaches the
  * workflow directly); losing this signal loses only visibility.
  */
 async function signalAttemptFailed(
