@@ -1,4 +1,3 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import {
   approveDueTx,
@@ -14,12 +13,10 @@ import { markWorkflowStarted } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
 import type { EmittedEventType } from '../src/domain/event-types.js';
 import { faultPoint } from '../src/fault.js';
-import { cancelDeliverySignal } from '../workflows/definitions.js';
 import type { ActivityPorts } from './ports.js';
 
 export interface CommissionDeps {
   pool: Pool;
-  client?: Client | undefined;
   ports?: ActivityPorts | undefined;
   logger?: Logger | undefined;
 }
@@ -65,18 +62,11 @@ export function createCommissionActivities(deps: CommissionDeps) {
 }
 
 async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dispatch): Promise<void> {
-  const { client, ports } = deps;
-  if (!client || !ports) return; // the reconciler starts the notifications' workflows
+  const { ports } = deps;
+  if (!ports) return; // the reconciler starts the notifications' workflows
   for (const c of dispatch.cancellations) {
-    try {
-      await client.workflow.getHandle(c.workflowId).signal(cancelDeliverySignal, {
-        deliveryId: c.deliveryId,
-        reason: c.reason,
-      });
-    } catch (err) {
-      // A closed event workflow has nothing left to cancel: the row is cancelled already.
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+    // A closed event workflow (false) has nothing left to cancel: the row is cancelled already.
+    await ports.cancelDelivery(c.workflowId, c.deliveryId, c.reason);
   }
   for (const n of dispatch.notifications) {
     await ports.startEventWorkflow(

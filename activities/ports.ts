@@ -14,6 +14,18 @@ export interface ActivityPorts {
   startEventWorkflow(input: EventStart, opts: { timeoutMs: number }): Promise<void>;
   /** Tells the customer's workflow (started if not running) that a commission event waits to be settled. */
   signalCustomerEvent(target: CustomerTarget, eventId: string): Promise<void>;
+  /** Tells an event's workflow that a delivery started retrying (what it shows in its search attributes). */
+  reportAttemptFailed(workflowId: string, info: AttemptFailedReport): Promise<void>;
+  /** Asks an event's workflow to cancel one delivery; resolves `false` when the workflow is not running. */
+  cancelDelivery(workflowId: string, deliveryId: string, reason: string): Promise<boolean>;
+}
+
+/** A failed server-side attempt, as the event workflow's `deliveryAttemptFailed` signal carries it. */
+export interface AttemptFailedReport {
+  deliveryId: string;
+  attempt: number;
+  nextAttemptAt: string;
+  error: string;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { disableEndpoint, findEndpoint, findSubscribedEndpoints } from '../../src/db/endpoints.js';
+import { findEvent } from '../../src/db/events.js';
 import {
   isOperationalEventType,
   type EmittedEventType,
   type OperationalEventType,
 } from '../../src/domain/event-types.js';
-import { deliveryAttemptFailedSignal } from '../../workflows/definitions.js';
 import type { Recorded } from './record.js';
 import type { AttemptSubject, Decision, DeliverDeps, DeliverOutcome, RetryingOutcome } from './types.js';
 
@@ -108,10 +108,9 @@ async function signalAttemptFailed(
   s: AttemptSubject,
   failure: { attempt: number; nextAttemptAt: string; error: string },
 ) {
-  if (!deps.client) return;
-  await deps.client.workflow
-    .getHandle(s.workflowId)
-    .signal(deliveryAttemptFailedSignal, { deliveryId: s.deliveryId, ...failure })
+  if (!deps.ports) return;
+  await deps.ports
+    .reportAttemptFailed(s.workflowId, { deliveryId: s.deliveryId, ...failure })
     .catch((err: Error) =>
       deps.logger?.warn({ deliveryId: s.deliveryId, err: err.message }, 'attempt signal failed'),
     );
@@ -172,29 +171,24 @@ function operationalEvents(deps: DeliverDeps, s: AttemptSubject) {
  */
 export async function sendOvertakenReversal(deps: DeliverDeps, s: AttemptSubject, reversalEventId: string) {
   if (!deps.ports) return; // the settlement's own dispatch has no such endpoint
-  const { rows } = await deps.pool.query<{
-    type: EmittedEventType;
-    customer_id: string;
-    payload: { data: Record<string, unknown>; attribution?: Record<string, unknown> };
-    commission_entry_id: string | null;
-  }>(
-    'SELECT type, customer_id, payload, commission_entry_id FROM events WHERE operator_id = $1 AND event_id = $2',
-    [s.operatorId, reversalEventId],
-  );
-  const reversal = rows[0];
+  const reversal = await findEvent(deps.pool, s.operatorId, reversalEventId);
   const endpoint = await findEndpoint(deps.pool, s.operatorId, s.endpointId);
   if (!reversal || !endpoint) return;
+  const payload = reversal.payload as {
+    data: Record<string, unknown>;
+    attribution?: Record<string, unknown>;
+  };
   await deps.ports.emitInternalEvent(
     { startTimeoutMs: 10_000 },
     {
       operatorId: s.operatorId,
       key: `${reversalEventId.replace(/^sys~/, '')}~${s.endpointId}`,
-      type: reversal.type,
-      data: reversal.payload.data,
+      type: reversal.type as EmittedEventType,
+      data: payload.data,
       onlyEndpoint: endpoint,
-      customerId: reversal.customer_id,
-      attribution: reversal.payload.attribution ?? null,
-      commissionEntryId: reversal.commission_entry_id,
+      customerId: reversal.customerId,
+      attribution: payload.attribution ?? null,
+      commissionEntryId: reversal.commissionEntryId,
     },
   );
 }

@@ -1,4 +1,3 @@
-import type { Client } from '@temporalio/client';
 import type { DeliveryContext } from '../../src/db/delivery-claim.js';
 import type { DeliveryDeps, DeliveryHealth } from '../../src/delivery/deps.js';
 import type { ActivityPorts } from '../ports.js';
@@ -84,11 +83,10 @@ export interface UnrecordedOutcome {
 export type DeliverResult = DeliverOutcome | UnrecordedOutcome;
 
 /**
- * What the delivery activities run on: the process's delivery dependencies, the client that signals event
- * workflows, and the ports that emit operational events (without them none are emitted).
+ * What the delivery activities run on: the process's delivery dependencies, and the ports that signal event
+ * workflows and emit operational events (without them neither happens).
  */
 export interface DeliverDeps extends DeliveryDeps {
-  client?: Client | undefined;
   ports?: ActivityPorts | undefined;
 }
 

@@ -35,6 +35,8 @@ export interface StoredEvent {
   /** Set aside by a settlement that failed for good (src/commission/settle.ts), with the error. */
   settlementParkedAt: Date | null;
   settlementError: string | null;
+  /** The ledger entry a `commission.*` notification reports; null for every other event. */
+  commissionEntryId: string | null;
 }
 
 interface EventRow {
@@ -56,6 +58,7 @@ interface EventRow {
   settled_at: Date | null;
   settlement_parked_at: Date | null;
   settlement_error: string | null;
+  commission_entry_id: string | null;
 }
 
 function fromRow(row: EventRow): StoredEvent {
@@ -78,6 +81,7 @@ function fromRow(row: EventRow): StoredEvent {
     settledAt: row.settled_at ?? null,
     settlementParkedAt: row.settlement_parked_at ?? null,
     settlementError: row.settlement_error ?? null,
+    commissionEntryId: row.commission_entry_id ?? null,
   };
 }
 

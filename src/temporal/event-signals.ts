@@ -2,8 +2,10 @@ import type { Client } from '@temporalio/client';
 import {
   cancelDeliverySignal,
   deliveriesQuery,
+  deliveryAttemptFailedSignal,
   redriveDeliveriesSignal,
   retryDeliverySignal,
+  type AttemptFailedInfo,
   type DeliveryView,
 } from '../../workflows/definitions.js';
 import type { ProcessEventInput } from '../../workflows/process-event.js';
@@ -27,6 +29,15 @@ export async function cancelDelivery(
   reason?: string,
 ): Promise<void> {
   await client.workflow.getHandle(workflowId).signal(cancelDeliverySignal, { deliveryId, reason });
+}
+
+/** Tells the workflow a delivery started retrying, for its search attributes (sent by the delivery activity). */
+export async function reportAttemptFailed(
+  client: Client,
+  workflowId: string,
+  info: AttemptFailedInfo,
+): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(deliveryAttemptFailedSignal, info);
 }
 
 /**

@@ -1,10 +1,11 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ActivityDeps, ActivityPorts } from '../../../activities/index.js';
 import type { Config } from '../../config.js';
 import type { Pool } from '../../db/pool.js';
 import { deliveryDepsFrom, type DeliveryDeps, type DeliveryRuntime } from '../../delivery/deps.js';
 import { emitInternalEvent } from '../../ingest/internal-event.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
+import { cancelDelivery, reportAttemptFailed } from '../../temporal/event-signals.js';
 import { startEventWorkflow } from '../../temporal/start-event.js';
 
 /**
@@ -19,6 +20,16 @@ export function temporalPorts(io: { pool: Pool; client: Client; taskQueue: strin
     startEventWorkflow: (input, opts) =>
       startEventWorkflow(client, input, { taskQueue, eager: false, timeoutMs: opts.timeoutMs }),
     signalCustomerEvent: (target, eventId) => signalCustomerEvent(client, { ...target, taskQueue }, eventId),
+    reportAttemptFailed: (workflowId, info) => reportAttemptFailed(client, workflowId, info),
+    cancelDelivery: async (workflowId, deliveryId, reason) => {
+      try {
+        await cancelDelivery(client, workflowId, deliveryId, reason);
+        return true;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
   };
 }
 
@@ -31,7 +42,6 @@ export function activityDepsFrom(
   const { pool, client, logger } = io;
   return {
     ...deliveryDepsFrom(config, runtime, { pool, logger }),
-    client,
     ports: temporalPorts({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE }),
   };
 }
