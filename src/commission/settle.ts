@@ -13,12 +13,17 @@ import {
   type CommissionEntry,
   type LedgerResult,
 } from '../db/ledger.js';
+import { insertEmittedEvent, parkEvent } from '../db/emitted-events.js';
+import { dueHolds, openCommissions, statusesByKey, type Hold } from '../db/commission-holds.js';
 import type { Queryable } from '../db/pool.js';
 import { revshareTermsOf, type Deal } from '../domain/commission/deals.js';
 import {
+  commissionsNeeded,
   evaluate,
   initialState,
+  storedState,
   withStatus,
+  type AccruedCommission,
   type CommissionState,
   type CommissionStatus,
   type LedgerIntent,
@@ -29,6 +34,7 @@ import { normalize, sub } from '../domain/money.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { bodyHash } from '../ingest/body-hash.js';
 import { internalEventId } from '../ingest/internal-event.js';
+import { recordParked } from './parked-event.js';
 
 /**
  * Settlement: the commission engine's one way of changing money. Each function runs inside one
@@ -50,11 +56,7 @@ import { internalEventId } from '../ingest/internal-event.js';
  * is settled and marked, and folded again once the customer has an affiliate.
  */
 
-/** A pending commission and when its hold ends: the entity workflow keeps one timer for the earliest. */
-export interface Hold {
-  commissionId: string;
-  holdUntil: string;
-}
+export { holdsOf, type Hold } from '../db/commission-holds.js';
 
 /** A notification event whose workflow must be started, and deliveries its event workflow must drop. */
 export interface Dispatch {
@@ -94,6 +96,11 @@ export interface SettlementResult {
    */
   nextHold: Hold | null;
   pending: number;
+  /**
+   * Events are left unsettled because the step spent its time budget (`SETTLE_BUDGET_MS`): settle again.
+   * Absent in results recorded before the budget existed.
+   */
+  more?: boolean;
   dispatch: Dispatch;
 }
 
@@ -114,9 +121,46 @@ interface UnsettledRow {
   facts: { effectiveAttribution?: { affiliateId?: string } | null } | null;
 }
 
+/**
+ * How long a settlement step folds events before it commits what it has and reports `more`: well below
+ * the step's 30 s activity timeout (workflows/settle-customer.ts), so a customer with a large backlog
+ * settles in several steps rather than in one that times out and is retried for ever.
+ */
+export const SETTLE_BUDGET_MS = 10_000;
+
+/**
+ * Limits of a step's transaction, below the step's 30 s activity timeout: a statement, a lock wait and
+ * a pause in the transaction cannot outlive the attempt that started them. An attempt that timed out
+ * (its retry already running) or whose worker stopped talking loses its connection to PostgreSQL's own
+ * timers, never holds it, its row locks or a pool slot the API needs. A statement or lock timeout is a
+ * fault of the moment, never parked (SQLSTATE 57014, 55P03: see `parkable`).
+ */
+export const STEP_LIMITS = { statementMs: 10_000, lockMs: 5_000, idleMs: 15_000 };
+
+async function limitStep(tx: Queryable): Promise<void> {
+  await tx.query(
+    `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true),
+            set_config('idle_in_transaction_session_timeout', $3, true)`,
+    [`${STEP_LIMITS.statementMs}`, `${STEP_LIMITS.lockMs}`, `${STEP_LIMITS.idleMs}`],
+  );
+}
+
+export interface SettleOptions {
+  /** Folding stops once this much time has passed (default `SETTLE_BUDGET_MS`); the rest waits for `more`. */
+  budgetMs?: number;
+  /** Aborted when the step's attempt is cancelled or timed out: it stops before the next event. */
+  signal?: AbortSignal | undefined;
+}
+
 /** Folds the customer's unsettled commission events into the ledger, in event-time order. */
-export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise<SettlementResult> {
+export async function settleCustomerTx(
+  tx: Queryable,
+  ref: CustomerRef,
+  opts: SettleOptions = {},
+): Promise<SettlementResult> {
   const { operatorId, customerId } = ref;
+  const deadline = Date.now() + (opts.budgetMs ?? SETTLE_BUDGET_MS);
+  await limitStep(tx);
   // The customer's state row, created on first use and locked for the rest of the transaction.
   const { rows: stateRows } = await tx.query<{ state: CommissionState }>(
     `INSERT INTO commission_customers (operator_id, customer_id, state) VALUES ($1, $2, $3)
@@ -124,7 +168,8 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
      RETURNING state`,
     [operatorId, customerId, initialState(customerId)],
   );
-  let state = stateRows[0]!.state;
+  // Rows written before the state was bounded carry every commission and event id: dropped here.
+  let state = storedState(stateRows[0]!.state);
 
   // Unsettled events, and those settled while the customer had no affiliate once they have one.
   // Two branches, each on its partial index, so a step reads what is open, not the customer's whole history
@@ -163,6 +208,11 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
   const unattributed: string[] = [];
   let newlySettled = 0;
   for (const row of events) {
+    opts.signal?.throwIfAborted();
+    if (result.settled.length && Date.now() > deadline) {
+      result.more = true;
+      break;
+    }
     // Each event in its own savepoint: one that fails for good is parked, and the others still settle.
     const step: SettlementResult = {
       settled: [],
@@ -174,23 +224,22 @@ export async function settleCustomerTx(tx: Queryable, ref: CustomerRef): Promise
     };
     await tx.query('SAVEPOINT settle_event');
     try {
-      // Evaluated again: the evaluator skips an event id it has seen.
-      const before = row.settled_at
-        ? { ...state, seenEventIds: state.seenEventIds.filter((id) => id !== row.event_id) }
-        : state;
-      const settledEvent = await settleEvent(tx, ref, row, affiliateOf(row), before, step);
-      state = settledEvent.state;
+      const settledEvent = await settleEvent(tx, ref, row, affiliateOf(row), state, step);
+      state = storedState(settledEvent.state);
       if (!settledEvent.attributed && REEVALUATED_TYPES.has(row.type)) unattributed.push(row.event_id);
       await tx.query('RELEASE SAVEPOINT settle_event');
     } catch (err) {
       const error = await parkable(tx, err);
       if (!error) throw err;
-      await tx.query(
-        `UPDATE events SET settlement_parked_at = now(), settlement_error = $3
-          WHERE operator_id = $1 AND event_id = $2`,
-        [operatorId, row.event_id, error],
-      );
+      const parkedAt = await parkEvent(tx, operatorId, row.event_id, error);
       result.parked.push({ eventId: row.event_id, error });
+      const announced = await recordParked(tx, ref, {
+        eventId: row.event_id,
+        eventType: row.type,
+        error,
+        parkedAt,
+      });
+      if (announced) result.dispatch.notifications.push(announced);
       continue;
     }
     result.settled.push(row.event_id);
@@ -265,7 +314,12 @@ async function settleEvent(
     account = rows[0]?.account ?? null;
   }
 
-  const out = evaluate({ deal, state: before, event, revshareAccount: account });
+  const out = evaluate({
+    deal,
+    state: await withOpenCommissions(tx, ref, before, event),
+    event,
+    revshareAccount: account,
+  });
   let state = out.state;
   for (const intent of out.intents) {
     const outcome = await book(tx, ref, affiliateId, intent);
@@ -388,14 +442,22 @@ async function lockRevshareAccounts(
 }
 
 /** Approves the customer's pending commissions whose hold has ended by `at` (the workflow's clock). */
+/** Approvals booked by one step at most. */
+export const APPROVE_BATCH = 500;
+
 export async function approveDueTx(
   tx: Queryable,
   ref: CustomerRef & { at: string },
+  opts: SettleOptions = {},
 ): Promise<SettlementResult> {
   const result = emptyResult();
+  const deadline = Date.now() + (opts.budgetMs ?? SETTLE_BUDGET_MS);
+  await limitStep(tx);
   await lockCustomer(tx, ref);
-  for (const hold of await holdsOf(tx, ref)) {
-    if (Date.parse(hold.holdUntil) > Date.parse(ref.at)) continue;
+  // At most APPROVE_BATCH a step: more due ones leave the earliest hold due, and the workflow goes again.
+  for (const hold of await dueHolds(tx, ref, ref.at, APPROVE_BATCH)) {
+    opts.signal?.throwIfAborted();
+    if (Date.now() > deadline) break;
     const r = await approve(tx, ref.operatorId, hold.commissionId, { at: ref.at });
     if (r.outcome !== 'booked') continue;
     await booked(tx, ref, result, r.entry, hold.commissionId);
@@ -421,6 +483,7 @@ export interface DecisionResult extends SettlementResult {
 
 /** A decision by hand (`POST /v1/commissions/{id}/approve|reject`), serialised with the customer's events. */
 export async function decideTx(tx: Queryable, ref: CustomerRef, d: Decision): Promise<DecisionResult> {
+  await limitStep(tx);
   await lockCustomer(tx, ref);
   const result = emptyResult();
   const r =
@@ -458,12 +521,13 @@ async function finish(tx: Queryable, ref: CustomerRef, result: SettlementResult)
     type: string | null;
   }>(
     // The earliest hold, with the number pending as its workflow_id column (a window count before LIMIT).
-    `(SELECT 'hold' AS kind, a.id, a.hold_until, (count(*) OVER ())::text AS workflow_id, NULL::text AS type
-        FROM commission_entries a
-       WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
-         AND NOT EXISTS (SELECT 1 FROM commission_entries r
-                          WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection'))
-       ORDER BY a.hold_until, a.id
+    // Both from commission_holds' index: the customer's pending commissions only, never the closed ones.
+    `(SELECT 'hold' AS kind, h.commission_id AS id, h.hold_until,
+             (SELECT count(*) FROM commission_holds c
+               WHERE c.operator_id = $1 AND c.customer_id = $2)::text AS workflow_id, NULL::text AS type
+        FROM commission_holds h
+       WHERE h.operator_id = $1 AND h.customer_id = $2
+       ORDER BY h.hold_until, h.commission_id
        LIMIT 1)
      UNION ALL
      SELECT 'notification', e.event_id, NULL, e.workflow_id, e.type
@@ -524,38 +588,21 @@ async function lockCustomer(tx: Queryable, ref: CustomerRef): Promise<void> {
   );
 }
 
-/** The customer's pending commissions with their hold ends, earliest first. */
-export async function holdsOf(db: Queryable, ref: CustomerRef): Promise<Hold[]> {
-  const { rows } = await db.query<{ id: string; hold_until: Date }>(
-    `SELECT a.id, a.hold_until FROM commission_entries a
-      WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
-        AND NOT EXISTS (SELECT 1 FROM commission_entries r
-                         WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection'))
-      ORDER BY a.hold_until, a.id`,
-    [ref.operatorId, ref.customerId],
-  );
-  return rows.map((r) => ({ commissionId: r.id, holdUntil: r.hold_until.toISOString() }));
-}
-
-/** The evaluator's commissions with their status as the ledger has it (approved by a timer or by hand). */
+/**
+ * The kept commissions (the CPA) with their status as the ledger has it (approved by a timer or by hand),
+ * each looked up by its key: nothing of the customer's other commissions is read.
+ */
 async function refreshStatuses(
   tx: Queryable,
   ref: CustomerRef,
   state: CommissionState,
 ): Promise<CommissionState> {
   if (!state.commissions.length) return state;
-  const { rows } = await tx.query<{ idempotency_key: string; status: CommissionStatus }>(
-    `SELECT a.idempotency_key,
-            CASE WHEN EXISTS (SELECT 1 FROM commission_entries v WHERE v.reversal_of = a.id) THEN 'reversed'
-                 ELSE coalesce((SELECT r.status FROM commission_entries r
-                                 WHERE r.related_entry = a.id AND r.kind IN ('approval', 'rejection')), 'pending')
-            END AS status
-       FROM commission_entries a
-      WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'`,
-    [ref.operatorId, ref.customerId],
+  const status = await statusesByKey(
+    tx,
+    ref.operatorId,
+    state.commissions.map((c) => c.idempotencyKey),
   );
-  // One pass over the commissions (withStatus per row would copy the list once per commission).
-  const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
   return {
     ...state,
     commissions: state.commissions.map((c) => {
@@ -563,6 +610,28 @@ async function refreshStatuses(
       return s && s !== c.status ? { ...c, status: s } : c;
     }),
   };
+}
+
+/**
+ * The state with the open commissions the event may compensate, from the ledger (`commissionsNeeded`):
+ * the stored state keeps only the CPA. In booking order; the stored CPA (with its terms) in its place.
+ */
+async function withOpenCommissions(
+  tx: Queryable,
+  ref: CustomerRef,
+  state: CommissionState,
+  event: CommissionEvent,
+): Promise<CommissionState> {
+  const needed = commissionsNeeded(state.facts, event);
+  if (!needed) return state;
+  const open = await openCommissions(tx, ref, 'all' in needed ? null : needed.keys);
+  const kept = new Map(state.commissions.map((c) => [c.idempotencyKey, c]));
+  const commissions: AccruedCommission[] = open.map((c) => {
+    const own = kept.get(c.idempotencyKey);
+    kept.delete(c.idempotencyKey);
+    return own ? { ...own, status: c.status } : c;
+  });
+  return { ...state, commissions: [...commissions, ...kept.values()] };
 }
 
 async function customerAttribution(tx: Queryable, ref: CustomerRef): Promise<Record<string, unknown> | null> {
@@ -680,25 +749,18 @@ async function notify(
     attribution,
     data,
   };
-  const { rowCount } = await tx.query(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                         status, facts, processed_at, settled_at, commission_entry_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'processed', $9, now(), now(), $10)
-     ON CONFLICT (operator_id, event_id) DO NOTHING`,
-    [
-      ref.operatorId,
-      eventId,
-      type,
-      payload.occurredAt,
-      ref.customerId,
-      payload,
-      bodyHash(payload),
-      workflowId,
-      { effectiveAttribution: attribution, ftd: false },
-      entry.id,
-    ],
-  );
-  if (!rowCount) return; // booked and notified by an earlier try of this transaction's work
+  const inserted = await insertEmittedEvent(tx, {
+    operatorId: ref.operatorId,
+    eventId,
+    type,
+    workflowId,
+    customerId: ref.customerId,
+    payload,
+    bodyHash: bodyHash(payload),
+    facts: { effectiveAttribution: attribution, ftd: false },
+    commissionEntryId: entry.id,
+  });
+  if (!inserted) return; // booked and notified by an earlier try of this transaction's work
   const policy = await operatorRetryPolicy(tx, ref.operatorId);
   await ensureDeliveries(
     tx,

@@ -125,7 +125,7 @@ const fields = {
     .max(100)
     .describe(
       'Exact types, `prefix.*` or `*`. `*` is every business event but not the operational ones ' +
-        '(`delivery.*`, `endpoint.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
+        '(`delivery.*`, `endpoint.*`, `settlement.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
         'subscribed when it was accepted: a change applies to events accepted after it',
     ),
   affiliateId: ExternalId.optional().describe('Only events attributed to this affiliate'),
