@@ -117,3 +117,21 @@ export async function openCommissions(
     ...(r.rule === 'challenge' ? { challengeId: r.idempotency_key.slice('challenge/'.length) } : {}),
   }));
 }
+
+/** The idempotency key of an accrual, by its id; null if there is no such accrual. */
+export async function accrualKey(db: Queryable, operatorId: string, id: string): Promise<string | null> {
+  const { rows } = await db.query<{ idempotency_key: string }>(
+    `SELECT idempotency_key FROM commission_entries WHERE operator_id = $1 AND id = $2 AND kind = 'accrual'`,
+    [operatorId, id],
+  );
+  return rows[0]?.idempotency_key ?? null;
+}
+
+/** Ids of the accrual and of every entry that names it. */
+export async function entriesOf(db: Queryable, commissionId: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id FROM commission_entries WHERE id = $1 OR related_entry = $1 OR reversal_of = $1',
+    [commissionId],
+  );
+  return rows.map((r) => r.id);
+}

@@ -90,10 +90,9 @@ async function stepAfter(trades: number) {
   const { customerId } = await newTrader();
   const t0 = Date.now() - 3_600_000;
   for (let i = 0; i < trades; i++) await recordTrade(customerId, t0, i);
-  const settle = () => withTransaction(pool, (tx) => settleCustomerTx(tx, { operatorId, customerId }));
-  await settle();
+  await settleAll(customerId);
   await recordTrade(customerId, t0, trades);
-  return settle();
+  return withTransaction(pool, (tx) => settleCustomerTx(tx, { operatorId, customerId }));
 }
 
 /** Records a commission event of the customer (not a trade). */
