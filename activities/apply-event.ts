@@ -6,9 +6,9 @@ import {
   findBindingRegistration,
   lockEventToApply,
   markEventProcessed,
-  type EventFacts,
   type EventToApply,
-} from '../src/db/events.js';
+} from '../src/db/event-application.js';
+import type { EventFacts } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
 import { ACTIVITY_FAILURES } from '../src/domain/activity-failures.js';
 import {

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import {
   approveDueTx,
@@ -46,11 +47,11 @@ export function createCommissionActivities(deps: CommissionDeps) {
   return {
     /** Folds the customer's unsettled commission events into the ledger, in event-time order. */
     async settleCustomer(ref: CustomerRef): Promise<CommissionStep> {
-      return run(ref, (tx) => settleCustomerTx(tx, ref));
+      return run(ref, (tx) => settleCustomerTx(tx, ref, { signal: cancellation() }));
     },
     /** Approves the pending commissions whose hold has ended by `at`. */
     async approveDueCommissions(input: CustomerRef & { at: string }): Promise<CommissionStep> {
-      return run(input, (tx) => approveDueTx(tx, input));
+      return run(input, (tx) => approveDueTx(tx, input, { signal: cancellation() }));
     },
     /** Approves or rejects one commission by hand. */
     async decideCommission(input: CustomerRef & Decision): Promise<CommissionDecision> {
@@ -59,6 +60,15 @@ export function createCommissionActivities(deps: CommissionDeps) {
       return run(ref, (tx) => decideTx(tx, ref, decision));
     },
   };
+}
+
+/** The attempt's cancellation (its timeout, for a local activity): the step stops before its next event. */
+function cancellation(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // called outside an activity (tests)
+  }
 }
 
 async function dispatchAll(deps: CommissionDeps, ref: CustomerRef, dispatch: Dispatch): Promise<void> {

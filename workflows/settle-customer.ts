@@ -127,6 +127,8 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
     pending = step.pending ?? step.holds?.length ?? 0;
     // The customer's parked events as they stand (results recorded before parking existed have none).
     parked = step.parked ?? [];
+    // A step that spent its time budget left events unsettled: settle again (absent in older results).
+    if (step.more) unsettled = true;
     booked += step.booked.length;
     const last = step.booked[step.booked.length - 1];
     if (last) lastStatus = last.status;

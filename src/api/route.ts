@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Operator } from '../db/operators.js';
 import { errors } from '../errors.js';
-import { nulIssues } from './nul.js';
+import { nulIssues } from '../contract/nul.js';
 
 /**
  * A route is data: method, path, auth, zod schemas in and out, and a handler. The Express router and the

@@ -1,4 +1,3 @@
-import type { Attribution, AttributableEvent } from '../domain/attribution.js';
 import { COMMISSION_EVENT_TYPES } from '../domain/commission/facts.js';
 import type { Queryable } from './pool.js';
 
@@ -39,7 +38,7 @@ export interface StoredEvent {
   commissionEntryId: string | null;
 }
 
-interface EventRow {
+export interface EventRow {
   operator_id: string;
   event_id: string;
   type: string;
@@ -164,6 +163,22 @@ export async function findUnstartedEvents(
   return rows.map(fromRow);
 }
 
+/** Parks an event whose settlement fails for good, with its error; returns when it was parked. */
+export async function parkEvent(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+  error: string,
+): Promise<Date> {
+  const { rows } = await db.query<{ parked_at: Date }>(
+    `UPDATE events SET settlement_parked_at = now(), settlement_error = $3
+      WHERE operator_id = $1 AND event_id = $2
+      RETURNING settlement_parked_at AS parked_at`,
+    [operatorId, eventId, error],
+  );
+  return rows[0]!.parked_at;
+}
+
 /**
  * Takes a parked event back into settlement (its customer's workflow must then be signalled). Answers
  * what the event was: `parked` (now unparked), `waiting` (not settled yet: signalling again is harmless),
@@ -187,112 +202,6 @@ export async function unparkEvent(
   );
   const row = rows[0];
   return row ? { was: row.was, event: fromRow(row) } : null;
-}
-
-/**
- * The statements of an event's application (activities/apply-event.ts), as named prepared statements: each
- * is parsed once per connection, and PostgreSQL soon keeps a generic plan (planning took 2-3x the execution
- * of these point lookups). Only explicit column lists: a prepared `SELECT *` or `RETURNING *` fails ("cached
- * plan must not change result type") in a running process after a migration adds a column.
- */
-const APPLY_STATEMENTS = {
-  lock: {
-    name: 'apply-event:lock-event-2',
-    text: `SELECT type, customer_id, occurred_at, received_at::text AS accepted_at, payload, status, facts
-             FROM events
-            WHERE operator_id = $1 AND event_id = $2 FOR UPDATE`,
-  },
-  recordedRegistration: {
-    name: 'apply-event:recorded-registration',
-    text: `SELECT event_id, occurred_at, payload FROM events
-            WHERE operator_id = $1 AND customer_id = $2 AND type = 'customer.registered'
-              AND payload ? 'attribution'
-            ORDER BY occurred_at, received_at, event_id
-            LIMIT 1`,
-  },
-  markProcessed: {
-    // Also answers whether the event's affiliate is set up, saving the commission wake-up a round trip.
-    name: 'apply-event:mark-processed-2',
-    text: `UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
-                  workflow_started_at = coalesce(workflow_started_at, now())
-            WHERE operator_id = $1 AND event_id = $2
-        RETURNING EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $4::text)
-                  AS affiliate_known`,
-  },
-} as const;
-
-/** An event as its application reads it, locked for the transaction. */
-export interface EventToApply extends AttributableEvent {
-  customerId: string;
-  payload: { attribution?: Attribution; data: Record<string, unknown> };
-  /**
-   * When the event was accepted (received_at: its 202, an emitted event's insert), as PostgreSQL wrote it:
-   * its subscribers are those of then, compared to the microsecond (a Date would round to milliseconds).
-   */
-  acceptedAt: string;
-  status: EventStatus;
-  facts: EventFacts | null;
-}
-
-/** Locks the event's row for the transaction that applies it; null when there is no such event. */
-export async function lockEventToApply(
-  tx: Queryable,
-  operatorId: string,
-  eventId: string,
-): Promise<EventToApply | null> {
-  type Row = Pick<EventRow, 'type' | 'customer_id' | 'occurred_at' | 'status' | 'facts'>;
-  const { rows } = await tx.query<Row & { accepted_at: string; payload: EventToApply['payload'] }>({
-    ...APPLY_STATEMENTS.lock,
-    values: [operatorId, eventId],
-  });
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    eventId,
-    type: r.type,
-    customerId: r.customer_id,
-    occurredAt: r.occurred_at,
-    acceptedAt: r.accepted_at,
-    payload: r.payload,
-    status: r.status,
-    facts: r.facts,
-  };
-}
-
-/**
- * The customer's earliest recorded registration that carries an attribution, applied or not (its workflow
- * may run behind the event being applied); null when there is none.
- */
-export async function findBindingRegistration(
-  tx: Queryable,
-  operatorId: string,
-  customerId: string,
-): Promise<AttributableEvent | null> {
-  const { rows } = await tx.query<
-    Pick<EventRow, 'event_id' | 'occurred_at'> & { payload: AttributableEvent['payload'] }
-  >({ ...APPLY_STATEMENTS.recordedRegistration, values: [operatorId, customerId] });
-  const r = rows[0];
-  return r
-    ? { eventId: r.event_id, type: 'customer.registered', occurredAt: r.occurred_at, payload: r.payload }
-    : null;
-}
-
-/**
- * Records the facts derived from the event and marks it processed. Answers whether the operator has set up
- * `affiliateId` (false when null).
- */
-export async function markEventProcessed(
-  tx: Queryable,
-  operatorId: string,
-  eventId: string,
-  facts: EventFacts,
-  affiliateId: string | null,
-): Promise<{ affiliateKnown: boolean }> {
-  const { rows } = await tx.query<{ affiliate_known: boolean }>({
-    ...APPLY_STATEMENTS.markProcessed,
-    values: [operatorId, eventId, facts, affiliateId],
-  });
-  return { affiliateKnown: rows[0]?.affiliate_known ?? false };
 }
 
 /** One event of a batch, as recordEventBatch inserts it: its payload is the event as submitted. */

@@ -1,4 +1,4 @@
-import type { Defaults, FieldMap, StatusMap } from '../ingest/inbound-map.js';
+import type { Defaults, FieldMap, StatusMap } from '../contract/inbound-mapping.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 import { rotateSecretStatement } from './secret-rotation.js';

@@ -36,14 +36,19 @@ export const EMITTED_EVENT_TYPES = [
   'delivery.exhausted',
   'delivery.recovered',
   'endpoint.disabled',
+  'settlement.parked',
 ] as const;
 
-/** Operational events about the delivery machinery itself: delivering one never emits another. */
+/**
+ * Operational events about the machinery itself (deliveries, endpoints, a settlement that parked an
+ * event): delivering one never emits another, and `*` never matches one.
+ */
 export const OPERATIONAL_EVENT_TYPES = [
   'delivery.failing',
   'delivery.exhausted',
   'delivery.recovered',
   'endpoint.disabled',
+  'settlement.parked',
 ] as const;
 export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
 
@@ -86,6 +91,7 @@ export const EVENT_VERTICALS: Record<EventType, readonly Vertical[]> = {
   'delivery.exhausted': ['platform'],
   'delivery.recovered': ['platform'],
   'endpoint.disabled': ['platform'],
+  'settlement.parked': ['platform'],
 };
 
 export function isInboundEventType(type: string): type is InboundEventType {

@@ -1,13 +1,13 @@
 import type { Client } from '@temporalio/client';
 import { errors, type ErrorDetail } from '../errors.js';
-import { EventIn } from '../api/schemas/events.js';
+import { EventIn } from '../contract/events.js';
 import { markWorkflowStarted, recordEventBatch, type RecordedState } from '../db/events.js';
 import { isDatabaseUnavailable } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { startAcceptedEvent } from '../temporal/start-event.js';
 import { boundedWait } from '../temporal/timeout.js';
 import type { AcceptDeps } from './accept-event.js';
-import { bodyHash } from './body-hash.js';
+import { bodyHash } from '../body-hash.js';
 
 /**
  * Accepts many events at once, each exactly as durable as a single `POST /v1/events` (see accept-event.ts):

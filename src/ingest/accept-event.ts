@@ -1,12 +1,12 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
-import type { EventIn } from '../api/schemas/events.js';
+import type { EventIn } from '../contract/events.js';
 import { recordEvent, markWorkflowStarted, type StoredEvent } from '../db/events.js';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { startAcceptedEvent, type StartEventOptions } from '../temporal/start-event.js';
-import { bodyHash } from './body-hash.js';
+import { bodyHash } from '../body-hash.js';
 
 /**
  * How an event is accepted so that none is ever lost (the outbox pattern, with the events table as the

@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import { errors, type ErrorDetail } from '../errors.js';
-import { EventIn } from '../api/schemas/events.js';
+import { EventIn } from '../contract/events.js';
+import type { InboundMapping } from '../contract/inbound-mapping.js';
 import { INBOUND_EVENT_TYPES } from '../domain/event-types.js';
-import { bodyHash } from './body-hash.js';
+import { bodyHash } from '../body-hash.js';
 
 /**
  * How a GET postback (`?event=ftd&player=p-42&amount=50.00&txid=tx-9`) becomes a canonical event, by the
@@ -17,15 +18,7 @@ import { bodyHash } from './body-hash.js';
  * body hash, so a sender retrying the same postback later is answered `duplicate`, not `conflict`.
  */
 
-export type FieldMap = Record<string, string | string[]>;
-export type StatusMap = Record<string, string>;
-export type Defaults = Record<string, string | number | boolean>;
-
-export interface InboundMapping {
-  fieldMap: FieldMap;
-  statusMap: StatusMap;
-  defaults: Defaults;
-}
+export type { Defaults, FieldMap, InboundMapping, StatusMap } from '../contract/inbound-mapping.js';
 
 const TOP_LEVEL = new Set(['id', 'type', 'occurredAt', 'brand', 'customerId']);
 const ATTRIBUTION = new Set(['attribution.affiliateId', 'attribution.clickId']);

@@ -6,7 +6,7 @@ import { markWorkflowStarted, recordEmittedEvent } from '../db/events.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { eventWorkflowId, internalEventId } from '../domain/ids.js';
 import { startEventWorkflow } from '../temporal/start-event.js';
-import { bodyHash } from './body-hash.js';
+import { bodyHash } from '../body-hash.js';
 
 export type { InternalEvent };
 

@@ -11,13 +11,8 @@ import {
   customerAttribution,
   lockCustomer,
 } from '../../src/db/customers.js';
-import {
-  findBindingRegistration,
-  findEvent,
-  markWorkflowStarted,
-  recordEmittedEvent,
-  recordEventBatch,
-} from '../../src/db/events.js';
+import { findBindingRegistration } from '../../src/db/event-application.js';
+import { findEvent, markWorkflowStarted, recordEmittedEvent, recordEventBatch } from '../../src/db/events.js';
 import { randomBase62 } from '../../src/db/new-id.js';
 import { createOperator } from '../../src/db/operators.js';
 import { createPool, withTransaction, type Pool } from '../../src/db/pool.js';

@@ -7,7 +7,7 @@ import { createPool, withTransaction, type Pool } from '../../src/db/pool.js';
 import type { Deal } from '../../src/domain/commission/deals.js';
 import { tieredCommission, type RevshareAccount } from '../../src/domain/commission/revshare.js';
 import { add, sum } from '../../src/domain/money.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
+import { bodyHash } from '../../src/body-hash.js';
 import { testEnv } from '../support/env.js';
 
 /**

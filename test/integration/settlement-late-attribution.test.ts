@@ -6,7 +6,7 @@ import { randomBase62 } from '../../src/db/new-id.js';
 import { createPool, withTransaction, type Pool } from '../../src/db/pool.js';
 import type { Deal } from '../../src/domain/commission/deals.js';
 import type { RevshareAccount } from '../../src/domain/commission/revshare.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
+import { bodyHash } from '../../src/body-hash.js';
 import { testEnv } from '../support/env.js';
 
 /**

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { settleCustomerTx } from '../../src/commission/settle.js';
+import { insertEndpoint, newEndpointId } from '../../src/db/endpoints.js';
 import { randomBase62 } from '../../src/db/new-id.js';
 import { createPool, withTransaction, type Pool } from '../../src/db/pool.js';
 import type { Deal } from '../../src/domain/commission/deals.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
+import { bodyHash } from '../../src/body-hash.js';
 import { testEnv } from '../support/env.js';
 
 /**
@@ -161,5 +162,67 @@ describe('a settlement step that fails for one event parks it and settles the re
       [huge],
     );
     assert.deepEqual(await accrualsOf(customerId), [{ event_id: normal, amount: '21.00000000' }]);
+  });
+});
+
+describe('a parked event is announced to the endpoints that name settlement.parked', () => {
+  async function endpoint(eventTypes: string[], affiliateId: string | null = null) {
+    const id = newEndpointId();
+    await insertEndpoint(
+      pool,
+      operatorId,
+      id,
+      {
+        url: `https://example.com/${id}`,
+        description: null,
+        eventTypes,
+        affiliateId,
+        format: 'webhook',
+        headers: {},
+        retryPolicy: null,
+        timeoutMs: 2_000,
+        rateLimitPerSecond: null,
+        postback: null,
+        enabled: true,
+      },
+      'sealed-secret-not-used',
+    );
+    return id;
+  }
+
+  it('one settlement.parked event with the error, delivered to the exact type and settlement.*, never to * or commission.*', async () => {
+    const deal: Deal = { model: 'challenge', percent: '10', holdPeriod: '30d', clawbackWindow: '60d' };
+    const { affiliateId, customerId } = await affiliateWithRawDeal(deal);
+    const exact = await endpoint(['settlement.parked']);
+    const prefix = await endpoint(['settlement.*']);
+    await endpoint(['*']);
+    await endpoint(['commission.*']);
+    await endpoint(['settlement.parked'], affiliateId); // an affiliate's endpoint: not about its business
+    const poison = await record(customerId, 'challenge.purchased', '9999-12-31T23:59:59Z', challenge());
+
+    const result = await settle(customerId);
+    assert.deepEqual(
+      result.parked.map((p) => p.eventId),
+      [poison],
+    );
+    const announced = result.dispatch.notifications.filter((n) => n.type === 'settlement.parked');
+    assert.equal(announced.length, 1, 'the step starts its workflow after the commit');
+    const { rows } = await pool.query<{ payload: { data: Record<string, unknown> }; endpoints: string[] }>(
+      `SELECT e.payload, array(SELECT d.endpoint_id FROM deliveries d
+                                WHERE d.operator_id = e.operator_id AND d.event_id = e.event_id
+                                ORDER BY d.endpoint_id) AS endpoints
+         FROM events e WHERE e.operator_id = $1 AND e.type = 'settlement.parked'`,
+      [operatorId],
+    );
+    assert.equal(rows.length, 1);
+    assert.deepEqual(rows[0]!.endpoints, [exact, prefix].sort());
+    const data = rows[0]!.payload.data;
+    assert.equal(data.eventId, poison);
+    assert.equal(data.eventType, 'challenge.purchased');
+    assert.equal(data.customerId, customerId);
+    assert.match(String(data.error), /.+/);
+    // Settling again parks nothing new and announces nothing again.
+    const again = await settle(customerId);
+    assert.deepEqual(again.dispatch.notifications, []);
   });
 });

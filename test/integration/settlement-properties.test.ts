@@ -11,7 +11,7 @@ import {
 import { upsertAffiliate } from '../../src/db/ledger.js';
 import { randomBase62 } from '../../src/db/new-id.js';
 import { createPool, withTransaction, type Pool } from '../../src/db/pool.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
+import { bodyHash } from '../../src/body-hash.js';
 import { testEnv } from '../support/env.js';
 import { assertLedgerInvariants, at, historyDeal, specArb, toEvent } from '../support/ledger-fixtures.js';
 

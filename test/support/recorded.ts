@@ -1,7 +1,7 @@
 import { recordEvent } from '../../src/db/events.js';
 import type { Pool } from '../../src/db/pool.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
-import { bodyHash } from '../../src/ingest/body-hash.js';
+import { bodyHash } from '../../src/body-hash.js';
 
 /**
  * Records an event as the API does before it starts the workflow, and starts nothing: the state an event is

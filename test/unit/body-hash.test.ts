@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bodyHash, canonicalJson } from '../../src/ingest/body-hash.js';
+import { bodyHash, canonicalJson } from '../../src/body-hash.js';
 
 describe('what "the same body" means', () => {
   it('ignores key order at every depth', () => {

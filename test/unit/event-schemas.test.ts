@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventIn, EVENT_DATA_SCHEMAS } from '../../src/api/schemas/events.js';
+import { EventIn, EVENT_DATA_SCHEMAS } from '../../src/contract/events.js';
 import { INBOUND_EVENT_TYPES } from '../../src/domain/event-types.js';
 
 /** One valid example per version-1 type, with the contract's required data fields. */

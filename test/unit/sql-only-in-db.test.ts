@@ -1,8 +1,6 @@
 /**
  * All SQL lives in src/db/ (the repositories). This reads every production TypeScript file outside it and
- * fails on a string or template literal shaped like a SQL statement. KNOWN lists today's offenders, which
- * are being moved into repositories; an entry whose file no longer holds SQL fails too, so the list only
- * shrinks until it is empty.
+ * fails on a string or template literal shaped like a SQL statement. There are no exceptions.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,9 +9,6 @@ import { describe, it } from 'node:test';
 import ts from 'typescript';
 
 const root = join(import.meta.dirname, '..', '..');
-
-/** Files outside src/db/ that still hold SQL. Remove an entry when its SQL moves into a repository. */
-const KNOWN = ['src/commission/settle.ts'];
 
 /** Statement shapes, upper case as this code base writes SQL (so English prose does not match). */
 const SQL_SHAPES = [
@@ -72,21 +67,13 @@ describe('SQL only in src/db/', () => {
     assert.equal(sqlLiterals(probe).length, 5);
   });
 
-  it('no production file outside src/db/ holds SQL, but the known ones', () => {
+  it('no production file outside src/db/ holds SQL', () => {
     const offenders = files.filter((f) => sqlLiterals(readFileSync(join(root, f), 'utf8'), f).length > 0);
-    const unexpected = offenders.filter((f) => !KNOWN.includes(f));
     assert.deepEqual(
-      unexpected.map((f) => `${f}: ${sqlLiterals(readFileSync(join(root, f), 'utf8'), f).join(' | ')}`),
+      offenders.map((f) => `${f}: ${sqlLiterals(readFileSync(join(root, f), 'utf8'), f).join(' | ')}`),
       [],
       'move this SQL into a repository under src/db/',
     );
-  });
-
-  it('every known exception still holds SQL (the list only shrinks)', () => {
-    const stale = KNOWN.filter(
-      (f) => !files.includes(f) || sqlLiterals(readFileSync(join(root, f), 'utf8'), f).length === 0,
-    );
-    assert.deepEqual(stale, [], 'no SQL left here (or the file is gone): remove it from KNOWN');
   });
 
   it('reads the production folders', () => {

@@ -16,7 +16,7 @@ import {
   toAffiliateOut,
   toCommissionOut,
 } from '../schemas/affiliates.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 
 const notFound = (what: string) => ({ description: `No such ${what} for this operator`, schema: ErrorOut });
 

@@ -6,7 +6,7 @@ import { boundedWait } from '../../temporal/timeout.js';
 import { decodeCursor, page } from '../cursor.js';
 import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 import {
   DeliveryDetailOut,
   ListDeliveriesQuery,

@@ -5,7 +5,7 @@ import { AppError, errors } from '../../errors.js';
 import { emitInternalEvent } from '../../ingest/internal-event.js';
 import { recoverEndpoint } from '../../ingest/redrive.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 import { toDeliveryOut } from '../schemas/deliveries.js';
 import { RecoverIn } from '../schemas/endpoints.js';
 import { IdParams, notFound, type EndpointContext } from './endpoint-context.js';

@@ -9,7 +9,7 @@ import { parseDuration } from '../../domain/duration.js';
 import { renderTemplate } from '../../domain/postback/macros.js';
 import { resolvePostbackConfig, type PostbackSettings } from '../../domain/postback/presets.js';
 import { errors, type AppError } from '../../errors.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 import { toEndpointOut } from '../schemas/endpoints.js';
 
 /** What the endpoint routes (endpoints.ts, endpoint-actions.ts) share: deps, input checks, lookups. */

@@ -13,7 +13,7 @@ import type { RetryPolicy } from '../../domain/retry-policy.js';
 import { errors } from '../../errors.js';
 import { decodeCursor, page } from '../cursor.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 import {
   EndpointIn,
   EndpointOut,

@@ -3,7 +3,7 @@ import type { AcceptDeps } from '../../ingest/accept-event.js';
 import { AppError } from '../../errors.js';
 import { defineRoute } from '../route.js';
 import { EventBatchIn, EventBatchOut, EventBatchUnavailableOut } from '../schemas/batch.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 
 /**
  * 503 for a batch some of whose items could not be started. It keeps the error shape (and Retry-After,

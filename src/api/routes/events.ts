@@ -11,8 +11,8 @@ import { customerWorkflowId } from '../../domain/ids.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
 import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut, ExternalId } from '../schemas/common.js';
-import { EventAcceptedOut, EventIn, EventOut, ResettleOut } from '../schemas/events.js';
+import { ErrorOut, ExternalId } from '../../contract/common.js';
+import { EventAcceptedOut, EventIn, EventOut, ResettleOut } from '../../contract/events.js';
 
 const EventParams = z.object({ id: ExternalId });
 

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { MAX_BATCH_EVENTS } from '../../ingest/accept-batch.js';
 import type { buildOpenApi } from '../openapi.js';
 import { EventBatchOut, EventBatchUnavailableOut } from '../schemas/batch.js';
-import { ErrorOut } from '../schemas/common.js';
-import { EventAcceptedOut } from '../schemas/events.js';
+import { ErrorOut } from '../../contract/common.js';
+import { EventAcceptedOut } from '../../contract/events.js';
 
 type OpenApiDocument = ReturnType<typeof buildOpenApi>;
 

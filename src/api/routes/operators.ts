@@ -1,7 +1,7 @@
 import { createOperator } from '../../db/operators.js';
 import type { Pool } from '../../db/pool.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 import { OperatorCreatedOut, OperatorIn } from '../schemas/operators.js';
 
 export function operatorRoutes(deps: { pool: Pool }) {

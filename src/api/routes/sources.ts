@@ -19,7 +19,7 @@ import { mappingProblems } from '../../ingest/inbound-map.js';
 import { decodeCursor, page } from '../cursor.js';
 import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
-import { ErrorOut } from '../schemas/common.js';
+import { ErrorOut } from '../../contract/common.js';
 import { ListQuery } from '../schemas/endpoints.js';
 import {
   inboundUrl,

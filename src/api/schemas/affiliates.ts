@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Affiliate, Commission } from '../../db/ledger.js';
 import { dealProblems, type Deal } from '../../domain/commission/deals.js';
 import { isDuration } from '../../domain/duration.js';
-import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from './common.js';
+import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from '../../contract/common.js';
 
 /** Affiliates, deals and commissions (docs/api-v1.md section 6). Shapes here; meaning checked by `dealProblems`. */
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MAX_BATCH_EVENTS } from '../../ingest/accept-batch.js';
-import { ErrorOut } from './common.js';
+import { ErrorOut } from '../../contract/common.js';
 
 /** Many events in one request (`POST /v1/events/batch`, and arrays sent to an inbound source). */
 

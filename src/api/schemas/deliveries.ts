@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Delivery, DeliveryAttempt } from '../../db/deliveries.js';
-import { ExternalId } from './common.js';
+import { ExternalId } from '../../contract/common.js';
 
 /** Deliveries: what the API answers about them, and the mappers from the repository's rows. */
 

@@ -9,7 +9,7 @@ import {
 } from '../../domain/postback/presets.js';
 import { validateRetryPolicy, type RetryPolicy } from '../../domain/retry-policy.js';
 import { RESERVED_HEADERS } from '../../domain/webhook-payload.js';
-import { ExternalId } from './common.js';
+import { ExternalId } from '../../contract/common.js';
 
 /** Endpoints (docs/api-v1.md section 4). */
 
@@ -126,7 +126,7 @@ const fields = {
     .max(100)
     .describe(
       'Exact types, `prefix.*` or `*`. `*` is every business event but not the operational ones ' +
-        '(`delivery.*`, `endpoint.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
+        '(`delivery.*`, `endpoint.*`, `settlement.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
         'subscribed when it was accepted: a change applies to events accepted after it',
     ),
   affiliateId: ExternalId.optional().describe('Only events attributed to this affiliate'),

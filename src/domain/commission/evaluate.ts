@@ -5,7 +5,8 @@
  * for. It books nothing itself: an activity turns the intents into ledger calls inside one transaction.
  *
  * Idempotency is layered. The evaluator skips an event id it has seen and remembers each commission it
- * accrued by its idempotency key; the ledger refuses a second entry with the same key. A key names the
+ * accrued by its idempotency key, while the caller keeps them; the ledger refuses a second entry with the
+ * same key. Between settlements the caller keeps only `storedState`: the ledger's keys suffice. A key names the
  * business fact a rule pays for at most once:
  *
  * | rule      | key                            | paid once per   |
@@ -149,6 +150,37 @@ export const idempotencyKeys = {
   lot: (accountId: string, tradeId: string) => `lot/${accountId}/${tradeId}`,
   challenge: (challengeId: string) => `challenge/${challengeId}`,
 };
+
+/**
+ * What a customer's state keeps between settlements: the facts and the CPA, whatever its status (one per
+ * customer; its terms judge a later chargeback, and a forfeited one must not be earned again). Not the
+ * other commissions, one per trade, revenue day or challenge, nor the event ids seen: the settlement
+ * folds each event once (`events.settled_at`), the ledger's unique keys refuse a second accrual, and the
+ * few events that compensate other commissions get them from the ledger first (`commissionsNeeded`). So
+ * the stored state does not grow with the commissions, open or closed.
+ */
+export function storedState(state: CommissionState): CommissionState {
+  return {
+    facts: state.facts,
+    commissions: state.commissions.filter((c) => c.rule === 'cpa'),
+    seenEventIds: [],
+  };
+}
+
+/**
+ * The customer's open commissions, beyond those `storedState` keeps, that evaluating `event` on top of
+ * `facts` may compensate: all of them when the event blocks the customer (fraud, KYC rejection,
+ * self-exclusion), a challenge's when it refunds one; none for any other event.
+ */
+export function commissionsNeeded(
+  facts: CustomerFacts,
+  event: CommissionEvent,
+): { all: true } | { keys: string[] } | null {
+  if (sweeps(facts, applyEvent(facts, event)).some((s) => s.rule !== 'cpa')) return { all: true };
+  if (event.type === 'challenge.refunded')
+    return { keys: [idempotencyKeys.challenge(event.data.challengeId)] };
+  return null;
+}
 
 /** The state with one commission's status as the ledger reports it (after a hold timer's approval, say). */
 export function withStatus(
@@ -296,19 +328,30 @@ class Run {
   }
 }
 
-function compensate(run: Run, before: CustomerFacts, facts: CustomerFacts): void {
-  const event = run.event;
-  const keys = (rule?: CommissionRule) =>
-    run.commissions.filter((c) => rule === undefined || c.rule === rule).map((c) => c.idempotencyKey);
-  const all = (reason: ReasonCode, rule?: CommissionRule) => {
-    for (const key of keys(rule)) run.compensate(key, reason);
-  };
-  if (!before.fraudHigh && facts.fraudHigh) all('fraud_high');
-  if (currentKyc(before) !== 'rejected' && currentKyc(facts) === 'rejected') all('kyc_rejected');
+/**
+ * The compensations of many commissions at once that a change of the facts brings about, in order: each
+ * applies to every open commission (of `rule`, when given).
+ */
+function sweeps(
+  before: CustomerFacts,
+  facts: CustomerFacts,
+): { reason: ReasonCode; rule?: CommissionRule }[] {
+  const out: { reason: ReasonCode; rule?: CommissionRule }[] = [];
+  if (!before.fraudHigh && facts.fraudHigh) out.push({ reason: 'fraud_high' });
+  if (currentKyc(before) !== 'rejected' && currentKyc(facts) === 'rejected')
+    out.push({ reason: 'kyc_rejected' });
   const wasStatus = before.status?.value;
   const isStatus = facts.status?.value;
-  if (wasStatus !== 'self_excluded' && isStatus === 'self_excluded') all('self_exclusion');
-  if (wasStatus !== 'duplicate' && isStatus === 'duplicate') all('duplicate', 'cpa');
+  if (wasStatus !== 'self_excluded' && isStatus === 'self_excluded') out.push({ reason: 'self_exclusion' });
+  if (wasStatus !== 'duplicate' && isStatus === 'duplicate') out.push({ reason: 'duplicate', rule: 'cpa' });
+  return out;
+}
+
+function compensate(run: Run, before: CustomerFacts, facts: CustomerFacts): void {
+  const event = run.event;
+  for (const { reason, rule } of sweeps(before, facts))
+    for (const c of run.commissions.filter((c) => rule === undefined || c.rule === rule))
+      run.compensate(c.idempotencyKey, reason);
   if (event.type === 'challenge.refunded') {
     for (const c of run.commissions)
       if (c.rule === 'challenge' && c.challengeId === event.data.challengeId)

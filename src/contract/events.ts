@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
-import { INBOUND_EVENT_TYPES } from '../../domain/event-types.js';
-import { eventTimeProblem } from '../../domain/limits.js';
-import { nulIssues } from '../nul.js';
+import { EXTERNAL_ID_PATTERN } from '../domain/ids.js';
+import { INBOUND_EVENT_TYPES } from '../domain/event-types.js';
+import { eventTimeProblem } from '../domain/limits.js';
+import { nulIssues } from './nul.js';
 import {
   Currency,
   DecimalString,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { EXTERNAL_ID_PATTERN } from '../../domain/ids.js';
-import { MAX_AMOUNT_DIGITS, MAX_LOTS_DIGITS } from '../../domain/limits.js';
+import { EXTERNAL_ID_PATTERN } from '../domain/ids.js';
+import { MAX_AMOUNT_DIGITS, MAX_LOTS_DIGITS } from '../domain/limits.js';
 
 /** Building blocks shared by the API schemas (docs/api-v1.md section 1). */
 
