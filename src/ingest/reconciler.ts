@@ -20,10 +20,16 @@ export interface ReconcilerDeps {
  */
 const BATCH = 200;
 
-export async function reconcileOnce(deps: ReconcilerDeps, batch = BATCH): Promise<number> {
+export async function reconcileOnce(
+  deps: ReconcilerDeps,
+  batch = BATCH,
+  stopping: () => boolean = () => false,
+): Promise<number> {
   const pending = await findUnstartedEvents(deps.pool, deps.graceMs, batch);
   let started = 0;
   for (const e of pending) {
+    // A process told to stop finishes the start in flight and leaves the rest to the next one.
+    if (stopping()) break;
     try {
       const attribution = e.payload.attribution as { affiliateId?: string } | undefined;
       await startEventWorkflow(
@@ -52,14 +58,19 @@ export async function reconcileOnce(deps: ReconcilerDeps, batch = BATCH): Promis
   return started;
 }
 
-/** Runs reconcileOnce every intervalMs until stopped. */
+/**
+ * Runs reconcileOnce every intervalMs until stopped. stop() returns once the start in flight is done, not
+ * after the backlog: a worker draining on SIGTERM must not spend its grace period starting workflows.
+ */
 export function startReconciler(deps: ReconcilerDeps, intervalMs: number): { stop: () => Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const stopping = () => stopped;
   const timer = setInterval(() => {
     running = running.then(async () => {
       try {
         // A full batch means more may wait (after an outage): keep going, a bounded number of batches.
-        for (let i = 0; i < 50 && (await reconcileOnce(deps, BATCH)) === BATCH; i++);
+        for (let i = 0; i < 50 && !stopped && (await reconcileOnce(deps, BATCH, stopping)) === BATCH; i++);
       } catch (err) {
         deps.logger.warn({ err: { message: (err as Error).message } }, 'reconcile failed');
       }
@@ -68,6 +79,7 @@ export function startReconciler(deps: ReconcilerDeps, intervalMs: number): { sto
   timer.unref();
   return {
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await running;
     },

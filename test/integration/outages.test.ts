@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eventWorkflowId } from '../../src/domain/ids.js';
-import { reconcileOnce } from '../../src/ingest/reconciler.js';
+import { reconcileOnce, startReconciler } from '../../src/ingest/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import { freePort, startDevServer, type DevServer } from '../../src/main/host/dev-server.js';
 import { testEnv } from '../support/env.js';
@@ -118,6 +118,54 @@ describe('when Temporal is unreachable', () => {
     for await (const wf of sys.client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
       after.push(wf.runId);
     assert.deepEqual(after, runs);
+  });
+});
+
+describe('a worker told to stop while its reconciler works off a backlog', () => {
+  it('stops after the start in flight, not after the backlog: the rest waits for the next process', async () => {
+    // A backlog after an outage: 400 events recorded, none started.
+    const customerId = uniqueId('player');
+    const ids: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const event = registration(`${customerId}-${i}`);
+      await recordOnly(sys.pool, op.id, event);
+      ids.push(event.id);
+    }
+    const startedOfOurs = async () => {
+      const { rows } = await sys.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events
+          WHERE operator_id = $1 AND event_id = ANY($2) AND workflow_started_at IS NOT NULL`,
+        [op.id, ids],
+      );
+      return rows[0]!.n;
+    };
+    const reconciler = startReconciler(
+      {
+        pool: sys.pool,
+        client: sys.client,
+        start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
+        logger: createLogger('silent'),
+        graceMs: 0,
+      },
+      10,
+    );
+    try {
+      while ((await startedOfOurs()) === 0) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await reconciler.stop();
+    }
+    const atStop = await startedOfOurs();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await startedOfOurs(), atStop, 'nothing is started once stop() has returned');
+    assert.ok(
+      atStop < ids.length,
+      `stop() waited for the whole backlog (${atStop} of ${ids.length} started)`,
+    );
+    // The rest is what the next worker's reconciler would start; other files' reconcilers must not.
+    await sys.pool.query(
+      'DELETE FROM events WHERE operator_id = $1 AND event_id = ANY($2) AND workflow_started_at IS NULL',
+      [op.id, ids],
+    );
   });
 });
 
