@@ -60,8 +60,11 @@ async function recordTrade(customerId: string, t0: number, i: number) {
     },
   };
   await pool.query(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    // Stands for an event the API recorded and started: marked started, so that no start reconciler (the
+    // e2e worker's, on this shared database) starts thousands of workflows for it.
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         workflow_started_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
     [operatorId, id, 'trade.closed', occurredAt, customerId, payload, bodyHash(payload), `event:${id}`],
   );
   return id;
@@ -101,8 +104,11 @@ async function record(customerId: string, type: string, data: Record<string, unk
   const occurredAt = new Date(Date.now() - 60_000).toISOString();
   const payload = { id, type, occurredAt, customerId, data };
   await pool.query(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    // Stands for an event the API recorded and started: marked started, so that no start reconciler (the
+    // e2e worker's, on this shared database) starts thousands of workflows for it.
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         workflow_started_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())`,
     [operatorId, id, type, occurredAt, customerId, payload, bodyHash(payload), `event:${id}`],
   );
   return id;
