@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { errors, type ErrorDetail } from '../errors.js';
-import { EventIn } from '../contract/events.js';
+import { EVENT_DATA_SCHEMAS, EventIn } from '../contract/events.js';
 import type { InboundMapping } from '../contract/inbound-mapping.js';
 import { INBOUND_EVENT_TYPES } from '../domain/event-types.js';
 import { bodyHash } from '../body-hash.js';
@@ -12,6 +12,10 @@ import { bodyHash } from '../body-hash.js';
  * - `fieldMap`: query field -> canonical path, or several (`{"txid": ["id", "data.depositId"]}`).
  * - `statusMap`: values of the field mapped to `type` -> event types (`{"ftd": "deposit.completed"}`).
  * - `defaults`: canonical path -> constant, used when no query field supplies the path.
+ *
+ * Data paths apply per event type: `data.depositId` or a `data.currency` default reach only the types whose
+ * `data` declares that field (a registration gets no deposit's fields); a field no type declares is the
+ * operator's own and reaches every type.
  *
  * An empty query value counts as absent (trackers send `amount=` for an empty macro). `occurredAt` may be
  * RFC 3339 or unix seconds or milliseconds; absent, it is the time of receipt, and then it is left out of the
@@ -35,6 +39,22 @@ export function isCanonicalPath(path: string): boolean {
   if (TOP_LEVEL.has(path) || ATTRIBUTION.has(path) || SUB_ID.test(path)) return true;
   const data = DATA_FIELD.exec(path);
   return data !== null && !FORBIDDEN_KEYS.has(data[1]!);
+}
+
+/** The `data` fields each event type declares, and every field some type declares. */
+const DECLARED = new Map<string, ReadonlySet<string>>(
+  Object.entries(EVENT_DATA_SCHEMAS).map(([type, schema]) => [type, new Set(Object.keys(schema.shape))]),
+);
+const DECLARED_BY_SOME = new Set([...DECLARED.values()].flatMap((fields) => [...fields]));
+
+/** Drops the data fields another event type declares and this one does not. */
+function keepDataOf(type: string, draft: Record<string, unknown>): void {
+  const data = draft.data;
+  const own = DECLARED.get(type);
+  if (!own || data === null || typeof data !== 'object') return;
+  for (const key of Object.keys(data)) {
+    if (DECLARED_BY_SOME.has(key) && !own.has(key)) delete (data as Record<string, unknown>)[key];
+  }
 }
 
 function pathsOf(target: string | string[]): string[] {
@@ -165,6 +185,8 @@ export function mapPostback(query: PostbackQuery, mapping: InboundMapping, recei
     }
   }
 
+  if (typeof draft.type === 'string') keepDataOf(draft.type, draft);
+
   const occurredAtFromReceipt = draft.occurredAt === undefined;
   draft.occurredAt = occurredAtFromReceipt ? receivedAt.toISOString() : normaliseTime(draft.occurredAt);
 
@@ -176,7 +198,16 @@ export function mapPostback(query: PostbackQuery, mapping: InboundMapping, recei
       ok: false,
       issues: details.map((d) => {
         const field = origin.get(d.path);
-        return field ? { path: d.path, message: `${d.message} (query field "${field}")` } : d;
+        if (field) return { path: d.path, message: `${d.message} (query field "${field}")` };
+        if (getPath(draft, d.path.split('.')) === undefined && typeof draft.type === 'string') {
+          return {
+            path: d.path,
+            message:
+              `required for ${draft.type}, and no query field gives it: map one to "${d.path}" in the ` +
+              `source's fieldMap or give it in defaults`,
+          };
+        }
+        return d;
       }),
     };
   }

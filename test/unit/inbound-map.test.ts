@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   isCanonicalPath,
@@ -217,5 +219,73 @@ describe('what a mapping may say', () => {
       mappingProblems({ fieldMap: {}, statusMap: { ftd: 'deposit.completed' }, defaults: { type: 'ftd' } }),
       [],
     );
+  });
+});
+
+describe('field maps and defaults apply per event type', () => {
+  it("a registration gets no deposit's fields: data paths another type declares stay with that type", () => {
+    const { event } = mapped({
+      event: 'reg',
+      player: 'p-1',
+      txid: 'r-1',
+      aff: 'aff-7',
+      country: 'DE',
+      amount: '',
+    });
+    assert.deepEqual(event.data, { country: 'DE' });
+    const deposit = mapped({ event: 'ftd', player: 'p-1', txid: 't-1', amount: '5.00', country: 'DE' }).event;
+    assert.deepEqual(deposit.data, { depositId: 't-1', amount: '5.00', currency: 'EUR' });
+  });
+
+  it("a data field no event type declares is the operator's own and reaches every type", () => {
+    const mapping: InboundMapping = { ...casino, fieldMap: { ...casino.fieldMap, camp: 'data.campaign' } };
+    const reg = mapped(
+      { event: 'reg', player: 'p-1', txid: 'r-1', aff: 'a', country: 'DE', camp: 'x' },
+      mapping,
+    );
+    const dep = mapped({ event: 'ftd', player: 'p-1', txid: 't-1', amount: '5', camp: 'x' }, mapping);
+    assert.equal((reg.event.data as { campaign?: string }).campaign, 'x');
+    assert.equal((dep.event.data as { campaign?: string }).campaign, 'x');
+  });
+
+  it('a field the type requires and nothing gives says how to give it', () => {
+    const issues = refused({ event: 'reg', player: 'p-1', txid: 'r-1', aff: 'aff-7' });
+    assert.equal(issues.length, 1, JSON.stringify(issues));
+    assert.equal(issues[0]!.path, 'data.country');
+    assert.match(issues[0]!.message, /customer\.registered/);
+    assert.match(issues[0]!.message, /no query field .*fieldMap.*defaults/);
+  });
+
+  it('a wrong value names the query field it came from', () => {
+    const issues = refused({ event: 'reg', player: 'p-1', txid: 'r-1', aff: 'aff-7', country: 'Germany' });
+    assert.deepEqual(
+      issues.map((i) => [i.path, /query field "country"/.test(i.message)]),
+      [['data.country', true]],
+    );
+  });
+});
+
+describe("the README's GET postback example, run as written", () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('**GET postbacks**'));
+  const mapping = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as InboundMapping;
+  const urls = [
+    ...section
+      .slice(0, section.indexOf('## '))
+      .matchAll(/`GET \/v1\/inbound\/src_\.\.\.\/srctok_\.\.\.\?([^`]+)`/g),
+  ];
+
+  it('has a mapping the API accepts and at least a deposit and a registration to send', () => {
+    assert.deepEqual(mappingProblems(mapping), []);
+    assert.ok(urls.length >= 2, `found ${urls.length} example URLs`);
+  });
+
+  it('maps every example URL to a valid event', () => {
+    const types = urls.map(([, query]) => {
+      const result = mapPostback(Object.fromEntries(new URLSearchParams(query!)), mapping, received);
+      assert.ok(result.ok, `${query}: ${JSON.stringify(!result.ok && result.issues)}`);
+      return result.event.type;
+    });
+    assert.ok(types.includes('deposit.completed') && types.includes('customer.registered'), types.join());
   });
 });

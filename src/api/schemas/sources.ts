@@ -31,7 +31,8 @@ const fields = {
     .record(QueryField, z.union([CanonicalPath, z.array(CanonicalPath).min(1).max(5)]))
     .refine(atMost(100), 'at most 100 fields')
     .describe(
-      'GET postbacks: query field -> canonical path(s), e.g. {"player": "customerId", "txid": ["id", "data.depositId"]}',
+      'GET postbacks: query field -> canonical path(s), e.g. {"player": "customerId", "txid": ["id", "data.depositId"]}. ' +
+        'A data.<field> some event types declare is written only on those types; one no type declares, on every type',
     ),
   statusMap: z
     .record(z.string().min(1).max(128), z.enum(INBOUND_EVENT_TYPES))
@@ -43,7 +44,8 @@ const fields = {
     .record(CanonicalPath, z.union([z.string().max(512), z.number(), z.boolean()]))
     .refine(atMost(100), 'at most 100 defaults')
     .describe(
-      'GET postbacks: canonical path -> constant, used when no query field gives it, e.g. {"data.currency": "EUR"}',
+      'GET postbacks: canonical path -> constant, used when no query field gives it, e.g. {"data.currency": "EUR"}; ' +
+        'data paths apply per event type as in fieldMap',
     ),
 };
 
