@@ -43,6 +43,7 @@ import {
 import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
 import type { DeliverResult, EventFacts, RetryingOutcome } from '../activities/index.js';
 import type { EventType } from '../src/domain/event-types.js';
+import { CANCEL_REASONS } from '../src/domain/cancel-reasons.js';
 import { maxAttempts } from '../src/domain/retry-policy.js';
 import { SA } from '../src/domain/search-attributes.js';
 import { progressAttributes, progressDetails } from './event-progress.js';
@@ -141,7 +142,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     const d = deliveries.get(deliveryId);
     if (!d || TERMINAL.has(d.status)) return;
     d.interrupt = 'cancel';
-    d.cancelReason = reason ?? 'cancelled by request';
+    d.cancelReason = reason ?? CANCEL_REASONS.request;
     if (d.scope) d.scope.cancel();
     // Only in a hand-off is an unfinished delivery left undriven: drive it to its cancellation.
     else if (!d.active) launch(d);

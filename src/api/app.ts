@@ -56,6 +56,7 @@ export function allRoutes(
       ...temporal,
       secretRotationGraceMs: deps.secretRotationGraceMs,
       defaultTimeoutMs: deps.defaultTimeoutMs,
+      logger: deps.logger,
     }),
     ...deliveryRoutes({ pool: deps.pool, ...temporal }),
     ...affiliateRoutes({ pool: deps.pool, ...temporal }),
