@@ -42,6 +42,13 @@ const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
 /** From this patch on, a continued run waits for the later of the handed-over and stored next attempts. */
 const SCHEDULE_FROM_STORE = 'delivery-signal-on-state-change';
 
+/**
+ * From this patch on, a run that starts with deliveries already under way (a redrive's new run, a continued
+ * run) publishes their statuses at once, and every change after: DeliveryStatus is the run's own, never
+ * absent (a redriven run whose deliveries all succeeded used to publish nothing).
+ */
+const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
+
 const { finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
@@ -65,6 +72,8 @@ export class EventDeliveries {
   /** An attempt ended in this run: a run that cannot get past its own start never hands off (no loop). */
   progressed = false;
   private lastPublished = '';
+  /** Publish from the first change on, even on the happy path (a run that started with deliveries under way). */
+  private publishAll = false;
 
   constructor(private readonly event: DeliveriesOf) {}
 
@@ -90,6 +99,9 @@ export class EventDeliveries {
     const handed = new Map(handedOver.map((h) => [h.deliveryId, h]));
     // Only a continued run asks (no marker on the happy path).
     const fromStore = handed.size > 0 && patched(SCHEDULE_FROM_STORE);
+    // Only a run that starts with deliveries under way asks (a redrive's, a continued one).
+    const underWay = plans.some((p) => p.attemptCount > 0 || TERMINAL.has(p.status));
+    this.publishAll = underWay && patched(PUBLISH_REOPENED_RUN);
     for (const plan of plans) {
       const d = track(plan);
       resume(d, handed.get(d.deliveryId), fromStore ? (plan.nextAttemptAt ?? null) : undefined);
@@ -323,9 +335,9 @@ export class EventDeliveries {
     const { key, pairs } = progressAttributes(all);
     // Each upsert is a billed action: the happy path (every delivery succeeding at once) makes none. From the
     // first wait, failure or cancellation on, every change is published, down to the final statuses.
-    const eventful = all.some(
-      (d) => d.status === 'retrying' || d.status === 'failed' || d.status === 'cancelled',
-    );
+    const eventful =
+      this.publishAll ||
+      all.some((d) => d.status === 'retrying' || d.status === 'failed' || d.status === 'cancelled');
     if (key !== this.lastPublished && (eventful || this.lastPublished !== '')) {
       this.lastPublished = key;
       upsertSearchAttributes(pairs);

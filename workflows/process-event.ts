@@ -25,6 +25,9 @@
  * So the search attributes, details and `deliveries` query change with a delivery's state, not each attempt:
  * a waiting delivery's `DeliveryAttempt` / `NextAttemptAt` are its first failure's ("retrying since about",
  * see event-progress.ts); the live figures are on the pending activity and in PostgreSQL (the REST API).
+ * Every run carries the event's search attributes (set at start, or first thing when its starter did not)
+ * and publishes DeliveryStatus from its start when its deliveries were already under way (a redrive's run,
+ * a continued one), so the README's queries find whichever run is the latest.
  * The deliveries themselves (driving, signals, hand-off, what is shown) are in event-deliveries.ts.
  */
 import {
@@ -41,6 +44,7 @@ import type { Activities, EventFacts } from '../activities/index.js';
 import type { EventType } from '../src/domain/event-types.js';
 import { SA } from '../src/domain/search-attributes.js';
 import { EventDeliveries } from './event-deliveries.js';
+import { missingIdentity } from './event-progress.js';
 import { handOver, HISTORY_LIMIT, type HandedOver } from './tracked-delivery.js';
 import {
   cancelDeliverySignal,
@@ -73,6 +77,12 @@ export interface ProcessEventResult {
 /** From this patch on, a run whose history grows past its limit continues as new (see the header). */
 const CONTINUE_AS_NEW = 'event-continue-as-new';
 
+/**
+ * From this patch on, a run started without the event's own search attributes (a redrive's run, started
+ * by an older API or another service) sets them first, so every run is found by the same queries.
+ */
+const EVERY_RUN_FINDABLE = 'event-every-run-findable';
+
 const { applyEvent } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
@@ -87,6 +97,10 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   setHandler(retryDeliverySignal, ({ deliveryId }) => deliveries.retry(deliveryId));
   setHandler(cancelDeliverySignal, ({ deliveryId, reason }) => deliveries.cancelOne(deliveryId, reason));
   setHandler(redriveDeliveriesSignal, ({ deliveryIds }) => deliveries.redrive(deliveryIds));
+
+  // Only a run started without them asks (no marker when the starter set them, as the API does).
+  const identity = missingIdentity(input, workflowInfo().typedSearchAttributes);
+  if (identity.length && patched(EVERY_RUN_FINDABLE)) upsertSearchAttributes(identity);
 
   const applied = await applyEvent({
     operatorId: input.operatorId,

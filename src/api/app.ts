@@ -58,7 +58,7 @@ export function allRoutes(
       defaultTimeoutMs: deps.defaultTimeoutMs,
       logger: deps.logger,
     }),
-    ...deliveryRoutes({ pool: deps.pool, ...temporal }),
+    ...deliveryRoutes({ pool: deps.pool, ...temporal, logger: deps.logger }),
     ...affiliateRoutes({ pool: deps.pool, ...temporal }),
   ];
 }
