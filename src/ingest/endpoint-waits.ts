@@ -88,17 +88,20 @@ async function tell(
  * request should be held. Its outcome is logged; what it leaves behind ends at its next attempt.
  */
 export function endEndpointWaitsInBackground(
-  deps: EndpointWaitsDeps & { logger: Logger },
+  deps: EndpointWaitsDeps & { logger?: Logger | undefined },
   operatorId: string,
   endpointId: string,
   reason: EndpointEndedReason,
 ): void {
-  const log = deps.logger.child({ operatorId, endpointId, reason });
+  const log = deps.logger?.child({ operatorId, endpointId, reason });
   endEndpointWaits(deps, operatorId, endpointId, reason).then(
     (ended) => {
-      if (ended.signalled || ended.closed) log.info(ended, 'waiting deliveries of the endpoint ended');
+      if (ended.signalled || ended.closed) log?.info(ended, 'waiting deliveries of the endpoint ended');
     },
     (err: Error) =>
-      log.warn({ err: err.message }, 'ending waiting deliveries stopped: the rest end at their next attempt'),
+      log?.warn(
+        { err: err.message },
+        'ending waiting deliveries stopped: the rest end at their next attempt',
+      ),
   );
 }

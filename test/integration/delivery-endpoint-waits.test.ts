@@ -227,4 +227,27 @@ describe('disabling or deleting an endpoint ends its waiting deliveries', () => 
     assert.equal(d!.status, 'retrying');
     await handle.terminate('test done');
   });
+
+  it('an endpoint the worker disables (it answered 410) ends its other waiting deliveries too', async () => {
+    const affiliateId = uniqueId('aff');
+    const path = `/gone-${affiliateId}`;
+    const endpoint = await failingEndpoint(affiliateId, path);
+    const waiting = await waitingEvent(affiliateId, [endpoint.id]);
+    rx.script(path, [{ status: 410 }]);
+    const gone = await send(registration(uniqueId('player'), { attribution: { affiliateId } }));
+    const goneResult = await resultWithin(gone);
+    assert.deepEqual(
+      goneResult.deliveries.map((d) => d.status),
+      ['failed'],
+    );
+    assert.equal((await api('GET', `/v1/endpoints/${endpoint.id}`)).body.disabledReason, 'gone');
+
+    // The delivery that waited an hour for its retry ends now, not then.
+    const result = await resultWithin(waiting.handle);
+    assert.deepEqual(
+      result.deliveries.map((d) => [d.status, d.lastError]),
+      [['cancelled', 'endpoint_disabled']],
+    );
+    assert.equal(rx.requests(path).length, 2, 'one attempt each, nothing after the 410');
+  });
 });
