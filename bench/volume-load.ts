@@ -129,6 +129,25 @@ export async function waitSettled(
   }
 }
 
+/**
+ * Waits until every event of the operator, its own `commission.*` notifications included, is processed:
+ * a probe sent while those still run would time the backlog, not the settlement step.
+ */
+export async function waitProcessed(db: pg.Pool, operatorId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await db.query<{ n: string; failed: string }>(
+      `SELECT count(*)::text AS n, count(*) FILTER (WHERE status = 'failed')::text AS failed
+         FROM events WHERE operator_id = $1 AND status <> 'processed'`,
+      [operatorId],
+    );
+    if (rows[0]!.failed !== '0') throw new Error(`${rows[0]!.failed} events failed`);
+    if (rows[0]!.n === '0') return;
+    if (Date.now() > deadline) throw new Error(`${rows[0]!.n} events still not processed`);
+    await sleep(500);
+  }
+}
+
 /** The customer's stored commission state (bytes as stored, compressed or not) and its open commissions. */
 export async function customerState(db: pg.Pool, operatorId: string, customerId: string) {
   const { rows } = await db.query<{ bytes: number | null; text_bytes: number | null; pending: string }>(

@@ -34,6 +34,7 @@ import {
   putAffiliate,
   sendAll,
   settledAfterMs,
+  waitProcessed,
   waitSettled,
   type VolumeEvent,
 } from './volume-load.js';
@@ -170,6 +171,8 @@ async function tradesPhase(ctx: Ctx): Promise<TradeCheckpoint[]> {
     }
     await waitSettled(ctx.db, op.id, ['trade.closed'], seq, 3_600_000, say);
     const fillSeconds = (performance.now() - t0) / 1000;
+    await waitProcessed(ctx.db, op.id, 3_600_000);
+    await ctx.sampler.waitForQuiet(60_000);
     const probeMs: number[] = [];
     for (let i = 0; i < probes; i++) {
       const event = trade();
