@@ -71,7 +71,7 @@ export const PostbackIn = z
       'The URL, with macros: {click_id}, {sub1}..{sub10}, {event_id}, {payout}...; {_name} inserts a value raw',
     ),
     reversalTemplate: UrlTemplate.optional().describe(
-      'The URL for rejections and reversals, when the tracker takes them elsewhere',
+      'The URL for rejections, reversals, chargebacks and refunds, when the tracker takes them elsewhere',
     ),
     bodyTemplate: z.string().max(8192).optional().describe('POST only'),
     bodyEncoding: z.enum(['form', 'json']).optional().describe('POST only'),
@@ -93,7 +93,10 @@ export const PostbackIn = z
     negativePayoutOnReversal: z
       .boolean()
       .optional()
-      .describe('Send a rejection or reversal with a negative payout; the preset decides when left out'),
+      .describe(
+        'Send a rejection or reversal with a negative payout, a chargeback or refund with a negative ' +
+          'amount; the preset decides when left out',
+      ),
   })
   .meta({ id: 'PostbackConfig' });
 export type PostbackIn = z.infer<typeof PostbackIn>;
@@ -149,7 +152,10 @@ const fields = {
     .describe(
       'Exact types, `prefix.*` or `*`. `*` is every business event but not the operational ones ' +
         '(`delivery.*`, `endpoint.*`, `settlement.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
-        'subscribed when it was accepted: a change applies to events accepted after it',
+        'subscribed when it was accepted: a change applies to events accepted after it. A postback endpoint ' +
+        'sends a tracker only conversions and the reversals its settings define: an exact type it cannot ' +
+        'send (a chargeback or refund without a reversal, a type that means nothing to a tracker) is 422 at ' +
+        '`eventTypes.<index>`, and a wildcard leaves such types out (`eventTypesExcluded`)',
     ),
   affiliateId: ExternalId.optional().describe('Only events attributed to this affiliate'),
   format: z.enum(['webhook', 'postback']).default('webhook'),
