@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { updateEndpoint } from '../../src/db/endpoints.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startSystem, type System } from '../support/system.js';
@@ -318,5 +319,65 @@ describe('subscribing a postback endpoint', () => {
     assert.equal(d!.status, 'cancelled');
     const detail = (await api('GET', `/v1/deliveries/${d!.id}`)).body;
     assert.match(detail.lastError, /undoes a conversion/);
+  });
+});
+
+describe('subscriptions that cannot be carried, at delivery time', () => {
+  it('an explicit negative type saved before it was refused: listed as excluded; its delivery cancelled, unsent', async () => {
+    const { affiliateId, customerId, reg } = customer();
+    const path = `/legacy-${affiliateId}`;
+    const created = await api('POST', '/v1/endpoints', {
+      format: 'postback',
+      url: tracker.url(path),
+      eventTypes: ['deposit.ftd'],
+      affiliateId,
+      postback: { template: `${tracker.url(path)}?cid={click_id}&txid={event_id}` },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    // As an earlier version saved it, past the API's check.
+    await updateEndpoint(sys.pool, op.id, created.body.id, {
+      eventTypes: ['deposit.ftd', 'deposit.chargeback'],
+    });
+    const read = (await api('GET', `/v1/endpoints/${created.body.id}`)).body;
+    assert.deepEqual(read.eventTypesDelivered, ['deposit.ftd']);
+    assert.deepEqual(
+      read.eventTypesExcluded.map((e: { eventType: string }) => e.eventType),
+      ['deposit.chargeback'],
+    );
+
+    await deliver(reg);
+    const ftd = deposit(customerId);
+    await deliver(ftd);
+    const cb = chargeback(customerId, ftd.data.depositId);
+    await deliver(cb);
+    assert.deepEqual(tracker.hits(path), [`cid=c-9f1&txid=${ftd.id}`]);
+    const d = (await deliveriesOf(cb.id)).find((x) => x.endpointId === created.body.id);
+    assert.equal(d!.status, 'cancelled');
+    const detail = (await api('GET', `/v1/deliveries/${d!.id}`)).body;
+    assert.match(detail.lastError, /^not sent: deposit\.chargeback undoes a conversion/);
+  });
+
+  it('a chargeback of a deposit never received is not sent: it would name no conversion', async () => {
+    const { affiliateId, customerId, reg } = customer();
+    const path = `/orphan-${affiliateId}`;
+    const created = await api('POST', '/v1/endpoints', {
+      format: 'postback',
+      url: tracker.url(`${path}?nid=7`),
+      eventTypes: ['deposit.chargeback'],
+      affiliateId,
+      postback: { preset: 'everflow' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await deliver(reg);
+    const cb = chargeback(customerId, uniqueId('dep'));
+    await deliver(cb);
+    assert.deepEqual(
+      tracker.hits('/reversal').filter((q) => q.startsWith('nid=7&')),
+      [],
+    );
+    const [d] = await deliveriesOf(cb.id);
+    assert.equal(d!.status, 'cancelled');
+    const detail = (await api('GET', `/v1/deliveries/${d!.id}`)).body;
+    assert.match(detail.lastError, /deposit\.completed it undoes .* was never received/);
   });
 });
