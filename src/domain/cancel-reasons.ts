@@ -1,6 +1,7 @@
 /**
  * Why a delivery ended `cancelled` without an outcome of its own: its `lastError` in the API
- * (`GET /v1/deliveries/{id}`, `GET /v1/events/{id}`).
+ * (`GET /v1/deliveries/{id}`, `GET /v1/events/{id}`). A postback that cannot be sent, or a conversion a
+ * reversal overtook, says its own reason.
  */
 export const CANCEL_REASONS = {
   /** `POST /v1/deliveries/{id}/cancel`, or a `cancelDelivery` signal that gives no reason. */
