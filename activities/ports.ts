@@ -1,4 +1,5 @@
 import type { Endpoint } from '../src/db/endpoints.js';
+import type { EndpointEndedReason } from '../src/domain/cancel-reasons.js';
 import type { EmittedEventType } from '../src/domain/event-types.js';
 
 /**
@@ -18,6 +19,11 @@ export interface ActivityPorts {
   reportAttemptFailed(workflowId: string, info: AttemptFailedReport): Promise<void>;
   /** Asks an event's workflow to cancel one delivery; resolves `false` when the workflow is not running. */
   cancelDelivery(workflowId: string, deliveryId: string, reason: string): Promise<boolean>;
+  /**
+   * Ends, in the background, the waiting deliveries of an endpoint the worker has just disabled (a 410, or
+   * failing too long), as disabling it through the API does; returns at once.
+   */
+  endEndpointWaits(operatorId: string, endpointId: string, reason: EndpointEndedReason): void;
 }
 
 /** A failed server-side attempt, as the event workflow's `deliveryAttemptFailed` signal carries it. */

@@ -2,11 +2,29 @@
  * What the event workflow shows of its deliveries in the Web UI: the search attributes an operator
  * filters on and the current details. Workflow code: pure, deterministic.
  */
-import type { upsertSearchAttributes } from '@temporalio/workflow';
+import type { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { SA } from '../src/domain/search-attributes.js';
 import { TERMINAL, type Tracked } from './tracked-delivery.js';
 
 type SearchAttributePairs = Parameters<typeof upsertSearchAttributes>[0];
+type RunAttributes = ReturnType<typeof workflowInfo>['typedSearchAttributes'];
+
+/**
+ * The event's own search attributes (OperatorId, EventType, EventId, CustomerId when it has one) that the
+ * run was started without: none when its starter set them, as the API's start and redrive do.
+ */
+export function missingIdentity(
+  event: { operatorId: string; type: string; eventId: string; customerId: string },
+  current: RunAttributes,
+): SearchAttributePairs {
+  const own = [
+    { key: SA.OperatorId, value: event.operatorId },
+    { key: SA.EventType, value: event.type },
+    { key: SA.EventId, value: event.eventId },
+    ...(event.customerId ? [{ key: SA.CustomerId, value: event.customerId }] : []),
+  ];
+  return own.filter((pair) => current.get(pair.key) === undefined);
+}
 
 /**
  * The search attributes the deliveries stand for, and a key that changes whenever they do. The workflow

@@ -2,6 +2,7 @@ import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { claimAttempt, releaseClaim } from '../../src/db/delivery-claim.js';
 import { finishDelivery } from '../../src/db/deliveries.js';
 import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
+import { CANCEL_REASONS } from '../../src/domain/cancel-reasons.js';
 import { maxAttempts } from '../../src/domain/retry-policy.js';
 import { attemptContext } from './attempt-context.js';
 import { followUp, sendOvertakenReversal } from './follow-ups.js';
@@ -109,7 +110,7 @@ async function endWithoutSending(
   }
   if (!ctx.enabled || ctx.deleted_at) {
     // A disabled endpoint receives nothing new, retries included.
-    const reason = ctx.deleted_at ? 'endpoint deleted' : 'endpoint disabled';
+    const reason = ctx.deleted_at ? CANCEL_REASONS.endpointDeleted : CANCEL_REASONS.endpointDisabled;
     await finishDelivery(deps.pool, input.deliveryId, 'cancelled', reason);
     return ended('cancelled', reason);
   }

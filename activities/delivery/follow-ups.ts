@@ -1,5 +1,6 @@
 import { disableEndpoint, findEndpoint, findSubscribedEndpoints } from '../../src/db/endpoints.js';
 import { findEvent } from '../../src/db/events.js';
+import { CANCEL_REASONS } from '../../src/domain/cancel-reasons.js';
 import {
   isOperationalEventType,
   type EmittedEventType,
@@ -45,6 +46,7 @@ export async function followUp(
         { deliveryId: s.deliveryId, endpointId: s.endpointId },
         'endpoint answered 410: disabled',
       );
+      deps.ports?.endEndpointWaits(s.operatorId, s.endpointId, CANCEL_REASONS.endpointDisabled);
       await ops.emit('endpoint.disabled', 'gone', { reason: 'gone' });
     }
     return done('failed', 'HTTP 410 Gone: endpoint disabled');
@@ -81,6 +83,7 @@ async function checkHealth(deps: DeliverDeps, s: AttemptSubject, decision: Decis
   if (!failingSince || !deps.health) return;
   if (Date.parse(decision.line.startedAt) - failingSince.getTime() < deps.health.disableAfterMs) return;
   if (await bestEffort(deps, s, () => disableEndpoint(deps.pool, s.endpointId, 'failing'))) {
+    deps.ports?.endEndpointWaits(s.operatorId, s.endpointId, CANCEL_REASONS.endpointDisabled);
     await operationalEvents(deps, s).emit('endpoint.disabled', 'failing', {
       reason: 'failing',
       failingSince: failingSince.toISOString(),

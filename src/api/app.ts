@@ -56,8 +56,9 @@ export function allRoutes(
       ...temporal,
       secretRotationGraceMs: deps.secretRotationGraceMs,
       defaultTimeoutMs: deps.defaultTimeoutMs,
+      logger: deps.logger,
     }),
-    ...deliveryRoutes({ pool: deps.pool, ...temporal }),
+    ...deliveryRoutes({ pool: deps.pool, ...temporal, logger: deps.logger }),
     ...affiliateRoutes({ pool: deps.pool, ...temporal }),
   ];
 }

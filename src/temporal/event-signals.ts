@@ -9,6 +9,7 @@ import {
   type DeliveryView,
 } from '../../workflows/definitions.js';
 import type { ProcessEventInput } from '../../workflows/process-event.js';
+import { eventSearchAttributes } from './start-event.js';
 import { WORKFLOW_TYPES } from './task-queues.js';
 
 /**
@@ -42,14 +43,21 @@ export async function reportAttemptFailed(
 
 /**
  * Delivers reopened (failed -> pending) deliveries again: signals the event's workflow, or starts a new
- * run of it under the same id when it has closed.
+ * run of it under the same id when it has closed. The new run starts with every search attribute of the
+ * event (`affiliateId`: the attribution it was applied with), so the README's queries find it. Answers
+ * the run signalled; pass it to forgetSupersededRuns.
  */
 export async function redriveDeliveries(
   client: Client,
-  opts: { workflowId: string; taskQueue: string; input: ProcessEventInput },
+  opts: {
+    workflowId: string;
+    taskQueue: string;
+    input: ProcessEventInput;
+    affiliateId?: string | null | undefined;
+  },
   deliveryIds: string[],
-): Promise<void> {
-  await client.workflow.signalWithStart(WORKFLOW_TYPES.processEvent, {
+): Promise<{ runId: string }> {
+  const handle = await client.workflow.signalWithStart(WORKFLOW_TYPES.processEvent, {
     workflowId: opts.workflowId,
     taskQueue: opts.taskQueue,
     args: [opts.input],
@@ -57,7 +65,36 @@ export async function redriveDeliveries(
     signalArgs: [{ deliveryIds }],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     staticSummary: `redrive: ${opts.input.type} ${opts.input.eventId} (customer ${opts.input.customerId})`,
+    typedSearchAttributes: eventSearchAttributes(opts.input, opts.affiliateId),
   });
+  return { runId: handle.signaledRunId };
+}
+
+/**
+ * Deletes from Temporal the closed runs of an event's workflow that a redrive has superseded and that
+ * still say a delivery failed. A closed run's search attributes can never change, so each would go on
+ * answering `DeliveryStatus = 'failed'` after the redriven delivery succeeded; the run signalled now
+ * (`keepRunId`) says where the event stands. Their attempts stay in PostgreSQL (`GET /v1/deliveries/{id}`
+ * lists every attempt of every run). Answers how many were deleted.
+ */
+export async function forgetSupersededRuns(
+  client: Client,
+  workflowId: string,
+  keepRunId: string,
+): Promise<number> {
+  // Workflow ids are `event:<operator>:<event id>`, whose characters exclude quotes: nothing to escape.
+  if (workflowId.includes("'")) return 0;
+  const query = `WorkflowId = '${workflowId}' AND ExecutionStatus != 'Running' AND DeliveryStatus = 'failed'`;
+  let deleted = 0;
+  for await (const run of client.workflow.list({ query })) {
+    if (run.runId === keepRunId) continue;
+    await client.workflowService.deleteWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId, runId: run.runId },
+    });
+    deleted++;
+  }
+  return deleted;
 }
 
 /** The deliveries as the running workflow sees them. */

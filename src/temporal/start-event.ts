@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { ProcessEventInput } from '../../workflows/index.js';
 import type { EventType } from '../domain/event-types.js';
 import { eventWorkflowId } from '../domain/ids.js';
@@ -17,6 +18,23 @@ export interface StartEventOptions {
    * absent). Tests set a low one to see the hand-off.
    */
   historyLimit?: number | undefined;
+}
+
+/**
+ * The search attributes every run of an event's workflow starts with (README, "Finding an event's workflow"):
+ * the event's own ids, and its affiliate when known. Its deliveries' attributes are the workflow's to set.
+ */
+export function eventSearchAttributes(
+  event: Pick<ProcessEventInput, 'operatorId' | 'type' | 'eventId' | 'customerId'>,
+  affiliateId: string | null | undefined,
+): SearchAttributePair[] {
+  return [
+    { key: SA.OperatorId, value: event.operatorId },
+    { key: SA.EventType, value: event.type },
+    { key: SA.EventId, value: event.eventId },
+    ...(event.customerId ? [{ key: SA.CustomerId, value: event.customerId }] : []),
+    ...(affiliateId ? [{ key: SA.AffiliateId, value: affiliateId }] : []),
+  ];
 }
 
 /**
@@ -40,13 +58,7 @@ export async function startEventWorkflow(
         requestEagerStart: opts.eager,
         // What an operator reads first in the Web UI; delivery progress is in the current details.
         staticSummary: `${args.type} ${args.eventId}${args.customerId ? ` · customer ${args.customerId}` : ''} · ${args.operatorId}`,
-        typedSearchAttributes: [
-          { key: SA.OperatorId, value: args.operatorId },
-          { key: SA.EventType, value: args.type },
-          { key: SA.EventId, value: args.eventId },
-          ...(args.customerId ? [{ key: SA.CustomerId, value: args.customerId }] : []),
-          ...(affiliateId ? [{ key: SA.AffiliateId, value: affiliateId }] : []),
-        ],
+        typedSearchAttributes: eventSearchAttributes(args, affiliateId),
       }),
     );
     await boundedWait(start, opts.timeoutMs, 'the workflow start');

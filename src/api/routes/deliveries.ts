@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { attemptsOf, findDelivery, listDeliveries, requestCancel } from '../../db/deliveries.js';
+import { CANCEL_REASONS } from '../../domain/cancel-reasons.js';
 import { cancelDelivery, retryDelivery } from '../../temporal/event-signals.js';
 import { boundedWait } from '../../temporal/timeout.js';
 import { decodeCursor, page } from '../cursor.js';
@@ -128,7 +129,7 @@ export function deliveryRoutes(deps: RedriveDeps) {
         }
         // Noted first, so an attempt on the wire aborts its request instead of finishing it.
         await requestCancel(deps.pool, d.id);
-        await signal((client) => cancelDelivery(client, d.workflowId, d.id, 'cancelled by request'));
+        await signal((client) => cancelDelivery(client, d.workflowId, d.id, CANCEL_REASONS.request));
         return { status: 202, body: { id: d.id, status: 'requested' } };
       },
     }),

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { findEndpoint, type Endpoint } from '../../db/endpoints.js';
 import type { Pool } from '../../db/pool.js';
@@ -21,6 +22,8 @@ export interface EndpointRouteDeps {
   taskQueue: string;
   secretRotationGraceMs: number;
   defaultTimeoutMs: number;
+  /** Where the sweep that ends a disabled or deleted endpoint's waiting deliveries reports. */
+  logger: Logger;
 }
 
 const MAX_TIMEOUT_MS = 60_000;

@@ -9,8 +9,10 @@ import {
 } from '../../db/endpoints.js';
 import { isPlaintextHeaders } from '../../delivery/sealed-headers.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
+import { CANCEL_REASONS } from '../../domain/cancel-reasons.js';
 import type { RetryPolicy } from '../../domain/retry-policy.js';
 import { errors } from '../../errors.js';
+import { endEndpointWaitsInBackground } from '../../ingest/endpoint-waits.js';
 import { decodeCursor, page } from '../cursor.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut } from '../../contract/common.js';
@@ -68,13 +70,15 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
     defineRoute({
       method: 'delete',
       path: '/v1/endpoints/{id}',
-      summary: 'Delete an endpoint; it receives nothing more, pending retries included',
+      summary:
+        'Delete an endpoint; it receives nothing more, and its waiting deliveries end at once (cancelled, endpoint_deleted)',
       auth: 'operator',
       params: IdParams,
       responses: { 204: { description: 'Deleted' }, 404: notFound },
       handler: async ({ params, operator }) => {
         if (!(await deleteEndpoint(deps.pool, operator.id, params.id)))
           throw errors.notFound(`Endpoint ${params.id}`);
+        endEndpointWaitsInBackground(deps, operator.id, params.id, CANCEL_REASONS.endpointDeleted);
         return { status: 204 };
       },
     }),
@@ -127,7 +131,8 @@ function patchRoute({ deps, checkUrl, checkPostbackUrls, timeoutMs, mustFind, ou
   return defineRoute({
     method: 'patch',
     path: '/v1/endpoints/{id}',
-    summary: 'Change an endpoint; deliveries already made keep the retry policy they started with',
+    summary:
+      'Change an endpoint; deliveries already made keep the retry policy they started with. Disabling it ends its waiting deliveries at once (cancelled, endpoint_disabled)',
     auth: 'operator',
     params: IdParams,
     body: EndpointPatch,
@@ -169,6 +174,10 @@ function patchRoute({ deps, checkUrl, checkPostbackUrls, timeoutMs, mustFind, ou
       };
       let endpoint = await updateEndpoint(deps.pool, operator.id, params.id, patch);
       if (!endpoint) throw errors.notFound(`Endpoint ${params.id}`);
+      if (body.enabled === false) {
+        // Also when it was disabled already (after a 410, say): whatever it left waiting ends now.
+        endEndpointWaitsInBackground(deps, operator.id, params.id, CANCEL_REASONS.endpointDisabled);
+      }
       if (isPlaintextHeaders(endpoint.headers)) {
         // A row from before headers were sealed: any write seals them (the migrations have no key).
         const plain = endpoint.headers as Record<string, string>;

@@ -1,8 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Logger } from 'pino';
 import type { ActivityDeps, ActivityPorts } from '../../../activities/index.js';
 import type { Config } from '../../config.js';
 import type { Pool } from '../../db/pool.js';
 import { deliveryDepsFrom, type DeliveryDeps, type DeliveryRuntime } from '../../delivery/deps.js';
+import { endEndpointWaitsInBackground } from '../../ingest/endpoint-waits.js';
 import { emitInternalEvent } from '../../ingest/internal-event.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
 import { cancelDelivery, reportAttemptFailed } from '../../temporal/event-signals.js';
@@ -12,8 +14,13 @@ import { startEventWorkflow } from '../../temporal/start-event.js';
  * The activities' ports, implemented over the Temporal client and the intake: emitted events are
  * recorded and started on `taskQueue`, as are settlement notifications; customers are woken there too.
  */
-export function temporalPorts(io: { pool: Pool; client: Client; taskQueue: string }): ActivityPorts {
-  const { pool, client, taskQueue } = io;
+export function temporalPorts(io: {
+  pool: Pool;
+  client: Client;
+  taskQueue: string;
+  logger?: Logger | undefined;
+}): ActivityPorts {
+  const { pool, client, taskQueue, logger } = io;
   return {
     emitInternalEvent: (opts, e) =>
       emitInternalEvent({ pool, client, taskQueue, startTimeoutMs: opts.startTimeoutMs }, e),
@@ -30,6 +37,13 @@ export function temporalPorts(io: { pool: Pool; client: Client; taskQueue: strin
         throw err;
       }
     },
+    endEndpointWaits: (operatorId, endpointId, reason) =>
+      endEndpointWaitsInBackground(
+        { pool, client: async () => client, logger },
+        operatorId,
+        endpointId,
+        reason,
+      ),
   };
 }
 
@@ -42,6 +56,6 @@ export function activityDepsFrom(
   const { pool, client, logger } = io;
   return {
     ...deliveryDepsFrom(config, runtime, { pool, logger }),
-    ports: temporalPorts({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE }),
+    ports: temporalPorts({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE, logger }),
   };
 }

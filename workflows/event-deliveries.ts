@@ -1,0 +1,347 @@
+/**
+ * The deliveries of one run of processEvent (see its header): each driven side by side, first as a local
+ * attempt, then as a server-side activity retried by Temporal on the delivery's own policy; what the
+ * signals ask of them (retry now, cancel, redrive, attempt failed); the hand-off to a new run; and what
+ * the run shows of them (search attributes, current details). Workflow code: deterministic, no I/O.
+ */
+import {
+  ActivityFailure,
+  CancellationScope,
+  isCancellation,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
+import type { DeliverResult, DeliveryPlan, RetryingOutcome } from '../activities/index.js';
+import { CANCEL_REASONS } from '../src/domain/cancel-reasons.js';
+import { maxAttempts } from '../src/domain/retry-policy.js';
+import type { AttemptFailedInfo, DeliveryView } from './definitions.js';
+import { progressAttributes, progressDetails } from './event-progress.js';
+import {
+  attemptFailure,
+  deliveryActivityOptions,
+  settle,
+  TERMINAL,
+  resume,
+  track,
+  view,
+  type HandedOver,
+  type Tracked,
+} from './tracked-delivery.js';
+
+/**
+ * From this patch on, a delivery activity that is cancelled (retry-now, cancel) is waited for until it has
+ * finished: the next attempt never starts while the previous one may still be on the wire.
+ */
+const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
+
+/** From this patch on, a continued run waits for the later of the handed-over and stored next attempts. */
+const SCHEDULE_FROM_STORE = 'delivery-signal-on-state-change';
+
+/**
+ * From this patch on, a run that starts with deliveries already under way (a redrive's new run, a continued
+ * run) publishes their statuses at once, and every change after: DeliveryStatus is the run's own, never
+ * absent (a redriven run whose deliveries all succeeded used to publish nothing).
+ */
+const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
+
+const { finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** The event as the run's current details name it. */
+export interface DeliveriesOf {
+  type: string;
+  eventId: string;
+  customerId: string;
+  /** This run continues an earlier one (continue-as-new). */
+  continued: boolean;
+}
+
+/** The deliveries one run drives, and what it shows of them. */
+export class EventDeliveries {
+  readonly byId = new Map<string, Tracked>();
+  /** Set once this run hands its unfinished deliveries to a new run: it launches no more attempts. */
+  handingOff = false;
+  /** An attempt ended in this run: a run that cannot get past its own start never hands off (no loop). */
+  progressed = false;
+  private lastPublished = '';
+  /** Publish from the first change on, even on the happy path (a run that started with deliveries under way). */
+  private publishAll = false;
+
+  constructor(private readonly event: DeliveriesOf) {}
+
+  /** The `deliveries` query. */
+  views(): DeliveryView[] {
+    return [...this.byId.values()].map(view);
+  }
+
+  /** No delivery is being driven. */
+  idle(): boolean {
+    return [...this.byId.values()].every((d) => !d.active);
+  }
+
+  unfinished(): Tracked[] {
+    return [...this.byId.values()].filter((d) => !TERMINAL.has(d.status));
+  }
+
+  /**
+   * Takes up the deliveries applyEvent planned (reloaded from PostgreSQL in a later run), with what a
+   * previous run handed over, and drives each unfinished one.
+   */
+  load(plans: DeliveryPlan[], handedOver: HandedOver[]): void {
+    const handed = new Map(handedOver.map((h) => [h.deliveryId, h]));
+    // Only a continued run asks (no marker on the happy path).
+    const fromStore = handed.size > 0 && patched(SCHEDULE_FROM_STORE);
+    // Only a run that starts with deliveries under way asks (a redrive's, a continued one).
+    const underWay = plans.some((p) => p.attemptCount > 0 || TERMINAL.has(p.status));
+    this.publishAll = underWay && patched(PUBLISH_REOPENED_RUN);
+    for (const plan of plans) {
+      const d = track(plan);
+      resume(d, handed.get(d.deliveryId), fromStore ? (plan.nextAttemptAt ?? null) : undefined);
+      this.byId.set(d.deliveryId, d);
+      // A redrive reopens failed deliveries in PostgreSQL before it signals, so a new run sees them pending.
+      if (!TERMINAL.has(d.status)) this.launch(d);
+    }
+    this.publish();
+  }
+
+  /** `deliveryAttemptFailed`: a server-side attempt failed and the delivery started retrying. */
+  attemptFailed(info: AttemptFailedInfo): void {
+    const d = this.byId.get(info.deliveryId);
+    if (!d || TERMINAL.has(d.status) || info.attempt < d.attemptCount) return;
+    d.status = 'retrying';
+    d.attemptCount = info.attempt;
+    d.nextAttemptAt = info.nextAttemptAt;
+    d.lastError = info.error;
+    d.dueNow = false;
+    this.progressed = true;
+    this.publish();
+  }
+
+  /** `retryDelivery`: cut a wait short; an attempt in flight is left to finish. */
+  retry(deliveryId: string): void {
+    const d = this.byId.get(deliveryId);
+    // Handing off: the next run attempts it at once (unless an attempt on the wire fails and reschedules it).
+    if (this.handingOff && d?.status === 'retrying') d.dueNow = true;
+    // Only a waiting delivery is cut short: an attempt in flight is left to finish.
+    else if (d?.active && d.status === 'retrying' && d.scope) {
+      d.dueNow = true;
+      d.interrupt = 'retry';
+      d.scope.cancel();
+    }
+  }
+
+  /** `cancelDelivery`: an attempt on the wire is aborted and waited for; the delivery ends `cancelled`. */
+  cancelOne(deliveryId: string, reason: string | undefined): void {
+    const d = this.byId.get(deliveryId);
+    if (!d || TERMINAL.has(d.status)) return;
+    d.interrupt = 'cancel';
+    d.cancelReason = reason ?? CANCEL_REASONS.request;
+    if (d.scope) d.scope.cancel();
+    // Only in a hand-off is an unfinished delivery left undriven: drive it to its cancellation.
+    else if (!d.active) this.launch(d);
+  }
+
+  /** `redriveDeliveries`: deliver failed deliveries reopened in PostgreSQL again, on a fresh schedule. */
+  redrive(deliveryIds: string[]): void {
+    for (const id of deliveryIds) {
+      const d = this.byId.get(id);
+      if (d && d.status === 'failed' && !d.active) {
+        d.status = 'pending';
+        d.driveBase = d.attemptCount;
+        d.lastError = null;
+        // In a hand-off the next run reloads it pending from PostgreSQL and drives it.
+        if (!this.handingOff) this.launch(d);
+      }
+    }
+    this.publish();
+  }
+
+  /** Stops launching attempts, interrupts the waiting ones (see processEvent's header): each drive then ends. */
+  handOff(): void {
+    this.handingOff = true;
+    for (const d of this.byId.values()) {
+      if (!d.active || d.local || !d.scope || d.interrupt === 'cancel') continue;
+      d.interrupt = 'handoff';
+      d.scope.cancel();
+    }
+  }
+
+  private launch(d: Tracked): void {
+    d.active = true;
+    void this.drive(d).finally(() => {
+      d.active = false;
+      d.scope = null;
+      this.publish();
+    });
+  }
+
+  private async drive(d: Tracked): Promise<void> {
+    // Handed over by the previous run: its schedule goes on, first waiting out what was due.
+    if (d.resumed) {
+      d.resumed = false;
+      if (d.nextAttemptAt && d.interrupt !== 'cancel' && (await this.waitForNextAttempt(d)) === 'done')
+        return;
+    }
+    // A fresh schedule starts with a local attempt: on the happy path no activity task crosses the server.
+    if (d.attemptCount === d.driveBase && !d.rateLimitPerSecond && d.interrupt === null) {
+      if ((await this.firstAttempt(d)) === 'done') return;
+    }
+    // Retries cut short (retry-now) or cancelled wait for the attempt they interrupt to finish.
+    const waitCancelled = patched(WAIT_FOR_CANCELLED_ATTEMPT);
+    for (;;) {
+      if (d.interrupt === 'cancel') return this.cancel(d);
+      if (this.handingOff) return;
+      d.interrupt = null;
+      const scope = new CancellationScope();
+      d.scope = scope;
+      const remaining = Math.max(1, maxAttempts(d.policy) - (d.attemptCount - d.driveBase));
+      const { deliverWebhook } = proxyActivities<Activities>(
+        deliveryActivityOptions(d, remaining, waitCancelled),
+      );
+      let result: DeliverResult;
+      try {
+        result = await scope.run(() => deliverWebhook({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
+      } catch (err) {
+        // Cancelled, or failed after the cancellation was requested (the server does not retry an activity
+        // cancelled meanwhile: an attempt that failed, a wait for a send slot): what was asked decides.
+        const interrupted = isCancellation(err) || err instanceof ActivityFailure;
+        if (interrupted && d.interrupt === 'cancel') return this.cancel(d);
+        if (interrupted && d.interrupt === 'handoff') return this.noteFailure(d, attemptFailure(err));
+        if (interrupted && d.interrupt === 'retry') {
+          this.noteFailure(d, attemptFailure(err));
+          continue;
+        }
+        // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
+        const message = err instanceof Error ? err.message : String(err);
+        await finishDelivery({ deliveryId: d.deliveryId, status: 'failed', reason: message });
+        d.status = 'failed';
+        d.lastError = message;
+        d.nextAttemptAt = null;
+        return;
+      }
+      if ((await this.absorb(d, result)) === 'done') return;
+      // Logged by the workflow (PostgreSQL was away during the attempt): wait out its delay here.
+      if ((await this.waitForNextAttempt(d)) === 'done') return;
+    }
+  }
+
+  /**
+   * Takes an attempt's result: an attempt the activity could not log is logged now (a local activity that
+   * never sends, retried until PostgreSQL is back). 'wait' when it failed with attempts left.
+   */
+  private async absorb(d: Tracked, result: DeliverResult): Promise<'done' | 'wait'> {
+    const outcome: DeliverOutcome | RetryingOutcome =
+      result.status === 'unrecorded'
+        ? await CancellationScope.nonCancellable(() => recordDeliveryOutcome(result))
+        : result;
+    this.progressed = true;
+    if (outcome.status !== 'retrying') {
+      settle(d, outcome);
+      return 'done';
+    }
+    this.noteFailure(d, outcome);
+    return 'wait';
+  }
+
+  private noteFailure(d: Tracked, failed: AttemptFailure | null): void {
+    if (!failed) return;
+    d.status = 'retrying';
+    d.attemptCount = Math.max(d.attemptCount, failed.attempt);
+    d.nextAttemptAt = failed.nextAttemptAt;
+    d.lastError = failed.error;
+    d.dueNow = false;
+    this.progressed = true;
+    this.publish();
+  }
+
+  /** Waits until the next attempt is due; retry-now cuts it short, cancel ends the delivery. */
+  private async waitForNextAttempt(d: Tracked): Promise<'done' | 'retries'> {
+    // Handing off: the next run waits instead.
+    if (this.handingOff) return 'done';
+    const wait = new CancellationScope();
+    d.scope = wait;
+    try {
+      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      if (d.interrupt === 'cancel') {
+        await this.cancel(d);
+        return 'done';
+      }
+      if (d.interrupt === 'handoff') return 'done';
+    }
+    d.interrupt = null;
+    return 'retries';
+  }
+
+  /**
+   * The first attempt as a local activity. A failed attempt is waited out here (a timer retry-now can cut
+   * short) and the retries continue as ordinary activities, whose waits cost the worker nothing.
+   */
+  private async firstAttempt(d: Tracked): Promise<'done' | 'retries'> {
+    const scope = new CancellationScope();
+    d.scope = scope;
+    const { deliverWebhook: deliverLocally } = proxyLocalActivities<Activities>({
+      startToCloseTimeout: d.timeoutMs + 15_000,
+      summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId}), first attempt`,
+      retry: { maximumAttempts: 1 },
+    });
+    let result: DeliverResult;
+    d.local = true;
+    try {
+      result = await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
+    } catch (err) {
+      d.local = false;
+      if (isCancellation(err) && d.interrupt === 'cancel') {
+        await this.cancel(d);
+        return 'done';
+      }
+      const failed = attemptFailure(err);
+      // Not an attempt that failed (a fault, PostgreSQL away...): the ordinary activity retries it.
+      if (!failed) return 'retries';
+      this.noteFailure(d, failed);
+      return this.waitForNextAttempt(d);
+    }
+    d.local = false;
+    if ((await this.absorb(d, result)) === 'done') return 'done';
+    return this.waitForNextAttempt(d);
+  }
+
+  private async cancel(d: Tracked): Promise<void> {
+    await CancellationScope.nonCancellable(() =>
+      finishDelivery({
+        deliveryId: d.deliveryId,
+        status: 'cancelled',
+        reason: d.cancelReason ?? 'cancelled',
+      }),
+    );
+    d.status = 'cancelled';
+    d.nextAttemptAt = null;
+    d.lastError = d.cancelReason;
+  }
+
+  /** Upserts the search attributes and current details, only when they change. */
+  private publish(): void {
+    const all = [...this.byId.values()];
+    if (!all.length) return;
+    const { key, pairs } = progressAttributes(all);
+    // Each upsert is a billed action: the happy path (every delivery succeeding at once) makes none. From the
+    // first wait, failure or cancellation on, every change is published, down to the final statuses.
+    const eventful =
+      this.publishAll ||
+      all.some((d) => d.status === 'retrying' || d.status === 'failed' || d.status === 'cancelled');
+    if (key !== this.lastPublished && (eventful || this.lastPublished !== '')) {
+      this.lastPublished = key;
+      upsertSearchAttributes(pairs);
+    }
+    setCurrentDetails(progressDetails(this.event, all));
+  }
+}
