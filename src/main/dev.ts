@@ -95,7 +95,9 @@ try {
     );
   }
 
-  const env = { ...process.env };
+  // The children get what this process read (environment, .env, development defaults), already checked:
+  // they read no .env of their own, which might be another file from their working directory.
+  const env = { ...process.env, ENV_FILE: 'none' };
   for (const entry of ['api', 'worker']) {
     // A crashed process is started again (said on the console); one that keeps crashing stops everything.
     children.push(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { customerWorkflowId } from '../../src/domain/ids.js';
+import { assertDocumentedWebhook } from '../support/documented.js';
 import { uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
@@ -254,6 +255,7 @@ describe('cpa: accrual, hold, approval', () => {
       ],
     );
     // The envelope of every webhook; the commission is its details, attributed like the customer.
+    for (const body of bodies) assertDocumentedWebhook(body);
     assert.equal(bodies[0].data.customerId, customerId);
     assert.equal(bodies[0].data.attribution.affiliateId, affiliateId);
     assert.equal(bodies[0].data.details.commissionId, pending!.id);
