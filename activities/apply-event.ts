@@ -19,6 +19,7 @@ import {
   needsBinding,
 } from '../src/domain/attribution.js';
 import { emittedTypes, isInboundEventType } from '../src/domain/event-types.js';
+import { isCommissionEventType } from '../src/domain/commission/facts.js';
 import { decideFirstDeposit } from '../src/domain/first-deposit.js';
 import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 
@@ -56,6 +57,11 @@ export interface AppliedEvent {
    * wakes the customer's workflow). Known when the event was applied now; absent on a replay.
    */
   affiliateKnown?: boolean;
+  /**
+   * Whether this event is the one to signal the customer's settlement workflow (a settlement already due
+   * reads it without one). Known when the event was applied now; absent on a replay, which signals.
+   */
+  wake?: boolean;
 }
 
 /**
@@ -93,7 +99,14 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       retryPolicy: s.retryPolicy,
     }));
     const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, wanted);
-    const { affiliateKnown } = await markEventProcessed(tx, ref.operatorId, ref.eventId, facts, affiliateId);
+    const { affiliateKnown, wake } = await markEventProcessed(
+      tx,
+      ref.operatorId,
+      ref.eventId,
+      facts,
+      affiliateId,
+      isCommissionEventType(event.type),
+    );
     const plan = await planOf(
       tx,
       facts,
@@ -101,7 +114,7 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       deliveries,
       new Map(subscriptions.map((s) => [s.endpoint.id, s.endpoint])),
     );
-    return { ...plan, affiliateKnown };
+    return { ...plan, affiliateKnown, wake };
   });
 }
 

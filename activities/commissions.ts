@@ -10,6 +10,7 @@ import {
   type Dispatch,
   type SettlementResult,
 } from '../src/commission/settle.js';
+import { clearCustomerWake } from '../src/db/event-application.js';
 import { markWorkflowStarted } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
 import type { EmittedEventType } from '../src/domain/event-types.js';
@@ -47,6 +48,8 @@ export function createCommissionActivities(deps: CommissionDeps) {
   return {
     /** Folds the customer's unsettled commission events into the ledger, in event-time order. */
     async settleCustomer(ref: CustomerRef): Promise<CommissionStep> {
+      // Before the step's reads, in a statement of its own: an event applied from here on signals again.
+      await clearCustomerWake(deps.pool, ref.operatorId, ref.customerId);
       return run(ref, (tx) => settleCustomerTx(tx, ref, { signal: cancellation() }));
     },
     /** Approves the pending commissions whose hold has ended by `at`. */

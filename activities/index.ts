@@ -77,6 +77,8 @@ export function createActivities(deps: ActivityDeps) {
       known = (await findAffiliate(deps.pool, ref.operatorId, affiliateId)) !== null;
     }
     if (!known) return;
+    // A settlement already due reads this event too (src/db/migrations/012_customer_wakes.sql).
+    if (applied.wake === false) return;
     await deps.ports.signalCustomerEvent(
       { operatorId: ref.operatorId, customerId, affiliateId },
       ref.eventId,

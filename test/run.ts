@@ -71,6 +71,7 @@ try {
       port,
       dbFile: join(tmp, 'temporal.sqlite'),
       logFile: join(tmp, 'temporal.log'),
+      onProgress: say,
     });
     cleanups.push(() => server.stop());
     say(`Temporal dev server at ${server.address} (ready in ${Date.now() - started} ms)`);

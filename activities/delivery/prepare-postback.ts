@@ -7,6 +7,7 @@ import {
   isCommissionNotificationType,
   postbackInputFromEvent,
 } from '../../src/domain/postback/from-event.js';
+import { postbackCarriage, undoneConversionKey } from '../../src/domain/postback/meaning.js';
 import { resolvePostbackConfig } from '../../src/domain/postback/presets.js';
 import { buildPostbackRequest } from '../../src/domain/postback/request.js';
 import { judgePostbackResponse } from '../../src/domain/postback/success.js';
@@ -16,7 +17,10 @@ import type { DeliveryContext } from './types.js';
 /**
  * A postback endpoint's request, rendered from the stored event, the same on every attempt and redrive.
  * A string back is why the delivery is not sent at all: a first deposit reaches a postback endpoint once,
- * as `deposit.ftd`, so the tracker never counts one deposit as two conversions.
+ * as `deposit.ftd`, so the tracker never counts one deposit as two conversions; an event the endpoint
+ * cannot carry (a chargeback without a reversal, a type that means nothing to a tracker: a subscription
+ * saved before such were refused, or matched by a wildcard) is not sent through the conversion template;
+ * and a chargeback or refund of a conversion never received has nothing to reverse.
  */
 export async function preparePostback(
   pool: Pool,
@@ -31,7 +35,10 @@ export async function preparePostback(
       ACTIVITY_FAILURES.postbackConfig,
     );
   }
+  const carriage = postbackCarriage(resolved.config, ctx.event_type);
+  if (!carriage.carried) return `not sent: ${carriage.reason}`;
   const data = ctx.payload.data ?? {};
+  const undone = undoneConversionKey(ctx.event_type, data);
   const conversionEventId =
     isCommissionNotificationType(ctx.event_type) && typeof data.conversionEventId === 'string'
       ? data.conversionEventId
@@ -43,9 +50,14 @@ export async function preparePostback(
     eventId: ctx.event_id,
     endpointId: ctx.endpoint_id,
     eventType: ctx.event_type,
+    undone,
   });
   if (found.ftdDeliveryId) {
     return `sent once, as deposit.ftd (${found.ftdDeliveryId}), with the same transaction id`;
+  }
+  if (undone && !found.undone) {
+    // Sending it would name no conversion ({conversion_id} empty): a tracker may reverse by a broader key.
+    return `not sent: the ${undone.type} it undoes (${undone.field} ${undone.value}) was never received`;
   }
   const request = buildPostbackRequest(
     resolved.config,
@@ -57,7 +69,9 @@ export async function preparePostback(
       attribution: ctx.facts?.effectiveAttribution ?? ctx.payload.attribution ?? null,
       data,
       customerCountry: found.country,
-      conversion: found.conversionType ? { type: found.conversionType, ftd: found.conversionFtd } : null,
+      conversion:
+        found.undone ??
+        (found.conversionType ? { type: found.conversionType, ftd: found.conversionFtd } : null),
     }),
   );
   const { successMatch } = resolved.config;

@@ -10,6 +10,9 @@ import type { Queryable } from './pool.js';
  * of these point lookups). Only explicit column lists: a prepared `SELECT *` or `RETURNING *` fails ("cached
  * plan must not change result type") in a running process after a migration adds a column.
  */
+/** A wake older than this is taken as lost (its workflow ended by hand) and signals again. */
+const WAKE_LOST_AFTER = "interval '60 seconds'";
+
 const APPLY_STATEMENTS = {
   lock: {
     name: 'apply-event:lock-event-2',
@@ -26,13 +29,28 @@ const APPLY_STATEMENTS = {
             LIMIT 1`,
   },
   markProcessed: {
-    // Also answers whether the event's affiliate is set up, saving the commission wake-up a round trip.
-    name: 'apply-event:mark-processed-2',
-    text: `UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
-                  workflow_started_at = coalesce(workflow_started_at, now())
-            WHERE operator_id = $1 AND event_id = $2
-        RETURNING EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $4::text)
-                  AS affiliate_known`,
+    // Also answers whether the event's affiliate is set up and, for a commission event ($5), whether it
+    // is the one to wake the customer's settlement (migrations/012_customer_wakes.sql), in one round trip.
+    name: 'apply-event:mark-processed-3',
+    text: `WITH marked AS (
+             UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
+                    workflow_started_at = coalesce(workflow_started_at, now())
+              WHERE operator_id = $1 AND event_id = $2
+          RETURNING customer_id,
+                    EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $4::text)
+                      AS affiliate_known
+           ), wake AS (
+             INSERT INTO customer_wakes (operator_id, customer_id)
+             SELECT $1, customer_id FROM marked WHERE affiliate_known AND $5::boolean
+                 ON CONFLICT (operator_id, customer_id) DO UPDATE SET requested_at = now()
+                    WHERE customer_wakes.requested_at < now() - ${WAKE_LOST_AFTER}
+             RETURNING 1
+           )
+           SELECT affiliate_known, EXISTS (SELECT 1 FROM wake) AS wake FROM marked`,
+  },
+  clearWake: {
+    name: 'settlement:clear-wake',
+    text: 'DELETE FROM customer_wakes WHERE operator_id = $1 AND customer_id = $2',
   },
 } as const;
 
@@ -94,7 +112,9 @@ export async function findBindingRegistration(
 
 /**
  * Records the facts derived from the event and marks it processed. Answers whether the operator has set up
- * `affiliateId` (false when null).
+ * `affiliateId` (false when null) and, for a commission event (`commission`), whether this event must
+ * signal the customer's settlement workflow: false when a signal is already on its way and the step it
+ * leads to has not yet read the unsettled events (it will read this one).
  */
 export async function markEventProcessed(
   tx: Queryable,
@@ -102,10 +122,23 @@ export async function markEventProcessed(
   eventId: string,
   facts: EventFacts,
   affiliateId: string | null,
-): Promise<{ affiliateKnown: boolean }> {
-  const { rows } = await tx.query<{ affiliate_known: boolean }>({
+  commission: boolean,
+): Promise<{ affiliateKnown: boolean; wake: boolean }> {
+  const { rows } = await tx.query<{ affiliate_known: boolean; wake: boolean }>({
     ...APPLY_STATEMENTS.markProcessed,
-    values: [operatorId, eventId, facts, affiliateId],
+    values: [operatorId, eventId, facts, affiliateId, commission],
   });
-  return { affiliateKnown: rows[0]?.affiliate_known ?? false };
+  return { affiliateKnown: rows[0]?.affiliate_known ?? false, wake: rows[0]?.wake ?? false };
+}
+
+/**
+ * Run by a settlement step before it reads the unsettled events, in a statement of its own: from here on
+ * a newly applied commission event signals again (see migrations/012_customer_wakes.sql).
+ */
+export async function clearCustomerWake(
+  db: Queryable,
+  operatorId: string,
+  customerId: string,
+): Promise<void> {
+  await db.query({ ...APPLY_STATEMENTS.clearWake, values: [operatorId, customerId] });
 }

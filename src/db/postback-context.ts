@@ -7,6 +7,8 @@ export interface PostbackContext {
   conversionFtd: boolean;
   /** For a `deposit.completed` delivery: the same deposit's `deposit.ftd` delivery to this endpoint. */
   ftdDeliveryId: string | null;
+  /** For an operator's negative event: the customer's conversion it undoes (`undone`), when received. */
+  undone: { eventId: string; type: string; ftd: boolean } | null;
 }
 
 /** Reads a postback's context in one round trip. */
@@ -19,6 +21,8 @@ export async function postbackContext(
     eventId: string;
     endpointId: string;
     eventType: string;
+    /** The conversion a chargeback or refund undoes: its type and the data field that names it. */
+    undone?: { type: string; field: string; value: string } | null;
   },
 ): Promise<PostbackContext> {
   const { rows } = await db.query<{
@@ -26,15 +30,37 @@ export async function postbackContext(
     conversion_type: string | null;
     conversion_ftd: boolean;
     ftd_delivery_id: string | null;
+    undone_event_id: string | null;
+    undone_type: string | null;
+    undone_ftd: boolean | null;
   }>(
     `SELECT (SELECT country FROM customers WHERE operator_id = $1 AND customer_id = $2) AS country,
             cv.type AS conversion_type, coalesce((cv.facts->>'ftd')::boolean, false) AS conversion_ftd,
             (SELECT id FROM deliveries
               WHERE $6::text = 'deposit.completed' AND operator_id = $1 AND event_id = $4 AND endpoint_id = $5
-                AND event_type = 'deposit.ftd') AS ftd_delivery_id
+                AND event_type = 'deposit.ftd') AS ftd_delivery_id,
+            un.event_id AS undone_event_id, un.type AS undone_type,
+            coalesce((un.facts->>'ftd')::boolean, false) AS undone_ftd
        FROM (VALUES (1)) AS one (x)
-       LEFT JOIN events cv ON cv.operator_id = $1 AND cv.event_id = $3::text`,
-    [q.operatorId, q.customerId, q.conversionEventId, q.eventId, q.endpointId, q.eventType],
+       LEFT JOIN events cv ON cv.operator_id = $1 AND cv.event_id = $3::text
+       LEFT JOIN LATERAL (
+         -- By events_customer: the customer's events, the first of the type whose data names the same key.
+         SELECT event_id, type, facts FROM events
+          WHERE $7::text IS NOT NULL AND operator_id = $1 AND customer_id = $2 AND type = $7::text
+            AND payload->'data'->>($8::text) = $9::text
+          ORDER BY occurred_at, event_id
+          LIMIT 1) un ON true`,
+    [
+      q.operatorId,
+      q.customerId,
+      q.conversionEventId,
+      q.eventId,
+      q.endpointId,
+      q.eventType,
+      q.undone?.type ?? null,
+      q.undone?.field ?? null,
+      q.undone?.value ?? null,
+    ],
   );
   const r = rows[0];
   return {
@@ -42,5 +68,9 @@ export async function postbackContext(
     conversionType: r?.conversion_type ?? null,
     conversionFtd: r?.conversion_ftd ?? false,
     ftdDeliveryId: r?.ftd_delivery_id ?? null,
+    undone:
+      r?.undone_event_id && r.undone_type
+        ? { eventId: r.undone_event_id, type: r.undone_type, ftd: r.undone_ftd ?? false }
+        : null,
   };
 }

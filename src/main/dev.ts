@@ -76,6 +76,7 @@ try {
       dbFile: join(dataDir, 'temporal.sqlite'),
       namespace: config.TEMPORAL_NAMESPACE,
       logFile: join(dataDir, 'temporal.log'),
+      onProgress: say,
     });
     say(
       `Temporal dev server at ${temporal.address} (state in .data/temporal.sqlite, log in .data/temporal.log)`,

@@ -20,6 +20,7 @@ import {
   EndpointPatch,
   ListQuery,
   postbackIssues,
+  subscriptionProblems,
   type PostbackIn,
 } from '../schemas/endpoints.js';
 import { endpointActionRoutes } from './endpoint-actions.js';
@@ -133,12 +134,22 @@ function patchRoute({ deps, checkUrl, checkPostbackUrls, timeoutMs, mustFind, ou
     responses: { 200: { description: 'The endpoint', schema: EndpointOut }, 404: notFound },
     handler: async ({ params, body, operator }) => {
       checkUrl(body.url);
-      if (body.url !== undefined || body.postback !== undefined) {
-        // The postback settings are checked against the url they build on, whichever of the two changes.
+      if (body.url !== undefined || body.postback !== undefined || body.eventTypes !== undefined) {
+        // The postback settings are checked against the url they build on, and the subscription against
+        // the settings that must carry it, whichever of the three changes.
         const current = await mustFind(operator.id, params.id);
         const url = body.url ?? current.url;
-        const postback = body.postback === undefined ? current.postback : body.postback;
-        const issues = postbackIssues(current.format, url, postback as PostbackIn | null);
+        const postback = (
+          body.postback === undefined ? current.postback : body.postback
+        ) as PostbackIn | null;
+        let issues: { path: (string | number)[]; message: string }[] = postbackIssues(
+          current.format,
+          url,
+          postback,
+        );
+        if (!issues.length) {
+          issues = subscriptionProblems(current.format, url, postback, body.eventTypes ?? current.eventTypes);
+        }
         if (issues.length) {
           throw errors.validation(issues.map((i) => ({ code: 'custom', ...i, input: undefined })));
         }

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import type { Endpoint } from '../../db/endpoints.js';
 import { formatDuration, isDuration } from '../../domain/duration.js';
 import { EVENT_TYPE_PATTERN } from '../../domain/matching.js';
+import { expandSubscription, subscriptionIssues } from '../../domain/postback/meaning.js';
 import {
   PRESET_NAMES,
+  resolvePostbackConfig,
   validatePostbackConfig,
   type PostbackSettings,
 } from '../../domain/postback/presets.js';
@@ -69,7 +71,7 @@ export const PostbackIn = z
       'The URL, with macros: {click_id}, {sub1}..{sub10}, {event_id}, {payout}...; {_name} inserts a value raw',
     ),
     reversalTemplate: UrlTemplate.optional().describe(
-      'The URL for rejections and reversals, when the tracker takes them elsewhere',
+      'The URL for rejections, reversals, chargebacks and refunds, when the tracker takes them elsewhere',
     ),
     bodyTemplate: z.string().max(8192).optional().describe('POST only'),
     bodyEncoding: z.enum(['form', 'json']).optional().describe('POST only'),
@@ -91,7 +93,10 @@ export const PostbackIn = z
     negativePayoutOnReversal: z
       .boolean()
       .optional()
-      .describe('Send a rejection or reversal with a negative payout; the preset decides when left out'),
+      .describe(
+        'Send a rejection or reversal with a negative payout, a chargeback or refund with a negative ' +
+          'amount; the preset decides when left out',
+      ),
   })
   .meta({ id: 'PostbackConfig' });
 export type PostbackIn = z.infer<typeof PostbackIn>;
@@ -117,6 +122,26 @@ export function postbackIssues(
   });
 }
 
+/**
+ * The subscription problems of a postback endpoint, each at `eventTypes.<index>`: an exact type it cannot
+ * carry (a negative type without a reversal, a type that means nothing to a tracker), or a wildcard that
+ * matches nothing it can. None while the settings themselves are invalid: those are reported first.
+ */
+export function subscriptionProblems(
+  format: 'webhook' | 'postback',
+  url: string,
+  postback: PostbackIn | null | undefined,
+  eventTypes: readonly string[],
+): { path: (string | number)[]; message: string }[] {
+  if (format !== 'postback' || !postback) return [];
+  const resolved = resolvePostbackConfig(url, postback as PostbackSettings);
+  if (!resolved.ok) return [];
+  return subscriptionIssues(resolved.config, eventTypes).map(({ index, message }) => ({
+    path: ['eventTypes', index],
+    message,
+  }));
+}
+
 const fields = {
   url: z.url({ protocol: /^https?$/ }).max(2048),
   description: z.string().max(500).optional(),
@@ -127,7 +152,10 @@ const fields = {
     .describe(
       'Exact types, `prefix.*` or `*`. `*` is every business event but not the operational ones ' +
         '(`delivery.*`, `endpoint.*`, `settlement.*`), which reach only endpoints naming them. An event goes to the endpoints ' +
-        'subscribed when it was accepted: a change applies to events accepted after it',
+        'subscribed when it was accepted: a change applies to events accepted after it. A postback endpoint ' +
+        'sends a tracker only conversions and the reversals its settings define: an exact type it cannot ' +
+        'send (a chargeback or refund without a reversal, a type that means nothing to a tracker) is 422 at ' +
+        '`eventTypes.<index>`, and a wildcard leaves such types out (`eventTypesExcluded`)',
     ),
   affiliateId: ExternalId.optional().describe('Only events attributed to this affiliate'),
   format: z.enum(['webhook', 'postback']).default('webhook'),
@@ -144,7 +172,10 @@ const fields = {
 export const EndpointIn = z
   .strictObject(fields)
   .superRefine((endpoint, ctx) => {
-    for (const { path, message } of postbackIssues(endpoint.format, endpoint.url, endpoint.postback)) {
+    for (const { path, message } of [
+      ...postbackIssues(endpoint.format, endpoint.url, endpoint.postback),
+      ...subscriptionProblems(endpoint.format, endpoint.url, endpoint.postback, endpoint.eventTypes),
+    ]) {
       ctx.addIssue({ code: 'custom', path, message });
     }
   })
@@ -183,6 +214,27 @@ export const EndpointOut = z
     postback: PostbackIn.optional().describe(
       'A postback endpoint’s settings as saved; absent on a webhook endpoint',
     ),
+    eventTypesDelivered: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Postback endpoints: every type `eventTypes` matches that the endpoint sends its tracker, wildcards ' +
+          'expanded: conversions through the template, negative types (chargebacks, refunds, rejected or ' +
+          'reversed commissions) as the reversal its settings define. Absent on a webhook endpoint',
+      ),
+    eventTypesExcluded: z
+      .array(
+        z.object({
+          eventType: z.string(),
+          reason: z.string().describe('Why the endpoint does not send it, and what would change that'),
+        }),
+      )
+      .optional()
+      .describe(
+        'Postback endpoints: the types a wildcard of `eventTypes` matches that the endpoint never sends: ' +
+          'a negative type it has no reversal for (it would reach the tracker as a new conversion), or a ' +
+          'type that means nothing to a tracker. Absent on a webhook endpoint',
+      ),
     enabled: z.boolean(),
     disabledReason: z.string().nullable(),
     createdAt: z.string(),
@@ -209,9 +261,20 @@ export function toEndpointOut(e: Endpoint, headers: Record<string, string>, secr
     disabledReason: e.disabledReason,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
-    ...(e.format === 'postback' && e.postback ? { postback: e.postback as PostbackIn } : {}),
+    ...(e.format === 'postback' && e.postback ? postbackOut(e) : {}),
     ...(secret ? { secret } : {}),
   };
+}
+
+/** A postback endpoint's settings, and what its subscription delivers and leaves out with them. */
+function postbackOut(
+  e: Endpoint,
+): Pick<EndpointOut, 'postback' | 'eventTypesDelivered' | 'eventTypesExcluded'> {
+  const postback = e.postback as PostbackIn;
+  const resolved = resolvePostbackConfig(e.url, postback as PostbackSettings);
+  if (!resolved.ok) return { postback }; // saved by another version: its deliveries say what is wrong
+  const { delivered, excluded } = expandSubscription(resolved.config, e.eventTypes);
+  return { postback, eventTypesDelivered: delivered, eventTypesExcluded: excluded };
 }
 
 export const ListQuery = z.object({

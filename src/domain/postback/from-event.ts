@@ -1,3 +1,4 @@
+import { postbackMeaning } from './meaning.js';
 import {
   isPostbackStatus,
   isReversal,
@@ -25,6 +26,10 @@ import {
  *   event id) and names the conversion in `{original_event_id}`. `{event}` is the conversion's type
  *   (`deposit.ftd` for a first deposit), the same for every step of one commission, so trackers that key
  *   conversions by type update one conversion instead of counting several.
+ * - An operator's negative event (`deposit.chargeback`, `deposit.refunded`, `challenge.refunded`) is a
+ *   reversal too: status `reversed`, its own `{event_id}`, the conversion it undoes (the deposit or the
+ *   challenge purchase, `conversion`) in `{original_event_id}` and `{conversion_id}`, that conversion's type
+ *   in `{event}`, and `{amount}` the money taken back.
  */
 export interface PostbackEventView {
   /** The stored event's id: the operator's, or the orchestrator's own for an event it emitted. */
@@ -39,8 +44,11 @@ export interface PostbackEventView {
   data: Record<string, unknown>;
   /** The customer's country as recorded at registration, when known. */
   customerCountry?: string | null;
-  /** For a commission event: the stored event that earned the commission, when it could be found. */
-  conversion?: { type: string; ftd: boolean } | null;
+  /**
+   * For a commission event: the stored event that earned the commission; for an operator's negative event:
+   * the conversion it undoes (with its id). When it could be found.
+   */
+  conversion?: { type: string; ftd: boolean; eventId?: string } | null;
 }
 
 const COMMISSION_STATUS_OF_TYPE: Readonly<Record<string, PostbackStatus>> = {
@@ -93,12 +101,13 @@ export function postbackInputFromEvent(e: PostbackEventView): PostbackValuesInpu
     };
   }
 
+  const reversal = postbackMeaning(e.deliveredType) === 'reversal';
   return {
     ...common,
     eventId: e.eventId,
-    originalEventId: null,
-    eventType: e.deliveredType,
-    status: null,
+    originalEventId: reversal ? (e.conversion?.eventId ?? null) : null,
+    eventType: reversal && e.conversion ? conversionTypeOf(e.conversion) : e.deliveredType,
+    status: reversal ? 'reversed' : null,
     amount: text(data.amount) ?? text(data.price),
     amountCurrency: text(data.currency),
   };

@@ -50,7 +50,10 @@ export interface PostbackValuesInput {
   payout?: string | null;
   /** Currency of the payout. */
   currency?: string | null;
-  /** The event's own money (deposit, price, refund) as a decimal string, sent as it is. */
+  /**
+   * The event's own money (deposit, price, refund) as a decimal string, sent as it is; for a rejection or
+   * reversal (a chargeback, a refund), its magnitude, negated when `negativePayoutOnReversal` is set.
+   */
   amount?: string | null;
   amountCurrency?: string | null;
   /** Decimal string. */
@@ -62,7 +65,10 @@ export interface PostbackValuesInput {
 
 export interface PostbackValueOptions {
   statusMap: StatusMap;
-  /** Send a rejection or reversal with a negative payout (trackers that net instead of updating a status). */
+  /**
+   * Send a rejection or reversal with a negative payout, and an operator's chargeback or refund with a
+   * negative amount (trackers that net instead of updating a status).
+   */
   negativePayoutOnReversal: boolean;
 }
 
@@ -139,7 +145,15 @@ export function postbackValues(input: PostbackValuesInput, options: PostbackValu
     set('payout', payout);
   }
   set('currency', input.currency);
-  if (input.amount != null && isDecimal(input.amount)) set('amount', input.amount);
+  if (input.amount != null && isDecimal(input.amount)) {
+    // An operator's chargeback or refund: the money it takes back, negative for trackers that net.
+    let amount = input.amount;
+    if (reversal) {
+      amount = absDecimal(amount);
+      if (options.negativePayoutOnReversal) amount = negateDecimal(amount);
+    }
+    set('amount', amount);
+  }
   set('amount_currency', input.amountCurrency);
   if (input.lots != null && isDecimal(input.lots)) set('lots', input.lots);
   set('instrument', input.instrument);

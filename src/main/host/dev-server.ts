@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -20,8 +20,22 @@ export interface DevServerOptions {
   namespace?: string;
   /** Server output goes here (a file); default: discarded. */
   logFile?: string;
+  /**
+   * The longest wait for readiness however busy the server is (default `READY_LIMIT_MS`); it gives up
+   * sooner only when the server stops making progress (neither CPU time nor log output for `stallMs`).
+   */
   readyTimeoutMs?: number;
+  stallMs?: number;
+  /** Told every 15 s while the server is not ready yet (a first start on a busy machine takes a while). */
+  onProgress?: (line: string) => void;
 }
+
+/**
+ * A brand-new database file, a busy machine or a first start after building the CLI can take minutes:
+ * readiness waits up to 10 minutes while the server makes progress, and 2 minutes without any.
+ */
+export const READY_LIMIT_MS = 600_000;
+export const READY_STALL_MS = 120_000;
 
 export interface DevServer {
   address: string;
@@ -67,24 +81,13 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   mkdirSync(dirname(o.dbFile), { recursive: true });
   const out = o.logFile ? openSync(o.logFile, 'a') : 'ignore';
   const child = spawn(o.cliPath, devServerArgs(o), { stdio: ['ignore', out, out], detached: false });
+  if (typeof out === 'number') closeSync(out);
   const address = `${o.ip ?? '127.0.0.1'}:${o.port}`;
-  let exited: number | null | undefined;
-  child.on('exit', (code) => {
-    exited = code;
-  });
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
-  for (;;) {
-    if (exited !== undefined) {
-      throw new Error(
-        `temporal server exited with ${exited} before it was ready${o.logFile ? ` (see ${o.logFile})` : ''}`,
-      );
-    }
-    if (await namespaceReady(address, o.namespace ?? 'default')) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`temporal server did not become ready at ${address}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await waitReady(child, address, o);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
   }
   return {
     address,
@@ -92,6 +95,83 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     process: child,
     stop: () => stopProcess(child),
   };
+}
+
+/**
+ * Polls the namespace while the server makes progress: its CPU time (Linux /proc) or its log grows. Fails
+ * when it exits, stalls for `stallMs`, or passes `readyTimeoutMs`, with the log's last lines and what to do.
+ */
+async function waitReady(child: ChildProcess, address: string, o: DevServerOptions): Promise<void> {
+  let exited: number | string | null | undefined;
+  child.on('exit', (code, signal) => {
+    exited = code ?? signal;
+  });
+  const started = Date.now();
+  const limit = o.readyTimeoutMs ?? READY_LIMIT_MS;
+  const stall = o.stallMs ?? READY_STALL_MS;
+  let mark = progressMark(child.pid, o.logFile);
+  let lastProgress = started;
+  let lastTold = started;
+  for (;;) {
+    if (exited !== undefined) throw notReady(`exited with ${exited} before it was ready`, address, o);
+    if (await namespaceReady(address, o.namespace ?? 'default')) return;
+    const now = Date.now();
+    const next = progressMark(child.pid, o.logFile);
+    if (next !== mark) {
+      mark = next;
+      lastProgress = now;
+    }
+    const waited = Math.round((now - started) / 1000);
+    if (now - started > limit) throw notReady(`was not ready after ${waited} s`, address, o);
+    if (now - lastProgress > stall)
+      throw notReady(`made no progress for ${Math.round(stall / 1000)} s (${waited} s in all)`, address, o);
+    if (o.onProgress && now - lastTold >= 15_000) {
+      lastTold = now;
+      o.onProgress(`still waiting for the Temporal server at ${address} (${waited} s; it is working)`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** CPU ticks of the process and the log's size: either changing means the server is still working. */
+function progressMark(pid: number | undefined, logFile: string | undefined): string {
+  let ticks = '';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks = `${fields[11]}+${fields[12]}`;
+  } catch {
+    // Not Linux, or gone: the log alone tells.
+  }
+  let size = '';
+  try {
+    if (logFile) size = String(statSync(logFile).size);
+  } catch {
+    // No log yet.
+  }
+  return `${ticks}/${size}`;
+}
+
+function notReady(what: string, address: string, o: DevServerOptions): Error {
+  const tail = o.logFile ? logTail(o.logFile) : '';
+  return new Error(
+    [
+      `the Temporal server at ${address} ${what}.`,
+      tail ? `Last lines of its log (${o.logFile}):\n${tail}` : 'Its output was not kept (no log file).',
+      'What to do: run the same command again (the database file is kept, a second start is quicker); ' +
+        `if the port is taken, stop what listens on ${address} or set TEMPORAL_ADDRESS; if the database ` +
+        `file is damaged, delete ${o.dbFile}; or run a Temporal server yourself and point TEMPORAL_ADDRESS at it ` +
+        '(README, "Troubleshooting").',
+    ].join('\n'),
+  );
+}
+
+function logTail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 /** True when the frontend answers for the namespace. */

@@ -1,0 +1,94 @@
+/**
+ * What a deal pays for, one rule each: the CPA once the customer qualifies, RevShare on a day's revenue, a
+ * closed trade's lots, a purchased challenge. Each accrues through the run, which skips a key already
+ * accrued. Pure and workflow-safe.
+ */
+import { minorUnits, mul, percentOf } from '../money.js';
+import { cpaTermsOf, revshareTermsOf, type Deal } from './deals.js';
+import type { CustomerFacts } from './facts.js';
+import { idempotencyKeys } from './intents.js';
+import type { Run } from './evaluation-run.js';
+import { cpaQualification } from './qualification.js';
+import { applyRevenue, type RevshareAccount } from './revshare.js';
+
+export function accrueCpa(run: Run, deal: Deal, facts: CustomerFacts): void {
+  const terms = cpaTermsOf(deal);
+  if (!terms || facts.status?.value === 'duplicate') return;
+  const key = idempotencyKeys.cpa(facts.customerId);
+  if (run.has(key)) return;
+  const q = cpaQualification(terms, facts);
+  if (!q.qualified) return;
+  run.accrue(
+    deal,
+    'cpa',
+    {
+      idempotencyKey: key,
+      causeEventId: q.causeEventId,
+      customerId: facts.customerId,
+      amount: terms.amount,
+      currency: terms.currency,
+      occurredAt: q.at,
+    },
+    { cpaTerms: terms },
+  );
+}
+
+export function accrueRevshare(
+  run: Run,
+  deal: Deal,
+  facts: CustomerFacts,
+  account: RevshareAccount | null,
+): RevshareAccount | null {
+  const terms = revshareTermsOf(deal);
+  const event = run.event;
+  if (!terms || event.type !== 'revenue.daily') return account;
+  const { commission, account: next } = applyRevenue(terms, account, event.data);
+  run.accrue(deal, 'revshare', {
+    idempotencyKey: idempotencyKeys.revshare(event.id),
+    causeEventId: event.id,
+    customerId: facts.customerId,
+    amount: commission,
+    currency: event.data.currency,
+    occurredAt: event.occurredAt,
+  });
+  return next;
+}
+
+export function accrueLot(run: Run, deal: Deal, facts: CustomerFacts): void {
+  const event = run.event;
+  if (deal.model !== 'lot' || event.type !== 'trade.closed') return;
+  const perLot = deal.instruments?.[event.data.instrument] ?? deal.amountPerLot;
+  run.accrue(deal, 'lot', {
+    idempotencyKey: idempotencyKeys.lot(event.data.accountId, event.data.tradeId),
+    causeEventId: event.id,
+    customerId: facts.customerId,
+    amount: mul(perLot, event.data.lots, minorUnits(deal.currency)),
+    currency: deal.currency,
+    occurredAt: event.occurredAt,
+  });
+}
+
+export function accrueChallenge(run: Run, deal: Deal, facts: CustomerFacts): void {
+  const event = run.event;
+  if (deal.model !== 'challenge' || event.type !== 'challenge.purchased') return;
+  const { challengeId, price, currency: priceCurrency } = event.data;
+  // A refund that arrived before its purchase: the challenge pays nothing.
+  if (facts.challengeRefunds.some((r) => r.challengeId === challengeId)) return;
+  const [amount, currency] =
+    'percent' in deal
+      ? [percentOf(price, deal.percent, minorUnits(priceCurrency)), priceCurrency]
+      : [deal.amount, deal.currency];
+  run.accrue(
+    deal,
+    'challenge',
+    {
+      idempotencyKey: idempotencyKeys.challenge(challengeId),
+      causeEventId: event.id,
+      customerId: facts.customerId,
+      amount,
+      currency,
+      occurredAt: event.occurredAt,
+    },
+    { challengeId },
+  );
+}

@@ -1,0 +1,30 @@
+/**
+ * The settleCustomer workflow's hold timer: one durable timer at a time, for the earliest hold end, kept
+ * while that end stays the same and cancelled only when it changes.
+ */
+import { CancellationScope, sleep } from '@temporalio/workflow';
+
+export interface RunningTimer {
+  until: string;
+  fired: boolean;
+  scope: CancellationScope;
+}
+
+export class HoldTimer {
+  private running: RunningTimer | null = null;
+
+  /** The timer for the hold end `until`, `wait` ms away: the running one if it has that end, else a new one. */
+  for(until: string, wait: number): RunningTimer {
+    if (this.running?.until === until) return this.running;
+    this.running?.scope.cancel();
+    const next = { until, fired: false, scope: new CancellationScope() };
+    next.scope
+      .run(() => sleep(wait))
+      .then(
+        () => (next.fired = true),
+        () => undefined, // cancelled: a different hold end came first
+      );
+    this.running = next;
+    return next;
+  }
+}
