@@ -6,7 +6,8 @@
  *
  *   1. src/domain                      pure rules; imports only src/domain
  *   1b. src/contract                   the public wire shapes (zod): event envelope, building blocks
- *   2. src/log.ts, src/fault.ts, src/config.ts, src/errors.ts, src/body-hash.ts, src/db (all SQL lives here)
+ *   2. src/log.ts, src/fault.ts, src/config.ts, src/errors.ts, src/body-hash.ts, src/cidr.ts,
+ *      src/encryption-key.ts, src/db (all SQL lives here)
  *   3. src/delivery, src/commission    mechanics
  *   4. activities/                     what they need from above comes as ports (activities/ports.ts)
  *   5. workflows/                      only @temporalio/workflow, src/domain, workflows/ and activity types
@@ -23,7 +24,7 @@
 const LAYERS = [
   ['domain', '^src/domain/'],
   ['contract', '^src/contract/'],
-  ['base', '^src/(log|fault|config|errors|body-hash)[.]ts$|^src/db/'],
+  ['base', '^src/(log|fault|config|errors|body-hash|cidr|encryption-key)[.]ts$|^src/db/'],
   ['mechanics', '^src/(delivery|commission)/'],
   ['activities', '^activities/'],
   ['workflows', '^workflows/'],

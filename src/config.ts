@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { cidrProblem } from './cidr.js';
 import { formatDuration } from './domain/duration.js';
+import { encryptionKeyProblem } from './encryption-key.js';
 
 /**
  * Every setting the system reads from the environment, with its default and its meaning.
@@ -9,6 +11,12 @@ import { formatDuration } from './domain/duration.js';
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const commaList = (v: string) =>
+  v
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 const durationMs = z
   .string()
@@ -64,14 +72,21 @@ export const ConfigSchema = z.object({
   SECRETS_ENCRYPTION_KEYS: z
     .string()
     .min(1)
-    .transform((v) =>
-      v
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
+    .superRefine((keys, ctx) => {
+      // Checked here, at start, not when the first secret is sealed; a key itself is never printed.
+      if (keys.length === 0) ctx.addIssue({ code: 'custom', message: 'at least one key is required' });
+      keys.forEach((key, i) => {
+        const where = `key ${i + 1} of ${keys.length}`;
+        const problem = encryptionKeyProblem(key);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${where} ${problem}` });
+        const first = keys.indexOf(key);
+        if (!problem && first < i)
+          ctx.addIssue({ code: 'custom', message: `${where} repeats key ${first + 1}` });
+      });
+    })
     .describe(
-      'Comma-separated base64 AES-256 keys (32 bytes each) that encrypt endpoint secrets at rest. The first encrypts; all decrypt, so a new key goes first and the old stays until rows are re-sealed. Required.',
+      'Comma-separated base64 AES-256 keys (32 bytes each, e.g. `openssl rand -base64 32`) that encrypt endpoint secrets at rest. The first encrypts; all decrypt, so a new key goes first and the old stays until rows are re-sealed. Required.',
     ),
   SECRET_ROTATION_GRACE: durationMs
     .default(86_400_000)
@@ -80,12 +95,13 @@ export const ConfigSchema = z.object({
     ),
   SSRF_ALLOWLIST: z
     .string()
-    .transform((v) =>
-      v
-        .split(',')
-        .map((c) => c.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
+    .superRefine((cidrs, ctx) => {
+      for (const cidr of cidrs) {
+        const problem = cidrProblem(cidr);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }
+    })
     .default([])
     .describe(
       'Comma-separated CIDRs that deliveries may reach although private, loopback or reserved (e.g. `127.0.0.0/8,::1/128` for local receivers). Empty: only public addresses.',
@@ -132,6 +148,62 @@ export const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+
+const DATABASE = ['DATABASE_URL', 'DATABASE_POOL_SIZE'] as const;
+const TEMPORAL = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'] as const;
+/** What a process hosting a worker reads: its queue and bundle, delivery's secrets, guard and thresholds. */
+const WORKER_HOST = [
+  ...DATABASE,
+  ...TEMPORAL,
+  'TEMPORAL_TASK_QUEUE',
+  'TEMPORAL_START_TIMEOUT',
+  'TEMPORAL_WORKFLOW_BUNDLE',
+  'SECRETS_ENCRYPTION_KEYS',
+  'SSRF_ALLOWLIST',
+  'HTTPS_ONLY',
+  'ENDPOINT_DISABLE_AFTER',
+  'DELIVERY_FAILING_AFTER_ATTEMPTS',
+  'SHUTDOWN_GRACE',
+  'LOG_LEVEL',
+] as const;
+const API = [
+  ...WORKER_HOST,
+  'HOST',
+  'PORT',
+  'ADMIN_TOKEN',
+  'SECRET_ROTATION_GRACE',
+  'DELIVERY_TIMEOUT',
+  'MAX_BODY_BYTES',
+  'API_EMBEDDED_WORKER',
+] as const;
+const WORKER = [...WORKER_HOST, 'RECONCILE_INTERVAL', 'RECONCILE_GRACE'] as const;
+
+/**
+ * The settings each entry point reads, and so checks at start: a process never refuses to start over a
+ * setting it does not use (`db:migrate` needs only `DATABASE_URL`). `dev` starts the API and the worker
+ * with its own environment, so it checks what they read besides its own.
+ */
+export const ENTRY_POINT_SETTINGS = {
+  api: API,
+  worker: WORKER,
+  migrate: ['DATABASE_URL'],
+  'temporal-setup': TEMPORAL,
+  temporal: [...TEMPORAL, 'TEMPORAL_UI_URL'],
+  dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL'] as const)],
+} as const satisfies Record<string, readonly ConfigKey[]>;
+export type EntryPoint = keyof typeof ENTRY_POINT_SETTINGS;
+export type EntryConfig<E extends EntryPoint> = Pick<Config, (typeof ENTRY_POINT_SETTINGS)[E][number]>;
+
+/** The npm script that starts each entry point, as the documentation names it. */
+export const ENTRY_POINT_SCRIPTS: Record<EntryPoint, string> = {
+  api: 'api',
+  worker: 'worker',
+  migrate: 'db:migrate',
+  'temporal-setup': 'temporal:setup',
+  temporal: 'temporal',
+  dev: 'dev',
+};
 
 /** Thrown with every problem in the environment at once, so an operator fixes them in one go. */
 export class ConfigError extends Error {
@@ -141,14 +213,23 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the environment; reports all problems together. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads and validates the environment; reports all problems together. With an entry point, only the
+ * settings it reads (ENTRY_POINT_SETTINGS) are read and checked; without, every setting.
+ */
+export function loadConfig(env?: NodeJS.ProcessEnv): Config;
+export function loadConfig<E extends EntryPoint>(env: NodeJS.ProcessEnv, entry: E): EntryConfig<E>;
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, entry?: EntryPoint): Partial<Config> {
+  const keys: readonly ConfigKey[] = entry
+    ? ENTRY_POINT_SETTINGS[entry]
+    : (Object.keys(ConfigSchema.shape) as ConfigKey[]);
+  const schema = ConfigSchema.pick(Object.fromEntries(keys.map((k) => [k, true])) as Record<ConfigKey, true>);
   const input: Record<string, string> = {};
-  for (const key of Object.keys(ConfigSchema.shape)) {
+  for (const key of keys) {
     const value = env[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
-  const parsed = ConfigSchema.safeParse(input);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
@@ -160,8 +241,14 @@ export function describeConfig(): {
   key: string;
   default: string | undefined;
   required: boolean;
+  /** The npm scripts whose entry points read it (`dev` only for what it reads itself). */
+  readBy: string[];
   description: string;
 }[] {
+  const own = {
+    ...ENTRY_POINT_SETTINGS,
+    dev: ['ADMIN_TOKEN', ...TEMPORAL, 'TEMPORAL_UI_URL', 'DATABASE_URL', 'HOST', 'PORT', 'SHUTDOWN_GRACE'],
+  };
   return Object.entries(ConfigSchema.shape).map(([key, schema]) => {
     const def = (schema as z.ZodType).def as { type: string; defaultValue?: unknown };
     let defaultValue: string | undefined;
@@ -170,7 +257,10 @@ export function describeConfig(): {
       defaultValue = typeof raw === 'boolean' ? String(raw) : formatDefault(key, raw);
     }
     const required = def.type !== 'default' && def.type !== 'optional';
-    return { key, default: defaultValue, required, description: schema.description ?? '' };
+    const readBy = (Object.keys(own) as EntryPoint[])
+      .filter((e) => (own[e] as readonly string[]).includes(key))
+      .map((e) => ENTRY_POINT_SCRIPTS[e]);
+    return { key, default: defaultValue, required, readBy, description: schema.description ?? '' };
   });
 }
 

@@ -29,11 +29,27 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * One detail per path, the first: the checks after it at the same path (`abc` is not a decimal, so it is not
+ * "greater than zero" either; a percent out of range fails the schema and the deal rules alike) only repeat
+ * it in other words.
+ */
+function onePerPath(details: ErrorDetail[]): ErrorDetail[] {
+  const seen = new Set<string>();
+  return details.filter((d) => !seen.has(d.path) && seen.add(d.path));
+}
+
 export const errors = {
   invalidJson: (message: string) =>
     new AppError(400, 'invalid_json', `The body is not valid JSON: ${message}`),
   unauthorized: () =>
     new AppError(401, 'unauthorized', 'A valid API key is required: Authorization: Bearer <key>.'),
+  adminUnauthorized: () =>
+    new AppError(
+      401,
+      'unauthorized',
+      'This route takes the admin token (the ADMIN_TOKEN setting), not an API key: Authorization: Bearer <ADMIN_TOKEN>.',
+    ),
   notFound: (what: string) => new AppError(404, 'not_found', `${what} not found.`),
   routeNotFound: (method: string, path: string) =>
     new AppError(404, 'route_not_found', `No route ${method} ${path}.`),
@@ -63,14 +79,16 @@ export const errors = {
       422,
       'validation_failed',
       'The request does not match the schema.',
-      issues.flatMap((i) =>
-        // One detail per unknown key, at its own path, so a client can point at the misspelt field.
-        i.code === 'unrecognized_keys'
-          ? i.keys.map((key) => ({
-              path: [...i.path, key].map(String).join('.'),
-              message: `unknown field "${String(key)}"`,
-            }))
-          : [{ path: i.path.map(String).join('.'), message: i.message }],
+      onePerPath(
+        issues.flatMap((i) =>
+          // One detail per unknown key, at its own path, so a client can point at the misspelt field.
+          i.code === 'unrecognized_keys'
+            ? i.keys.map((key) => ({
+                path: [...i.path, key].map(String).join('.'),
+                message: `unknown field "${String(key)}"`,
+              }))
+            : [{ path: i.path.map(String).join('.'), message: i.message }],
+        ),
       ),
     ),
   unavailable: (what: 'temporal' | 'database') =>

@@ -50,7 +50,13 @@ async function cleanup() {
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
-const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
+// ENV_FILE=none: entry points the tests start read their settings from the tests alone, never from a
+// developer's .env in the repository root.
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+  ENV_FILE: 'none',
+};
 let code = 1;
 try {
   if (needsServices) {

@@ -16,7 +16,7 @@ export function requireAdmin(adminToken: string): RequestHandler {
   const expected = digest(adminToken);
   return (req, _res, next) => {
     const token = bearer(req.headers.authorization);
-    if (!token || !timingSafeEqual(digest(token), expected)) return next(errors.unauthorized());
+    if (!token || !timingSafeEqual(digest(token), expected)) return next(errors.adminUnauthorized());
     next();
   };
 }

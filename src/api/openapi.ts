@@ -1,7 +1,40 @@
 import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
+import { EMITTED_EVENT_DATA_SCHEMAS, webhookBodySchema } from '../contract/emitted-events.js';
+import { ALL_EVENT_TYPES, EVENT_VERTICALS, isOperationalEventType } from '../domain/event-types.js';
 import { MAX_JSON_DEPTH } from './json-depth.js';
 import type { RouteDef } from './route.js';
+
+/**
+ * One webhook per event type (OpenAPI 3.1 `webhooks`): the body a `format: "webhook"` endpoint receives,
+ * with that type's `data.details` fields (src/contract). docs/events.md lists the same, rendered from the
+ * same schemas.
+ */
+function registerWebhooks(registry: OpenAPIRegistry): void {
+  for (const type of ALL_EVENT_TYPES) {
+    const emitted = type in EMITTED_EVENT_DATA_SCHEMAS;
+    const kind = isOperationalEventType(type)
+      ? 'Operational event, emitted by the orchestrator; only endpoints that name it receive it.'
+      : emitted
+        ? 'Emitted by the orchestrator.'
+        : `Sent by operators (\`POST /v1/events\`; vertical: ${EVENT_VERTICALS[type].join(', ')}).`;
+    registry.registerWebhook({
+      method: 'post',
+      path: type,
+      summary: `\`${type}\` to a subscribed endpoint`,
+      description:
+        `${kind} Signed with Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, ` +
+        '`webhook-signature`); `webhook-id` is the same on every attempt of a delivery. docs/events.md lists every type.',
+      request: { body: { content: { 'application/json': { schema: webhookBodySchema(type) } } } },
+      responses: {
+        200: {
+          description:
+            'Any 2xx is success; 410 disables the endpoint; anything else is retried by its policy',
+        },
+      },
+    });
+  }
+}
 
 /** The OpenAPI 3.1 description, generated from the same route definitions Express mounts. */
 export function buildOpenApi(routes: RouteDef[], version: string) {
@@ -29,6 +62,7 @@ export function buildOpenApi(routes: RouteDef[], version: string) {
       ),
     });
   }
+  registerWebhooks(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',
     info: {

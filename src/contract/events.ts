@@ -36,63 +36,94 @@ const text = (max = 256) => z.string().min(1).max(max);
 /** Per-type `data` schemas. Required fields are the contract's; anything else passes through. */
 export const EVENT_DATA_SCHEMAS = {
   'customer.registered': z.looseObject({
-    country: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as "DE"'),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code such as "DE"')
+      .describe('ISO 3166-1 alpha-2 country code, e.g. "DE"'),
   }),
   'customer.kyc_changed': z.looseObject({
-    kycStatus: z.enum(['pending', 'verified', 'rejected', 'expired']),
+    kycStatus: z.enum(['pending', 'verified', 'rejected', 'expired']).describe('The KYC status now'),
   }),
   'customer.status_changed': z.looseObject({
-    status: z.enum(['active', 'blocked', 'closed', 'self_excluded', 'duplicate']),
-    reason: text(512),
+    status: z
+      .enum(['active', 'blocked', 'closed', 'self_excluded', 'duplicate'])
+      .describe('The account status now; `duplicate` stops CPA for the customer'),
+    reason: text(512).describe('Why, in words'),
   }),
   'customer.fraud_flagged': z.looseObject({
-    flag: text(),
-    severity: z.enum(['low', 'medium', 'high']),
+    flag: text().describe('What was flagged, e.g. "multi-account"'),
+    severity: z
+      .enum(['low', 'medium', 'high'])
+      .describe('`high` rejects the pending commissions of the customer'),
   }),
-  'deposit.completed': z.looseObject({ depositId: ExternalId, amount: PositiveDecimal, currency: Currency }),
+  'deposit.completed': z.looseObject({
+    depositId: ExternalId.describe("The operator's deposit id"),
+    amount: PositiveDecimal.describe('Decimal string, greater than zero'),
+    currency: Currency.describe('ISO 4217, e.g. "EUR"'),
+  }),
   'deposit.chargeback': z.looseObject({
     depositId: ExternalId.describe('The original deposit'),
-    amount: PositiveDecimal,
-    currency: Currency,
-    reason: text(512),
+    amount: PositiveDecimal.describe('Decimal string, greater than zero'),
+    currency: Currency.describe('ISO 4217'),
+    reason: text(512).describe('Why, in words'),
   }),
-  'deposit.refunded': z.looseObject({ depositId: ExternalId, amount: PositiveDecimal, currency: Currency }),
-  'wagering.completed': z.looseObject({ requirementId: ExternalId }),
+  'deposit.refunded': z.looseObject({
+    depositId: ExternalId.describe('The original deposit'),
+    amount: PositiveDecimal.describe('Decimal string, greater than zero'),
+    currency: Currency.describe('ISO 4217'),
+  }),
+  'wagering.completed': z.looseObject({
+    requirementId: ExternalId.describe('The wagering requirement met (CPA `requireWagering`)'),
+  }),
   'revenue.daily': z
     .looseObject({
-      date: z.iso.date(),
-      ggr: DecimalString,
-      bonuses: DecimalString,
-      fees: DecimalString,
-      ngr: DecimalString,
-      currency: Currency,
+      date: z.iso.date().describe('The day, YYYY-MM-DD'),
+      ggr: DecimalString.describe('Gross gaming revenue, decimal string (may be negative)'),
+      bonuses: DecimalString.describe('Bonuses, decimal string'),
+      fees: DecimalString.describe('Fees, decimal string'),
+      ngr: DecimalString.describe(
+        'Net gaming revenue, decimal string (may be negative): what RevShare reads',
+      ),
+      currency: Currency.describe('ISO 4217'),
     })
     .describe(
       'One figure per (customerId, date, currency): a later event for the same day, under a new id, is a ' +
         'correction that replaces the figure; RevShare books only the difference (a lower figure is netted ' +
         'against later revenue). Never the day twice.',
     ),
-  'account.opened': z.looseObject({ accountId: ExternalId }),
+  'account.opened': z.looseObject({ accountId: ExternalId.describe('The trading account') }),
   'trade.closed': z.looseObject({
-    tradeId: ExternalId,
-    accountId: ExternalId,
-    instrument: z.string().regex(/^[A-Za-z0-9._\-/]{1,32}$/, 'an instrument symbol such as "XAUUSD"'),
-    lots: Lots,
+    tradeId: ExternalId.describe("The operator's trade id"),
+    accountId: ExternalId.describe('The trading account'),
+    instrument: z
+      .string()
+      .regex(/^[A-Za-z0-9._\-/]{1,32}$/, 'an instrument symbol such as "XAUUSD"')
+      .describe('Instrument symbol, e.g. "XAUUSD"'),
+    lots: Lots.describe('Decimal string, greater than zero'),
   }),
   'challenge.purchased': z.looseObject({
-    challengeId: ExternalId,
-    planId: ExternalId,
-    price: NonNegativeDecimal,
-    currency: Currency,
+    challengeId: ExternalId.describe('The challenge bought'),
+    planId: ExternalId.describe('Its plan'),
+    price: NonNegativeDecimal.describe('Decimal string, zero or more'),
+    currency: Currency.describe('ISO 4217'),
   }),
-  'challenge.phase_passed': z.looseObject({ challengeId: ExternalId, phase: z.int().min(1).max(100) }),
-  'challenge.failed': z.looseObject({ challengeId: ExternalId, phase: z.int().min(1).max(100) }),
+  'challenge.phase_passed': z.looseObject({
+    challengeId: ExternalId.describe('The challenge'),
+    phase: z.int().min(1).max(100).describe('The phase passed'),
+  }),
+  'challenge.failed': z.looseObject({
+    challengeId: ExternalId.describe('The challenge'),
+    phase: z.int().min(1).max(100).describe('The phase failed'),
+  }),
   'challenge.refunded': z.looseObject({
-    challengeId: ExternalId,
-    amount: PositiveDecimal,
-    currency: Currency,
+    challengeId: ExternalId.describe('The challenge refunded'),
+    amount: PositiveDecimal.describe('Decimal string, greater than zero'),
+    currency: Currency.describe('ISO 4217'),
   }),
-  'funded_account.activated': z.looseObject({ challengeId: ExternalId, accountId: ExternalId }),
+  'funded_account.activated': z.looseObject({
+    challengeId: ExternalId.describe('The challenge that earned it'),
+    accountId: ExternalId.describe('The funded account'),
+  }),
 } as const satisfies Record<(typeof INBOUND_EVENT_TYPES)[number], z.ZodType>;
 
 const envelope = {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { decodeEncryptionKey, ENCRYPTION_KEY_BYTES, encryptionKeyProblem } from '../encryption-key.js';
 
 /**
  * Endpoint signing secrets and their encryption at rest.
@@ -23,7 +24,6 @@ export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 export const SECRET_PURPOSE = 'endpoint-secret';
 
 const VERSION = 'v1';
-const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID_HEX = 8;
@@ -47,7 +47,7 @@ export function generateWebhookSecret(): string {
 
 /** A new encryption key for the environment: base64 of 32 random bytes. */
 export function generateEncryptionKey(): string {
-  return randomBytes(KEY_BYTES).toString('base64');
+  return randomBytes(ENCRYPTION_KEY_BYTES).toString('base64');
 }
 
 /** Short public fingerprint of a raw key, stored in sealed values to pick the key. */
@@ -65,21 +65,12 @@ export function encryptionKeyId(key: string): string {
 
 function parseKey(raw: unknown, where: string): Buffer {
   if (typeof raw !== 'string') throw new SecretCipherError(`${where} is not a string`);
-  let text = raw.trim();
-  if (text.startsWith('base64:')) text = text.slice('base64:'.length);
-  if (text === '') throw new SecretCipherError(`${where} is empty`);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
-    throw new SecretCipherError(
-      `${where} is not valid base64 (expected base64 of exactly ${KEY_BYTES} bytes)`,
-    );
+  const problem = encryptionKeyProblem(raw);
+  if (problem) {
+    const hint = problem.startsWith('decodes') ? ' (generate one with generateEncryptionKey())' : '';
+    throw new SecretCipherError(`${where} ${problem}${hint}`);
   }
-  const key = Buffer.from(text, 'base64');
-  if (key.length !== KEY_BYTES) {
-    throw new SecretCipherError(
-      `${where} decodes to ${key.length} bytes; AES-256-GCM needs exactly ${KEY_BYTES} (generate one with generateEncryptionKey())`,
-    );
-  }
-  return key;
+  return decodeEncryptionKey(raw);
 }
 
 /** Strict unpadded base64url: rejects anything that does not re-encode to itself (no silent bit slack). */

@@ -19,8 +19,10 @@ export type Decision = { kind: 'approve' } | { kind: 'reject'; reason: string };
 /**
  * Approves or rejects a pending commission by hand. The decision runs through the customer's workflow (an
  * update, starting it if need be), so it takes its turn with the customer's events; answers the commission
- * as it stands after. 404 for no such commission, 409 when it can no longer be decided, 503 when Temporal
- * does not answer in time.
+ * as it stands after. One rule for both (README, API table; OpenAPI): the decision the commission already has
+ * answers it unchanged (approved, or approved and since reversed, for approve; rejected for whatever reason
+ * for reject: the first reason stays); the other decision, or any on a reversal entry, is
+ * 409 `commission_not_pending`. 404 for no such commission, 503 when Temporal does not answer in time.
  */
 export async function decideCommission(
   deps: DecisionDeps,
@@ -53,7 +55,9 @@ export async function decideCommission(
     throw errors.unavailable('temporal');
   }
   const after = (await getCommission(deps.pool, operatorId, id))!;
-  if (view.outcome === 'refused') {
+  // Rejected already, by hand for other words or by a chargeback: the same decision, so no conflict.
+  const sameDecision = decision.kind === 'reject' && view.refusal === 'already_rejected';
+  if (view.outcome === 'refused' && !sameDecision) {
     throw new AppError(
       409,
       'commission_not_pending',

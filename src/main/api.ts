@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
-import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createDeliveryRuntime } from '../delivery/deps.js';
 import { createLogger } from '../log.js';
@@ -10,13 +9,14 @@ import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
 import { createWorker } from './host/worker.js';
 import { onShutdown } from './shutdown.js';
+import { startupConfig } from './startup-config.js';
 
 /**
  * Entry point: the REST API. With API_EMBEDDED_WORKER it also hosts a worker on the same connection and
  * starts event workflows eagerly on it, saving a server round trip per event.
  * SIGTERM stops accepting connections, finishes in-flight requests, drains the embedded worker, then exits.
  */
-const config = loadConfig();
+const config = startupConfig('api');
 const logger = createLogger(config.LOG_LEVEL, 'api');
 installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);

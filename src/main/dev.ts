@@ -10,12 +10,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
 import { randomBase62 } from '../db/new-id.js';
 import { generateEncryptionKey } from '../delivery/secrets.js';
 import { ensureTemporalCli } from './host/cli.js';
 import { namespaceReady, startDevServer, stopProcess, type DevServer } from './host/dev-server.js';
+import { startupConfig } from './startup-config.js';
 import { supervise, type Supervised } from './supervise.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -36,11 +36,15 @@ state.encryptionKey ??= generateEncryptionKey();
 const saveState = () => writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 saveState();
 
-process.env.ADMIN_TOKEN ??= state.adminToken;
-process.env.SECRETS_ENCRYPTION_KEYS ??= state.encryptionKey;
-// Local receivers (a tracker stub on this machine) are reachable in development only.
-process.env.SSRF_ALLOWLIST ??= '127.0.0.0/8,::1/128';
-const config = loadConfig();
+// What the API and the worker will read is checked here, before anything starts. Development defaults fill
+// in only what neither the environment nor .env sets.
+const config = startupConfig('dev', (env) => {
+  // `||=`: a copied .env.example sets these empty, which means unset.
+  env.ADMIN_TOKEN ||= state.adminToken;
+  env.SECRETS_ENCRYPTION_KEYS ||= state.encryptionKey;
+  // Local receivers (a tracker stub on this machine) are reachable in development only.
+  env.SSRF_ALLOWLIST ??= '127.0.0.0/8,::1/128';
+});
 
 const children: Supervised[] = [];
 let temporal: DevServer | undefined;
@@ -92,7 +96,9 @@ try {
     );
   }
 
-  const env = { ...process.env };
+  // The children get what this process read (environment, .env, development defaults), already checked:
+  // they read no .env of their own, which might be another file from their working directory.
+  const env = { ...process.env, ENV_FILE: 'none' };
   for (const entry of ['api', 'worker']) {
     // A crashed process is started again (said on the console); one that keeps crashing stops everything.
     children.push(

@@ -1,12 +1,19 @@
-import { loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
+import { startupConfig } from './startup-config.js';
 
-/** Entry point: creates the database if missing and applies pending migrations. */
-const config = loadConfig();
-const result = await migrate(config.DATABASE_URL);
+/** Entry point: creates the database if missing and applies pending migrations. Reads only DATABASE_URL. */
+const config = startupConfig('migrate');
 const db = new URL(config.DATABASE_URL).pathname.slice(1);
-console.log(
-  `migrate: database ${db}${result.created ? ' created' : ''}; ` +
-    `applied ${result.applied.length ? result.applied.join(', ') : 'nothing new'} ` +
-    `(${result.alreadyApplied.length} already applied)`,
-);
+try {
+  const result = await migrate(config.DATABASE_URL);
+  console.log(
+    `migrate: database ${db}${result.created ? ' created' : ''}; ` +
+      `applied ${result.applied.length ? result.applied.join(', ') : 'nothing new'} ` +
+      `(${result.alreadyApplied.length} already applied)`,
+  );
+} catch (err) {
+  // PostgreSQL away or refusing: say so in one line; the stack says nothing an operator can act on.
+  const where = config.DATABASE_URL.replace(/:[^:@/]*@/, ':***@');
+  console.error(`migrate failed (database ${where}): ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}

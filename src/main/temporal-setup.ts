@@ -8,17 +8,12 @@
  */
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
-import { loadConfig } from '../config.js';
 import { setupCluster } from './host/setup-cluster.js';
+import { startupConfig } from './startup-config.js';
 
+const config = startupConfig('temporal-setup');
 try {
   const { values } = parseArgs({ options: { retention: { type: 'string' } } });
-  // Only the Temporal settings matter here; the required secrets get placeholders.
-  const config = loadConfig({
-    ADMIN_TOKEN: 'x'.repeat(24),
-    SECRETS_ENCRYPTION_KEYS: 'unused',
-    ...process.env,
-  });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((err: Error) => {
     throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${err.message}`);
   });

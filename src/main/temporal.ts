@@ -3,13 +3,12 @@
  * running the API and worker yourself. State lives in .data/temporal.sqlite.
  */
 import { join } from 'node:path';
-import { loadConfig } from '../config.js';
 import { ensureTemporalCli } from './host/cli.js';
 import { startDevServer } from './host/dev-server.js';
+import { startupConfig } from './startup-config.js';
 
 const say = (line: string) => console.log(`temporal: ${line}`);
-// The server needs no admin token; read the rest of the configuration as usual.
-const config = loadConfig({ ADMIN_TOKEN: 'x'.repeat(24), ...process.env });
+const config = startupConfig('temporal');
 const [host, port] = config.TEMPORAL_ADDRESS.split(':');
 const dataDir = join(import.meta.dirname, '..', '..', '.data');
 const server = await startDevServer({

@@ -1,4 +1,3 @@
-import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { createDeliveryRuntime } from '../delivery/deps.js';
 import { startReconciler } from '../ingest/reconciler.js';
@@ -8,12 +7,13 @@ import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
 import { createWorker } from './host/worker.js';
 import { onShutdown } from './shutdown.js';
+import { startupConfig } from './startup-config.js';
 
 /**
  * Entry point: the Temporal worker (workflows and activities) and the start reconciler.
  * SIGTERM stops polling, lets in-flight activities finish, then closes connections.
  */
-const config = loadConfig();
+const config = startupConfig('worker');
 const logger = createLogger(config.LOG_LEVEL, 'worker');
 installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);

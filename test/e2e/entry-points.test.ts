@@ -60,6 +60,7 @@ before(async () => {
     PORT: String(port),
     API_EMBEDDED_WORKER: 'false',
     LOG_LEVEL: 'info',
+    ENV_FILE: 'none',
   };
   connection = await Connection.connect({ address: env.temporalAddress });
   client = new Client({ connection });

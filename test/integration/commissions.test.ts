@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { customerWorkflowId } from '../../src/domain/ids.js';
+import { assertDocumentedWebhook } from '../support/documented.js';
 import { uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
@@ -193,6 +194,8 @@ describe('affiliates and deals', () => {
     const cases: [Record<string, unknown>, string][] = [
       [cpa({ amount: 100 }), 'deal.amount'],
       [cpa({ amount: '-5.00' }), 'deal.amount'],
+      [cpa({ amount: 'abc' }), 'deal.amount'],
+      [{ model: 'revshare', percent: 'abc', holdPeriod: '1d', clawbackWindow: '1d' }, 'deal.percent'],
       [cpa({ holdPeriod: 'soon' }), 'deal.holdPeriod'],
       [cpa({ holdPeriod: '30d', clawbackWindow: '7d' }), 'deal.clawbackWindow'],
       [{ model: 'revshare', percent: '120', holdPeriod: '1d', clawbackWindow: '1d' }, 'deal.percent'],
@@ -209,6 +212,9 @@ describe('affiliates and deals', () => {
         res.body.error.details.some((d: { path: string }) => d.path.startsWith(path)),
         `${path} in ${JSON.stringify(res.body.error.details)}`,
       );
+      // One message per path: the first problem there, not every check that follows from it.
+      const paths = res.body.error.details.map((d: { path: string }) => d.path);
+      assert.deepEqual(paths, [...new Set(paths)], JSON.stringify(res.body.error.details));
     }
     assert.equal((await api('GET', `/v1/affiliates/${affiliateId}`)).status, 404);
   });
@@ -249,6 +255,7 @@ describe('cpa: accrual, hold, approval', () => {
       ],
     );
     // The envelope of every webhook; the commission is its details, attributed like the customer.
+    for (const body of bodies) assertDocumentedWebhook(body);
     assert.equal(bodies[0].data.customerId, customerId);
     assert.equal(bodies[0].data.attribution.affiliateId, affiliateId);
     assert.equal(bodies[0].data.details.commissionId, pending!.id);
@@ -328,7 +335,7 @@ describe('cpa: accrual, hold, approval', () => {
     );
   });
 
-  it('reject by hand needs a reason; then it is rejected, the timer approves nothing, and approve is 409', async () => {
+  it('reject by hand needs a reason; then it is rejected, rejecting again is 200 with the first reason, the timer approves nothing, and approve is 409', async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, cpa({ holdPeriod: '3s', clawbackWindow: '1h' }));
     await send(reg(customerId, affiliateId));
@@ -340,6 +347,11 @@ describe('cpa: accrual, hold, approval', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.status, 'rejected');
     assert.equal(res.body.reason, 'duplicate player');
+    // The same decision again, whatever its words: the commission is rejected, as asked (README, Commissions).
+    const again = await api('POST', `/v1/commissions/${c!.id}/reject`, { reason: 'another reason' });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.status, 'rejected');
+    assert.equal(again.body.reason, 'duplicate player');
     await new Promise((r) => setTimeout(r, 4000)); // past the hold
     assert.equal((await commissions(affiliateId))[0]!.status, 'rejected');
     assert.equal((await api('POST', `/v1/commissions/${c!.id}/approve`)).status, 409);

@@ -5,6 +5,7 @@ import { insertEndpoint, newEndpointId } from '../../src/db/endpoints.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { generateWebhookSecret } from '../../src/delivery/secrets.js';
 import { createSecretCipher } from '../../src/delivery/secrets.js';
+import { assertDocumentedWebhook } from '../support/documented.js';
 import { testEnv } from '../support/env.js';
 import { registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
@@ -77,6 +78,7 @@ describe('operational events and endpoint health', () => {
     body: any,
     s: { sick: { id: string }; reg: { id: string }; delivery: { deliveryId: string } },
   ) {
+    assertDocumentedWebhook(body);
     assert.equal(body.data.details.deliveryId, s.delivery.deliveryId);
     assert.equal(body.data.details.endpointId, s.sick.id);
     assert.equal(body.data.details.eventId, s.reg.id);
@@ -126,6 +128,7 @@ describe('operational events and endpoint health', () => {
     const [notice] = await rx.waitFor(ops, 1);
     const body = JSON.parse(notice!.body);
     assert.equal(body.type, 'endpoint.disabled');
+    assertDocumentedWebhook(body);
     assert.equal(body.data.details.endpointId, dying.id);
     assert.equal(body.data.details.reason, 'failing');
     // Three failed attempts spanning >= 2 s, then the disable.
@@ -149,6 +152,7 @@ describe('POST /v1/endpoints/{id}/test', () => {
       req!.headers as Record<string, string>,
     ) as any;
     assert.equal(payload.type, 'webhook.test');
+    assertDocumentedWebhook(payload);
     assert.equal(req!.headers['webhook-id'], res.body.id);
     assert.equal(rx.requests(bystander).length, 0);
   });

@@ -418,6 +418,8 @@ describe('driving deliveries by hand', () => {
     assert.equal((await deliveryDetail(d!.id)).status, 'cancelled');
     const again = await sys.request('POST', `/v1/deliveries/${d!.id}/cancel`, { apiKey: op.apiKey });
     assert.equal(again.status, 409);
+    assert.equal(again.body.error.code, 'delivery_finished');
+    assert.equal(again.body.error.message, 'The delivery has already finished: it was cancelled.');
   });
 
   it('a failed delivery re-driven keeps its webhook-id and succeeds; range recovery counts and re-drives', async () => {

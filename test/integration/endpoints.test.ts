@@ -1,8 +1,10 @@
 /**
- * Endpoints (contract section 4): where the orchestrator sends. CRUD with the list conventions of section 1,
+ * Endpoints (docs/api-v1.md section 4): where the orchestrator sends. CRUD with the list conventions of section 1,
  * validation, the SSRF guard at save time, tenancy, and signing secrets with their rotation.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { generateWebhookSecret } from '../../src/delivery/secrets.js';
@@ -127,6 +129,19 @@ describe('creating and reading an endpoint', () => {
     });
     assertAbout(createdAt, Date.now(), 10_000);
     assert.equal(updatedAt, createdAt);
+  });
+
+  it("the README's example body, sent as written, creates the endpoint it describes", async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('**Creating an endpoint.**'));
+    assert.ok(section.length < readme.length, 'the README has a "Creating an endpoint." paragraph');
+    const body = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!) as Record<string, unknown>;
+    // `quiet` sends no events, so the example's affiliate receives nothing here.
+    const res = await api('POST', '/v1/endpoints', body, quiet);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    for (const [field, value] of Object.entries(body)) assert.deepEqual(res.body[field], value, field);
+    assert.match(res.body.secret, /^whsec_/);
+    assert.match(section.slice(0, section.indexOf('```json')), /POST \/v1\/endpoints/);
   });
 
   it('omitted optional fields come back as their defaults: webhook, enabled, a 15s timeout, no policy', async () => {

@@ -220,6 +220,11 @@ describe('tenancy', () => {
   it('operators are created only with the admin token, and their key is returned once', async () => {
     const denied = await sys.request('POST', '/v1/operators', { json: { name: 'x' }, apiKey: op.apiKey });
     assert.equal(denied.status, 401);
+    // An operator's key is the wrong credential here: the answer names the one that is right.
+    assert.match(denied.body.error.message, /admin token \(the ADMIN_TOKEN setting\)/);
+    const none = await sys.request('POST', '/v1/operators', { json: { name: 'x' } });
+    assert.equal(none.status, 401);
+    assert.match(none.body.error.message, /ADMIN_TOKEN/);
     const created = await sys.request('POST', '/v1/operators', {
       json: { name: 'Casino Group' },
       headers: { authorization: `Bearer ${sys.adminToken}` },

@@ -1,5 +1,5 @@
 /**
- * Postback endpoints (contract section 4, issue 7): the URL each preset sends to a local tracker stub, POST
+ * Postback endpoints (docs/api-v1.md section 4, issue 7): the URL each preset sends to a local tracker stub, POST
  * bodies, what a missing value does, templates refused when saved, the success matcher, and redrives.
  */
 import assert from 'node:assert/strict';

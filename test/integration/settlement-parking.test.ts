@@ -6,6 +6,7 @@ import { randomBase62 } from '../../src/db/new-id.js';
 import { createPool, withTransaction, type Pool } from '../../src/db/pool.js';
 import type { Deal } from '../../src/domain/commission/deals.js';
 import { bodyHash } from '../../src/body-hash.js';
+import { assertDocumentedDetails } from '../support/documented.js';
 import { testEnv } from '../support/env.js';
 
 /**
@@ -220,6 +221,7 @@ describe('a parked event is announced to the endpoints that name settlement.park
     assert.equal(rows.length, 1);
     assert.deepEqual(rows[0]!.endpoints, [exact, prefix].sort());
     const data = rows[0]!.payload.data;
+    assertDocumentedDetails('settlement.parked', data);
     assert.equal(data.eventId, poison);
     assert.equal(data.eventType, 'challenge.purchased');
     assert.equal(data.customerId, customerId);

@@ -42,6 +42,7 @@ function spawnEntry(entry: 'api' | 'worker', taskQueue: string, extra: NodeJS.Pr
       SECRETS_ENCRYPTION_KEYS: env.encryptionKeys.join(','),
       SSRF_ALLOWLIST: '127.0.0.0/8,::1/128',
       LOG_LEVEL: 'warn',
+      ENV_FILE: 'none',
       ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

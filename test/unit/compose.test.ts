@@ -85,15 +85,16 @@ function dependencies(s: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(s.depends_on ?? {}).map(([d, v]) => [d, v.condition]));
 }
 
+/** A stand-in for each secret the operator supplies: an encryption key must be one (base64 of 32 bytes). */
+const standIn = (variable: string) =>
+  variable === 'SECRETS_ENCRYPTION_KEYS'
+    ? Buffer.alloc(32, 7).toString('base64')
+    : `${variable.toLowerCase()}-0123456789abcdef`;
+
 /** What the process in a container would load, with a stand-in for every secret. */
 const configOf = (s: Service) =>
   loadConfig(
-    Object.fromEntries(
-      Object.entries(environmentOf(s)).map(([k, v]) => [
-        k,
-        interpolate(v, (variable) => `${variable.toLowerCase()}-0123456789abcdef`),
-      ]),
-    ),
+    Object.fromEntries(Object.entries(environmentOf(s)).map(([k, v]) => [k, interpolate(v, standIn)])),
   );
 
 const asList = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, ConfigSchema, describeConfig, loadConfig } from '../../src/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import {
+  ConfigError,
+  ConfigSchema,
+  describeConfig,
+  ENTRY_POINT_SETTINGS,
+  loadConfig,
+} from '../../src/config.js';
+import { loadEnvFile } from '../../src/main/startup-config.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const ADMIN = {
@@ -23,12 +32,13 @@ describe('configuration', () => {
   });
 
   it('splits key and CIDR lists', () => {
+    const [a, b] = [Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(32, 2).toString('base64')];
     const config = loadConfig({
       ...ADMIN,
-      SECRETS_ENCRYPTION_KEYS: 'a, b',
+      SECRETS_ENCRYPTION_KEYS: `${a}, ${b}`,
       SSRF_ALLOWLIST: '127.0.0.0/8, ::1/128',
     });
-    assert.deepEqual(config.SECRETS_ENCRYPTION_KEYS, ['a', 'b']);
+    assert.deepEqual(config.SECRETS_ENCRYPTION_KEYS, [a, b]);
     assert.deepEqual(config.SSRF_ALLOWLIST, ['127.0.0.0/8', '::1/128']);
   });
 
@@ -70,6 +80,94 @@ describe('configuration', () => {
 
   it('treats an empty variable as unset', () => {
     assert.equal(loadConfig({ ...ADMIN, PORT: '' }).PORT, 3000);
+  });
+
+  it('checks each encryption key and each CIDR up front, and lists them with every other problem', () => {
+    let error: unknown;
+    try {
+      loadConfig(
+        {
+          ADMIN_TOKEN: 'a'.repeat(32),
+          SECRETS_ENCRYPTION_KEYS: `${ADMIN.SECRETS_ENCRYPTION_KEYS},c2hvcnQ=,not base64!`,
+          SSRF_ALLOWLIST: '127.0.0.0/8, notacidr, 10.1.2.5/24',
+          PORT: 'eighty',
+        },
+        'api',
+      );
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof ConfigError, String(error));
+    const text = error.problems.join('\n');
+    assert.match(text, /SECRETS_ENCRYPTION_KEYS: key 2 of 3 decodes to 5 bytes/);
+    assert.match(text, /SECRETS_ENCRYPTION_KEYS: key 3 of 3 is not valid base64/);
+    assert.match(text, /SSRF_ALLOWLIST: .*"notacidr".*not an IP address/);
+    assert.match(text, /SSRF_ALLOWLIST: .*"10\.1\.2\.5\/24".*bits are set/);
+    assert.match(text, /^PORT: /m);
+    assert.ok(!text.includes(ADMIN.SECRETS_ENCRYPTION_KEYS), 'a key is never printed');
+  });
+
+  it('refuses a repeated encryption key', () => {
+    const key = ADMIN.SECRETS_ENCRYPTION_KEYS;
+    assert.throws(
+      () => loadConfig({ ...ADMIN, SECRETS_ENCRYPTION_KEYS: `${key},${key}` }, 'worker'),
+      /SECRETS_ENCRYPTION_KEYS: key 2 of 2 repeats key 1/,
+    );
+  });
+
+  it('each entry point checks only what it reads: migrate needs no admin token and no keys', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', SSRF_ALLOWLIST: 'junk' }, 'migrate');
+    assert.deepEqual(config, { DATABASE_URL: 'postgres://u@db:5432/x' });
+    const worker = loadConfig({ SECRETS_ENCRYPTION_KEYS: ADMIN.SECRETS_ENCRYPTION_KEYS }, 'worker');
+    assert.equal(worker.TEMPORAL_TASK_QUEUE, 'affiliate-hooks');
+    assert.equal('ADMIN_TOKEN' in worker, false, 'the worker does not read the admin token');
+    assert.throws(
+      () => loadConfig({ SECRETS_ENCRYPTION_KEYS: ADMIN.SECRETS_ENCRYPTION_KEYS }, 'api'),
+      /ADMIN_TOKEN/,
+    );
+    assert.deepEqual(Object.keys(loadConfig({}, 'temporal-setup')).sort(), [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+    ]);
+  });
+
+  it('every setting is read by some entry point, and the README says which', () => {
+    const read = new Set(Object.values(ENTRY_POINT_SETTINGS).flat());
+    assert.deepEqual(
+      Object.keys(ConfigSchema.shape).filter((k) => !read.has(k as never)),
+      [],
+      'settings no entry point reads',
+    );
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    assert.match(readme, /\| Variable \| Default \| Read by \| Meaning \|/);
+    for (const row of describeConfig()) {
+      assert.ok(row.readBy.length > 0, row.key);
+      assert.ok(
+        readme.includes(`| \`${row.key}\` | ${row.default === undefined ? '' : ''}`),
+        `README row for ${row.key}`,
+      );
+    }
+    const migrateRow = readme.split('\n').find((l) => l.startsWith('| `ADMIN_TOKEN` |')) ?? '';
+    assert.match(migrateRow, /\| `api`, `dev` \|/);
+  });
+
+  it('.env: read into the environment, a variable already set wins, a missing default file is no error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dotenv-'));
+    try {
+      writeFileSync(join(dir, '.env'), '# comment\nPORT=8080\nLOG_LEVEL="debug"\nHOST=0.0.0.0\n');
+      const env: NodeJS.ProcessEnv = { PORT: '9090', HOST: '' };
+      assert.equal(loadEnvFile(env, dir), join(dir, '.env'));
+      assert.deepEqual(env, { PORT: '9090', HOST: '', LOG_LEVEL: 'debug' });
+      const none: NodeJS.ProcessEnv = { ENV_FILE: 'none' };
+      assert.equal(loadEnvFile(none, dir), null);
+      assert.deepEqual(none, { ENV_FILE: 'none' });
+      const empty = mkdtempSync(join(tmpdir(), 'dotenv-'));
+      assert.equal(loadEnvFile({}, empty), null);
+      rmSync(empty, { recursive: true });
+      assert.throws(() => loadEnvFile({ ENV_FILE: join(dir, 'nope.env') }, dir), /ENV_FILE/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('describes every key, and the README and .env.example list them all', () => {

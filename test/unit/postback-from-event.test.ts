@@ -34,7 +34,7 @@ const ftd: PostbackEventView = {
   customerCountry: 'DE',
 };
 
-/** A commission entry as the commission engine emits it (contract section 6). */
+/** A commission entry as the commission engine emits it (docs/api-v1.md section 6). */
 function commission(type: string, data: Record<string, unknown>): PostbackEventView {
   return {
     eventId: `sys~${type}~${String(data.id)}`,

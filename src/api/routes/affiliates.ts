@@ -133,9 +133,16 @@ function commissionRoutes(deps: DecisionDeps) {
       auth: 'operator',
       params: CommissionParams,
       responses: {
-        200: { description: 'Approved (or already approved)', schema: CommissionOut },
+        200: {
+          description:
+            'Approved; or approved already, and perhaps reversed since: the same decision again changes nothing',
+          schema: CommissionOut,
+        },
         404: notFound('commission'),
-        409: { description: 'Rejected or reversed already', schema: ErrorOut },
+        409: {
+          description: '`commission_not_pending`: rejected already (the other decision), or a reversal entry',
+          schema: ErrorOut,
+        },
         503: { description: 'Temporal unreachable; retry', schema: ErrorOut },
       },
       handler: ({ params, operator }) => decided(operator.id, params.id, { kind: 'approve' }),
@@ -148,9 +155,17 @@ function commissionRoutes(deps: DecisionDeps) {
       params: CommissionParams,
       body: RejectIn,
       responses: {
-        200: { description: 'Rejected (or already rejected for this reason)', schema: CommissionOut },
+        200: {
+          description:
+            'Rejected; or rejected already, for whatever reason: the same decision again changes nothing, and the first reason stays',
+          schema: CommissionOut,
+        },
         404: notFound('commission'),
-        409: { description: 'Approved, rejected or reversed already', schema: ErrorOut },
+        409: {
+          description:
+            '`commission_not_pending`: approved already (the other decision), reversed since, or a reversal entry',
+          schema: ErrorOut,
+        },
         422: { description: 'No reason given', schema: ErrorOut },
         503: { description: 'Temporal unreachable; retry', schema: ErrorOut },
       },

@@ -125,7 +125,8 @@ export function deliveryRoutes(deps: RedriveDeps) {
       handler: async ({ params, operator }) => {
         const d = await mustFind(operator.id, params.id);
         if (d.status !== 'pending' && d.status !== 'retrying') {
-          throw new AppError(409, 'delivery_finished', `The delivery has already ${d.status}.`);
+          const how = d.status === 'cancelled' ? 'was cancelled' : d.status;
+          throw new AppError(409, 'delivery_finished', `The delivery has already finished: it ${how}.`);
         }
         // Noted first, so an attempt on the wire aborts its request instead of finishing it.
         await requestCancel(deps.pool, d.id);
