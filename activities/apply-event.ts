@@ -1,7 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { bindCustomer, claimFirstDeposit, lockCustomer, type LockedCustomer } from '../src/db/customers.js';
 import { ensureDeliveries, type Delivery } from '../src/db/deliveries.js';
-import { findEndpointSettings, findSubscriptions, type Endpoint } from '../src/db/endpoints.js';
+import {
+  findEndpointSettings,
+  findSubscriptions,
+  type Endpoint,
+  type Subscription,
+} from '../src/db/endpoints.js';
 import {
   findBindingRegistration,
   lockEventToApply,
@@ -21,6 +26,8 @@ import {
 import { emittedTypes, isInboundEventType } from '../src/domain/event-types.js';
 import { isCommissionEventType } from '../src/domain/commission/facts.js';
 import { decideFirstDeposit } from '../src/domain/first-deposit.js';
+import { postbackCarriage } from '../src/domain/postback/meaning.js';
+import { resolvePostbackConfig } from '../src/domain/postback/presets.js';
 import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 
 export interface EventRef {
@@ -93,7 +100,7 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
     // Every delivered type's subscribers as of the event's acceptance, and the operator's default retry
     // policy, in one round trip.
     const subscriptions = await findSubscriptions(tx, ref.operatorId, emits, affiliateId, event.acceptedAt);
-    const wanted = subscriptions.map((s) => ({
+    const wanted = subscriptions.filter(carried).map((s) => ({
       endpointId: s.endpoint.id,
       eventType: s.eventType,
       retryPolicy: s.retryPolicy,
@@ -147,6 +154,19 @@ async function deriveFacts(tx: PoolClient, operatorId: string, event: EventToApp
     effectiveAttribution: effectiveAttribution(event.payload.attribution, attribution),
     ftd: deposit.ftd,
   };
+}
+
+/**
+ * Whether the subscription gets a delivery. A postback endpoint's wildcard leaves out what the endpoint
+ * cannot carry (a chargeback without a reversal, a type that means nothing to a tracker: its
+ * `eventTypesExcluded`), so `*` costs no cancelled delivery per KYC change or daily revenue figure. A type
+ * named explicitly (saved before such were refused) still gets its delivery, cancelled when it is prepared
+ * with the reason, so whoever subscribed to it sees why nothing went out.
+ */
+function carried(s: Subscription): boolean {
+  if (s.explicit || s.endpoint.format !== 'postback') return true;
+  const resolved = resolvePostbackConfig(s.endpoint.url, s.endpoint.postback ?? {});
+  return !resolved.ok || postbackCarriage(resolved.config, s.eventType).carried;
 }
 
 const NO_CUSTOMER: LockedCustomer = { attribution: null, ftdEventId: null };

@@ -322,6 +322,8 @@ export async function findEndpointSettings(
 export interface Subscription {
   eventType: string;
   endpoint: Endpoint;
+  /** The subscription names the type itself (not only through a wildcard such as `deposit.*` or `*`). */
+  explicit: boolean;
   /** The policy a new delivery to this endpoint fixes (deliveryPolicy with the operator's default). */
   retryPolicy: ResolvedRetryPolicy;
 }
@@ -350,9 +352,10 @@ export async function findSubscriptions(
 ): Promise<Subscription[]> {
   if (!types.length) return [];
   const { rows } = await db.query<
-    EndpointRow & { subscribed_type: string; operator_retry_policy: RetryPolicy | null }
+    EndpointRow & { subscribed_type: string; explicit: boolean; operator_retry_policy: RetryPolicy | null }
   >(
-    `SELECT e.*, t.type AS subscribed_type, o.default_retry_policy AS operator_retry_policy
+    `SELECT e.*, t.type AS subscribed_type, t.type = ANY(s.event_types) AS explicit,
+            o.default_retry_policy AS operator_retry_policy
        FROM endpoints e
        JOIN LATERAL (SELECT s.event_types, s.affiliate_id, s.enabled FROM endpoint_subscriptions s
                       WHERE s.endpoint_id = e.id AND s.valid_from <= $4::timestamptz
@@ -370,6 +373,7 @@ export async function findSubscriptions(
     return {
       eventType: r.subscribed_type,
       endpoint,
+      explicit: r.explicit,
       retryPolicy: deliveryPolicy(endpoint, r.operator_retry_policy),
     };
   });
