@@ -84,7 +84,9 @@ try {
   }
 
   try {
-    const result = await migrate(config.DATABASE_URL);
+    const result = await migrate(config.DATABASE_URL, {
+      onPlan: (pending) => pending.length && say(`applying migrations ${pending.join(', ')}`),
+    });
     say(
       `PostgreSQL ready${result.created ? ' (database created)' : ''}; migrations applied: ${result.applied.length || 'none new'}`,
     );

@@ -5,7 +5,10 @@ import { startupConfig } from './startup-config.js';
 const config = startupConfig('migrate');
 const db = new URL(config.DATABASE_URL).pathname.slice(1);
 try {
-  const result = await migrate(config.DATABASE_URL);
+  const result = await migrate(config.DATABASE_URL, {
+    onPlan: (pending) =>
+      console.log(`migrate: ${pending.length ? `will apply ${pending.join(', ')}` : 'nothing to apply'}`),
+  });
   console.log(
     `migrate: database ${db}${result.created ? ' created' : ''}; ` +
       `applied ${result.applied.length ? result.applied.join(', ') : 'nothing new'} ` +
