@@ -75,7 +75,7 @@ async function beforeTheSend(
   try {
     const prepared =
       ctx.format === 'postback'
-        ? await preparePostback(deps.pool, deps.cipher, ctx)
+        ? await preparePostback(deps.pool, deps.cipher, ctx, deps.ports)
         : prepareWebhook(deps.cipher, ctx, deliveryId, (deps.now ?? (() => new Date()))());
     if (typeof prepared !== 'string') await takeSendSlot(deps, ctx, deliveryId);
     return prepared;

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { postbackContext } from '../../src/db/postback-context.js';
+import { finishDelivery } from '../../src/db/deliveries.js';
+import { postbackContext, type UndoneDelivery } from '../../src/db/postback-context.js';
 import type { Pool } from '../../src/db/pool.js';
 import type { SecretCipher } from '../../src/delivery/secrets.js';
 import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
@@ -12,6 +13,7 @@ import { resolvePostbackConfig } from '../../src/domain/postback/presets.js';
 import { buildPostbackRequest } from '../../src/domain/postback/request.js';
 import { judgePostbackResponse } from '../../src/domain/postback/success.js';
 import { customHeaders, type PreparedRequest } from './prepared.js';
+import type { ActivityPorts } from '../ports.js';
 import type { DeliveryContext } from './types.js';
 
 /**
@@ -26,6 +28,7 @@ export async function preparePostback(
   pool: Pool,
   cipher: SecretCipher,
   ctx: DeliveryContext,
+  ports?: ActivityPorts,
 ): Promise<PreparedRequest | string> {
   const resolved = resolvePostbackConfig(ctx.url, ctx.postback ?? {});
   if (!resolved.ok) {
@@ -59,6 +62,10 @@ export async function preparePostback(
     // Sending it would name no conversion ({conversion_id} empty): a tracker may reverse by a broader key.
     return `not sent: the ${undone.type} it undoes (${undone.field} ${undone.value}) was never received`;
   }
+  const unsent = undone
+    ? await undoUnsentConversion(pool, ports, ctx, undone.type, found.undoneDelivery)
+    : null;
+  if (unsent) return unsent;
   const request = buildPostbackRequest(
     resolved.config,
     postbackInputFromEvent({
@@ -89,4 +96,28 @@ export async function preparePostback(
       ? `sent empty for want of a value: ${request.missing.map((name) => `{${name}}`).join(', ')}`
       : null,
   };
+}
+
+/**
+ * A chargeback or refund whose conversion has not reached this endpoint's tracker: the tracker must end up
+ * with neither. A conversion still waiting to be sent (pending, or retrying between attempts) is cancelled
+ * through its event's workflow, with the reason; one that was never delivered (failed, cancelled) has
+ * nothing to reverse. Either way the negative event is not sent. A conversion sent, or on the wire now
+ * (its outcome unknown: the tracker may count it), is reversed as usual (null).
+ */
+async function undoUnsentConversion(
+  pool: Pool,
+  ports: ActivityPorts | undefined,
+  ctx: DeliveryContext,
+  undoneType: string,
+  conversion: UndoneDelivery | null,
+): Promise<string | null> {
+  if (!conversion || conversion.status === 'succeeded' || conversion.inFlight) return null;
+  if (conversion.status === 'pending' || conversion.status === 'retrying') {
+    const reason = `cancelled: ${ctx.event_type} ${ctx.event_id} undid it before it reached the tracker`;
+    const told = ports ? await ports.cancelDelivery(conversion.workflowId, conversion.id, reason) : false;
+    if (!told) await finishDelivery(pool, conversion.id, 'cancelled', reason);
+    return `not sent: the ${undoneType} it undoes had not reached the tracker (${conversion.id}); that delivery is cancelled instead`;
+  }
+  return `not sent: the ${undoneType} it undoes never reached this endpoint (${conversion.id} ${conversion.status})`;
 }

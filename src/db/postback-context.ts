@@ -9,6 +9,18 @@ export interface PostbackContext {
   ftdDeliveryId: string | null;
   /** For an operator's negative event: the customer's conversion it undoes (`undone`), when received. */
   undone: { eventId: string; type: string; ftd: boolean } | null;
+  /**
+   * The undone conversion's delivery to this endpoint (a sent one first), when it has one: whether the
+   * tracker has it, may have it (an attempt on the wire), or never will unless it is cancelled.
+   */
+  undoneDelivery: UndoneDelivery | null;
+}
+
+export interface UndoneDelivery {
+  id: string;
+  status: 'pending' | 'retrying' | 'succeeded' | 'failed' | 'cancelled';
+  inFlight: boolean;
+  workflowId: string;
 }
 
 /** Reads a postback's context in one round trip. */
@@ -33,6 +45,10 @@ export async function postbackContext(
     undone_event_id: string | null;
     undone_type: string | null;
     undone_ftd: boolean | null;
+    ud_id: string | null;
+    ud_status: UndoneDelivery['status'] | null;
+    ud_in_flight: boolean | null;
+    ud_workflow_id: string | null;
   }>(
     `SELECT (SELECT country FROM customers WHERE operator_id = $1 AND customer_id = $2) AS country,
             cv.type AS conversion_type, coalesce((cv.facts->>'ftd')::boolean, false) AS conversion_ftd,
@@ -40,7 +56,8 @@ export async function postbackContext(
               WHERE $6::text = 'deposit.completed' AND operator_id = $1 AND event_id = $4 AND endpoint_id = $5
                 AND event_type = 'deposit.ftd') AS ftd_delivery_id,
             un.event_id AS undone_event_id, un.type AS undone_type,
-            coalesce((un.facts->>'ftd')::boolean, false) AS undone_ftd
+            coalesce((un.facts->>'ftd')::boolean, false) AS undone_ftd,
+            ud.id AS ud_id, ud.status AS ud_status, ud.in_flight AS ud_in_flight, ud.workflow_id AS ud_workflow_id
        FROM (VALUES (1)) AS one (x)
        LEFT JOIN events cv ON cv.operator_id = $1 AND cv.event_id = $3::text
        LEFT JOIN LATERAL (
@@ -49,7 +66,14 @@ export async function postbackContext(
           WHERE $7::text IS NOT NULL AND operator_id = $1 AND customer_id = $2 AND type = $7::text
             AND payload->'data'->>($8::text) = $9::text
           ORDER BY occurred_at, event_id
-          LIMIT 1) un ON true`,
+          LIMIT 1) un ON true
+       LEFT JOIN LATERAL (
+         -- By deliveries_event: the conversion's delivery to this endpoint, a sent one first, then a live one.
+         SELECT d.id, d.status, d.in_flight_attempt IS NOT NULL AS in_flight, d.workflow_id FROM deliveries d
+          WHERE d.operator_id = $1 AND d.event_id = un.event_id AND d.endpoint_id = $5
+          ORDER BY CASE WHEN d.status = 'succeeded' THEN 0 WHEN d.status IN ('pending', 'retrying') THEN 1 ELSE 2 END,
+                   d.created_at
+          LIMIT 1) ud ON true`,
     [
       q.operatorId,
       q.customerId,
@@ -71,6 +95,15 @@ export async function postbackContext(
     undone:
       r?.undone_event_id && r.undone_type
         ? { eventId: r.undone_event_id, type: r.undone_type, ftd: r.undone_ftd ?? false }
+        : null,
+    undoneDelivery:
+      r?.ud_id && r.ud_status && r.ud_workflow_id
+        ? {
+            id: r.ud_id,
+            status: r.ud_status,
+            inFlight: r.ud_in_flight ?? false,
+            workflowId: r.ud_workflow_id,
+          }
         : null,
   };
 }
