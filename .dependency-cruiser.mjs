@@ -24,7 +24,7 @@
 const LAYERS = [
   ['domain', '^src/domain/'],
   ['contract', '^src/contract/'],
-  ['base', '^src/(log|fault|config|errors|body-hash|cidr|encryption-key)[.]ts$|^src/db/'],
+  ['base', '^src/(log|fault|config|errors|body-hash|cidr|encryption-key|pem)[.]ts$|^src/db/'],
   ['mechanics', '^src/(delivery|commission)/'],
   ['activities', '^activities/'],
   ['workflows', '^workflows/'],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
 import { formatDuration } from './domain/duration.js';
 import { encryptionKeyProblem } from './encryption-key.js';
+import { pemProblem } from './pem.js';
 
 /**
  * Every setting the system reads from the environment, with its default and its meaning.
@@ -27,6 +28,15 @@ const durationMs = z
     return Number(match[1]) * unit;
   });
 
+/** Inline PEM or a readable PEM file (src/pem.ts). */
+const pem = z
+  .string()
+  .min(1)
+  .superRefine((v, ctx) => {
+    const problem = pemProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const ConfigSchema = z.object({
   DATABASE_URL: z
     .url()
@@ -45,6 +55,28 @@ export const ConfigSchema = z.object({
     .default('127.0.0.1:7233')
     .describe('host:port of the Temporal frontend (gRPC).'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace for all workflows.'),
+  TEMPORAL_API_KEY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Temporal Cloud API key (sent as a bearer token over TLS); keep it secret. Unset: no API key.'),
+  TEMPORAL_TLS: booleanFlag
+    .optional()
+    .describe(
+      'TLS to the Temporal frontend. Unset: on when a certificate, CA, server name or API key is set, else off.',
+    ),
+  TEMPORAL_TLS_CERT: pem
+    .optional()
+    .describe('Client certificate for mTLS (Temporal Cloud, a secured cluster).'),
+  TEMPORAL_TLS_KEY: pem.optional().describe("The client certificate's private key; keep it secret."),
+  TEMPORAL_TLS_CA: pem
+    .optional()
+    .describe("CA of the server's certificate, when the system's trusted roots do not include it."),
+  TEMPORAL_TLS_SERVER_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Name the server's certificate is checked against, when not the host of TEMPORAL_ADDRESS."),
   TEMPORAL_TASK_QUEUE: z
     .string()
     .min(1)
@@ -151,7 +183,16 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigKey = keyof Config;
 
 const DATABASE = ['DATABASE_URL', 'DATABASE_POOL_SIZE'] as const;
-const TEMPORAL = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE'] as const;
+const TEMPORAL = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CERT',
+  'TEMPORAL_TLS_KEY',
+  'TEMPORAL_TLS_CA',
+  'TEMPORAL_TLS_SERVER_NAME',
+] as const;
 /** What a process hosting a worker reads: its queue and bundle, delivery's secrets, guard and thresholds. */
 const WORKER_HOST = [
   ...DATABASE,
@@ -230,10 +271,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, entry?: EntryPo
     if (value !== undefined && value !== '') input[key] = value;
   }
   const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  return parsed.data;
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  problems.push(...temporalTlsProblems(input));
+  if (problems.length) throw new ConfigError(problems);
+  return parsed.data!;
+}
+
+/** Settings that are wrong only together: a certificate without its key, an API key with TLS off. */
+function temporalTlsProblems(input: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (Boolean(input.TEMPORAL_TLS_CERT) !== Boolean(input.TEMPORAL_TLS_KEY))
+    problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: give both (mTLS), or neither');
+  const tlsOff = input.TEMPORAL_TLS !== undefined && ['false', '0', 'no'].includes(input.TEMPORAL_TLS);
+  if (tlsOff && input.TEMPORAL_API_KEY)
+    problems.push('TEMPORAL_API_KEY: an API key is sent only over TLS; TEMPORAL_TLS is off');
+  if (tlsOff && input.TEMPORAL_TLS_CERT)
+    problems.push('TEMPORAL_TLS_CERT: a client certificate needs TLS; TEMPORAL_TLS is off');
+  return problems;
 }
 
 /** One row per setting, for documentation: name, default (as written in the environment), description. */

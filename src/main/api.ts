@@ -4,6 +4,7 @@ import { createApp } from '../api/app.js';
 import { createPool } from '../db/pool.js';
 import { createDeliveryRuntime } from '../delivery/deps.js';
 import { createLogger } from '../log.js';
+import { temporalSettingsFrom } from '../temporal/connection-options.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
@@ -20,7 +21,7 @@ const config = startupConfig('api');
 const logger = createLogger(config.LOG_LEVEL, 'api');
 installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+const gateway = new TemporalGateway(temporalSettingsFrom(config), config.TEMPORAL_NAMESPACE);
 const delivery = createDeliveryRuntime(config);
 
 let worker: Worker | undefined;

@@ -8,15 +8,18 @@
  */
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
+import { temporalConnectOptions, temporalSettingsFrom } from '../temporal/connection-options.js';
 import { setupCluster } from './host/setup-cluster.js';
 import { startupConfig } from './startup-config.js';
 
 const config = startupConfig('temporal-setup');
 try {
   const { values } = parseArgs({ options: { retention: { type: 'string' } } });
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS }).catch((err: Error) => {
-    throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${err.message}`);
-  });
+  const connection = await Connection.connect(temporalConnectOptions(temporalSettingsFrom(config))).catch(
+    (err: Error) => {
+      throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${err.message}`);
+    },
+  );
   try {
     const result = await setupCluster({
       connection,

@@ -2,6 +2,7 @@ import { createPool } from '../db/pool.js';
 import { createDeliveryRuntime } from '../delivery/deps.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
+import { temporalSettingsFrom } from '../temporal/connection-options.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
@@ -17,7 +18,7 @@ const config = startupConfig('worker');
 const logger = createLogger(config.LOG_LEVEL, 'worker');
 installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
-const gateway = new TemporalGateway(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+const gateway = new TemporalGateway(temporalSettingsFrom(config), config.TEMPORAL_NAMESPACE);
 const connection = await connectWithRetry(gateway, (err) =>
   logger.warn({ address: config.TEMPORAL_ADDRESS, err: err.message }, 'waiting for Temporal'),
 );

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
+import type { TemporalConnectionSettings } from './connection-options.js';
 import { connectTemporal, createClient } from './connection.js';
 import { boundedWait } from './timeout.js';
 
@@ -11,7 +12,7 @@ export class TemporalGateway {
   private pending: Promise<{ connection: NativeConnection; client: Client }> | undefined;
 
   constructor(
-    private readonly address: string,
+    private readonly address: string | TemporalConnectionSettings,
     private readonly namespace: string,
   ) {}
 
