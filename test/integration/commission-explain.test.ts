@@ -26,8 +26,8 @@ async function api(method: string, path: string, json?: unknown) {
   return sys.request(method, path, { apiKey: op.apiKey, ...(json === undefined ? {} : { json }) });
 }
 
-async function putAffiliate(affiliateId: string, deal: Record<string, unknown>) {
-  const res = await api('PUT', `/v1/affiliates/${affiliateId}`, { name: affiliateId, deal });
+async function putAffiliate(affiliateId: string, deal: Record<string, unknown>, status = 'active') {
+  const res = await api('PUT', `/v1/affiliates/${affiliateId}`, { name: affiliateId, status, deal });
   assert.ok(res.status === 201 || res.status === 200, JSON.stringify(res.body));
 }
 
@@ -136,6 +136,27 @@ describe("an event's evaluation", () => {
     );
     assert.match(e.detail, /50\.00 EUR/);
     assert.match(e.detail, /USD/);
+    // Small: a few hundred bytes, no payload copy.
+    const { rows } = await sys.pool.query(
+      'SELECT octet_length(evaluation::text) AS n FROM events WHERE operator_id = $1 AND event_id = $2',
+      [op.id, d.id],
+    );
+    assert.ok(rows[0].n > 0 && rows[0].n < 400, `${rows[0].n} bytes`);
+  });
+
+  it('a suspended affiliate: the qualifying deposit explains affiliate_suspended', async () => {
+    const { affiliateId, customerId } = people();
+    await putAffiliate(affiliateId, usdCpa(), 'suspended');
+    await send(reg(customerId, affiliateId));
+    const d = dep(customerId, '50.00', 'USD');
+    await send(d);
+    const got = await settled(d.id);
+    assert.deepEqual(got.commissions, []);
+    assert.deepEqual(
+      got.evaluation.map((e: any) => [e.outcome, e.reason]),
+      [['not_earned', 'affiliate_suspended']],
+    );
+    assert.match(got.evaluation[0].detail, /100\.00 USD/);
   });
 
   it('a qualifying deposit explains earned, next to its commission', async () => {
