@@ -30,6 +30,7 @@ import {
   type CommissionState,
   type LedgerIntent,
 } from '../domain/commission/evaluate.js';
+import { explainEvent, type Explanation } from '../domain/commission/explain.js';
 import { COMMISSION_EVENT_TYPES, type CommissionEvent } from '../domain/commission/facts.js';
 import type { RevshareAccount } from '../domain/commission/revshare.js';
 import { lockRevshareAccounts, parkable, revenueDifference } from './accounts.js';
@@ -113,6 +114,8 @@ export async function settleCustomerTx(
     null;
   await lockRevshareAccounts(tx, operatorId, events, affiliateOf);
   const unattributed: string[] = [];
+  // Why each event earned what it did; written with the settled mark (`markSettled`).
+  const evaluations: Record<string, Explanation[]> = {};
   let newlySettled = 0;
   for (const row of events) {
     opts.signal?.throwIfAborted();
@@ -133,6 +136,7 @@ export async function settleCustomerTx(
     try {
       const settledEvent = await settleEvent(tx, ref, row, affiliateOf(row), state, step);
       state = storedState(settledEvent.state);
+      evaluations[row.event_id] = settledEvent.evaluation;
       if (!settledEvent.attributed && REEVALUATED_TYPES.has(row.type)) unattributed.push(row.event_id);
       await savepoints.release(tx, 'settle_event');
     } catch (err) {
@@ -156,7 +160,7 @@ export async function settleCustomerTx(
     result.dispatch.cancellations.push(...step.dispatch.cancellations);
   }
 
-  await markSettled(tx, operatorId, result.settled, unattributed);
+  await markSettled(tx, operatorId, result.settled, unattributed, evaluations);
   await saveCustomerState(tx, ref, state, newlySettled);
   await finish(tx, ref, result);
   return result;
@@ -177,7 +181,7 @@ const REEVALUATED_TYPES: ReadonlySet<string> = new Set([
 
 /**
  * Folds one event: evaluates it under the affiliate's deal, books its intents, moves the account. Says
- * whether the event had an affiliate to be paid under.
+ * whether the event had an affiliate to be paid under, and explains what it earned (explain.ts).
  */
 async function settleEvent(
   tx: Queryable,
@@ -186,7 +190,7 @@ async function settleEvent(
   affiliateId: string | null,
   before: CommissionState,
   result: SettlementResult,
-): Promise<{ state: CommissionState; attributed: boolean }> {
+): Promise<{ state: CommissionState; attributed: boolean; evaluation: Explanation[] }> {
   const { operatorId } = ref;
   const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
   // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
@@ -208,15 +212,15 @@ async function settleEvent(
     account = await revshareAccountForUpdate(tx, operatorId, affiliateId!, event.data.currency);
   }
 
-  const out = evaluate({
-    deal,
-    state: await withOpenCommissions(tx, ref, before, event),
-    event,
-    revshareAccount: account,
-  });
+  const given = await withOpenCommissions(tx, ref, before, event);
+  const out = evaluate({ deal, state: given, event, revshareAccount: account });
   let state = out.state;
+  const ledger: Record<string, string> = {};
   for (const intent of out.intents) {
     const outcome = await book(tx, ref, affiliateId, intent);
+    if (intent.type === 'accrue')
+      ledger[intent.idempotencyKey] =
+        outcome.result.outcome === 'refused' ? outcome.result.refusal : outcome.result.outcome;
     if (outcome.result.outcome === 'refused' && intent.type === 'accrue') {
       // Earned while the affiliate was suspended: forfeited for good, so it is neither accrued when the
       // affiliate is reinstated nor undone later (the evaluator treats it as rejected). Any other refusal
@@ -239,7 +243,8 @@ async function settleEvent(
   ) {
     await saveRevshareAccount(tx, operatorId, affiliateId!, event.data.currency, out.revshareAccount);
   }
-  return { state, attributed: affiliate !== null };
+  const evaluation = explainEvent({ affiliateId, deal, event, before: given, evaluation: out, ledger });
+  return { state, attributed: affiliate !== null, evaluation };
 }
 
 /**

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { COMMISSION_RULES, DEAL_MODELS } from '../domain/commission/deals.js';
+import {
+  EXPLANATION_OUTCOMES,
+  EXPLANATION_REASONS,
+  type ExplanationReason,
+} from '../domain/commission/explain.js';
 import { EXTERNAL_ID_PATTERN } from '../domain/ids.js';
 import { INBOUND_EVENT_TYPES } from '../domain/event-types.js';
 import { eventTimeProblem } from '../domain/limits.js';
@@ -178,6 +184,42 @@ export const EventAcceptedOut = z
   .meta({ id: 'EventAcceptedOut' });
 export type EventAcceptedOut = z.infer<typeof EventAcceptedOut>;
 
+/** Why an event earned what it did under one rule of the attributed affiliate's deal. */
+export const EventEvaluation = z
+  .object({
+    affiliateId: z
+      .string()
+      .nullable()
+      .describe('The affiliate the event is attributed to; null when none is'),
+    dealModel: z.enum(DEAL_MODELS).nullable().describe("The affiliate's deal model; null without a deal"),
+    rule: z
+      .enum(COMMISSION_RULES)
+      .nullable()
+      .describe('The rule of the deal explained (a hybrid deal has two); null without a deal'),
+    outcome: z
+      .enum(EXPLANATION_OUTCOMES)
+      .describe(
+        'earned: a commission was booked; not_earned: the rule could pay on this event and did not; ' +
+          'compensated: the event undid a commission; not_applicable: the rule does not pay on this ' +
+          'type of event; pending_attribution: no affiliate with a deal yet',
+      ),
+    reason: z
+      .enum(EXPLANATION_REASONS as [ExplanationReason, ...ExplanationReason[]])
+      .describe(
+        'Why, as a code: e.g. qualified, below_min_first_deposit, below_min_cumulative_deposits, ' +
+          'deposit_currency_differs, kyc_missing, wagering_missing, outside_window, ' +
+          'country_not_eligible, deadline_passed, already_paid, affiliate_suspended, unattributed, ' +
+          'no_deal, event_moves_no_commission, or the compensation reason (chargeback, ...)',
+      ),
+    detail: z
+      .string()
+      .describe(
+        'One sentence with the figures, e.g. "first deposit 50.00 EUR; the CPA counts deposits in USD only"',
+      ),
+  })
+  .meta({ id: 'EventEvaluation' });
+export type EventEvaluation = z.infer<typeof EventEvaluation>;
+
 export const EventOut = z
   .object({
     id: z.string(),
@@ -209,6 +251,15 @@ export const EventOut = z
       })
       .nullable()
       .describe('How the commission engine took it; null for an event it does not read'),
+    evaluation: z
+      .array(EventEvaluation)
+      .nullable()
+      .describe(
+        "Why it earned what it did, per rule of the attributed affiliate's deal, as its settlement judged " +
+          'it; for a waiting event, why it waits (no affiliate attributed, or none set up). Null for an ' +
+          'event the engine does not read, one waiting to settle, or one settled before explanations ' +
+          'were recorded',
+      ),
   })
   .meta({ id: 'EventOut' });
 

@@ -1,3 +1,4 @@
+import type { Explanation } from '../domain/commission/explain.js';
 import { COMMISSION_EVENT_TYPES } from '../domain/commission/facts.js';
 import type { Queryable } from './pool.js';
 
@@ -36,6 +37,11 @@ export interface StoredEvent {
   settlementError: string | null;
   /** The ledger entry a `commission.*` notification reports; null for every other event. */
   commissionEntryId: string | null;
+  /**
+   * Why the settlement that folded it earned what it did, per rule (src/domain/commission/explain.ts);
+   * null before it is settled, and for an event settled before explanations were recorded (migration 014).
+   */
+  evaluation?: Explanation[] | null;
 }
 
 export interface EventRow {
@@ -58,6 +64,7 @@ export interface EventRow {
   settlement_parked_at: Date | null;
   settlement_error: string | null;
   commission_entry_id: string | null;
+  evaluation?: Explanation[] | null;
 }
 
 function fromRow(row: EventRow): StoredEvent {
@@ -81,6 +88,7 @@ function fromRow(row: EventRow): StoredEvent {
     settlementParkedAt: row.settlement_parked_at ?? null,
     settlementError: row.settlement_error ?? null,
     commissionEntryId: row.commission_entry_id ?? null,
+    evaluation: row.evaluation ?? null,
   };
 }
 

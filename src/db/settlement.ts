@@ -1,4 +1,5 @@
 import type { CommissionState } from '../domain/commission/evaluate.js';
+import type { Explanation } from '../domain/commission/explain.js';
 import type { RevshareAccount } from '../domain/commission/revshare.js';
 import type { Queryable } from './pool.js';
 
@@ -95,17 +96,22 @@ export async function unsettledEvents(
   return rows;
 }
 
-/** Marks events settled (keeping a first settlement's time); `unattributed` ones to be folded again. */
+/**
+ * Marks events settled (keeping a first settlement's time); `unattributed` ones to be folded again. Each
+ * event's `evaluation` (why it earned what it did, by event id) is written by the same statement.
+ */
 export async function markSettled(
   db: Queryable,
   operatorId: string,
   settled: readonly string[],
   unattributed: readonly string[],
+  evaluations: Readonly<Record<string, Explanation[]>> = {},
 ): Promise<void> {
   await db.query(
-    `UPDATE events SET settled_at = coalesce(settled_at, now()), settled_unattributed = (event_id = ANY($3))
+    `UPDATE events SET settled_at = coalesce(settled_at, now()), settled_unattributed = (event_id = ANY($3)),
+            evaluation = coalesce($4::jsonb -> event_id, evaluation)
       WHERE operator_id = $1 AND event_id = ANY($2)`,
-    [operatorId, settled, unattributed],
+    [operatorId, settled, unattributed, JSON.stringify(evaluations)],
   );
 }
 

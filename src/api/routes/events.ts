@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { deliveriesOfEvent, type Delivery } from '../../db/deliveries.js';
 import { findEvent, unparkEvent, type StoredEvent } from '../../db/events.js';
-import { commissionsOfEvent, type Commission } from '../../db/ledger.js';
+import { commissionsOfEvent, findAffiliate, type Commission } from '../../db/ledger.js';
 import { toCommissionOut } from '../schemas/affiliates.js';
 import { toDeliveryOut } from '../schemas/deliveries.js';
 import type { Pool } from '../../db/pool.js';
 import { acceptEvent, type AcceptDeps } from '../../ingest/accept-event.js';
+import { pendingAttribution, type Explanation } from '../../domain/commission/explain.js';
 import { isCommissionEventType } from '../../domain/commission/facts.js';
 import { customerWorkflowId } from '../../domain/ids.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
@@ -20,6 +21,7 @@ export function toEventOut(
   e: StoredEvent,
   deliveries: Delivery[] = [],
   commissions: Commission[] = [],
+  waiting: Explanation[] | null = null,
 ): EventOut {
   const payload = e.payload as {
     brand?: string;
@@ -50,7 +52,20 @@ export function toEventOut(
           error: e.settlementError,
         }
       : null,
+    evaluation: e.evaluation ?? waiting,
   };
+}
+
+/**
+ * Why an applied commission event waits unsettled, when no deal can judge it: its customer is attributed
+ * to no affiliate, or to one not set up (such events wake no settlement). Null otherwise.
+ */
+async function whyWaiting(pool: Pool, e: StoredEvent): Promise<Explanation[] | null> {
+  if (!isCommissionEventType(e.type) || e.settledAt || e.settlementParkedAt || e.status !== 'processed')
+    return null;
+  const affiliateId = e.facts?.effectiveAttribution?.affiliateId;
+  if (typeof affiliateId !== 'string') return [pendingAttribution(null)];
+  return (await findAffiliate(pool, e.operatorId, affiliateId)) ? null : [pendingAttribution(affiliateId)];
 }
 
 export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
@@ -107,7 +122,8 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
         if (!event) throw errors.notFound(`Event ${params.id}`);
         const deliveries = await deliveriesOfEvent(deps.pool, operator.id, event.eventId);
         const commissions = await commissionsOfEvent(deps.pool, operator.id, event.eventId);
-        return { status: 200, body: toEventOut(event, deliveries, commissions) };
+        const waiting = await whyWaiting(deps.pool, event);
+        return { status: 200, body: toEventOut(event, deliveries, commissions, waiting) };
       },
     }),
     defineRoute({

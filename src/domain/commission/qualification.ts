@@ -14,7 +14,12 @@ export type CpaShortfall =
   'not_registered' | 'country' | 'deadline' | 'kyc' | 'wagering' | 'first_deposit' | 'cumulative_deposits';
 
 export type CpaQualification =
-  { qualified: true; at: string; causeEventId: string } | { qualified: false; shortfall: CpaShortfall };
+  | { qualified: true; at: string; causeEventId: string }
+  /** `asOf`: the latest moment known, at which `shortfall` was judged; absent before any fact. */
+  | { qualified: false; shortfall: CpaShortfall; asOf?: string };
+
+/** Why the first deposit does not count towards a CPA at a moment (see `firstDepositProblem`). */
+export type FirstDepositProblem = 'missing' | 'outside_window' | 'currency' | 'below_min';
 
 /** A deposit's amount less the chargebacks and refunds against it (in its currency), never below zero. */
 export function netDeposit(facts: CustomerFacts, deposit: Deposit): Decimal {
@@ -23,6 +28,50 @@ export function netDeposit(facts: CustomerFacts, deposit: Deposit): Decimal {
     if (r.depositId === deposit.depositId && r.currency === deposit.currency) net = sub(net, r.amount);
   }
   return max(net, '0');
+}
+
+/**
+ * Whether a deposit counts as of `atMs`: made by then and, with `windowDays`, within that many days of
+ * registration (a deposit before registration never counts then).
+ */
+export function depositInWindow(terms: CpaTerms, facts: CustomerFacts, atMs: number, d: Deposit): boolean {
+  const q = terms.qualification ?? {};
+  const ms = Date.parse(d.occurredAt);
+  if (ms > atMs) return false;
+  if (q.windowDays === undefined) return true;
+  const reg = facts.registration;
+  if (!reg) return false;
+  const regMs = Date.parse(reg.at);
+  return ms >= regMs && ms < regMs + q.windowDays * DAY_MS;
+}
+
+/** Why the customer's first deposit does not meet the CPA's first-deposit condition at `atMs`, or null. */
+export function firstDepositProblem(
+  terms: CpaTerms,
+  facts: CustomerFacts,
+  atMs: number,
+): FirstDepositProblem | null {
+  const q = terms.qualification ?? {};
+  const first = facts.deposits[0];
+  if (!first || Date.parse(first.occurredAt) > atMs) return 'missing';
+  if (!depositInWindow(terms, facts, atMs, first)) return 'outside_window';
+  if (first.currency !== terms.currency) return 'currency';
+  const net = netDeposit(facts, first);
+  const enough =
+    q.minFirstDeposit === undefined
+      ? isPositive(net)
+      : isPositive(net) && compare(net, q.minFirstDeposit) >= 0;
+  return enough ? null : 'below_min';
+}
+
+/** The net deposits that count towards `minCumulativeDeposits` at `atMs`: in the CPA's currency only. */
+export function countedDeposits(terms: CpaTerms, facts: CustomerFacts, atMs: number): Decimal {
+  let total = '0';
+  for (const d of facts.deposits) {
+    if (d.currency === terms.currency && depositInWindow(terms, facts, atMs, d))
+      total = add(total, netDeposit(facts, d));
+  }
+  return total;
 }
 
 function shortfallAt(terms: CpaTerms, facts: CustomerFacts, atMs: number): CpaShortfall | null {
@@ -37,29 +86,13 @@ function shortfallAt(terms: CpaTerms, facts: CustomerFacts, atMs: number): CpaSh
   }
   if (q.requireWagering && !facts.wagering.some((w) => Date.parse(w.at) <= atMs)) return 'wagering';
 
-  const inWindow = (d: Deposit) => {
-    const ms = Date.parse(d.occurredAt);
-    if (ms > atMs) return false;
-    return q.windowDays === undefined || (ms >= regMs && ms < regMs + q.windowDays * DAY_MS);
-  };
   const needsFirst = q.minFirstDeposit !== undefined || q.minCumulativeDeposits === undefined;
-  if (needsFirst) {
-    const first = facts.deposits[0];
-    if (!first || !inWindow(first) || first.currency !== terms.currency) return 'first_deposit';
-    const net = netDeposit(facts, first);
-    const enough =
-      q.minFirstDeposit === undefined
-        ? isPositive(net)
-        : isPositive(net) && compare(net, q.minFirstDeposit) >= 0;
-    if (!enough) return 'first_deposit';
-  }
-  if (q.minCumulativeDeposits !== undefined) {
-    let total = '0';
-    for (const d of facts.deposits) {
-      if (d.currency === terms.currency && inWindow(d)) total = add(total, netDeposit(facts, d));
-    }
-    if (compare(total, q.minCumulativeDeposits) < 0) return 'cumulative_deposits';
-  }
+  if (needsFirst && firstDepositProblem(terms, facts, atMs)) return 'first_deposit';
+  if (
+    q.minCumulativeDeposits !== undefined &&
+    compare(countedDeposits(terms, facts, atMs), q.minCumulativeDeposits) < 0
+  )
+    return 'cumulative_deposits';
   return null;
 }
 
@@ -76,11 +109,15 @@ export function cpaQualification(terms: CpaTerms, facts: CustomerFacts): CpaQual
     ...facts.wagering,
   ].sort(byTime);
   let last: CpaShortfall = 'not_registered';
+  let asOf: string | undefined;
   for (const m of moments) {
     const shortfall = shortfallAt(terms, facts, Date.parse(m.at));
     if (shortfall === null)
       return { qualified: true, at: new Date(Date.parse(m.at)).toISOString(), causeEventId: m.eventId };
     last = shortfall;
+    asOf = m.at;
   }
-  return { qualified: false, shortfall: last };
+  return asOf === undefined
+    ? { qualified: false, shortfall: last }
+    : { qualified: false, shortfall: last, asOf };
 }
