@@ -29,6 +29,16 @@ export class AppError extends Error {
   }
 }
 
+/** A 429: the answer carries `Retry-After` (seconds) besides the error body. */
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, 'rate_limited', message);
+  }
+}
+
 /**
  * One detail per path, the first: the checks after it at the same path (`abc` is not a decimal, so it is not
  * "greater than zero" either; a percent out of range fails the schema and the deal rules alike) only repeat
@@ -40,6 +50,19 @@ function onePerPath(details: ErrorDetail[]): ErrorDetail[] {
 }
 
 export const errors = {
+  intakeLimited: (limit: { perSecond: number; burst: number }, retryAfterSeconds: number) =>
+    new RateLimitedError(
+      `This operator's intake limit (${limit.perSecond} events/s, bursts of ${limit.burst}) is spent for now; ` +
+        `nothing was recorded. Retry after ${retryAfterSeconds} s with the same body.`,
+      retryAfterSeconds,
+    ),
+  overBurst: (events: number, burst: number) =>
+    new AppError(422, 'validation_failed', 'The batch is larger than this operator may send at once.', [
+      {
+        path: 'events',
+        message: `${events} events exceed the intake burst of ${burst}: send at most ${burst} per request`,
+      },
+    ]),
   invalidJson: (message: string) =>
     new AppError(400, 'invalid_json', `The body is not valid JSON: ${message}`),
   unauthorized: () =>

@@ -5,7 +5,7 @@ import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
 import { pingDatabase } from '../db/health.js';
 import type { AcceptDeps } from '../ingest/accept-event.js';
 import { requireAdmin, requireOperator } from './auth.js';
-import { AppError, errors } from '../errors.js';
+import { AppError, errors, RateLimitedError } from '../errors.js';
 import { jsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
 import { mountRoutes, type RouteDef } from './route.js';
@@ -171,6 +171,8 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) return;
     if (appError.status === 503) res.setHeader('retry-after', '5');
+    if (appError instanceof RateLimitedError)
+      res.setHeader('retry-after', String(appError.retryAfterSeconds));
     res.status(appError.status).json(appError.toJSON());
   };
 }

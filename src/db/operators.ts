@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IntakeLimit } from './intake-buckets.js';
 import { newId, randomBase62 } from './new-id.js';
 import { withTransaction, type Pool, type Queryable } from './pool.js';
 
@@ -8,6 +9,12 @@ export interface Operator {
   id: string;
   name: string;
   createdAt: Date;
+  /** Events per second and burst its intake admits, across API processes; null: unlimited. */
+  intakeLimit: IntakeLimit | null;
+}
+
+function limitOf(perSecond: number | null, burst: number | null): IntakeLimit | null {
+  return perSecond && burst ? { perSecond, burst } : null;
 }
 
 const KEY_PREFIX = 'ahk_';
@@ -26,6 +33,7 @@ function parseApiKey(apiKey: string): { keyId: string; secret: string } | null {
 export async function createOperator(
   pool: Pool,
   name: string,
+  intakeLimit: IntakeLimit | null = null,
 ): Promise<{ operator: Operator; apiKey: string }> {
   const id = newId('operator');
   const keyPublic = randomBase62(16);
@@ -33,15 +41,15 @@ export async function createOperator(
   const apiKey = `${KEY_PREFIX}${keyPublic}_${secret}`;
   return withTransaction(pool, async (tx) => {
     const { rows } = await tx.query<{ created_at: Date }>(
-      'INSERT INTO operators (id, name) VALUES ($1, $2) RETURNING created_at',
-      [id, name],
+      'INSERT INTO operators (id, name, intake_per_second, intake_burst) VALUES ($1, $2, $3, $4) RETURNING created_at',
+      [id, name, intakeLimit?.perSecond ?? null, intakeLimit?.burst ?? null],
     );
     await tx.query('INSERT INTO api_keys (id, operator_id, secret_hash) VALUES ($1, $2, $3)', [
       `key_${keyPublic}`,
       id,
       hashSecret(secret),
     ]);
-    return { operator: { id, name, createdAt: rows[0]!.created_at }, apiKey };
+    return { operator: { id, name, createdAt: rows[0]!.created_at, intakeLimit }, apiKey };
   });
 }
 
@@ -58,8 +66,15 @@ export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promi
     timingSafeEqual(presented, DUMMY_HASH);
     return null;
   }
-  const { rows } = await db.query<{ secret_hash: Buffer; id: string; name: string; created_at: Date }>(
-    `SELECT k.secret_hash, o.id, o.name, o.created_at
+  const { rows } = await db.query<{
+    secret_hash: Buffer;
+    id: string;
+    name: string;
+    created_at: Date;
+    intake_per_second: number | null;
+    intake_burst: number | null;
+  }>(
+    `SELECT k.secret_hash, o.id, o.name, o.created_at, o.intake_per_second, o.intake_burst
        FROM api_keys k JOIN operators o ON o.id = k.operator_id
       WHERE k.id = $1 AND k.revoked_at IS NULL`,
     [parsed.keyId],
@@ -67,5 +82,38 @@ export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promi
   const row = rows[0];
   const matches = timingSafeEqual(presented, row?.secret_hash ?? DUMMY_HASH);
   if (!row || !matches) return null;
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    intakeLimit: limitOf(row.intake_per_second, row.intake_burst),
+  };
+}
+
+/** Sets (or, with null, lifts) an operator's intake limit; null when there is no such operator. */
+export async function setIntakeLimit(
+  db: Queryable,
+  operatorId: string,
+  limit: IntakeLimit | null,
+): Promise<Operator | null> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    created_at: Date;
+    intake_per_second: number | null;
+    intake_burst: number | null;
+  }>(
+    `UPDATE operators SET intake_per_second = $2, intake_burst = $3 WHERE id = $1
+     RETURNING id, name, created_at, intake_per_second, intake_burst`,
+    [operatorId, limit?.perSecond ?? null, limit?.burst ?? null],
+  );
+  const r = rows[0];
+  return r
+    ? {
+        id: r.id,
+        name: r.name,
+        createdAt: r.created_at,
+        intakeLimit: limitOf(r.intake_per_second, r.intake_burst),
+      }
+    : null;
 }

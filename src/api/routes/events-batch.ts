@@ -1,3 +1,4 @@
+import { admitIntake } from '../../ingest/intake-limit.js';
 import { acceptBatch, type BatchItemResult } from '../../ingest/accept-batch.js';
 import type { AcceptDeps } from '../../ingest/accept-event.js';
 import { AppError } from '../../errors.js';
@@ -42,7 +43,16 @@ export function eventBatchRoutes(deps: { accept: AcceptDeps }) {
         401: { description: 'Missing or wrong API key', schema: ErrorOut },
         413: { description: 'Body over the limit', schema: ErrorOut },
         415: { description: 'Not JSON', schema: ErrorOut },
-        422: { description: 'Malformed envelope: not {events: [...]} with 1 to 500 items', schema: ErrorOut },
+        422: {
+          description:
+            "Malformed envelope: not {events: [...]} with 1 to 500 items, or more items than the operator's intake burst",
+          schema: ErrorOut,
+        },
+        429: {
+          description:
+            "Over the operator's intake limit: nothing recorded; retry after `Retry-After` seconds",
+          schema: ErrorOut,
+        },
         503: {
           description:
             'Temporal unreachable for some items (status unavailable) or PostgreSQL unreachable; retry with the same body',
@@ -50,6 +60,7 @@ export function eventBatchRoutes(deps: { accept: AcceptDeps }) {
         },
       },
       handler: async ({ body, operator }) => {
+        await admitIntake(deps.accept.pool, operator, body.events.length);
         const outcome = await acceptBatch(deps.accept, operator.id, body.events);
         if (outcome.unavailable) throw new BatchUnavailableError(outcome.results);
         return { status: 200, body: { results: outcome.results } };

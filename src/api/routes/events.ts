@@ -1,3 +1,4 @@
+import { admitIntake } from '../../ingest/intake-limit.js';
 import { z } from 'zod';
 import { deliveriesOfEvent, type Delivery } from '../../db/deliveries.js';
 import { findEvent, unparkEvent, type StoredEvent } from '../../db/events.js';
@@ -88,12 +89,18 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
         413: { description: 'Body over the limit', schema: ErrorOut },
         415: { description: 'Not JSON', schema: ErrorOut },
         422: { description: 'Invalid event', schema: ErrorOut },
+        429: {
+          description:
+            "Over the operator's intake limit: nothing recorded; retry after `Retry-After` seconds",
+          schema: ErrorOut,
+        },
         503: {
           description: 'Temporal or PostgreSQL unreachable; retry with the same body',
           schema: ErrorOut,
         },
       },
       handler: async ({ body, operator }) => {
+        await admitIntake(deps.accept.pool, operator, 1);
         const result = await acceptEvent(deps.accept, operator.id, body);
         return {
           status: result.duplicate ? 200 : 202,
