@@ -56,6 +56,11 @@ export const errors = {
         `nothing was recorded. Retry after ${retryAfterSeconds} s with the same body.`,
       retryAfterSeconds,
     ),
+  authThrottled: (retryAfterSeconds: number) =>
+    new RateLimitedError(
+      `Too many failed authentications from this address; retry after ${retryAfterSeconds} s with a valid key.`,
+      retryAfterSeconds,
+    ),
   overBurst: (events: number, burst: number) =>
     new AppError(422, 'validation_failed', 'The batch is larger than this operator may send at once.', [
       {

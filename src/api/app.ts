@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
 import { pingDatabase } from '../db/health.js';
 import type { AcceptDeps } from '../ingest/accept-event.js';
-import { requireAdmin, requireOperator } from './auth.js';
+import { ApiKeyCache, requireAdmin, requireOperator } from './auth.js';
+import { AuthFailureThrottle } from './auth-throttle.js';
 import { AppError, errors, RateLimitedError } from '../errors.js';
 import { jsonBody } from './json-body.js';
 import { buildOpenApi } from './openapi.js';
@@ -73,9 +74,11 @@ export function createApp(deps: AppDeps): Express {
   const routes = allRoutes(deps);
   const router = express.Router();
   const body = jsonBody(deps.maxBodyBytes);
+  // One per process, shared by both: wrong admin tokens and wrong API keys count together per address.
+  const throttle = new AuthFailureThrottle();
   mountRoutes(router, routes, {
-    admin: chain(requireAdmin(deps.adminToken), body),
-    operator: chain(requireOperator(deps.pool), body),
+    admin: chain(requireAdmin(deps.adminToken, throttle), body),
+    operator: chain(requireOperator(deps.pool, new ApiKeyCache(), throttle), body),
   });
 
   app.get('/health', (_req, res) => {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
+import { AuthFailureThrottle } from './auth-throttle.js';
 import { findOperatorByApiKey, type Operator } from '../db/operators.js';
 import type { Queryable } from '../db/pool.js';
 import { errors } from '../errors.js';
@@ -11,12 +12,23 @@ function bearer(header: string | undefined): string | null {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
-/** The admin token guards operator creation; compared in constant time. */
-export function requireAdmin(adminToken: string): RequestHandler {
+const addressOf = (req: Request) => req.ip ?? req.socket?.remoteAddress ?? '';
+
+/** The admin token guards operator creation; compared in constant time; wrong tokens are throttled. */
+export function requireAdmin(
+  adminToken: string,
+  throttle: AuthFailureThrottle = new AuthFailureThrottle(),
+): RequestHandler {
   const expected = digest(adminToken);
   return (req, _res, next) => {
+    const address = addressOf(req);
+    const wait = throttle.blockedFor(address);
+    if (wait) return next(errors.authThrottled(wait));
     const token = bearer(req.headers.authorization);
-    if (!token || !timingSafeEqual(digest(token), expected)) return next(errors.adminUnauthorized());
+    if (!token || !timingSafeEqual(digest(token), expected)) {
+      throttle.fail(address);
+      return next(errors.adminUnauthorized());
+    }
     next();
   };
 }
@@ -65,6 +77,12 @@ export class ApiKeyCache {
     return this.entries.size;
   }
 
+  /** The operator of a key this process verified and still trusts; never asks PostgreSQL. */
+  peek(apiKey: string): Operator | null {
+    const hit = this.entries.get(createHash('sha256').update(apiKey).digest('base64'));
+    return hit && hit.expiresAt > this.now() ? hit.operator : null;
+  }
+
   /** The operator a key resolves to: from the cache while fresh, else from PostgreSQL; null if invalid. */
   async resolve(db: Queryable, apiKey: string): Promise<Operator | null> {
     const key = createHash('sha256').update(apiKey).digest('base64');
@@ -92,12 +110,25 @@ export class ApiKeyCache {
  * Resolves the operator from its API key into `res.locals.operator`; 401 otherwise. Verified keys are
  * cached briefly (see ApiKeyCache): a revoked key stops working within the cache's TTL, 5 s by default.
  */
-export function requireOperator(db: Queryable, cache: ApiKeyCache = new ApiKeyCache()): RequestHandler {
+export function requireOperator(
+  db: Queryable,
+  cache: ApiKeyCache = new ApiKeyCache(),
+  throttle: AuthFailureThrottle = new AuthFailureThrottle(),
+): RequestHandler {
   return async (req, res, next) => {
     const token = bearer(req.headers.authorization);
     if (!token) return next(errors.unauthorized());
-    const operator = await cache.resolve(db, token);
-    if (!operator) return next(errors.unauthorized());
+    const address = addressOf(req);
+    let operator = cache.peek(token);
+    if (!operator) {
+      const wait = throttle.blockedFor(address);
+      if (wait) return next(errors.authThrottled(wait));
+      operator = await cache.resolve(db, token);
+    }
+    if (!operator) {
+      throttle.fail(address);
+      return next(errors.unauthorized());
+    }
     res.locals.operator = operator;
     next();
   };
