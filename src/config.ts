@@ -157,6 +157,24 @@ export const ConfigSchema = z.object({
     .min(1024)
     .default(256 * 1024)
     .describe('Largest request body accepted, in bytes; larger bodies get `413 payload_too_large`.'),
+  TRUST_PROXY: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((v) =>
+      v === undefined
+        ? undefined
+        : /^\d+$/.test(v)
+          ? Number(v)
+          : v === 'true'
+            ? true
+            : v === 'false'
+              ? false
+              : v,
+    )
+    .describe(
+      'Which proxies may name the client in `X-Forwarded-For` (Express `trust proxy`): `loopback`, CIDRs such as `10.0.0.0/8`, a hop count, `true`. Unset: nobody; the client is the TCP peer.',
+    ),
   API_EMBEDDED_WORKER: booleanFlag
     .default(true)
     .describe(
@@ -212,6 +230,7 @@ const API = [
   ...WORKER_HOST,
   'HOST',
   'PORT',
+  'TRUST_PROXY',
   'ADMIN_TOKEN',
   'SECRET_ROTATION_GRACE',
   'DELIVERY_TIMEOUT',

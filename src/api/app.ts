@@ -32,6 +32,8 @@ export interface AppDeps {
   delivery: DeliveryRuntime;
   secretRotationGraceMs: number;
   defaultTimeoutMs: number;
+  /** Express `trust proxy`: who may name the client (its address for throttling and logs); unset: nobody. */
+  trustProxy?: boolean | number | string | undefined;
 }
 
 export function allRoutes(
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.use(requestLog(deps.logger));
 
   const routes = allRoutes(deps);

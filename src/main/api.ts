@@ -72,6 +72,7 @@ const app = createApp({
   delivery,
   secretRotationGraceMs: config.SECRET_ROTATION_GRACE,
   defaultTimeoutMs: config.DELIVERY_TIMEOUT,
+  trustProxy: config.TRUST_PROXY,
 });
 
 const server: Server = app.listen(config.PORT, config.HOST, () => {

@@ -154,3 +154,31 @@ describe('failed authentications', () => {
     );
   });
 });
+
+describe('failed authentications behind a trusted proxy', () => {
+  let proxied: System;
+  before(async () => {
+    proxied = await startSystem({ worker: false, taskQueue: sys.taskQueue, trustProxy: 'loopback' });
+  });
+  after(async () => {
+    await proxied?.stop();
+  });
+
+  it('when the proxy names the client, then one client is throttled and another behind the same proxy is not', async () => {
+    const wrong = (i: number) => `ahk_bad${i}_${'z'.repeat(43)}`;
+    const from = (address: string, key: string) =>
+      proxied.request('POST', '/v1/events', {
+        apiKey: key,
+        json: registration(uniqueId('p')),
+        headers: { 'x-forwarded-for': address },
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 22; i++) statuses.push((await from('203.0.113.7', wrong(i))).status);
+    assert.deepEqual(statuses.slice(20), [429, 429], JSON.stringify(statuses));
+    assert.equal(
+      (await from('198.51.100.9', wrong(99))).status,
+      401,
+      'another client behind the proxy is judged on its own',
+    );
+  });
+});

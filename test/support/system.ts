@@ -57,6 +57,8 @@ export interface SystemOptions {
   taskQueue?: string;
   /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
   health?: { disableAfterMs: number; failingAfterAttempts: number };
+  /** Express `trust proxy` for the API (default: unset, the client is the TCP peer). */
+  trustProxy?: boolean | number | string;
   /** The history length at which event workflows continue as new (default: the workflow's own). */
   eventHistoryLimit?: number;
 }
@@ -111,6 +113,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     delivery,
     secretRotationGraceMs: opts.secretRotationGraceMs ?? 86_400_000,
     defaultTimeoutMs: 15_000,
+    trustProxy: opts.trustProxy,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
