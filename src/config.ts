@@ -157,6 +157,11 @@ export const ConfigSchema = z.object({
     .min(1024)
     .default(256 * 1024)
     .describe('Largest request body accepted, in bytes; larger bodies get `413 payload_too_large`.'),
+  REQUEST_TIMEOUT: durationMs
+    .default(30_000)
+    .describe(
+      'Longest a client may take to send a whole request (headers within the lesser of this and 20 s); then `408` and the connection closes.',
+    ),
   TRUST_PROXY: z
     .string()
     .min(1)
@@ -230,6 +235,7 @@ const API = [
   ...WORKER_HOST,
   'HOST',
   'PORT',
+  'REQUEST_TIMEOUT',
   'TRUST_PROXY',
   'ADMIN_TOKEN',
   'SECRET_ROTATION_GRACE',

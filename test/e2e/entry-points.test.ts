@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -61,6 +62,7 @@ before(async () => {
     API_EMBEDDED_WORKER: 'false',
     LOG_LEVEL: 'info',
     ENV_FILE: 'none',
+    REQUEST_TIMEOUT: '3s',
   };
   connection = await Connection.connect({ address: env.temporalAddress });
   client = new Client({ connection });
@@ -74,6 +76,31 @@ describe('the entry points', () => {
     const migrate = run('migrate');
     assert.equal(await migrate.exited, 0, migrate.output());
     assert.match(migrate.output(), /applied nothing new \(\d+ already applied\)/);
+  });
+
+  it('a client that stops sending its request is answered 408 and let go (REQUEST_TIMEOUT)', async () => {
+    const api = run('api');
+    try {
+      await waitFor(`http://127.0.0.1:${port}/health`);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          // Headers promise 100 bytes; one arrives, then nothing (a slow or stuck client).
+          socket.write(
+            'POST /v1/operators HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+              `Authorization: Bearer ${env.adminToken}\r\nContent-Length: 100\r\n\r\n{`,
+          );
+        });
+        let got = '';
+        socket.on('data', (d: Buffer) => (got += d.toString()));
+        socket.on('close', () => resolve(got));
+        socket.on('error', reject);
+        setTimeout(() => reject(new Error(`still open after 20 s: ${got}`)), 20_000).unref();
+      });
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+    } finally {
+      api.child.kill('SIGTERM');
+      await api.exited;
+    }
   });
 
   it('an event sent to the api process is processed by the worker process, and SIGTERM drains in-flight requests', async () => {
