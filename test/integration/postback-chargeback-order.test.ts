@@ -6,39 +6,24 @@
  * not sent, and each delivery says why.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startSystem, type System } from '../support/system.js';
+import { startTracker, type Tracker } from '../support/tracker.js';
 
 let sys: System;
 let op: { id: string; apiKey: string };
-let server: Server;
-let origin: string;
-const hits: string[] = [];
+let tracker: Tracker;
 
 before(async () => {
   sys = await startSystem();
   op = await sys.createOperator();
-  // A tracker that refuses conversions (503) and takes reversals.
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      hits.push(path);
-      res.writeHead(path === '/reversal' ? 200 : 503, { 'content-type': 'text/plain' });
-      res.end(path === '/reversal' ? 'OK' : 'busy');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  tracker = await startTracker();
 });
 after(async () => {
   await sys?.stop();
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await tracker?.stop();
 });
 
 const api = (method: string, path: string, json?: unknown) =>
@@ -79,13 +64,15 @@ describe('a chargeback that overtakes its deposit on a postback endpoint', () =>
     const customerId = uniqueId('player');
     const ep = await api('POST', '/v1/endpoints', {
       format: 'postback',
-      url: `${origin}/ef-${affiliateId}?nid=42`,
+      url: tracker.url(`/ef-${affiliateId}?nid=42`),
       eventTypes: ['deposit.*'],
       affiliateId,
       postback: { preset: 'everflow' },
       retryPolicy: { schedule: ['1h'] },
     });
     assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    // The tracker refuses the conversion once (503); with an hour to the next attempt it waits.
+    tracker.script(`/ef-${affiliateId}`, [{ status: 503, body: 'busy' }]);
     const reg = registration(customerId, { attribution: { affiliateId, clickId: 'c-1' } });
     assert.equal((await api('POST', '/v1/events', reg)).status, 202);
     await sys.client.workflow.getHandle(eventWorkflowId(op.id, reg.id)).result();
@@ -116,6 +103,10 @@ describe('a chargeback that overtakes its deposit on a postback endpoint', () =>
     assert.equal(ftdDelivery?.id, waiting.id);
     assert.equal(ftdDelivery?.status, 'cancelled');
     assert.match(ftdDelivery!.lastError!, new RegExp(`deposit.chargeback ${cb.id} undid it`));
-    assert.deepEqual(hits, [`/ef-${affiliateId}`], 'one refused conversion attempt, and no reversal');
+    assert.deepEqual(
+      tracker.paths(),
+      [`/ef-${affiliateId}`],
+      'one refused conversion attempt, and no reversal',
+    );
   });
 });

@@ -5,42 +5,15 @@
  * out. Against a local tracker stub that records every request.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { updateEndpoint } from '../../src/db/endpoints.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startSystem, type System } from '../support/system.js';
-
-/** A tracker stub answering 200 to everything and recording each request's path and raw query. */
-async function startTracker() {
-  const hits: { path: string; query: string }[] = [];
-  const server: Server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const raw = req.url ?? '/';
-      const q = raw.indexOf('?');
-      hits.push({ path: q < 0 ? raw : raw.slice(0, q), query: q < 0 ? '' : raw.slice(q + 1) });
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('OK');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    url: (path: string) => `${origin}${path}`,
-    hits: (path: string) => hits.filter((h) => h.path === path).map((h) => h.query),
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { startTracker, type Tracker } from '../support/tracker.js';
 
 let sys: System;
-let tracker: Awaited<ReturnType<typeof startTracker>>;
+let tracker: Tracker;
 let op: { id: string; apiKey: string };
 
 before(async () => {
@@ -110,10 +83,10 @@ describe('a chargeback on a postback endpoint subscribed to deposit.*', () => {
     const cb = chargeback(customerId, ftd.data.depositId);
     await deliver(cb);
 
-    assert.deepEqual(tracker.hits(`/ef-${affiliateId}`), [
+    assert.deepEqual(tracker.queries(`/ef-${affiliateId}`), [
       `nid=42&transaction_id=c-9f1&amount=50.00&order_id=${ftd.id}`,
     ]);
-    assert.deepEqual(tracker.hits('/reversal'), [`nid=42&order_id=${ftd.id}`]);
+    assert.deepEqual(tracker.queries('/reversal'), [`nid=42&order_id=${ftd.id}`]);
     const [d] = await deliveriesOf(cb.id);
     assert.equal(d!.status, 'succeeded');
   });
@@ -133,7 +106,7 @@ describe('a chargeback on a postback endpoint subscribed to deposit.*', () => {
     const ftd = deposit(customerId);
     await deliver(ftd);
     await deliver(chargeback(customerId, ftd.data.depositId));
-    assert.deepEqual(tracker.hits(path), [
+    assert.deepEqual(tracker.queries(path), [
       `subid=c-9f1&status=&payout=&currency=EUR&tid=${ftd.id}`,
       `subid=c-9f1&status=rejected&payout=&currency=EUR&tid=${ftd.id}`,
     ]);
@@ -164,7 +137,7 @@ describe('a chargeback on a postback endpoint subscribed to deposit.*', () => {
       data: { depositId: ftd.data.depositId, amount: '20.00', currency: 'EUR' },
     };
     await deliver(refund);
-    assert.deepEqual(tracker.hits(path), [
+    assert.deepEqual(tracker.queries(path), [
       `cid=c-9f1&amount=50.00&txid=${ftd.id}&of=${ftd.id}`,
       `cid=c-9f1&amount=-20.00&txid=${refund.id}&of=${ftd.id}`,
     ]);
@@ -314,7 +287,7 @@ describe('subscribing a postback endpoint', () => {
     await deliver(ftd);
     const cb = chargeback(customerId, ftd.data.depositId);
     await deliver(cb);
-    assert.deepEqual(tracker.hits(path), [`cid=c-9f1&txid=${ftd.id}`]);
+    assert.deepEqual(tracker.queries(path), [`cid=c-9f1&txid=${ftd.id}`]);
     // The wildcard's exclusion is on the endpoint, once; not a cancelled delivery per chargeback.
     const d = (await deliveriesOf(cb.id)).find((x) => x.endpointId === ep.body.id);
     assert.equal(d, undefined, `a delivery was created only to be cancelled: ${JSON.stringify(d)}`);
@@ -354,7 +327,7 @@ describe('subscriptions that cannot be carried, at delivery time', () => {
     await deliver(ftd);
     const cb = chargeback(customerId, ftd.data.depositId);
     await deliver(cb);
-    assert.deepEqual(tracker.hits(path), [`cid=c-9f1&txid=${ftd.id}`]);
+    assert.deepEqual(tracker.queries(path), [`cid=c-9f1&txid=${ftd.id}`]);
     const d = (await deliveriesOf(cb.id)).find((x) => x.endpointId === created.body.id);
     assert.equal(d!.status, 'cancelled');
     const detail = (await api('GET', `/v1/deliveries/${d!.id}`)).body;
@@ -376,7 +349,7 @@ describe('subscriptions that cannot be carried, at delivery time', () => {
     const cb = chargeback(customerId, uniqueId('dep'));
     await deliver(cb);
     assert.deepEqual(
-      tracker.hits('/reversal').filter((q) => q.startsWith('nid=7&')),
+      tracker.queries('/reversal').filter((q) => q.startsWith('nid=7&')),
       [],
     );
     const [d] = await deliveriesOf(cb.id);
