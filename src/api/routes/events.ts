@@ -12,6 +12,7 @@ import { customerWorkflowId } from '../../domain/ids.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
 import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
+import { eventsAccepted, eventsRefused } from '../../metrics.js';
 import { ErrorOut, ExternalId } from '../../contract/common.js';
 import { EventAcceptedOut, EventIn, EventOut, ResettleOut } from '../../contract/events.js';
 
@@ -94,7 +95,14 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
         },
       },
       handler: async ({ body, operator }) => {
-        const result = await acceptEvent(deps.accept, operator.id, body);
+        let result;
+        try {
+          result = await acceptEvent(deps.accept, operator.id, body);
+        } catch (err) {
+          eventsRefused.inc({ source: 'api', reason: err instanceof AppError ? err.code : 'internal_error' });
+          throw err;
+        }
+        eventsAccepted.inc({ source: 'api', duplicate: String(result.duplicate) });
         return {
           status: result.duplicate ? 200 : 202,
           body: {
