@@ -97,6 +97,24 @@ export const ConfigSchema = z.object({
     ),
   HOST: z.string().default('127.0.0.1').describe('Interface the API listens on (`0.0.0.0` in containers).'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port the API listens on.'),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe(
+      'Port on HOST where the worker serves `GET /metrics` (Prometheus; the API serves it on PORT). Unset: no worker metrics port.',
+    ),
+  TEMPORAL_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe(
+      "Port on HOST where the Temporal SDK's own worker metrics (Prometheus, `/metrics`) are exported by its Runtime. Unset: not exported.",
+    ),
   ADMIN_TOKEN: z
     .string()
     .min(24, 'must be at least 24 characters')
@@ -205,6 +223,7 @@ const WORKER_HOST = [
   'HTTPS_ONLY',
   'ENDPOINT_DISABLE_AFTER',
   'DELIVERY_FAILING_AFTER_ATTEMPTS',
+  'TEMPORAL_METRICS_PORT',
   'SHUTDOWN_GRACE',
   'LOG_LEVEL',
 ] as const;
@@ -218,7 +237,13 @@ const API = [
   'MAX_BODY_BYTES',
   'API_EMBEDDED_WORKER',
 ] as const;
-const WORKER = [...WORKER_HOST, 'RECONCILE_INTERVAL', 'RECONCILE_GRACE'] as const;
+const WORKER = [
+  ...WORKER_HOST,
+  'HOST',
+  'WORKER_METRICS_PORT',
+  'RECONCILE_INTERVAL',
+  'RECONCILE_GRACE',
+] as const;
 
 /**
  * The settings each entry point reads, and so checks at start: a process never refuses to start over a
