@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../../src/log.js';
+import { installTemporalRuntime } from '../../src/main/host/runtime.js';
+import { startMetricsServer } from '../../src/main/metrics-server.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { parseProm, valueOf, type Sample } from '../support/prom-text.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
@@ -10,18 +15,35 @@ let sys: System;
 let rx: Receiver;
 let op: { id: string; apiKey: string };
 
+let sdkPort: number;
+let workerMetrics: Server;
+
+/** A port free now (the SDK's exporter takes an address, not port 0). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
 before(async () => {
+  // Before startSystem, whose own install is then a no-op: the Runtime is installed once per process.
+  sdkPort = await freePort();
+  installTemporalRuntime(createLogger('silent'), { host: '127.0.0.1', port: sdkPort });
   sys = await startSystem();
+  workerMetrics = startMetricsServer(sys.pool, '127.0.0.1', 0, createLogger('silent'));
   rx = await startReceiver();
   op = await sys.createOperator();
 });
 after(async () => {
+  await new Promise((resolve) => workerMetrics?.close(resolve));
   await sys?.stop();
   await rx?.stop();
 });
 
-async function scrape(): Promise<Sample[]> {
-  const res = await fetch(`${sys.baseUrl}/metrics`);
+async function scrape(base = sys.baseUrl): Promise<Sample[]> {
+  const res = await fetch(`${base}/metrics`);
   assert.equal(res.status, 200, 'GET /metrics answers');
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   return parseProm(await res.text());
@@ -123,5 +145,57 @@ describe('GET /metrics', () => {
     const text = await (await fetch(`${sys.baseUrl}/metrics`)).text();
     for (const secret of [op.id, op.apiKey, affiliateId, rx.url('/ok'), events[0]!.id as string])
       assert.ok(!text.includes(secret), `metrics mention ${secret}`);
+  });
+
+  it('counts the commission entries a settlement books, by kind and currency, and times the step', async () => {
+    const affiliateId = uniqueId('aff');
+    const customerId = uniqueId('player');
+    const put = await sys.request('PUT', `/v1/affiliates/${affiliateId}`, {
+      apiKey: op.apiKey,
+      json: {
+        name: 'Metrics',
+        deal: {
+          model: 'cpa',
+          amount: '100.00',
+          currency: 'EUR',
+          qualification: { minFirstDeposit: '20.00' },
+          holdPeriod: '1h',
+          clawbackWindow: '90d',
+        },
+      },
+    });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    const before = await scrape();
+    const at = new Date(Date.now() - 60_000).toISOString();
+    for (const event of [
+      registration(customerId, { occurredAt: at, attribution: { affiliateId } }),
+      deposit(customerId, { occurredAt: new Date().toISOString() }),
+    ]) {
+      const res = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+    }
+    const after = await until(
+      'the accrual counted',
+      () => scrape(),
+      (s) => delta(before, s, 'affiliate_hooks_commission_entries_total', { kind: 'accrual' }) >= 1,
+    );
+    assert.equal(
+      delta(before, after, 'affiliate_hooks_commission_entries_total', { kind: 'accrual', currency: 'EUR' }),
+      1,
+    );
+    const steps = 'affiliate_hooks_settlement_step_duration_seconds_count';
+    assert.ok(delta(before, after, steps, { step: 'settle' }) >= 1, 'a settle step timed');
+  });
+
+  it("serves the same registry on the worker's port, and the SDK's worker metrics on their own", async () => {
+    const port = (workerMetrics.address() as AddressInfo).port;
+    const worker = await scrape(`http://127.0.0.1:${port}`);
+    assert.ok(valueOf(worker, 'affiliate_hooks_events_accepted_total') >= 3);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+    const sdk = parseProm(await (await fetch(`http://127.0.0.1:${sdkPort}/metrics`)).text());
+    assert.ok(
+      sdk.some((s) => s.name.startsWith('temporal_')),
+      `SDK metrics: ${[...new Set(sdk.map((s) => s.name))].slice(0, 5).join(', ')}`,
+    );
   });
 });
