@@ -95,7 +95,10 @@ export const ConfigSchema = z.object({
     .describe(
       'Path to a prebuilt workflow bundle (`npm run build` writes dist/workflow-bundle.js); unset, workers bundle workflows/ at start.',
     ),
-  HOST: z.string().default('127.0.0.1').describe('Interface the API listens on (`0.0.0.0` in containers).'),
+  HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe("Interface the API, and the worker's metrics ports, listen on (`0.0.0.0` in containers)."),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port the API listens on.'),
   WORKER_METRICS_PORT: z.coerce
     .number()
@@ -113,7 +116,16 @@ export const ConfigSchema = z.object({
     .max(65535)
     .optional()
     .describe(
-      "Port on HOST where the Temporal SDK's own worker metrics (Prometheus, `/metrics`) are exported by its Runtime. Unset: not exported.",
+      "Port on HOST where the worker process exports the Temporal SDK's own worker metrics (Prometheus, `/metrics`, `temporal_*` names) through its Runtime. Read by the worker only (not the API's embedded worker, so the two never compete for it). Unset: not exported.",
+    ),
+  TEMPORAL_SERVER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe(
+      'Port where the Temporal dev server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (its `--metrics-port`). Unset: a random port.',
     ),
   ADMIN_TOKEN: z
     .string()
@@ -223,7 +235,6 @@ const WORKER_HOST = [
   'HTTPS_ONLY',
   'ENDPOINT_DISABLE_AFTER',
   'DELIVERY_FAILING_AFTER_ATTEMPTS',
-  'TEMPORAL_METRICS_PORT',
   'SHUTDOWN_GRACE',
   'LOG_LEVEL',
 ] as const;
@@ -241,6 +252,7 @@ const WORKER = [
   ...WORKER_HOST,
   'HOST',
   'WORKER_METRICS_PORT',
+  'TEMPORAL_METRICS_PORT',
   'RECONCILE_INTERVAL',
   'RECONCILE_GRACE',
 ] as const;
@@ -255,8 +267,8 @@ export const ENTRY_POINT_SETTINGS = {
   worker: WORKER,
   migrate: ['DATABASE_URL'],
   'temporal-setup': TEMPORAL,
-  temporal: [...TEMPORAL, 'TEMPORAL_UI_URL'],
-  dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL'] as const)],
+  temporal: [...TEMPORAL, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'],
+  dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'] as const)],
 } as const satisfies Record<string, readonly ConfigKey[]>;
 export type EntryPoint = keyof typeof ENTRY_POINT_SETTINGS;
 export type EntryConfig<E extends EntryPoint> = Pick<Config, (typeof ENTRY_POINT_SETTINGS)[E][number]>;
@@ -328,7 +340,16 @@ export function describeConfig(): {
 }[] {
   const own = {
     ...ENTRY_POINT_SETTINGS,
-    dev: ['ADMIN_TOKEN', ...TEMPORAL, 'TEMPORAL_UI_URL', 'DATABASE_URL', 'HOST', 'PORT', 'SHUTDOWN_GRACE'],
+    dev: [
+      'ADMIN_TOKEN',
+      ...TEMPORAL,
+      'TEMPORAL_UI_URL',
+      'TEMPORAL_SERVER_METRICS_PORT',
+      'DATABASE_URL',
+      'HOST',
+      'PORT',
+      'SHUTDOWN_GRACE',
+    ],
   };
   return Object.entries(ConfigSchema.shape).map(([key, schema]) => {
     const def = (schema as z.ZodType).def as { type: string; defaultValue?: unknown };

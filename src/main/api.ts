@@ -19,10 +19,7 @@ import { startupConfig } from './startup-config.js';
  */
 const config = startupConfig('api');
 const logger = createLogger(config.LOG_LEVEL, 'api');
-installTemporalRuntime(
-  logger,
-  config.TEMPORAL_METRICS_PORT ? { host: config.HOST, port: config.TEMPORAL_METRICS_PORT } : undefined,
-);
+installTemporalRuntime(logger);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 const gateway = new TemporalGateway(temporalSettingsFrom(config), config.TEMPORAL_NAMESPACE);
 const delivery = createDeliveryRuntime(config);
