@@ -73,7 +73,7 @@ describe('GET /metrics', () => {
     const affiliateId = uniqueId('aff');
     for (const [path, retryPolicy] of [
       ['/ok', undefined],
-      ['/gone', undefined],
+      ['/fail', { schedule: ['200ms'], jitter: 0 }],
       ['/later', { schedule: ['1h'], jitter: 0 }],
     ] as const) {
       const res = await sys.request('POST', '/v1/endpoints', {
@@ -82,7 +82,7 @@ describe('GET /metrics', () => {
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     }
-    rx.script('/gone', [{ status: 410 }, { status: 410 }]);
+    rx.script('/fail', [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
     rx.script('/later', [{ status: 503 }, { status: 503 }]);
     const before = await scrape();
 
@@ -122,10 +122,11 @@ describe('GET /metrics', () => {
 
     const attempts = 'affiliate_hooks_delivery_attempts_total';
     assert.equal(delta(before, after, attempts, { outcome: 'succeeded', status_class: '2xx' }), 2);
-    assert.equal(delta(before, after, attempts, { outcome: 'failed', status_class: '4xx' }), 2);
-    assert.equal(delta(before, after, attempts, { outcome: 'retrying', status_class: '5xx' }), 2);
+    assert.equal(delta(before, after, attempts, { outcome: 'failed', status_class: '5xx' }), 2);
+    // Two from /later (its retry an hour away), two from /fail's first attempts.
+    assert.equal(delta(before, after, attempts, { outcome: 'retrying', status_class: '5xx' }), 4);
     const duration = 'affiliate_hooks_delivery_attempt_duration_seconds_count';
-    assert.equal(delta(before, after, duration, { format: 'webhook' }), 6);
+    assert.equal(delta(before, after, duration, { format: 'webhook' }), 8);
 
     // The gauges come from PostgreSQL (cached 5 s): at least this test's backlog once the cache turns.
     const backlog = await until(
@@ -185,6 +186,30 @@ describe('GET /metrics', () => {
     );
     const steps = 'affiliate_hooks_settlement_step_duration_seconds_count';
     assert.ok(delta(before, after, steps, { step: 'settle' }) >= 1, 'a settle step timed');
+  });
+
+  it('counts inbound events by source kind, and a refused verification under one reason only', async () => {
+    const created = await sys.request('POST', '/v1/sources', {
+      apiKey: op.apiKey,
+      json: { name: 'metrics source', verification: { type: 'token' } },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id, secret } = created.body as { id: string; secret: string };
+    const before = await scrape();
+    const ok = await sys.request('POST', `/v1/inbound/${id}/${secret}`, {
+      json: deposit(uniqueId('player')),
+    });
+    assert.ok(ok.status === 200 || ok.status === 202, JSON.stringify(ok.body));
+    for (const path of [`/v1/inbound/${id}/srctok_wrong`, '/v1/inbound/src_nosuchsource/srctok_x']) {
+      const refused = await sys.request('POST', path, { json: deposit(uniqueId('player')) });
+      assert.equal(refused.status, 401);
+    }
+    const after = await scrape();
+    const accepted = 'affiliate_hooks_events_accepted_total';
+    assert.equal(delta(before, after, accepted, { source: 'inbound', duplicate: 'false' }), 1);
+    const refused = 'affiliate_hooks_events_refused_total';
+    assert.equal(delta(before, after, refused, { source: 'inbound', reason: 'unverified' }), 2);
+    assert.equal(delta(before, after, refused, { source: 'inbound' }), 2, 'no other reason told apart');
   });
 
   it("serves the same registry on the worker's port, and the SDK's worker metrics on their own", async () => {
