@@ -98,6 +98,11 @@ describe('GET /metrics', () => {
       json: { ...events[0], occurredAt: '2020-01-01T00:00:00Z' },
     });
     assert.equal(conflict.status, 409);
+    const invalid = await sys.request('POST', '/v1/events', {
+      apiKey: op.apiKey,
+      json: { ...events[1], type: 'no.such.type' },
+    });
+    assert.equal(invalid.status, 422);
     const batch = await sys.request('POST', '/v1/events/batch', {
       apiKey: op.apiKey,
       json: { events: [deposit(uniqueId('player')), { id: 'bad' }] },
@@ -118,6 +123,7 @@ describe('GET /metrics', () => {
     assert.equal(delta(before, after, name, { source: 'batch', duplicate: 'false' }), 1);
     const refused = 'affiliate_hooks_events_refused_total';
     assert.equal(delta(before, after, refused, { source: 'api', reason: 'event_conflict' }), 1);
+    assert.equal(delta(before, after, refused, { source: 'api', reason: 'validation_failed' }), 1);
     assert.equal(delta(before, after, refused, { source: 'batch', reason: 'invalid' }), 1);
 
     const attempts = 'affiliate_hooks_delivery_attempts_total';

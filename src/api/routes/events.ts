@@ -94,14 +94,9 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
           schema: ErrorOut,
         },
       },
+      onRefused: (err) => eventsRefused.inc({ source: 'api', reason: err.code }),
       handler: async ({ body, operator }) => {
-        let result;
-        try {
-          result = await acceptEvent(deps.accept, operator.id, body);
-        } catch (err) {
-          eventsRefused.inc({ source: 'api', reason: err instanceof AppError ? err.code : 'internal_error' });
-          throw err;
-        }
+        const result = await acceptEvent(deps.accept, operator.id, body);
         eventsAccepted.inc({ source: 'api', duplicate: String(result.duplicate) });
         return {
           status: result.duplicate ? 200 : 202,
