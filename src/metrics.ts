@@ -44,7 +44,7 @@ export const attemptDuration = new Histogram({
 
 export const rateLimitWaits = new Counter({
   name: 'affiliate_hooks_rate_limit_waits_total',
-  help: 'Sends that waited for a rate-limited endpoint slot: in the process (short) or as a Temporal retry (long).',
+  help: 'Waits for a rate-limited endpoint send slot: a sleep in the process (short) or a hand-off to Temporal as a retry (long).',
   labelNames: ['wait'] as const,
   registers: [registry],
 });

@@ -218,6 +218,25 @@ describe('GET /metrics', () => {
     assert.equal(delta(before, after, refused, { source: 'inbound' }), 2, 'no other reason told apart');
   });
 
+  it('counts the waits for a rate-limited endpoint', async () => {
+    const affiliateId = uniqueId('aff');
+    const res = await sys.request('POST', '/v1/endpoints', {
+      apiKey: op.apiKey,
+      json: { url: rx.url('/limited'), eventTypes: ['*'], affiliateId, rateLimitPerSecond: 1 },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const before = await scrape();
+    for (let i = 0; i < 3; i++) {
+      const event = registration(uniqueId('player'), { attribution: { affiliateId } });
+      const sent = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: event });
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    }
+    await rx.waitFor('/limited', 3, 20_000);
+    const after = await scrape();
+    // Three sends in one second slot each: the second and third waited, in the process or as a retry.
+    assert.ok(delta(before, after, 'affiliate_hooks_rate_limit_waits_total') >= 2);
+  });
+
   it("serves the same registry on the worker's port, and the SDK's worker metrics on their own", async () => {
     const port = (workerMetrics.address() as AddressInfo).port;
     const worker = await scrape(`http://127.0.0.1:${port}`);
