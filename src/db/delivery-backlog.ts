@@ -2,7 +2,7 @@ import type { Queryable } from './pool.js';
 
 /**
  * The delivery backlog for the metrics gauges: deliveries waiting to retry, and dead letters (failed).
- * Counts only; one statement over the partial index deliveries_backlog (migration 015).
+ * Counts only; one statement over the partial index deliveries_backlog (migration 016).
  */
 export async function deliveryBacklog(db: Queryable): Promise<{ retrying: number; failed: number }> {
   const { rows } = await db.query<{ retrying: string; failed: string }>(
