@@ -1,3 +1,4 @@
+import { commissionEntries, settlementStepDuration } from '../src/metrics.js';
 import { Context } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import {
@@ -36,13 +37,21 @@ export function createCommissionActivities(deps: CommissionDeps) {
   async function run<T extends SettlementResult>(
     ref: CustomerRef,
     tx: (db: PoolClient) => Promise<T>,
+    step: 'settle' | 'approve' | 'decide' = 'settle',
   ): Promise<Omit<T, 'dispatch'>> {
+    const timer = settlementStepDuration.startTimer({ step });
     const result = await withTransaction(deps.pool, tx);
+    // Committed: count what it booked, and keep the currency (for the metrics only) out of the result.
+    result.booked = result.booked.map(({ currency, ...entry }) => {
+      commissionEntries.inc({ kind: entry.kind, currency: currency ?? 'unknown' });
+      return entry;
+    });
     if (result.booked.some((b) => b.status === 'rejected' || b.status === 'reversed'))
       await faultPoint('commission-compensation-committed');
     // When nothing was booked now, the dispatch holds what an earlier try committed and did not dispatch.
     await dispatchAll(deps, ref, result.dispatch);
     const { dispatch: _, ...rest } = result;
+    timer();
     return rest;
   }
   return {
@@ -54,13 +63,13 @@ export function createCommissionActivities(deps: CommissionDeps) {
     },
     /** Approves the pending commissions whose hold has ended by `at`. */
     async approveDueCommissions(input: CustomerRef & { at: string }): Promise<CommissionStep> {
-      return run(input, (tx) => approveDueTx(tx, input, { signal: cancellation() }));
+      return run(input, (tx) => approveDueTx(tx, input, { signal: cancellation() }), 'approve');
     },
     /** Approves or rejects one commission by hand. */
     async decideCommission(input: CustomerRef & Decision): Promise<CommissionDecision> {
       const { operatorId, customerId, ...decision } = input;
       const ref = { operatorId, customerId };
-      return run(ref, (tx) => decideTx(tx, ref, decision));
+      return run(ref, (tx) => decideTx(tx, ref, decision), 'decide');
     },
   };
 }

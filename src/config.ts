@@ -95,8 +95,38 @@ export const ConfigSchema = z.object({
     .describe(
       'Path to a prebuilt workflow bundle (`npm run build` writes dist/workflow-bundle.js); unset, workers bundle workflows/ at start.',
     ),
-  HOST: z.string().default('127.0.0.1').describe('Interface the API listens on (`0.0.0.0` in containers).'),
+  HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe("Interface the API, and the worker's metrics ports, listen on (`0.0.0.0` in containers)."),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port the API listens on.'),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe(
+      'Port on HOST where the worker serves `GET /metrics` (Prometheus; the API serves it on PORT). Unset: no worker metrics port.',
+    ),
+  TEMPORAL_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe(
+      "Port on HOST where the worker process exports the Temporal SDK's own worker metrics (Prometheus, `/metrics`, `temporal_*` names) through its Runtime. Read by the worker only (not the API's embedded worker, so the two never compete for it). Unset: not exported.",
+    ),
+  TEMPORAL_SERVER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe(
+      'Port where the Temporal dev server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (its `--metrics-port`). Unset: a random port.',
+    ),
   ADMIN_TOKEN: z
     .string()
     .min(24, 'must be at least 24 characters')
@@ -243,7 +273,14 @@ const API = [
   'MAX_BODY_BYTES',
   'API_EMBEDDED_WORKER',
 ] as const;
-const WORKER = [...WORKER_HOST, 'RECONCILE_INTERVAL', 'RECONCILE_GRACE'] as const;
+const WORKER = [
+  ...WORKER_HOST,
+  'HOST',
+  'WORKER_METRICS_PORT',
+  'TEMPORAL_METRICS_PORT',
+  'RECONCILE_INTERVAL',
+  'RECONCILE_GRACE',
+] as const;
 
 /**
  * The settings each entry point reads, and so checks at start: a process never refuses to start over a
@@ -255,8 +292,8 @@ export const ENTRY_POINT_SETTINGS = {
   worker: WORKER,
   migrate: ['DATABASE_URL'],
   'temporal-setup': TEMPORAL,
-  temporal: [...TEMPORAL, 'TEMPORAL_UI_URL'],
-  dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL'] as const)],
+  temporal: [...TEMPORAL, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'],
+  dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'] as const)],
 } as const satisfies Record<string, readonly ConfigKey[]>;
 export type EntryPoint = keyof typeof ENTRY_POINT_SETTINGS;
 export type EntryConfig<E extends EntryPoint> = Pick<Config, (typeof ENTRY_POINT_SETTINGS)[E][number]>;
@@ -328,7 +365,16 @@ export function describeConfig(): {
 }[] {
   const own = {
     ...ENTRY_POINT_SETTINGS,
-    dev: ['ADMIN_TOKEN', ...TEMPORAL, 'TEMPORAL_UI_URL', 'DATABASE_URL', 'HOST', 'PORT', 'SHUTDOWN_GRACE'],
+    dev: [
+      'ADMIN_TOKEN',
+      ...TEMPORAL,
+      'TEMPORAL_UI_URL',
+      'TEMPORAL_SERVER_METRICS_PORT',
+      'DATABASE_URL',
+      'HOST',
+      'PORT',
+      'SHUTDOWN_GRACE',
+    ],
   };
   return Object.entries(ConfigSchema.shape).map(([key, schema]) => {
     const def = (schema as z.ZodType).def as { type: string; defaultValue?: unknown };

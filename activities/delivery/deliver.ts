@@ -10,7 +10,8 @@ import { judge } from './judge.js';
 import { preparePostback } from './prepare-postback.js';
 import { prepareWebhook } from './prepare-webhook.js';
 import type { PreparedRequest } from './prepared.js';
-import { recordWithRetry } from './record.js';
+import { attemptDuration } from '../../src/metrics.js';
+import { countAttempt, recordWithRetry } from './record.js';
 import { SLOT_SLEEP_MAX_MS, takeSendSlot } from './slot.js';
 import {
   subjectOf,
@@ -134,6 +135,7 @@ async function sendAndRecord(
   const subject = subjectOf(ctx, input.deliveryId, input.driveBase);
   const startedAt = (deps.now ?? (() => new Date()))();
   const outcome = await prepared.send(deps.http, startedAt, signal);
+  attemptDuration.observe({ format: ctx.format }, outcome.durationMs / 1000);
   const decision = judge(
     {
       number: ctx.in_flight_attempt!,
@@ -161,6 +163,7 @@ async function sendAndRecord(
   );
   const recorded = await recordWithRetry(deps, subject, decision);
   if (!recorded) return { status: 'unrecorded', subject, decision };
+  countAttempt(recorded.status, decision.statusCode);
   const settled = await followUp(deps, subject, decision, recorded, {
     signalWorkflow: !isLocalActivity(),
     previousStatus: ctx.status,

@@ -1,5 +1,5 @@
 import { followUp } from './follow-ups.js';
-import { writeAttempt } from './record.js';
+import { countAttempt, writeAttempt } from './record.js';
 import type { DeliverDeps, DeliverOutcome, RetryingOutcome, UnrecordedOutcome } from './types.js';
 
 /**
@@ -12,5 +12,6 @@ export async function recordDeliveryOutcome(
   unrecorded: UnrecordedOutcome,
 ): Promise<DeliverOutcome | RetryingOutcome> {
   const recorded = await writeAttempt(deps, unrecorded.subject, unrecorded.decision);
+  countAttempt(recorded.status, unrecorded.decision.statusCode);
   return followUp(deps, unrecorded.subject, unrecorded.decision, recorded, { signalWorkflow: false });
 }

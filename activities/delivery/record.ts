@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { recordAttempt, type DeliveryStatus } from '../../src/db/deliveries.js';
+import { deliveryAttempts, statusClass } from '../../src/metrics.js';
 import type { AttemptSubject, Decision, DeliverDeps } from './types.js';
 
 export interface Recorded {
@@ -50,4 +51,9 @@ export function writeAttempt(
     status: decision.status === 'retrying' ? 'retrying' : decision.status,
     nextAttemptAt: decision.nextAttemptAt ? new Date(decision.nextAttemptAt) : null,
   });
+}
+
+/** Counts a logged attempt: the delivery's status after it, and the answer's status class. */
+export function countAttempt(outcome: DeliveryStatus, statusCode: number | null): void {
+  deliveryAttempts.inc({ outcome, status_class: statusClass(statusCode) });
 }

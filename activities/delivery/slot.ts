@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { reserveSendSlot } from '../../src/db/rate-limit.js';
 import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
+import { rateLimitWaits } from '../../src/metrics.js';
 import type { DeliverDeps, DeliveryContext } from './types.js';
 
 /**
@@ -27,11 +28,15 @@ export async function takeSendSlot(deps: DeliverDeps, ctx: DeliveryContext, deli
     waitMs = Math.max(waitMs, SLOT_SLEEP_MAX_MS + 1);
   }
   if (waitMs > SLOT_SLEEP_MAX_MS) {
+    rateLimitWaits.inc({ wait: 'temporal' });
     throw ApplicationFailure.create({
       type: ACTIVITY_FAILURES.rateLimited,
       message: `endpoint rate limit (${perSecond}/s): waiting ${waitMs} ms for the send slot held`,
       nextRetryDelay: waitMs,
     });
   }
-  if (waitMs > 0) await sleep(waitMs);
+  if (waitMs > 0) {
+    rateLimitWaits.inc({ wait: 'in_process' });
+    await sleep(waitMs);
+  }
 }

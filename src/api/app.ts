@@ -3,6 +3,8 @@ import express, { type ErrorRequestHandler, type Express, type RequestHandler } 
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
 import { pingDatabase } from '../db/health.js';
+import { deliveryBacklog } from '../db/delivery-backlog.js';
+import { scrape, watchBacklog } from '../metrics.js';
 import type { AcceptDeps } from '../ingest/accept-event.js';
 import { ApiKeyCache, requireAdmin, requireOperator } from './auth.js';
 import { AuthFailureThrottle } from './auth-throttle.js';
@@ -96,6 +98,13 @@ export function createApp(deps: AppDeps): Express {
       deps.temporalReady().catch(() => false),
     ]);
     res.status(database && temporal ? 200 : 503).json({ database, temporal });
+  });
+  // Prometheus text format, no auth: the labels are bounded and carry no operator, customer or secret.
+  watchBacklog(() => deliveryBacklog(deps.pool));
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await scrape();
+    res.setHeader('content-type', contentType);
+    res.send(body);
   });
   const openapi = withInboundPaths(buildOpenApi(routes, '1.0.0'));
   app.get('/v1/openapi.json', (_req, res) => {

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Operator } from '../db/operators.js';
-import { errors } from '../errors.js';
+import { AppError, errors } from '../errors.js';
 import { nulIssues } from '../contract/nul.js';
 
 /**
@@ -23,6 +23,8 @@ export interface RouteDef<
   query?: Q;
   responses: Record<number, { description: string; schema?: z.ZodType }>;
   handler: (ctx: RouteContext<z.infer<B>, z.infer<P>, z.infer<Q>>) => Promise<RouteResult>;
+  /** Told of each refusal in the error shape, its validation included (the intake metrics count them). */
+  onRefused?: (err: AppError) => void;
 }
 
 export interface RouteContext<B, P, Q> {
@@ -66,16 +68,22 @@ export function mountRoutes(
   for (const route of routes) {
     const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     router[route.method](expressPath, auth[route.auth], async (req: Request, res: Response) => {
-      const params = parse(route.params, req.params, 'params');
-      const query = parse(route.query, req.query, 'query');
-      const body = parse(route.body, req.body);
-      const result = await route.handler({
-        body,
-        params,
-        query,
-        operator: res.locals.operator as Operator,
-        req,
-      });
+      let result: RouteResult;
+      try {
+        const params = parse(route.params, req.params, 'params');
+        const query = parse(route.query, req.query, 'query');
+        const body = parse(route.body, req.body);
+        result = await route.handler({
+          body,
+          params,
+          query,
+          operator: res.locals.operator as Operator,
+          req,
+        });
+      } catch (err) {
+        if (err instanceof AppError) route.onRefused?.(err);
+        throw err;
+      }
       if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     });

@@ -18,7 +18,13 @@ export async function booked(
   entry: CommissionEntry,
   commissionId: string,
 ): Promise<void> {
-  result.booked.push({ entryId: entry.id, commissionId, kind: entry.kind, status: entry.status });
+  result.booked.push({
+    entryId: entry.id,
+    commissionId,
+    kind: entry.kind,
+    status: entry.status,
+    currency: entry.currency,
+  });
   await notify(tx, ref, entry, result.dispatch);
 }
 

@@ -18,6 +18,8 @@ export interface Booked {
   commissionId: string;
   kind: CommissionEntry['kind'];
   status: CommissionStatus;
+  /** For the metrics only; removed before the result reaches the workflow. */
+  currency?: string;
 }
 
 /** An event a settlement could not fold and set aside, with the error that a retry would meet again. */

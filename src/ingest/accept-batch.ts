@@ -8,6 +8,7 @@ import { startAcceptedEvent } from '../temporal/start-event.js';
 import { boundedWait } from '../temporal/timeout.js';
 import type { AcceptDeps } from './accept-event.js';
 import { bodyHash } from '../body-hash.js';
+import { eventsAccepted, eventsRefused, type IntakeSource } from '../metrics.js';
 
 /**
  * Accepts many events at once, each exactly as durable as a single `POST /v1/events` (see accept-event.ts):
@@ -86,7 +87,10 @@ export async function acceptBatch(
     group.push({ index, event, hash });
     byId.set(event.id, group);
   });
-  if (byId.size === 0) return { results, unavailable: false };
+  if (byId.size === 0) {
+    countIntake(opts.sourceId ? 'inbound' : 'batch', results);
+    return { results, unavailable: false };
+  }
 
   const firsts = [...byId.values()].map((group) => group[0]!);
   let stored: Map<string, RecordedState>;
@@ -155,7 +159,17 @@ export async function acceptBatch(
       }
     }
   }
+  countIntake(opts.sourceId ? 'inbound' : 'batch', results);
   return { results, unavailable };
+}
+
+/** Counts a batch's items in the intake metrics: accepted or duplicate, else refused by status. */
+function countIntake(source: IntakeSource, results: readonly BatchItemResult[]): void {
+  for (const r of results) {
+    if (r.status === 'accepted' || r.status === 'duplicate')
+      eventsAccepted.inc({ source, duplicate: String(r.status === 'duplicate') });
+    else eventsRefused.inc({ source, reason: r.status });
+  }
 }
 
 /** Starts the workflows, START_CONCURRENCY at a time, stopping at the first failure. Returns the started ids. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { findUnstartedEvents, markWorkflowStarted } from '../db/events.js';
 import type { Pool } from '../db/pool.js';
 import type { InboundEventType } from '../domain/event-types.js';
+import { reconcilerStarts } from '../metrics.js';
 import { startEventWorkflow, type StartEventOptions } from '../temporal/start-event.js';
 
 export interface ReconcilerDeps {
@@ -46,6 +47,7 @@ export async function reconcileOnce(
       );
       await markWorkflowStarted(deps.pool, e.operatorId, e.eventId, false);
       started++;
+      reconcilerStarts.inc();
     } catch (err) {
       deps.logger.warn(
         { err: { message: (err as Error).message }, workflowId: e.workflowId },

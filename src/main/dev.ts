@@ -76,6 +76,7 @@ try {
       dbFile: join(dataDir, 'temporal.sqlite'),
       namespace: config.TEMPORAL_NAMESPACE,
       logFile: join(dataDir, 'temporal.log'),
+      metricsPort: config.TEMPORAL_SERVER_METRICS_PORT,
       onProgress: say,
     });
     say(

@@ -19,6 +19,7 @@ const server = await startDevServer({
   dbFile: join(dataDir, 'temporal.sqlite'),
   namespace: config.TEMPORAL_NAMESPACE,
   logFile: join(dataDir, 'temporal.log'),
+  metricsPort: config.TEMPORAL_SERVER_METRICS_PORT,
   onProgress: say,
 });
 say(`frontend ${server.address}, Web UI ${server.uiUrl}; Ctrl-C stops it`);

@@ -7,6 +7,7 @@ import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
 import { createWorker } from './host/worker.js';
+import { startMetricsServer } from './metrics-server.js';
 import { onShutdown } from './shutdown.js';
 import { startupConfig } from './startup-config.js';
 
@@ -16,7 +17,10 @@ import { startupConfig } from './startup-config.js';
  */
 const config = startupConfig('worker');
 const logger = createLogger(config.LOG_LEVEL, 'worker');
-installTemporalRuntime(logger);
+installTemporalRuntime(
+  logger,
+  config.TEMPORAL_METRICS_PORT ? { host: config.HOST, port: config.TEMPORAL_METRICS_PORT } : undefined,
+);
 const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 const gateway = new TemporalGateway(temporalSettingsFrom(config), config.TEMPORAL_NAMESPACE);
 const connection = await connectWithRetry(gateway, (err) =>
@@ -41,8 +45,12 @@ const reconciler = startReconciler(
   },
   config.RECONCILE_INTERVAL,
 );
+const metrics = config.WORKER_METRICS_PORT
+  ? startMetricsServer(pool, config.HOST, config.WORKER_METRICS_PORT, logger)
+  : undefined;
 const running = worker.run();
 onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
+  metrics?.close();
   await reconciler.stop();
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;

@@ -18,6 +18,8 @@ import { deposit, registration, uniqueId } from '../support/factories.js';
 const env = testEnv();
 const root = join(import.meta.dirname, '..', '..');
 let port: number;
+let workerMetricsPort: number;
+let sdkMetricsPort: number;
 let childEnv: NodeJS.ProcessEnv;
 let connection: Connection;
 let client: Client;
@@ -50,6 +52,8 @@ async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
 
 before(async () => {
   port = await freePort();
+  workerMetricsPort = await freePort();
+  sdkMetricsPort = await freePort();
   childEnv = {
     ...process.env,
     DATABASE_URL: env.databaseUrl,
@@ -60,6 +64,9 @@ before(async () => {
     SECRETS_ENCRYPTION_KEYS: env.encryptionKeys.join(','),
     PORT: String(port),
     API_EMBEDDED_WORKER: 'false',
+    // Read by the worker only: its metrics, and the Temporal SDK's.
+    WORKER_METRICS_PORT: String(workerMetricsPort),
+    TEMPORAL_METRICS_PORT: String(sdkMetricsPort),
     LOG_LEVEL: 'info',
     ENV_FILE: 'none',
     REQUEST_TIMEOUT: '3s',
@@ -124,6 +131,15 @@ describe('the entry points', () => {
       assert.equal(accepted.status, 202);
       const result = await client.workflow.getHandle(eventWorkflowId(op.id, reg.id)).result();
       assert.deepEqual(result.emits, ['customer.registered']);
+      // The worker process serves its metrics, and the SDK Runtime its own, each on its port.
+      const metrics = await (await fetch(`http://127.0.0.1:${workerMetricsPort}/metrics`)).text();
+      assert.match(metrics, /^affiliate_hooks_deliveries_retrying \d+$/m);
+      const sdk = await (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
+      assert.match(sdk, /^temporal_\w+/m);
+      assert.match(
+        await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+        /affiliate_hooks_events_accepted_total\{source="api",duplicate="false"\} 1$/m,
+      );
 
       // Half a request is in flight when SIGTERM arrives; the API must finish it before exiting.
       const dep = JSON.stringify(deposit(customerId));

@@ -79,4 +79,15 @@ describe('the dev server command line', () => {
     const headless = devServerArgs({ cliPath: 'temporal', port: 7233, dbFile: '/tmp/t.sqlite' });
     assert.ok(headless.includes('--headless') && !headless.includes('--ui-port'));
   });
+
+  it("exports the server's own Prometheus metrics on a fixed port when given one, else Temporal's random one", () => {
+    const fixed = devServerArgs({
+      cliPath: 'temporal',
+      port: 7233,
+      dbFile: '/tmp/t.sqlite',
+      metricsPort: 8000,
+    });
+    assert.equal(fixed[fixed.indexOf('--metrics-port') + 1], '8000');
+    assert.ok(!args.includes('--metrics-port'));
+  });
 });

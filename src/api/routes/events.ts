@@ -13,6 +13,7 @@ import { customerWorkflowId } from '../../domain/ids.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
 import { AppError, errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
+import { eventsAccepted, eventsRefused } from '../../metrics.js';
 import { ErrorOut, ExternalId } from '../../contract/common.js';
 import { EventAcceptedOut, EventIn, EventOut, ResettleOut } from '../../contract/events.js';
 
@@ -99,9 +100,11 @@ export function eventRoutes(deps: { pool: Pool; accept: AcceptDeps }) {
           schema: ErrorOut,
         },
       },
+      onRefused: (err) => eventsRefused.inc({ source: 'api', reason: err.code }),
       handler: async ({ body, operator }) => {
         await admitIntake(deps.accept.pool, operator, 1);
         const result = await acceptEvent(deps.accept, operator.id, body);
+        eventsAccepted.inc({ source: 'api', duplicate: String(result.duplicate) });
         return {
           status: result.duplicate ? 200 : 202,
           body: {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Pool } from '../../db/pool.js';
 import type { SourceVerification } from '../../db/sources.js';
 import type { DeliveryRuntime } from '../../delivery/deps.js';
+import { eventsRefused } from '../../metrics.js';
 import { acceptBatch, MAX_BATCH_EVENTS, type BatchItemResult } from '../../ingest/accept-batch.js';
 import type { AcceptDeps } from '../../ingest/accept-event.js';
 import { mapPostback, type PostbackQuery } from '../../ingest/inbound-map.js';
@@ -81,6 +82,8 @@ export function inboundRouter(deps: InboundDeps): Router {
         { sourceId: SOURCE_ID.test(sourceId) ? sourceId : undefined, reason: err.reason },
         'inbound request refused',
       );
+      // One reason in the metrics, as in the answer: /metrics is open, and must not tell probes apart.
+      eventsRefused.inc({ source: 'inbound', reason: 'unverified' });
       throw unverified();
     }
   }

@@ -16,6 +16,8 @@ export interface DevServerOptions {
   port: number;
   /** Web UI port; omit for a headless server. */
   uiPort?: number;
+  /** The server's own Prometheus `/metrics` port (on `ip`); omit and Temporal picks a random one. */
+  metricsPort?: number;
   dbFile: string;
   namespace?: string;
   /** Server output goes here (a file); default: discarded. */
@@ -71,6 +73,7 @@ export function devServerArgs(o: DevServerOptions): string[] {
     'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
   ];
   for (const flag of searchAttributeFlags()) args.push('--search-attribute', flag);
+  if (o.metricsPort !== undefined) args.push('--metrics-port', String(o.metricsPort));
   if (o.uiPort !== undefined) args.push('--ui-ip', o.ip ?? '127.0.0.1', '--ui-port', String(o.uiPort));
   else args.push('--headless');
   return args;

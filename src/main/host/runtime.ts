@@ -30,7 +30,7 @@ function pinoAdapter(logger: Logger): TemporalLogger {
 let installed = false;
 
 /** Installs the Temporal runtime once per process, before any connection or worker is made. */
-export function installTemporalRuntime(logger: Logger): void {
+export function installTemporalRuntime(logger: Logger, metrics?: { host: string; port: number }): void {
   if (installed) return;
   installed = true;
   Runtime.install({
@@ -38,6 +38,10 @@ export function installTemporalRuntime(logger: Logger): void {
     // Our entry points own SIGTERM/SIGINT and drain in order (HTTP first, then workers).
     shutdownSignals: [],
     // Core (Rust) logs go through the same logger instead of straight to stderr.
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+    telemetryOptions: {
+      logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} },
+      // The SDK's worker metrics (temporal_* names: polls, slots, task latencies) on a port of their own.
+      ...(metrics ? { metrics: { prometheus: { bindAddress: `${metrics.host}:${metrics.port}` } } } : {}),
+    },
   });
 }
