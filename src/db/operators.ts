@@ -13,8 +13,20 @@ export interface Operator {
   intakeLimit: IntakeLimit | null;
 }
 
-function limitOf(perSecond: number | null, burst: number | null): IntakeLimit | null {
-  return perSecond && burst ? { perSecond, burst } : null;
+interface OperatorRow {
+  id: string;
+  name: string;
+  created_at: Date;
+  intake_per_second: number | null;
+  intake_burst: number | null;
+}
+
+const OPERATOR_COLUMNS = 'o.id, o.name, o.created_at, o.intake_per_second, o.intake_burst';
+
+function operatorOf(r: OperatorRow): Operator {
+  const limit =
+    r.intake_per_second && r.intake_burst ? { perSecond: r.intake_per_second, burst: r.intake_burst } : null;
+  return { id: r.id, name: r.name, createdAt: r.created_at, intakeLimit: limit };
 }
 
 const KEY_PREFIX = 'ahk_';
@@ -66,15 +78,8 @@ export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promi
     timingSafeEqual(presented, DUMMY_HASH);
     return null;
   }
-  const { rows } = await db.query<{
-    secret_hash: Buffer;
-    id: string;
-    name: string;
-    created_at: Date;
-    intake_per_second: number | null;
-    intake_burst: number | null;
-  }>(
-    `SELECT k.secret_hash, o.id, o.name, o.created_at, o.intake_per_second, o.intake_burst
+  const { rows } = await db.query<OperatorRow & { secret_hash: Buffer }>(
+    `SELECT k.secret_hash, ${OPERATOR_COLUMNS}
        FROM api_keys k JOIN operators o ON o.id = k.operator_id
       WHERE k.id = $1 AND k.revoked_at IS NULL`,
     [parsed.keyId],
@@ -82,12 +87,7 @@ export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promi
   const row = rows[0];
   const matches = timingSafeEqual(presented, row?.secret_hash ?? DUMMY_HASH);
   if (!row || !matches) return null;
-  return {
-    id: row.id,
-    name: row.name,
-    createdAt: row.created_at,
-    intakeLimit: limitOf(row.intake_per_second, row.intake_burst),
-  };
+  return operatorOf(row);
 }
 
 /** Sets (or, with null, lifts) an operator's intake limit; null when there is no such operator. */
@@ -96,24 +96,10 @@ export async function setIntakeLimit(
   operatorId: string,
   limit: IntakeLimit | null,
 ): Promise<Operator | null> {
-  const { rows } = await db.query<{
-    id: string;
-    name: string;
-    created_at: Date;
-    intake_per_second: number | null;
-    intake_burst: number | null;
-  }>(
-    `UPDATE operators SET intake_per_second = $2, intake_burst = $3 WHERE id = $1
-     RETURNING id, name, created_at, intake_per_second, intake_burst`,
+  const { rows } = await db.query<OperatorRow>(
+    `UPDATE operators o SET intake_per_second = $2, intake_burst = $3 WHERE o.id = $1
+     RETURNING ${OPERATOR_COLUMNS}`,
     [operatorId, limit?.perSecond ?? null, limit?.burst ?? null],
   );
-  const r = rows[0];
-  return r
-    ? {
-        id: r.id,
-        name: r.name,
-        createdAt: r.created_at,
-        intakeLimit: limitOf(r.intake_per_second, r.intake_burst),
-      }
-    : null;
+  return rows[0] ? operatorOf(rows[0]) : null;
 }
