@@ -29,11 +29,15 @@ after(async () => {
 const api = (method: string, path: string, json?: unknown) =>
   sys.request(method, path, { apiKey: op.apiKey, json });
 
-async function deliveryOf(eventId: string, endpointId: string) {
+/**
+ * The event's delivery of `eventType` to the endpoint. A first deposit has two to a postback endpoint,
+ * `deposit.completed` (cancelled: sent once, as `deposit.ftd`) and `deposit.ftd`: the type says which.
+ */
+async function deliveryOf(eventId: string, endpointId: string, eventType: string) {
   const res = await api('GET', `/v1/deliveries?eventId=${eventId}`);
   assert.equal(res.status, 200);
-  const d = (res.body.data as { id: string; status: string; endpointId: string }[]).find(
-    (x) => x.endpointId === endpointId,
+  const d = (res.body.data as { id: string; endpointId: string; eventType: string }[]).find(
+    (x) => x.endpointId === endpointId && x.eventType === eventType,
   );
   return d
     ? ((await api('GET', `/v1/deliveries/${d.id}`)).body as {
@@ -80,7 +84,7 @@ describe('a chargeback that overtakes its deposit on a postback endpoint', () =>
     const ftd = deposit(customerId);
     assert.equal((await api('POST', '/v1/events', ftd)).status, 202);
     const waiting = await until('the deposit to be retrying', async () => {
-      const d = await deliveryOf(ftd.id, ep.body.id);
+      const d = await deliveryOf(ftd.id, ep.body.id, 'deposit.ftd');
       return d?.status === 'retrying' && d;
     });
 
@@ -94,12 +98,12 @@ describe('a chargeback that overtakes its deposit on a postback endpoint', () =>
     assert.equal((await api('POST', '/v1/events', cb)).status, 202);
     await sys.client.workflow.getHandle(eventWorkflowId(op.id, cb.id)).result();
 
-    const cbDelivery = await deliveryOf(cb.id, ep.body.id);
+    const cbDelivery = await deliveryOf(cb.id, ep.body.id, 'deposit.chargeback');
     assert.equal(cbDelivery?.status, 'cancelled', JSON.stringify(cbDelivery));
     assert.match(cbDelivery!.lastError!, /had not reached the tracker .*cancelled instead/);
     // The deposit's workflow ends now, not at its attempt an hour away.
     await sys.client.workflow.getHandle(eventWorkflowId(op.id, ftd.id)).result();
-    const ftdDelivery = await deliveryOf(ftd.id, ep.body.id);
+    const ftdDelivery = await deliveryOf(ftd.id, ep.body.id, 'deposit.ftd');
     assert.equal(ftdDelivery?.id, waiting.id);
     assert.equal(ftdDelivery?.status, 'cancelled');
     assert.match(ftdDelivery!.lastError!, new RegExp(`deposit.chargeback ${cb.id} undid it`));
