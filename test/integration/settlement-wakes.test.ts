@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { customerWorkflowId } from '../../src/domain/ids.js';
+import { compare, mul } from '../../src/domain/money.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -104,7 +105,8 @@ describe('waking a busy customer', () => {
     );
     const booked = await accruals(customerId);
     assert.equal(booked.n, TRADES);
-    assert.equal(Number(booked.total), TRADES * 2.5);
+    // Money stays decimal: 300 trades of 1.00 lot at 2.50 a lot.
+    assert.equal(compare(booked.total, mul(String(TRADES), '2.50')), 0, `booked ${booked.total}`);
 
     // A trade long after the burst still wakes the workflow: no wake is left behind.
     await batch([trade(customerId, TRADES)]);
