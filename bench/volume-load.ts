@@ -57,13 +57,10 @@ export async function sendAll(
   let sent = 0;
   const next = (): VolumeEvent[] => {
     const out: VolumeEvent[] = [];
-    for (
-      let r = iterator.next();
-      !r.done;
-      r = out.length < BATCH ? iterator.next() : { done: true, value: undefined }
-    ) {
+    while (out.length < BATCH) {
+      const r = iterator.next();
+      if (r.done) break;
       out.push(r.value);
-      if (out.length === BATCH) break;
     }
     return out;
   };

@@ -37,6 +37,9 @@ const pem = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+/** A TCP port to listen on (1-65535). */
+const listenPort = z.coerce.number().int().min(1).max(65535);
+
 export const ConfigSchema = z.object({
   DATABASE_URL: z
     .url()
@@ -100,29 +103,17 @@ export const ConfigSchema = z.object({
     .default('127.0.0.1')
     .describe("Interface the API, and the worker's metrics ports, listen on (`0.0.0.0` in containers)."),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port the API listens on.'),
-  WORKER_METRICS_PORT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
+  WORKER_METRICS_PORT: listenPort
     .optional()
     .describe(
       'Port on HOST where the worker serves `GET /metrics` (Prometheus; the API serves it on PORT). Unset: no worker metrics port.',
     ),
-  TEMPORAL_METRICS_PORT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
+  TEMPORAL_METRICS_PORT: listenPort
     .optional()
     .describe(
       "Port on HOST where the worker process exports the Temporal SDK's own worker metrics (Prometheus, `/metrics`, `temporal_*` names) through its Runtime. Read by the worker only (not the API's embedded worker, so the two never compete for it). Unset: not exported.",
     ),
-  TEMPORAL_SERVER_METRICS_PORT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(65535)
+  TEMPORAL_SERVER_METRICS_PORT: listenPort
     .optional()
     .describe(
       'Port where the Temporal dev server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (its `--metrics-port`). Unset: a random port.',
@@ -346,7 +337,7 @@ function temporalTlsProblems(input: Record<string, string>): string[] {
   const problems: string[] = [];
   if (Boolean(input.TEMPORAL_TLS_CERT) !== Boolean(input.TEMPORAL_TLS_KEY))
     problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: give both (mTLS), or neither');
-  const tlsOff = input.TEMPORAL_TLS !== undefined && ['false', '0', 'no'].includes(input.TEMPORAL_TLS);
+  const tlsOff = booleanFlag.safeParse(input.TEMPORAL_TLS).data === false;
   if (tlsOff && input.TEMPORAL_API_KEY)
     problems.push('TEMPORAL_API_KEY: an API key is sent only over TLS; TEMPORAL_TLS is off');
   if (tlsOff && input.TEMPORAL_TLS_CERT)
