@@ -200,19 +200,33 @@ export interface Balance {
   pending: Decimal;
   /** Ever approved, including what was later reversed. */
   approved: Decimal;
-  /** Clawed back: the sum of reversal entries, zero or negative. What is owed is `approved + reversed`. */
+  /** Clawed back: the sum of reversal entries, zero or negative. */
   reversed: Decimal;
+  /**
+   * What is owed: `approved + reversed`, the approved amounts net of their clawbacks (only an approved
+   * commission is reversed, so it is never negative). Lifetime, like the others: nothing here knows about
+   * payouts, so a payout system subtracts what it has paid (a reversal after a payout leaves payable below
+   * the amount paid: the affiliate's debt).
+   */
+  payable: Decimal;
 }
 
 /** An affiliate's balances per currency, summed from the entries alone (see the migration's bucket table). */
 export async function balances(db: Queryable, operatorId: string, affiliateId: string): Promise<Balance[]> {
-  const { rows } = await db.query<{ currency: string; pending: string; approved: string; reversed: string }>(
+  const { rows } = await db.query<{
+    currency: string;
+    pending: string;
+    approved: string;
+    reversed: string;
+    payable: string;
+  }>(
     `SELECT currency,
             COALESCE(sum(CASE kind WHEN 'accrual' THEN amount
                                    WHEN 'approval' THEN -amount
                                    WHEN 'rejection' THEN -amount END), 0) AS pending,
             COALESCE(sum(amount) FILTER (WHERE kind = 'approval'), 0) AS approved,
-            COALESCE(sum(amount) FILTER (WHERE kind = 'reversal'), 0) AS reversed
+            COALESCE(sum(amount) FILTER (WHERE kind = 'reversal'), 0) AS reversed,
+            COALESCE(sum(amount) FILTER (WHERE kind IN ('approval', 'reversal')), 0) AS payable
        FROM commission_entries
       WHERE operator_id = $1 AND affiliate_id = $2
       GROUP BY currency
@@ -224,5 +238,6 @@ export async function balances(db: Queryable, operatorId: string, affiliateId: s
     pending: format(r.pending, r.currency),
     approved: format(r.approved, r.currency),
     reversed: format(r.reversed, r.currency),
+    payable: format(r.payable, r.currency),
   }));
 }

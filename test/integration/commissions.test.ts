@@ -60,7 +60,13 @@ async function commissions(affiliateId: string, status?: string) {
 async function balance(affiliateId: string) {
   const res = await api('GET', `/v1/affiliates/${affiliateId}/balance`);
   assert.equal(res.status, 200);
-  return res.body.balances as { currency: string; pending: string; approved: string; reversed: string }[];
+  return res.body.balances as {
+    currency: string;
+    pending: string;
+    approved: string;
+    reversed: string;
+    payable: string;
+  }[];
 }
 
 async function eventually<T>(
@@ -241,7 +247,7 @@ describe('cpa: accrual, hold, approval', () => {
     const [approved] = await commissionsWith(affiliateId, (l) => l[0]?.status === 'approved', 15_000);
     assert.equal(approved!.id, pending!.id);
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00', payable: '100.00' },
     ]);
 
     const got = await rx.waitFor(`/cpa/${affiliateId}`, 2);
@@ -384,7 +390,7 @@ describe('compensation', () => {
       ['accrual', 'rejection'],
     );
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '0.00', reversed: '0.00' },
+      { currency: 'EUR', pending: '0.00', approved: '0.00', reversed: '0.00', payable: '0.00' },
     ]);
     const ev = await api('GET', `/v1/events/${cb.id}`);
     assert.equal(ev.body.commissions[0].id, rejected!.id);
@@ -408,7 +414,7 @@ describe('compensation', () => {
     assert.equal(reversal.status, 'reversed');
     assert.equal(original.status, 'reversed');
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00', payable: '0.00' },
     ]);
     // A second chargeback of that deposit reverses nothing more.
     await send(chargeback(customerId, d.data.depositId));
@@ -428,7 +434,7 @@ describe('compensation', () => {
     const [flagged] = await commissionsWith(affiliateId, (l) => l[0]?.reviews === 1);
     assert.equal(flagged!.status, 'approved');
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00', payable: '100.00' },
     ]);
   });
 

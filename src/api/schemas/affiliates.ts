@@ -133,7 +133,13 @@ export const BalanceOut = z
   .object({
     affiliateId: z.string(),
     balances: z.array(
-      z.object({ currency: z.string(), pending: z.string(), approved: z.string(), reversed: z.string() }),
+      z.object({
+        currency: z.string(),
+        pending: z.string().meta({ description: 'Accrued, neither approved nor rejected yet' }),
+        approved: z.string().meta({ description: 'Ever approved, including what was reversed later' }),
+        reversed: z.string().meta({ description: 'Clawed back: the sum of reversals, zero or negative' }),
+        payable: z.string().meta({ description: 'What is owed over the lifetime: approved plus reversed' }),
+      }),
     ),
   })
   .meta({ id: 'BalanceOut' });
