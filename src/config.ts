@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
+import { durationMs } from './config/durations.js';
+import { RETENTION_KEYS, RETENTION_SETTINGS, retentionProblems } from './config/retention.js';
 import { formatDuration } from './domain/duration.js';
 import { encryptionKeyProblem } from './encryption-key.js';
 import { pemProblem } from './pem.js';
@@ -18,15 +20,6 @@ const commaList = (v: string) =>
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
-
-const durationMs = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "500ms", "5s", "2h"')
-  .transform((v) => {
-    const match = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
-    const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms'];
-    return Number(match[1]) * unit;
-  });
 
 /** Inline PEM or a readable PEM file (src/pem.ts). */
 const pem = z
@@ -221,6 +214,7 @@ export const ConfigSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
+  ...RETENTION_SETTINGS,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -271,6 +265,7 @@ const WORKER = [
   'TEMPORAL_METRICS_PORT',
   'RECONCILE_INTERVAL',
   'RECONCILE_GRACE',
+  ...RETENTION_KEYS,
 ] as const;
 
 /**
@@ -282,7 +277,7 @@ export const ENTRY_POINT_SETTINGS = {
   api: API,
   worker: WORKER,
   migrate: ['DATABASE_URL'],
-  'temporal-setup': TEMPORAL,
+  'temporal-setup': [...TEMPORAL, 'RETENTION_DELIVERIES_AFTER'],
   temporal: [...TEMPORAL, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'],
   dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'] as const)],
 } as const satisfies Record<string, readonly ConfigKey[]>;
@@ -328,6 +323,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, entry?: EntryPo
     ? []
     : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   problems.push(...temporalTlsProblems(input));
+  if (parsed.success) problems.push(...retentionProblems(parsed.data));
   if (problems.length) throw new ConfigError(problems);
   return parsed.data!;
 }
