@@ -111,7 +111,12 @@ describe('a USD CPA and a first deposit in EUR', () => {
     assert.deepEqual(set.body.rates, [{ from: 'EUR', to: 'USD', rate: '1.085' }]);
 
     const { depositId } = await readmeExample(op); // 50.00 EUR = 54.25 USD, at least 50.00 USD
-    const got = await eventWhen(op, depositId, (b) => b.commissions?.length === 1);
+    // GET reads the event and its commissions apart: wait for both of the settlement that booked it.
+    const got = await eventWhen(
+      op,
+      depositId,
+      (b) => b.settlement?.status === 'settled' && b.commissions?.length === 1,
+    );
     const [commission] = got.commissions;
     assert.equal(commission.amount, '100.00');
     assert.equal(commission.currency, 'USD');
@@ -154,7 +159,11 @@ describe('a USD CPA and a first deposit in EUR', () => {
     const set = await api(op, 'PUT', `/v1/fx-rates/${DAY_BEFORE}`, eurUsd('1.0850'));
     assert.equal(set.status, 200, JSON.stringify(set.body));
     assert.equal(set.body.customersWoken, 1);
-    const paid = await eventWhen(op, depositId, (b) => b.commissions?.length === 1);
+    const paid = await eventWhen(
+      op,
+      depositId,
+      (b) => b.commissions?.length === 1 && b.evaluation?.[0]?.outcome !== 'pending',
+    );
     assert.deepEqual(paid.commissions[0].fx, [{ from: 'EUR', to: 'USD', rate: '1.085', date: DAY_BEFORE }]);
     assert.deepEqual(
       paid.evaluation.map((e: any) => [e.outcome, e.reason]),
