@@ -33,7 +33,10 @@ export type { ActivityPorts, CustomerTarget, EventStart, InternalEvent } from '.
  * Everything the activities need, injected so tests can hand in their own: the delivery dependencies, the
  * Temporal client, and the ports through which they emit events, start workflows and wake customers.
  */
-export type ActivityDeps = DeliverDeps;
+export type ActivityDeps = DeliverDeps & {
+  /** Days before an amount's date an exchange rate may come from (`FX_RATE_LOOKBACK_DAYS`). */
+  fxLookbackDays?: number | undefined;
+};
 
 /** Builds the activities with their dependencies injected, so tests can hand in their own. */
 export function createActivities(deps: ActivityDeps) {

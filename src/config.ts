@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
 import { durationMs } from './config/durations.js';
+import { fxSettings } from './config/fx.js';
 import { RETENTION_KEYS, RETENTION_SETTINGS, retentionProblems } from './config/retention.js';
 import { formatDuration } from './domain/duration.js';
 import { encryptionKeyProblem } from './encryption-key.js';
@@ -165,6 +166,7 @@ export const ConfigSchema = z.object({
     .min(1)
     .default(4)
     .describe('After this many failed attempts of one delivery, `delivery.failing` is emitted.'),
+  ...fxSettings,
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -243,6 +245,7 @@ const WORKER_HOST = [
   'HTTPS_ONLY',
   'ENDPOINT_DISABLE_AFTER',
   'DELIVERY_FAILING_AFTER_ATTEMPTS',
+  'FX_RATE_LOOKBACK_DAYS',
   'SHUTDOWN_GRACE',
   'LOG_LEVEL',
 ] as const;

@@ -1,7 +1,9 @@
 import type { CommissionRule, DealModel } from '../domain/commission/deals.js';
 import type { CommissionStatus } from '../domain/commission/evaluate.js';
+import type { FxQuote } from '../domain/fx.js';
 import { format, type Decimal } from '../domain/money.js';
 import { entryFromRow, type CommissionEntry, type EntryRow } from './commission-entries.js';
+import { fxOfEntries } from './fx-rates.js';
 import type { Queryable } from './pool.js';
 import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
@@ -65,6 +67,8 @@ export interface Commission {
   /** How many times it was flagged for review. */
   reviews: number;
   createdAt: Date;
+  /** The exchange rates it was judged or computed with (migration 017); empty when none was needed. */
+  fx: FxQuote[];
 }
 
 interface CommissionRow {
@@ -112,7 +116,18 @@ function commissionFromRow(r: CommissionRow): Commission {
     reversedAt: r.reversed_at,
     reviews: r.reviews,
     createdAt: r.created_at,
+    fx: [],
   };
+}
+
+/** The commissions, each with the exchange rates its entry recorded. */
+async function withFx(db: Queryable, operatorId: string, rows: CommissionRow[]): Promise<Commission[]> {
+  const fx = await fxOfEntries(
+    db,
+    operatorId,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({ ...commissionFromRow(r), fx: fx.get(r.id) ?? [] }));
 }
 
 /**
@@ -146,7 +161,7 @@ export async function listCommissions(
       opts.limit,
     ],
   );
-  return rows.map(commissionFromRow);
+  return withFx(db, operatorId, rows);
 }
 
 /** One commission (an accrual or a reversal entry) by id, with its current status. */
@@ -159,7 +174,7 @@ export async function getCommission(
     'SELECT * FROM commissions WHERE operator_id = $1 AND id = $2',
     [operatorId, id],
   );
-  return rows[0] ? commissionFromRow(rows[0]) : null;
+  return rows[0] ? ((await withFx(db, operatorId, rows))[0] ?? null) : null;
 }
 
 /** The commissions an event caused (accrued or reversed) or undid (rejected, flagged), for `GET /v1/events/{id}`. */
@@ -178,7 +193,7 @@ export async function commissionsOfEvent(
       ORDER BY created_at, id`,
     [operatorId, eventId],
   );
-  return rows.map(commissionFromRow);
+  return withFx(db, operatorId, rows);
 }
 
 /** Every entry of an affiliate in booking order: the audit trail balances are derived from. */

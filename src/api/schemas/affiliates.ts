@@ -3,6 +3,7 @@ import type { Affiliate, Commission } from '../../db/ledger.js';
 import { dealProblems, type Deal } from '../../domain/commission/deals.js';
 import { isDuration } from '../../domain/duration.js';
 import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from '../../contract/common.js';
+import { FxUsedOut } from './fx-rates.js';
 
 /** Affiliates, deals and commissions (docs/api-v1.md section 6). Shapes here; meaning checked by `dealProblems`. */
 
@@ -120,6 +121,11 @@ export const CommissionOut = z
     reason: z.string().nullable(),
     reviews: z.number().describe('Times flagged for a person to look at'),
     createdAt: z.string(),
+    fx: z
+      .array(FxUsedOut)
+      .describe(
+        'The exchange rates the commission was judged with (a CPA counting deposits in another currency); empty when none',
+      ),
   })
   .meta({ id: 'CommissionOut' });
 
@@ -178,5 +184,6 @@ export function toCommissionOut(c: Commission) {
     reason: c.reason,
     reviews: c.reviews,
     createdAt: c.createdAt.toISOString(),
+    fx: c.fx,
   };
 }
