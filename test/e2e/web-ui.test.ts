@@ -86,7 +86,7 @@ async function visible(page: Page, element: Locator, what: string, shot: string)
 }
 
 describe('finding a stuck delivery in the Temporal Web UI', () => {
-  it('lists the event by the README query, and its workflow page says what the wait waits for', async () => {
+  it('lists the event by the README query, and its workflow page says what each wait waits for', async () => {
     const api = (method: string, path: string, json?: unknown) =>
       sys.request(method, path, { apiKey: op.apiKey, json });
     // The receiver answers the first attempt 503; the next is due in an hour, so the delivery sticks.
@@ -110,9 +110,8 @@ describe('finding a stuck delivery in the Temporal Web UI', () => {
       return undefined;
     });
 
-    const expected =
-      `retry deliver customer.registered to ${new URL(rx.url('/')).host} (${endpoint.id}) after HTTP 503, ` +
-      'attempt 2 of 8';
+    const delivery = `customer.registered to ${new URL(rx.url('/')).host} (${endpoint.id})`;
+    const expected = `retry deliver ${delivery} after HTTP 503, attempt 2 of 8`;
     const page = await browser.context.newPage();
     const ui = testEnv().temporalUiUrl!;
     await page.goto(`${ui}/namespaces/default/workflows`, { waitUntil: 'load' });
@@ -126,6 +125,25 @@ describe('finding a stuck delivery in the Temporal Web UI', () => {
     const summary = page.getByText(expected).filter({ visible: true }).first();
     await visible(page, summary, `the wait's summary "${expected}"`, 'web-ui-2-workflow.png');
     assert.equal((await summary.textContent())?.trim(), expected);
+
+    // Retry-now: the second attempt runs server-side and is answered 503 too. Its two-hour wait is the
+    // pending activity, which says what it delivers where, beside Temporal's attempt and last failure.
+    rx.script('/stuck', [{ status: 503, body: 'still down' }]);
+    const listed = await api('GET', `/v1/deliveries?eventId=${event.id}`);
+    const [waiting] = listed.body.data as { id: string }[];
+    const retried = await api('POST', `/v1/deliveries/${waiting!.id}/retry`);
+    assert.equal(retried.status, 202, JSON.stringify(retried.body));
+    await rx.waitFor('/stuck', 2);
+    await until('the second attempt to be logged', async () => {
+      const got = await api('GET', `/v1/deliveries/${waiting!.id}`);
+      return got.body.attemptCount === 2 ? got : undefined;
+    });
+    await page.reload({ waitUntil: 'load' });
+    const activity = page
+      .getByText(`deliver ${delivery}, retried on its schedule of 8 attempts`)
+      .filter({ visible: true })
+      .first();
+    await visible(page, activity, "the pending activity's summary", 'web-ui-3-pending-activity.png');
   });
 });
 
