@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import { customerWorkflowId } from '../../src/domain/ids.js';
 import { assertDocumentedWebhook } from '../support/documented.js';
@@ -276,7 +277,7 @@ describe('cpa: accrual, hold, approval', () => {
     );
   });
 
-  it('events settled during a hold keep its one timer: started once, never cancelled', async () => {
+  it('events settled during a hold keep its one timer: started once, never cancelled, saying what it waits for', async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, cpa({ holdPeriod: '4s', clawbackWindow: '1h' }));
     await send(reg(customerId, affiliateId));
@@ -288,10 +289,11 @@ describe('cpa: accrual, hold, approval', () => {
     await send(dep(customerId, '30.00'));
     await settled(customerId, 4);
     const handle = sys.client.workflow.getHandle(customerWorkflowId(op.id, customerId));
-    assert.deepEqual(
-      await handle.query('commissionHolds'),
-      (await commissions(affiliateId)).map((c) => ({ commissionId: c.id, holdUntil: c.holdUntil })),
-    );
+    const held = (await commissions(affiliateId)).map((c) => ({
+      commissionId: c.id,
+      holdUntil: c.holdUntil,
+    }));
+    assert.deepEqual(await handle.query('commissionHolds'), held);
     await commissionsWith(affiliateId, (l) => l[0]?.status === 'approved', 15_000);
     await handle.result();
     const events = (await handle.fetchHistory()).events!;
@@ -303,6 +305,14 @@ describe('cpa: accrual, hold, approval', () => {
     };
     assert.deepEqual(timers, { started: 1, fired: 1, cancelled: 0, signals: timers.signals });
     assert.ok(timers.signals >= 2, 'the two deposits during the hold arrived as signals');
+    // The Web UI shows the timer's summary: which hold it waits for, and what its end does.
+    const timer = events.find((e) => e.timerStartedEventAttributes)!;
+    assert.ok(timer.userMetadata?.summary, 'the hold timer has a summary');
+    assert.equal(
+      defaultPayloadConverter.fromPayload(timer.userMetadata.summary),
+      `hold of ${held[0]!.commissionId} ends ${held[0]!.holdUntil}: approve the commissions of customer ` +
+        `${customerId} whose hold has ended`,
+    );
   });
 
   it('a first deposit below minFirstDeposit accrues nothing, whatever comes after', async () => {
