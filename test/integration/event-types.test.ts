@@ -95,8 +95,9 @@ describe('GET /v1/event-types', () => {
     const put = await api('PUT', `/v1/affiliates/${affiliateId}`, { name: affiliateId, deal });
     assert.equal(put.status, 201, JSON.stringify(put.body));
     const all = await endpoint('/all', { eventTypes: ['*'], affiliateId });
-    const ops = await endpoint('/ops', { eventTypes: ['endpoint.disabled', 'delivery.exhausted'] });
-    const gone = await endpoint('/gone', { eventTypes: ['customer.registered'], affiliateId });
+    // Operational events reach only endpoints that name them; `/gone` answers 410 and is disabled.
+    await endpoint('/ops', { eventTypes: ['endpoint.disabled', 'delivery.exhausted'] });
+    await endpoint('/gone', { eventTypes: ['customer.registered'], affiliateId });
     rx.script('/gone', [{ status: 410 }]);
 
     const now = Date.now();
@@ -166,7 +167,6 @@ describe('GET /v1/event-types', () => {
         data: e.example.data.details,
       });
     assert.equal((await api('POST', `/v1/endpoints/${all.id}/test`)).status, 202);
-    void gone;
 
     const expected = new Set([
       ...catalogue.filter((e) => e.kind !== 'operational').map((e) => e.type),
