@@ -57,6 +57,8 @@ export interface SystemOptions {
   taskQueue?: string;
   /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
   health?: { disableAfterMs: number; failingAfterAttempts: number };
+  /** Per-endpoint circuit breaker settings for the worker (defaults: the configuration's). */
+  breaker?: { failureThreshold: number; probeBaseMs: number; probeMaxMs: number; recheckMs: number };
   /** Express `trust proxy` for the API (default: unset, the client is the TCP peer). */
   trustProxy?: boolean | number | string;
   /** The history length at which event workflows continue as new (default: the workflow's own). */

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { registration, uniqueId } from '../support/factories.js';
+import { startReceiver, webhookIdsByEvent, type Receiver } from '../support/receiver.js';
+import { startSystem, type System } from '../support/system.js';
+
+/**
+ * Per-endpoint circuit breaker: an endpoint that failed its last attempts is probed by one delivery at a
+ * time while the others wait (no request, no attempt spent), and once a probe succeeds every waiting
+ * delivery goes out. This system opens a breaker after 5 failed attempts in a row and probes after 1 s,
+ * then 2 s, 4 s, 4 s... (a base of 1 s doubling to a cap of 4 s). Waiting deliveries re-check on their own
+ * only after 10 minutes: anything delivered sooner was woken by the probe that closed the breaker.
+ */
+const BREAKER = { failureThreshold: 5, probeBaseMs: 1_000, probeMaxMs: 4_000, recheckMs: 600_000 };
+/** The window over which the dead endpoint's requests are counted. */
+const WINDOW_MS = 10_000;
+
+let sys: System;
+let rx: Receiver;
+let op: { id: string; apiKey: string };
+
+before(async () => {
+  sys = await startSystem({ breaker: BREAKER });
+  rx = await startReceiver();
+  op = await sys.createOperator();
+});
+after(async () => {
+  await sys?.stop();
+  await rx?.stop();
+});
+
+async function createEndpoint(path: string, affiliateId: string, body: Record<string, unknown> = {}) {
+  const res = await sys.request('POST', '/v1/endpoints', {
+    apiKey: op.apiKey,
+    json: { url: rx.url(path), eventTypes: ['customer.registered'], affiliateId, ...body },
+  });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body as { id: string; secret: string };
+}
+
+async function sendMany(affiliateId: string, count: number) {
+  const events = Array.from({ length: count }, () =>
+    registration(uniqueId('player'), { attribution: { affiliateId } }),
+  );
+  const res = await sys.request('POST', '/v1/events/batch', { apiKey: op.apiKey, json: { events } });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return events;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('an endpoint that fails every attempt, with 50 deliveries pending', () => {
+  it(
+    'is probed about once per backoff instead of by every delivery; once it recovers all 50 arrive exactly once, none dead-lettered, while a healthy endpoint of the same operator flows',
+    { timeout: 180_000 },
+    async () => {
+      const deadAff = uniqueId('aff');
+      const healthyAff = uniqueId('aff');
+      const dead = `/dead-${deadAff}`;
+      const healthy = `/healthy-${healthyAff}`;
+      rx.script(
+        dead,
+        Array.from({ length: 100_000 }, () => ({ status: 503 })),
+      );
+      // Without the breaker each delivery would try again every second, 21 times.
+      const deadEndpoint = await createEndpoint(dead, deadAff, {
+        retryPolicy: { schedule: Array.from({ length: 20 }, () => '1s'), jitter: 0 },
+      });
+      await createEndpoint(healthy, healthyAff);
+
+      const backlog = await sendMany(deadAff, 50);
+      // Every first attempt goes out at once, before any failure is logged: the breaker cannot stop them.
+      await rx.waitFor(dead, 50, 30_000);
+      const before = rx.requests(dead).length;
+      await new Promise((r) => setTimeout(r, WINDOW_MS));
+      const inWindow = rx.requests(dead).length - before;
+      // Probes are at least probeBaseMs apart (the backoff only grows), plus one already due.
+      const bound = Math.floor(WINDOW_MS / BREAKER.probeBaseMs) + 1;
+      assert.ok(inWindow <= bound, `${inWindow} requests in ${WINDOW_MS} ms; at most ${bound} probes allowed`);
+
+      // The API shows the breaker, and the deliveries waiting for it.
+      const ep = await sys.request('GET', `/v1/endpoints/${deadEndpoint.id}`, { apiKey: op.apiKey });
+      assert.ok(['open', 'half_open'].includes(ep.body.breaker.state), JSON.stringify(ep.body.breaker));
+      assert.ok(ep.body.breaker.since);
+      const listed = await sys.request('GET', `/v1/deliveries?endpointId=${deadEndpoint.id}&limit=100`, {
+        apiKey: op.apiKey,
+      });
+      const waiting = listed.body.data.filter((d: any) => d.waitingFor === 'endpoint_breaker');
+      assert.ok(waiting.length >= 40, `${waiting.length} deliveries say they wait for the breaker`);
+
+      // A healthy endpoint of the same operator is not held by it.
+      const others = await sendMany(healthyAff, 10);
+      const healthyArrivals = await rx.waitFor(healthy, 10, 30_000);
+      assert.equal(new Set(healthyArrivals.map((r) => JSON.parse(r.body).data.eventId)).size, others.length);
+
+      // The receiver recovers: the next probe succeeds and wakes every waiting delivery.
+      rx.script(dead, []);
+      const rows = await until('all 50 deliveries succeeded', async () => {
+        const { rows } = await sys.pool.query<{ id: string; status: string; attempt_count: number }>(
+          'SELECT id, status, attempt_count FROM deliveries WHERE endpoint_id = $1',
+          [deadEndpoint.id],
+        );
+        return rows.length === 50 && rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+      });
+      assert.equal(rows.length, 50);
+
+      // Exactly once each: one 2xx per delivery in its log, one webhook-id per event, every body verified,
+      // and the receiver saw as many requests as the logs hold attempts.
+      const { rows: attempts } = await sys.pool.query<{ ok: number; total: number }>(
+        `SELECT count(*) FILTER (WHERE a.status_code BETWEEN 200 AND 299)::int AS ok, count(*)::int AS total
+           FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+          WHERE d.endpoint_id = $1 GROUP BY d.id`,
+        [deadEndpoint.id],
+      );
+      assert.ok(attempts.every((a) => a.ok === 1));
+      const wh = new Webhook(deadEndpoint.secret);
+      const requests = rx.requests(dead);
+      const ids = webhookIdsByEvent(requests, (r) => wh.verify(r.body, r.headers as any) as any);
+      assert.deepEqual(new Set(ids.keys()), new Set(backlog.map((e) => e.id)));
+      for (const set of ids.values()) assert.equal(set.size, 1);
+      assert.equal(
+        attempts.reduce((n, a) => n + a.total, 0),
+        requests.length,
+      );
+
+      const closed = await sys.request('GET', `/v1/endpoints/${deadEndpoint.id}`, { apiKey: op.apiKey });
+      assert.equal(closed.body.breaker.state, 'closed');
+      const { rows: healthyRows } = await sys.pool.query<{ status: string; attempt_count: number }>(
+        `SELECT d.status, d.attempt_count FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+          WHERE e.affiliate_id = $1`,
+        [healthyAff],
+      );
+      assert.ok(healthyRows.every((r) => r.status === 'succeeded' && r.attempt_count === 1));
+    },
+  );
+});
