@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
+import { BREAKER_CONFIG, BREAKER_KEYS } from './config/breaker.js';
 import { formatDuration } from './domain/duration.js';
 import { encryptionKeyProblem } from './encryption-key.js';
 import { pemProblem } from './pem.js';
@@ -172,6 +173,7 @@ export const ConfigSchema = z.object({
     .min(1)
     .default(4)
     .describe('After this many failed attempts of one delivery, `delivery.failing` is emitted.'),
+  ...BREAKER_CONFIG,
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -249,6 +251,7 @@ const WORKER_HOST = [
   'HTTPS_ONLY',
   'ENDPOINT_DISABLE_AFTER',
   'DELIVERY_FAILING_AFTER_ATTEMPTS',
+  ...BREAKER_KEYS,
   'SHUTDOWN_GRACE',
   'LOG_LEVEL',
 ] as const;

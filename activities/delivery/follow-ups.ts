@@ -6,6 +6,7 @@ import {
   type EmittedEventType,
   type OperationalEventType,
 } from '../../src/domain/event-types.js';
+import { followBreaker } from './breaker.js';
 import type { Recorded } from './record.js';
 import type { AttemptSubject, Decision, DeliverDeps, DeliverOutcome, RetryingOutcome } from './types.js';
 
@@ -13,7 +14,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
  * What follows a logged attempt: the reversal a delivered-while-overtaken conversion owes, endpoint
- * health (410, failing too long), operational events. Returns where the delivery stands. Best effort
+ * health (410, failing too long, its breaker moving), operational events. Returns where the delivery stands. Best effort
  * except the reversal, whose failure is thrown: the retried activity finds the delivery finished and
  * only sends the reversal, never the request again.
  */
@@ -32,6 +33,7 @@ export async function followUp(
     error,
   });
   const ops = operationalEvents(deps, s);
+  followBreaker(deps, s, recorded.breakerChange);
   if (decision.status === 'succeeded') {
     if (recorded.status === 'succeeded' && recorded.replacedByEventId)
       await sendOvertakenReversal(deps, s, recorded.replacedByEventId);

@@ -71,21 +71,27 @@ describe('an endpoint that fails every attempt, with 50 deliveries pending', () 
         dead,
         Array.from({ length: 100_000 }, () => ({ status: 503 })),
       );
-      // Without the breaker each delivery would try again every second, 21 times.
+      // Without the breaker each delivery would try again every second, 51 times: its schedule's time (50 s)
+      // outlasts the scenario, so no delivery reaches the end of it while waiting.
       const deadEndpoint = await createEndpoint(dead, deadAff, {
-        retryPolicy: { schedule: Array.from({ length: 20 }, () => '1s'), jitter: 0 },
+        retryPolicy: { schedule: Array.from({ length: 50 }, () => '1s'), jitter: 0 },
       });
       await createEndpoint(healthy, healthyAff);
 
       const backlog = await sendMany(deadAff, 50);
-      // Every first attempt goes out at once, before any failure is logged: the breaker cannot stop them.
-      await rx.waitFor(dead, 50, 30_000);
+      // First attempts already on the wire when the threshold's failures are logged still land: the window
+      // starts once they have.
+      await rx.waitFor(dead, BREAKER.failureThreshold, 30_000);
+      await new Promise((r) => setTimeout(r, 2_000));
       const before = rx.requests(dead).length;
       await new Promise((r) => setTimeout(r, WINDOW_MS));
       const inWindow = rx.requests(dead).length - before;
       // Probes are at least probeBaseMs apart (the backoff only grows), plus one already due.
       const bound = Math.floor(WINDOW_MS / BREAKER.probeBaseMs) + 1;
-      assert.ok(inWindow <= bound, `${inWindow} requests in ${WINDOW_MS} ms; at most ${bound} probes allowed`);
+      assert.ok(
+        inWindow <= bound,
+        `${inWindow} requests in ${WINDOW_MS} ms; at most ${bound} probes allowed`,
+      );
 
       // The API shows the breaker, and the deliveries waiting for it.
       const ep = await sys.request('GET', `/v1/endpoints/${deadEndpoint.id}`, { apiKey: op.apiKey });

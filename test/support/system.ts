@@ -89,6 +89,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
           TEMPORAL_TASK_QUEUE: taskQueue,
           ENDPOINT_DISABLE_AFTER: opts.health?.disableAfterMs ?? 5 * 86_400_000,
           DELIVERY_FAILING_AFTER_ATTEMPTS: opts.health?.failingAfterAttempts ?? 4,
+          ...(opts.breaker
+            ? {
+                BREAKER_FAILURE_THRESHOLD: opts.breaker.failureThreshold,
+                BREAKER_PROBE_INTERVAL: opts.breaker.probeBaseMs,
+                BREAKER_PROBE_MAX_INTERVAL: opts.breaker.probeMaxMs,
+                BREAKER_RECHECK_INTERVAL: opts.breaker.recheckMs,
+              }
+            : {}),
         },
         delivery,
         { pool, client: await gateway.client(), logger },
