@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { finishDelivery } from '../../src/db/deliveries.js';
 import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
 import { breakerWait, DEFAULT_BREAKER, scheduleSpanMs } from '../../src/domain/breaker.js';
-import type { BreakerChange } from '../../src/db/attempt-record.js';
+import type { OperationalEventType } from '../../src/domain/event-types.js';
 import { breakerTransitions, breakerWaits } from '../../src/metrics.js';
+import type { Recorded } from './record.js';
 import type { AttemptSubject, DeliverDeps, DeliverOutcome, DeliveryContext } from './types.js';
 
 /**
@@ -47,16 +48,26 @@ export async function waitForBreaker(
 }
 
 /**
- * What follows an attempt that moved its endpoint's breaker: counted, logged, and the deliveries waiting
- * for it woken (closed) or the next probe handed on (a probe failed). Best effort: a waiting delivery
- * that is not woken looks again at its recheck.
+ * What follows an attempt that moved its endpoint's breaker: counted, logged, announced (`endpoint.breaker_*`
+ * to the operator's endpoints that name them), and the deliveries waiting for it woken (closed) or the next
+ * probe handed on (a probe failed). Best effort: a waiting delivery not woken looks again at its recheck.
  */
-export function followBreaker(deps: DeliverDeps, s: AttemptSubject, change: BreakerChange): void {
+export async function followBreaker(
+  deps: DeliverDeps,
+  s: AttemptSubject,
+  recorded: Recorded,
+  emit: (type: OperationalEventType, discriminator: string, extra: Record<string, unknown>) => Promise<void>,
+): Promise<void> {
+  const change = recorded.breakerChange;
   if (!change) return;
   breakerTransitions.inc({ change });
   const log = { endpointId: s.endpointId, deliveryId: s.deliveryId, breaker: change };
-  if (change === 'opened')
-    deps.logger?.warn(log, 'endpoint breaker opened: one delivery at a time probes it');
-  else if (change === 'closed') deps.logger?.info(log, 'endpoint breaker closed: waiting deliveries resume');
-  if (change !== 'opened') deps.ports?.wakeBreakerWaits(s.endpointId, change);
+  if (change === 'probe_failed') return deps.ports?.wakeBreakerWaits(s.endpointId, change);
+  if (change === 'closed') {
+    deps.logger?.info(log, 'endpoint breaker closed: waiting deliveries resume');
+    deps.ports?.wakeBreakerWaits(s.endpointId, change);
+    return emit('endpoint.breaker_closed', '', {});
+  }
+  deps.logger?.warn(log, 'endpoint breaker opened: one delivery at a time probes it');
+  await emit('endpoint.breaker_opened', '', { nextProbeAt: recorded.breakerProbeAt?.toISOString() ?? null });
 }

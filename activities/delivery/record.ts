@@ -12,6 +12,8 @@ export interface Recorded {
   replacedByEventId: string | null;
   /** How the attempt moved its endpoint's breaker, if it did. */
   breakerChange: BreakerChange;
+  /** The next probe's earliest time, when the breaker is open after this attempt. */
+  breakerProbeAt: Date | null;
 }
 
 /** Pauses between tries to log an attempt in-process: about 5 s in all, then the workflow takes over. */
