@@ -62,7 +62,7 @@ describe('an endpoint that fails every attempt, with 50 deliveries pending', () 
   it(
     'is probed about once per backoff instead of by every delivery; once it recovers all 50 arrive exactly once, none dead-lettered, while a healthy endpoint of the same operator flows',
     { timeout: 180_000 },
-    async () => {
+    async (t) => {
       const deadAff = uniqueId('aff');
       const healthyAff = uniqueId('aff');
       const dead = `/dead-${deadAff}`;
@@ -86,6 +86,9 @@ describe('an endpoint that fails every attempt, with 50 deliveries pending', () 
       const before = rx.requests(dead).length;
       await new Promise((r) => setTimeout(r, WINDOW_MS));
       const inWindow = rx.requests(dead).length - before;
+      t.diagnostic(
+        `${inWindow} requests to the dead endpoint in ${WINDOW_MS} ms (bound ${Math.floor(WINDOW_MS / BREAKER.probeBaseMs) + 1})`,
+      );
       // Probes are at least probeBaseMs apart (the backoff only grows), plus one already due.
       const bound = Math.floor(WINDOW_MS / BREAKER.probeBaseMs) + 1;
       assert.ok(
@@ -148,4 +151,106 @@ describe('an endpoint that fails every attempt, with 50 deliveries pending', () 
       assert.ok(healthyRows.every((r) => r.status === 'succeeded' && r.attempt_count === 1));
     },
   );
+});
+
+describe('deliveries waiting for an open breaker', () => {
+  async function deliveriesOf(endpointId: string) {
+    const { rows } = await sys.pool.query<{
+      id: string;
+      status: string;
+      attempt_count: number;
+      last_error: string | null;
+      waited_ms: number;
+    }>(
+      `SELECT id, status, attempt_count, last_error,
+              extract(epoch FROM completed_at - coalesce(schedule_started_at, created_at)) * 1000 AS waited_ms
+         FROM deliveries WHERE endpoint_id = $1`,
+      [endpointId],
+    );
+    return rows;
+  }
+
+  it(
+    "end failed once their schedule's time has passed, not sooner and spending no attempt; a redrive then delivers each once through the breaker",
+    { timeout: 120_000 },
+    async () => {
+      const aff = uniqueId('aff');
+      const path = `/expiring-${aff}`;
+      rx.script(
+        path,
+        Array.from({ length: 10_000 }, () => ({ status: 503 })),
+      );
+      // Three attempts over 4 s at most.
+      const endpoint = await createEndpoint(path, aff, {
+        retryPolicy: { schedule: ['2s', '2s'], jitter: 0 },
+      });
+      const events = await sendMany(aff, 8);
+      const ended = await until('all 8 deliveries failed', async () => {
+        const rows = await deliveriesOf(endpoint.id);
+        return rows.length === 8 && rows.every((r) => r.status === 'failed') ? rows : undefined;
+      });
+      assert.ok(ended.every((r) => r.attempt_count <= 3));
+      const expired = ended.filter((r) => r.last_error?.includes('breaker open'));
+      assert.ok(expired.length >= 1, JSON.stringify(ended));
+      for (const r of expired) assert.ok(r.waited_ms >= 4_000 - 50, `ended after ${r.waited_ms} ms`);
+      const { rows: logged } = await sys.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+          WHERE d.endpoint_id = $1`,
+        [endpoint.id],
+      );
+      assert.equal(logged[0]!.n, rx.requests(path).length);
+
+      rx.script(path, []);
+      const recover = await sys.request('POST', `/v1/endpoints/${endpoint.id}/recover`, {
+        apiKey: op.apiKey,
+        json: { since: new Date(Date.now() - 3_600_000).toISOString() },
+      });
+      assert.equal(recover.status, 202, JSON.stringify(recover.body));
+      await until('all 8 redriven deliveries succeeded', async () => {
+        const rows = await deliveriesOf(endpoint.id);
+        return rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+      });
+      const wh = new Webhook(endpoint.secret);
+      const ok = rx.requests(path).slice(logged[0]!.n);
+      const ids = webhookIdsByEvent(ok, (r) => wh.verify(r.body, r.headers as any) as any);
+      assert.deepEqual(new Set(ids.keys()), new Set(events.map((e) => e.id)));
+      assert.equal(ok.length, 8, 'the redrive sent each once');
+    },
+  );
+
+  it('are cancelled at once when the endpoint is disabled; enabling it again closes its breaker', async () => {
+    const aff = uniqueId('aff');
+    const path = `/disabled-${aff}`;
+    rx.script(
+      path,
+      Array.from({ length: 10_000 }, () => ({ status: 503 })),
+    );
+    const endpoint = await createEndpoint(path, aff, {
+      retryPolicy: { schedule: Array.from({ length: 50 }, () => '1s'), jitter: 0 },
+    });
+    await sendMany(aff, 8);
+    await until('deliveries waiting for the breaker', async () => {
+      const { rows } = await sys.pool.query(
+        'SELECT 1 FROM deliveries WHERE endpoint_id = $1 AND breaker_wait_since IS NOT NULL',
+        [endpoint.id],
+      );
+      return rows.length >= 2 ? rows : undefined;
+    });
+    const off = await sys.request('PATCH', `/v1/endpoints/${endpoint.id}`, {
+      apiKey: op.apiKey,
+      json: { enabled: false },
+    });
+    assert.equal(off.status, 200);
+    const rows = await until('all 8 cancelled', async () => {
+      const rows = await deliveriesOf(endpoint.id);
+      return rows.length === 8 && rows.every((r) => r.status === 'cancelled') ? rows : undefined;
+    });
+    assert.ok(rows.every((r) => r.last_error === 'endpoint_disabled'));
+    const on = await sys.request('PATCH', `/v1/endpoints/${endpoint.id}`, {
+      apiKey: op.apiKey,
+      json: { enabled: true },
+    });
+    assert.equal(on.body.breaker.state, 'closed');
+    assert.equal(on.body.breaker.consecutiveFailures, 0);
+  });
 });
