@@ -62,7 +62,8 @@ export const LOST_ATTEMPT_MESSAGE = 'outcome unknown: the worker stopped during 
  * with an unknown outcome, so every request the receiver may have seen has its line in the log. The new
  * mark is set only when an attempt may go out now: the delivery is open, its endpoint enabled, any
  * reserved send slot is at most `slotSleepMaxMs` away, and the endpoint's breaker is closed or this
- * delivery takes its probe (the probe is due, and no other delivery is named to take it or probing).
+ * delivery takes its probe (the probe is due, and no other delivery is named to take it or probing), or
+ * it is a `webhook.test` send, which the breaker never holds.
  * Held by the breaker, the delivery is marked waiting for it instead, and gives up a slot it reserved.
  */
 export async function claimAttempt(
@@ -72,7 +73,7 @@ export async function claimAttempt(
 ): Promise<DeliveryContext | null> {
   const { rows } = await db.query<DeliveryContext>(
     `WITH prior AS (
-       SELECT id, endpoint_id, status, slot_at, in_flight_attempt, in_flight_since, attempt_count
+       SELECT id, endpoint_id, status, slot_at, in_flight_attempt, in_flight_since, attempt_count, event_type
          FROM deliveries WHERE id = $1 FOR UPDATE
      ), lost AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, error_class, error_message)
@@ -85,7 +86,8 @@ export async function claimAttempt(
        SELECT p.id, p.endpoint_id, greatest(p.attempt_count, coalesce(l.n, 0)) AS count, l.n AS lost_attempt,
               -- A slot reserved before a lost attempt went with it.
               CASE WHEN l.n IS NULL THEN p.slot_at END AS slot_at,
-              e.breaker_opened_at IS NOT NULL AS breaker_open,
+              -- A test send (after fixing the endpoint, say) is never held: it probes, and its success closes it.
+              e.breaker_opened_at IS NOT NULL AND p.event_type <> 'webhook.test' AS breaker_open,
               p.status IN ('pending', 'retrying') AND e.enabled AND e.deleted_at IS NULL
                 AND (l.n IS NOT NULL OR p.slot_at IS NULL
                      OR p.slot_at <= clock_timestamp() + make_interval(secs => $2::float8 / 1000)) AS eligible

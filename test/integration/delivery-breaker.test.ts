@@ -218,7 +218,7 @@ describe('deliveries waiting for an open breaker', () => {
     },
   );
 
-  it('are cancelled at once when the endpoint is disabled; enabling it again closes its breaker', async () => {
+  it('leave a test send through, are cancelled at once when the endpoint is disabled, and enabling it again closes its breaker', async () => {
     const aff = uniqueId('aff');
     const path = `/disabled-${aff}`;
     rx.script(
@@ -236,14 +236,21 @@ describe('deliveries waiting for an open breaker', () => {
       );
       return rows.length >= 2 ? rows : undefined;
     });
+    // A test send is never held by the breaker: it goes out now, whoever is named to probe.
+    const tested = await sys.request('POST', `/v1/endpoints/${endpoint.id}/test`, { apiKey: op.apiKey });
+    assert.ok(tested.status < 300, JSON.stringify(tested.body));
+    await until('the test send arrived', async () =>
+      rx.requests(path).some((r) => JSON.parse(r.body).type === 'webhook.test') ? true : undefined,
+    );
     const off = await sys.request('PATCH', `/v1/endpoints/${endpoint.id}`, {
       apiKey: op.apiKey,
       json: { enabled: false },
     });
     assert.equal(off.status, 200);
-    const rows = await until('all 8 cancelled', async () => {
+    // The eight, and the test send (failing too, so retrying).
+    const rows = await until('all 9 cancelled', async () => {
       const rows = await deliveriesOf(endpoint.id);
-      return rows.length === 8 && rows.every((r) => r.status === 'cancelled') ? rows : undefined;
+      return rows.length === 9 && rows.every((r) => r.status === 'cancelled') ? rows : undefined;
     });
     assert.ok(rows.every((r) => r.last_error === 'endpoint_disabled'));
     const on = await sys.request('PATCH', `/v1/endpoints/${endpoint.id}`, {
