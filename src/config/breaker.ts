@@ -15,7 +15,7 @@ export const BREAKER_CONFIG = {
     .min(1)
     .default(DEFAULT_BREAKER.failureThreshold)
     .describe(
-      "Failed attempts in a row (any of an endpoint's deliveries) that open its breaker: one delivery then probes it while the others wait, spending no attempt.",
+      "Failed attempts in a row (any of an endpoint's deliveries; one delivery failing again counts once another has failed between) that open its breaker: one delivery then probes it while the others wait, spending no attempt.",
     ),
   BREAKER_PROBE_INTERVAL: duration
     .default(DEFAULT_BREAKER.probeBaseMs)

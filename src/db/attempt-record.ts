@@ -28,20 +28,26 @@ export interface RecordedAttempt {
 /**
  * The endpoint's failure clock and breaker, moved by one attempt (a CTE of recordAttempt, whose $9 is the
  * delivery's status after the attempt, $12 the endpoint, $15 the breaker effect, $16-$18 the settings).
- * Failures in a row are counted; reaching the threshold opens the breaker, a failed probe pushes the next
+ * Failures in a row are counted (one delivery's repeated failures once, until another's fail between:
+ * a lone delivery's retries are its schedule's business); reaching the threshold opens the breaker, a failed probe pushes the next
  * one out (doubling, capped), any success closes it. The endpoint row is locked (and written) only when an
  * attempt failed or the endpoint was failing: a healthy endpoint's successes touch nothing.
  */
 const ENDPOINT_HEALTH_SQL = `
      ep AS (
-       SELECT id, consecutive_failures, breaker_opened_at, breaker_prober, breaker_probe_started_at FROM endpoints
+       SELECT id, consecutive_failures, breaker_last_failed, breaker_opened_at, breaker_prober,
+              breaker_probe_started_at
+         FROM endpoints
         WHERE id = $12 AND ($9 <> 'succeeded' OR failing_since IS NOT NULL OR consecutive_failures > 0
                             OR breaker_opened_at IS NOT NULL)
         FOR UPDATE
      ), moved AS (
        SELECT o.id,
-              $15::text = 'failure' AND o.breaker_opened_at IS NULL AND o.consecutive_failures + 1 >= $16::int
-                AS opening,
+              -- The same delivery failing again, with no other failure between, is not counted again.
+              CASE WHEN o.breaker_last_failed IS DISTINCT FROM $1 THEN 1 ELSE 0 END AS step,
+              $15::text = 'failure' AND o.breaker_opened_at IS NULL
+                AND o.consecutive_failures + CASE WHEN o.breaker_last_failed IS DISTINCT FROM $1 THEN 1 ELSE 0 END
+                    >= $16::int AS opening,
               $15::text = 'success' AND o.breaker_opened_at IS NOT NULL AS closing,
               $15::text = 'failure' AND o.breaker_opened_at IS NOT NULL AND o.breaker_prober = $1
                 AND o.breaker_probe_started_at IS NOT NULL AS probe_failed
@@ -49,8 +55,10 @@ const ENDPOINT_HEALTH_SQL = `
      ), health AS (
        UPDATE endpoints e
           SET failing_since = CASE WHEN $9 = 'succeeded' THEN NULL ELSE coalesce(e.failing_since, now()) END,
-              consecutive_failures = CASE $15::text WHEN 'failure' THEN e.consecutive_failures + 1 WHEN 'success' THEN 0
-                                       ELSE e.consecutive_failures END,
+              consecutive_failures = CASE $15::text WHEN 'failure' THEN e.consecutive_failures + m.step
+                                       WHEN 'success' THEN 0 ELSE e.consecutive_failures END,
+              breaker_last_failed = CASE $15::text WHEN 'failure' THEN $1 WHEN 'success' THEN NULL
+                                      ELSE e.breaker_last_failed END,
               breaker_opened_at = CASE WHEN m.closing THEN NULL WHEN m.opening THEN now() ELSE e.breaker_opened_at END,
               breaker_since = CASE WHEN m.closing OR m.opening THEN now() ELSE e.breaker_since END,
               breaker_probe_at = CASE WHEN m.closing THEN NULL

@@ -14,7 +14,7 @@ export interface EndpointBreaker {
   since: Date | null;
   /** The earliest time of the next probe while open; null when closed or a probe is on the wire. */
   nextProbeAt: Date | null;
-  /** Failed attempts in a row, of any of its deliveries. */
+  /** Failed attempts in a row, of any of its deliveries (one delivery's repeats counted once). */
   consecutiveFailures: number;
 }
 
@@ -38,7 +38,7 @@ export function breakerFromRow(r: BreakerColumns): EndpointBreaker {
 }
 
 /** SET terms that close an endpoint's breaker and forget its failures (re-enabling it by hand). */
-export const BREAKER_RESET_SQL = `consecutive_failures = 0,
+export const BREAKER_RESET_SQL = `consecutive_failures = 0, breaker_last_failed = NULL,
   breaker_since = CASE WHEN breaker_opened_at IS NOT NULL THEN now() ELSE breaker_since END,
   breaker_opened_at = NULL, breaker_probe_at = NULL, breaker_probes_failed = 0, breaker_prober = NULL,
   breaker_probe_started_at = NULL`;

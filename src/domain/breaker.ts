@@ -2,13 +2,16 @@ import { maxAttempts, type ResolvedRetryPolicy } from './retry-policy.js';
 
 /**
  * The per-endpoint circuit breaker's rules, pure. An endpoint whose last `failureThreshold` attempts all
- * failed opens: the next probe may go out `probeBaseMs` later, and each failed probe doubles the wait up to
+ * failed (from more than one delivery) opens: the next probe may go out `probeBaseMs` later, and each failed probe doubles the wait up to
  * `probeMaxMs`. One delivery at a time probes; the others wait without sending. A probe that succeeds
  * closes the breaker and wakes them. A breaker only withholds attempts: it never sends a delivery earlier
  * than its own schedule, and a wait for it spends no attempt.
  */
 export interface BreakerSettings {
-  /** Failed attempts in a row (of any of the endpoint's deliveries) that open the breaker. */
+  /**
+   * Failed attempts in a row (of any of the endpoint's deliveries) that open the breaker. A delivery
+   * failing again counts only once another delivery has failed in between: a lone delivery never opens it.
+   */
   failureThreshold: number;
   /** The wait before the first probe. */
   probeBaseMs: number;

@@ -261,3 +261,35 @@ describe('deliveries waiting for an open breaker', () => {
     assert.equal(on.body.breaker.consecutiveFailures, 0);
   });
 });
+
+describe('one delivery retrying alone', () => {
+  it('never opens the breaker, however often it fails: its schedule spaces its attempts', async () => {
+    const aff = uniqueId('aff');
+    const path = `/lone-${aff}`;
+    rx.script(
+      path,
+      Array.from({ length: 7 }, () => ({ status: 503 })),
+    );
+    const endpoint = await createEndpoint(path, aff, {
+      retryPolicy: { schedule: Array.from({ length: 10 }, () => '200ms'), jitter: 0 },
+    });
+    const [event] = await sendMany(aff, 1);
+    const rows = await until('the delivery succeeded', async () => {
+      const { rows } = await sys.pool.query<{ status: string; attempt_count: number }>(
+        'SELECT status, attempt_count FROM deliveries WHERE endpoint_id = $1',
+        [endpoint.id],
+      );
+      return rows[0]?.status === 'succeeded' ? rows : undefined;
+    });
+    assert.deepEqual(rows, [{ status: 'succeeded', attempt_count: 8 }]);
+    assert.equal(rx.requests(path).length, 8);
+    assert.equal(JSON.parse(rx.requests(path)[7]!.body).data.eventId, event!.id);
+    const got = await sys.request('GET', `/v1/endpoints/${endpoint.id}`, { apiKey: op.apiKey });
+    assert.deepEqual(got.body.breaker, {
+      state: 'closed',
+      since: null,
+      nextProbeAt: null,
+      consecutiveFailures: 0,
+    });
+  });
+});

@@ -2,7 +2,10 @@
 -- "opens": one delivery at a time probes it while the others wait without sending or spending attempts.
 -- Counted on the endpoint row that every failed attempt already updates (failing_since), in the same
 -- statement: the breaker adds no statement and no row write to an attempt.
+-- Failures in a row; a delivery failing again counts only once another delivery has failed in between
+-- (the last failing delivery is kept), so one delivery's own retries never open the breaker.
 ALTER TABLE endpoints ADD COLUMN consecutive_failures integer NOT NULL DEFAULT 0;
+ALTER TABLE endpoints ADD COLUMN breaker_last_failed text;
 -- Set while open (or half-open); null when closed.
 ALTER TABLE endpoints ADD COLUMN breaker_opened_at timestamptz;
 -- When the current state began (opened, or last closed): what the API shows as `since`.
