@@ -12,10 +12,10 @@ export const BREAKER_CONFIG = {
   BREAKER_FAILURE_THRESHOLD: z.coerce
     .number()
     .int()
-    .min(1)
+    .min(0)
     .default(DEFAULT_BREAKER.failureThreshold)
     .describe(
-      "Failed attempts in a row (any of an endpoint's deliveries; one delivery failing again counts once another has failed between) that open its breaker: one delivery then probes it while the others wait, spending no attempt.",
+      "Failed attempts in a row (any of an endpoint's deliveries; one delivery failing again counts once another has failed between) that open its breaker: one delivery then probes it while the others wait, spending no attempt. 0 turns the breaker off.",
     ),
   BREAKER_PROBE_INTERVAL: duration
     .default(DEFAULT_BREAKER.probeBaseMs)

@@ -45,7 +45,7 @@ const ENDPOINT_HEALTH_SQL = `
        SELECT o.id,
               -- The same delivery failing again, with no other failure between, is not counted again.
               CASE WHEN o.breaker_last_failed IS DISTINCT FROM $1 THEN 1 ELSE 0 END AS step,
-              $15::text = 'failure' AND o.breaker_opened_at IS NULL
+              $15::text = 'failure' AND o.breaker_opened_at IS NULL AND $16::int > 0
                 AND o.consecutive_failures + CASE WHEN o.breaker_last_failed IS DISTINCT FROM $1 THEN 1 ELSE 0 END
                     >= $16::int AS opening,
               $15::text = 'success' AND o.breaker_opened_at IS NOT NULL AS closing,

@@ -11,6 +11,7 @@ export interface BreakerSettings {
   /**
    * Failed attempts in a row (of any of the endpoint's deliveries) that open the breaker. A delivery
    * failing again counts only once another delivery has failed in between: a lone delivery never opens it.
+   * 0: the breaker never opens.
    */
   failureThreshold: number;
   /** The wait before the first probe. */

@@ -57,7 +57,11 @@ export interface SystemOptions {
   taskQueue?: string;
   /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
   health?: { disableAfterMs: number; failingAfterAttempts: number };
-  /** Per-endpoint circuit breaker settings for the worker (defaults: the configuration's). */
+  /**
+   * Per-endpoint circuit breaker settings for the worker. Default: off (threshold 0), so tests of one
+   * delivery's outcome rules see every attempt its schedule makes; test/integration/delivery-breaker.test.ts
+   * turns it on.
+   */
   breaker?: { failureThreshold: number; probeBaseMs: number; probeMaxMs: number; recheckMs: number };
   /** Express `trust proxy` for the API (default: unset, the client is the TCP peer). */
   trustProxy?: boolean | number | string;
@@ -96,7 +100,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
                 BREAKER_PROBE_MAX_INTERVAL: opts.breaker.probeMaxMs,
                 BREAKER_RECHECK_INTERVAL: opts.breaker.recheckMs,
               }
-            : {}),
+            : { BREAKER_FAILURE_THRESHOLD: 0 }),
         },
         delivery,
         { pool, client: await gateway.client(), logger },
