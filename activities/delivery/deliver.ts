@@ -51,6 +51,8 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
         'attempt lost with its worker',
       );
     }
+    // Deliveries a stopped worker left waiting for a breaker that closed: woken now, in the background.
+    if (ctx.breaker_sweep_due) deps.ports?.wakeBreakerWaits(ctx.endpoint_id, 'closed');
     const early = await endWithoutSending(deps, ctx, input);
     if (early) return early;
     if (ctx.breaker_held) return await waitForBreaker(deps, ctx, input.deliveryId, input.driveBase);

@@ -61,6 +61,7 @@ const ENDPOINT_HEALTH_SQL = `
                                       ELSE e.breaker_last_failed END,
               breaker_opened_at = CASE WHEN m.closing THEN NULL WHEN m.opening THEN now() ELSE e.breaker_opened_at END,
               breaker_since = CASE WHEN m.closing OR m.opening THEN now() ELSE e.breaker_since END,
+              breaker_swept_at = CASE WHEN m.closing THEN now() ELSE e.breaker_swept_at END,
               breaker_probe_at = CASE WHEN m.closing THEN NULL
                                       WHEN m.opening THEN now() + make_interval(secs => $17::float8 / 1000)
                                       WHEN m.probe_failed THEN now() + make_interval(secs => least(

@@ -26,6 +26,11 @@ export interface DeliveryContext {
   breaker_probe_at: Date | null;
   /** When the delivery's current schedule began (its creation, or its last redrive). */
   schedule_started_at: Date;
+  /**
+   * The endpoint's breaker is closed but deliveries still wait for it, and no sweep woke them in the last
+   * 30 s (the worker that closed it stopped mid-sweep): this load is to run the sweep again.
+   */
+  breaker_sweep_due: boolean;
   rate_limit_per_second: number | null;
   event_type: string;
   retry_policy: ResolvedRetryPolicy;
@@ -114,6 +119,17 @@ export async function claimAttempt(
           AND (e.breaker_probe_started_at IS NULL OR e.breaker_prober = b.id
                OR e.breaker_probe_started_at < now() - make_interval(secs => (e.timeout_ms + 15000) / 1000.0))
         RETURNING e.breaker_probe_started_at IS NOT NULL AS probing, e.breaker_probe_at
+     ), sweep AS (
+       -- Deliveries left waiting for a breaker that closed (its sweep did not finish): sweep again, at most
+       -- every 30 s. The index of waiting deliveries is empty for almost every endpoint: one probe of it.
+       UPDATE endpoints e SET breaker_swept_at = now()
+         FROM base b
+        WHERE e.id = b.endpoint_id AND e.breaker_opened_at IS NULL AND e.breaker_swept_at IS NOT NULL
+          AND e.breaker_swept_at < now() - interval '30 seconds'
+          AND EXISTS (SELECT 1 FROM deliveries w
+                       WHERE w.endpoint_id = e.id AND w.breaker_wait_since IS NOT NULL AND w.id <> b.id
+                         AND w.status IN ('pending', 'retrying'))
+        RETURNING e.id
      ), decided AS (
        SELECT b.*, b.eligible AND (NOT o.is_open OR coalesce(pr.probing, false)) AS ready,
               b.eligible AND o.is_open AND NOT coalesce(pr.probing, false) AS held,
@@ -140,6 +156,7 @@ export async function claimAttempt(
             c.held AS breaker_held, c.prober AS breaker_prober,
             coalesce(c.probe_at, e.breaker_probe_at) AS breaker_probe_at,
             coalesce(c.schedule_started_at, c.created_at) AS schedule_started_at,
+            EXISTS (SELECT 1 FROM sweep) AS breaker_sweep_due,
             -- (greatest() skips NULLs: no slot must stay NULL, not become 0)
             CASE WHEN c.slot_at IS NOT NULL
                  THEN greatest(0, extract(epoch FROM c.slot_at - clock_timestamp()) * 1000)::float8 END

@@ -262,6 +262,47 @@ describe('deliveries waiting for an open breaker', () => {
   });
 });
 
+describe('a breaker that closed while its wake-up sweep was lost', () => {
+  it('has its waiting deliveries woken by the next delivery of the endpoint to load, not left to their recheck', async () => {
+    const aff = uniqueId('aff');
+    const path = `/lost-sweep-${aff}`;
+    rx.script(
+      path,
+      Array.from({ length: 10_000 }, () => ({ status: 503 })),
+    );
+    const endpoint = await createEndpoint(path, aff, {
+      retryPolicy: { schedule: Array.from({ length: 50 }, () => '1s'), jitter: 0 },
+    });
+    const events = await sendMany(aff, 8);
+    await until('deliveries waiting for the breaker', async () => {
+      const { rows } = await sys.pool.query(
+        'SELECT 1 FROM deliveries WHERE endpoint_id = $1 AND breaker_wait_since IS NOT NULL',
+        [endpoint.id],
+      );
+      return rows.length >= 3 ? rows : undefined;
+    });
+    // As if the worker whose attempt closed the breaker stopped before its sweep: closed, nobody woken.
+    rx.script(path, []);
+    await sys.pool.query(
+      `UPDATE endpoints SET breaker_opened_at = NULL, breaker_probe_at = NULL, breaker_prober = NULL,
+              breaker_probe_started_at = NULL, consecutive_failures = 0, breaker_last_failed = NULL,
+              breaker_swept_at = now() - interval '1 minute'
+        WHERE id = $1`,
+      [endpoint.id],
+    );
+    await sendMany(aff, 1);
+    await until('all 9 delivered', async () => {
+      const { rows } = await sys.pool.query<{ status: string }>(
+        'SELECT status FROM deliveries WHERE endpoint_id = $1',
+        [endpoint.id],
+      );
+      return rows.length === 9 && rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+    });
+    const ok = new Set(rx.requests(path).map((r) => JSON.parse(r.body).data.eventId));
+    for (const e of events) assert.ok(ok.has(e.id));
+  });
+});
+
 describe('one delivery retrying alone', () => {
   it('never opens the breaker, however often it fails: its schedule spaces its attempts', async () => {
     const aff = uniqueId('aff');

@@ -16,6 +16,9 @@ ALTER TABLE endpoints ADD COLUMN breaker_probes_failed integer NOT NULL DEFAULT 
 -- The delivery that probes next (or is probing), and since when its probe is on the wire (half-open).
 ALTER TABLE endpoints ADD COLUMN breaker_prober text;
 ALTER TABLE endpoints ADD COLUMN breaker_probe_started_at timestamptz;
+-- When the deliveries waiting for a closed breaker were last swept awake: a sweep the worker did not
+-- finish (it stopped) is run again by the next delivery of the endpoint to load, 30 s on.
+ALTER TABLE endpoints ADD COLUMN breaker_swept_at timestamptz;
 
 -- Since when a delivery waits for its endpoint's breaker (no attempt spent meanwhile); null otherwise.
 ALTER TABLE deliveries ADD COLUMN breaker_wait_since timestamptz;
