@@ -71,10 +71,11 @@ describe('an endpoint that fails every attempt, with 50 deliveries pending', () 
         dead,
         Array.from({ length: 100_000 }, () => ({ status: 503 })),
       );
-      // Without the breaker each delivery would try again every second, 51 times: its schedule's time (50 s)
-      // outlasts the scenario, so no delivery reaches the end of it while waiting.
+      // Without the breaker each delivery would try again every 2 s, 51 times. Its schedule's time (100 s)
+      // outlasts the scenario: a waiting delivery that is not woken would wait until then, past the limit
+      // the recovery below is given.
       const deadEndpoint = await createEndpoint(dead, deadAff, {
-        retryPolicy: { schedule: Array.from({ length: 50 }, () => '1s'), jitter: 0 },
+        retryPolicy: { schedule: Array.from({ length: 50 }, () => '2s'), jitter: 0 },
       });
       await createEndpoint(healthy, healthyAff);
 
@@ -113,13 +114,17 @@ describe('an endpoint that fails every attempt, with 50 deliveries pending', () 
 
       // The receiver recovers: the next probe succeeds and wakes every waiting delivery.
       rx.script(dead, []);
-      const rows = await until('all 50 deliveries succeeded', async () => {
-        const { rows } = await sys.pool.query<{ id: string; status: string; attempt_count: number }>(
-          'SELECT id, status, attempt_count FROM deliveries WHERE endpoint_id = $1',
-          [deadEndpoint.id],
-        );
-        return rows.length === 50 && rows.every((r) => r.status === 'succeeded') ? rows : undefined;
-      });
+      const rows = await until(
+        'all 50 deliveries succeeded',
+        async () => {
+          const { rows } = await sys.pool.query<{ id: string; status: string; attempt_count: number }>(
+            'SELECT id, status, attempt_count FROM deliveries WHERE endpoint_id = $1',
+            [deadEndpoint.id],
+          );
+          return rows.length === 50 && rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+        },
+        45_000,
+      );
       assert.equal(rows.length, 50);
 
       // Exactly once each: one 2xx per delivery in its log, one webhook-id per event, every body verified,
@@ -270,8 +275,9 @@ describe('a breaker that closed while its wake-up sweep was lost', () => {
       path,
       Array.from({ length: 10_000 }, () => ({ status: 503 })),
     );
+    // Its schedule's time (250 s) outlasts the limit below: only a wake-up delivers the waiting ones in time.
     const endpoint = await createEndpoint(path, aff, {
-      retryPolicy: { schedule: Array.from({ length: 50 }, () => '1s'), jitter: 0 },
+      retryPolicy: { schedule: Array.from({ length: 50 }, () => '5s'), jitter: 0 },
     });
     const events = await sendMany(aff, 8);
     await until('deliveries waiting for the breaker', async () => {
