@@ -7,7 +7,7 @@
  *   1. src/domain                      pure rules; imports only src/domain
  *   1b. src/contract                   the public wire shapes (zod): event envelope, building blocks
  *   2. src/log.ts, src/fault.ts, src/config.ts, src/errors.ts, src/body-hash.ts, src/cidr.ts,
- *      src/metrics.ts (the Prometheus registry),
+ *      src/config/ (settings by area), src/metrics.ts (the Prometheus registry),
  *      src/encryption-key.ts, src/db (all SQL lives here)
  *   3. src/delivery, src/commission    mechanics
  *   4. activities/                     what they need from above comes as ports (activities/ports.ts)
@@ -25,7 +25,10 @@
 const LAYERS = [
   ['domain', '^src/domain/'],
   ['contract', '^src/contract/'],
-  ['base', '^src/(log|fault|config|errors|body-hash|cidr|encryption-key|pem|metrics)[.]ts$|^src/db/'],
+  [
+    'base',
+    '^src/(log|fault|config|errors|body-hash|cidr|encryption-key|pem|metrics)[.]ts$|^src/(db|config)/',
+  ],
   ['mechanics', '^src/(delivery|commission)/'],
   ['activities', '^activities/'],
   ['workflows', '^workflows/'],

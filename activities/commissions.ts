@@ -20,6 +20,8 @@ import type { ActivityPorts } from './ports.js';
 
 export interface CommissionDeps {
   pool: Pool;
+  /** Days before an amount's date an exchange rate may come from (`FX_RATE_LOOKBACK_DAYS`). */
+  fxLookbackDays?: number | undefined;
   ports?: ActivityPorts | undefined;
   logger?: Logger | undefined;
 }
@@ -59,7 +61,9 @@ export function createCommissionActivities(deps: CommissionDeps) {
     async settleCustomer(ref: CustomerRef): Promise<CommissionStep> {
       // Before the step's reads, in a statement of its own: an event applied from here on signals again.
       await clearCustomerWake(deps.pool, ref.operatorId, ref.customerId);
-      return run(ref, (tx) => settleCustomerTx(tx, ref, { signal: cancellation() }));
+      return run(ref, (tx) =>
+        settleCustomerTx(tx, ref, { signal: cancellation(), fxLookbackDays: deps.fxLookbackDays }),
+      );
     },
     /** Approves the pending commissions whose hold has ended by `at`. */
     async approveDueCommissions(input: CustomerRef & { at: string }): Promise<CommissionStep> {

@@ -5,6 +5,7 @@ import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js
 import { createCommissionActivities } from './commissions.js';
 import { deliver } from './delivery/deliver.js';
 import { recordDeliveryOutcome } from './delivery/record-outcome.js';
+import { deleteExpiredRows, type CleanUpInput, type CleanUpResult } from './retention.js';
 import type {
   DeliverDeps,
   DeliverInput,
@@ -16,6 +17,7 @@ import type {
 
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
 export type { CommissionDecision, CommissionStep } from './commissions.js';
+export type { CleanUpInput, CleanUpResult } from './retention.js';
 export type {
   AttemptFailure,
   DeliverInput,
@@ -31,7 +33,10 @@ export type { ActivityPorts, CustomerTarget, EventStart, InternalEvent } from '.
  * Everything the activities need, injected so tests can hand in their own: the delivery dependencies, the
  * Temporal client, and the ports through which they emit events, start workflows and wake customers.
  */
-export type ActivityDeps = DeliverDeps;
+export type ActivityDeps = DeliverDeps & {
+  /** Days before an amount's date an exchange rate may come from (`FX_RATE_LOOKBACK_DAYS`). */
+  fxLookbackDays?: number | undefined;
+};
 
 /** Builds the activities with their dependencies injected, so tests can hand in their own. */
 export function createActivities(deps: ActivityDeps) {
@@ -58,6 +63,10 @@ export function createActivities(deps: ActivityDeps) {
     /** Ends a delivery without an attempt: cancelled by request, or given up by Temporal. */
     async finishDelivery(input: { deliveryId: string; status: 'cancelled' | 'failed'; reason: string }) {
       await finishDeliveryRow(deps.pool, input.deliveryId, input.status, input.reason.slice(0, 1000));
+    },
+    /** Deletes the rows past their retention period, in batches (the retention Schedule's one activity). */
+    async deleteExpiredRows(input: CleanUpInput): Promise<CleanUpResult> {
+      return deleteExpiredRows(deps.pool, input);
     },
     ...createCommissionActivities(deps),
   };

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
 import { BREAKER_CONFIG, BREAKER_KEYS } from './config/breaker.js';
+import { durationMs } from './config/durations.js';
+import { fxSettings } from './config/fx.js';
+import { RETENTION_KEYS, RETENTION_SETTINGS, retentionProblems } from './config/retention.js';
 import { formatDuration } from './domain/duration.js';
 import { encryptionKeyProblem } from './encryption-key.js';
 import { pemProblem } from './pem.js';
@@ -19,15 +22,6 @@ const commaList = (v: string) =>
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
-
-const durationMs = z
-  .string()
-  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as "500ms", "5s", "2h"')
-  .transform((v) => {
-    const match = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
-    const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms'];
-    return Number(match[1]) * unit;
-  });
 
 /** Inline PEM or a readable PEM file (src/pem.ts). */
 const pem = z
@@ -174,6 +168,7 @@ export const ConfigSchema = z.object({
     .default(4)
     .describe('After this many failed attempts of one delivery, `delivery.failing` is emitted.'),
   ...BREAKER_CONFIG,
+  ...fxSettings,
   MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -223,6 +218,7 @@ export const ConfigSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
     .describe('pino log level.'),
+  ...RETENTION_SETTINGS,
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -252,6 +248,7 @@ const WORKER_HOST = [
   'ENDPOINT_DISABLE_AFTER',
   'DELIVERY_FAILING_AFTER_ATTEMPTS',
   ...BREAKER_KEYS,
+  'FX_RATE_LOOKBACK_DAYS',
   'SHUTDOWN_GRACE',
   'LOG_LEVEL',
 ] as const;
@@ -274,6 +271,7 @@ const WORKER = [
   'TEMPORAL_METRICS_PORT',
   'RECONCILE_INTERVAL',
   'RECONCILE_GRACE',
+  ...RETENTION_KEYS,
 ] as const;
 
 /**
@@ -285,7 +283,7 @@ export const ENTRY_POINT_SETTINGS = {
   api: API,
   worker: WORKER,
   migrate: ['DATABASE_URL'],
-  'temporal-setup': TEMPORAL,
+  'temporal-setup': [...TEMPORAL, 'RETENTION_DELIVERIES_AFTER'],
   temporal: [...TEMPORAL, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'],
   dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'] as const)],
 } as const satisfies Record<string, readonly ConfigKey[]>;
@@ -331,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, entry?: EntryPo
     ? []
     : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   problems.push(...temporalTlsProblems(input));
+  if (parsed.success) problems.push(...retentionProblems(parsed.data));
   if (problems.length) throw new ConfigError(problems);
   return parsed.data!;
 }

@@ -84,6 +84,16 @@ export const reconcilerStarts = new Counter({
   registers: [registry],
 });
 
+/** Rows deleted by the retention clean-up (a delivery's attempts deleted with it count as attempts). */
+export type RetentionTable = 'delivery_attempts' | 'deliveries' | 'events' | 'inbound_messages';
+
+export const retentionDeleted = new Counter({
+  name: 'affiliate_hooks_retention_deleted_rows_total',
+  help: 'Rows the retention clean-up deleted, by table (delivery_attempts, deliveries, events, inbound_messages).',
+  labelNames: ['table'] as const,
+  registers: [registry],
+});
+
 /** The backlog, read from PostgreSQL at scrape time (see {@link watchBacklog}). */
 export const deliveriesRetrying = new Gauge({
   name: 'affiliate_hooks_deliveries_retrying',

@@ -19,6 +19,7 @@ import { randomBase62 } from '../src/db/new-id.js';
 import { ensureTemporalCli } from '../src/main/host/cli.js';
 import { freePort, startDevServer, type DevServer } from '../src/main/host/dev-server.js';
 import { bundleWorkflows } from '../src/main/host/worker.js';
+import { BROWSER_TEST_FILES, ensureChromium } from './support/browser.js';
 
 const root = join(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
@@ -64,11 +65,17 @@ try {
     cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
 
     const cli = await ensureTemporalCli(say);
+    // The browser test drives Debian's Chromium: found or installed before any test starts.
+    const chromium = files.some((f) => BROWSER_TEST_FILES.includes(relative(root, f)))
+      ? await ensureChromium(say)
+      : undefined;
     const port = await freePort();
     const started = Date.now();
     const server: DevServer = await startDevServer({
       cliPath: cli,
       port,
+      // The Web UI, for the browser test: the CLI serves it from the same process (no extra service).
+      uiPort: await freePort(),
       dbFile: join(tmp, 'temporal.sqlite'),
       logFile: join(tmp, 'temporal.log'),
       onProgress: say,
@@ -104,6 +111,8 @@ try {
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
       TEMPORAL_CLI: cli,
+      TEMPORAL_UI_URL: server.uiUrl!,
+      ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
       TEST_TMP_DIR: tmp,
       ADMIN_TOKEN: env.ADMIN_TOKEN ?? `test-admin-${randomBase62(24)}`,
       SECRETS_ENCRYPTION_KEYS: generateEncryptionKey(),

@@ -21,6 +21,7 @@ import { CANCEL_REASONS } from '../src/domain/cancel-reasons.js';
 import { maxAttempts } from '../src/domain/retry-policy.js';
 import type { AttemptFailedInfo, DeliveryView } from './definitions.js';
 import { progressAttributes, progressDetails } from './event-progress.js';
+import { endSummary, firstAttemptSummary, logSummary, retryTimerSummary } from './wait-summaries.js';
 import {
   attemptFailure,
   breakerWaitsOnly,
@@ -56,11 +57,15 @@ const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
  */
 const BREAKER_WAITS = 'delivery-breaker-waits';
 
-const { finishDelivery, recordDeliveryOutcome } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '10s',
-  // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+/** The record-only local activities, named in the Web UI by what they write about which delivery. */
+function bookkeeping(summary: string) {
+  return proxyLocalActivities<Activities>({
+    startToCloseTimeout: '10s',
+    summary: `${summary} (retried until PostgreSQL answers)`,
+    // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  });
+}
 
 /** The event as the run's current details name it. */
 export interface DeliveriesOf {
@@ -242,7 +247,11 @@ export class EventDeliveries {
         if (breakerWaitsOnly(err) && patched(BREAKER_WAITS)) continue;
         // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
         const message = err instanceof Error ? err.message : String(err);
-        await finishDelivery({ deliveryId: d.deliveryId, status: 'failed', reason: message });
+        await bookkeeping(endSummary(d, 'failed')).finishDelivery({
+          deliveryId: d.deliveryId,
+          status: 'failed',
+          reason: message,
+        });
         d.status = 'failed';
         d.lastError = message;
         d.nextAttemptAt = null;
@@ -261,7 +270,9 @@ export class EventDeliveries {
   private async absorb(d: Tracked, result: DeliverResult): Promise<'done' | 'wait'> {
     const outcome: DeliverOutcome | RetryingOutcome =
       result.status === 'unrecorded'
-        ? await CancellationScope.nonCancellable(() => recordDeliveryOutcome(result))
+        ? await CancellationScope.nonCancellable(() =>
+            bookkeeping(logSummary(d)).recordDeliveryOutcome(result),
+          )
         : result;
     this.progressed = true;
     if (outcome.status !== 'retrying') {
@@ -278,6 +289,7 @@ export class EventDeliveries {
     d.attemptCount = Math.max(d.attemptCount, failed.attempt);
     d.nextAttemptAt = failed.nextAttemptAt;
     d.lastError = failed.error;
+    d.lastFailure = { statusCode: failed.statusCode, errorClass: failed.errorClass };
     d.dueNow = false;
     this.progressed = true;
     this.publish();
@@ -290,7 +302,10 @@ export class EventDeliveries {
     const wait = new CancellationScope();
     d.scope = wait;
     try {
-      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now())));
+      // The timer's summary is what the Web UI shows for the wait: which delivery, after what, attempt n of m.
+      const next = d.attemptCount - d.driveBase + 1;
+      const summary = retryTimerSummary(d, d.lastFailure, next, maxAttempts(d.policy));
+      await wait.run(() => sleep(Math.max(0, Date.parse(d.nextAttemptAt!) - Date.now()), { summary }));
     } catch (err) {
       if (!isCancellation(err)) throw err;
       if (d.interrupt === 'cancel') {
@@ -312,7 +327,7 @@ export class EventDeliveries {
     d.scope = scope;
     const { deliverWebhook: deliverLocally } = proxyLocalActivities<Activities>({
       startToCloseTimeout: d.timeoutMs + 15_000,
-      summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId}), first attempt`,
+      summary: firstAttemptSummary(d, maxAttempts(d.policy)),
       retry: { maximumAttempts: 1 },
     });
     let result: DeliverResult;
@@ -338,7 +353,7 @@ export class EventDeliveries {
 
   private async cancel(d: Tracked): Promise<void> {
     await CancellationScope.nonCancellable(() =>
-      finishDelivery({
+      bookkeeping(endSummary(d, 'cancelled')).finishDelivery({
         deliveryId: d.deliveryId,
         status: 'cancelled',
         reason: d.cancelReason ?? 'cancelled',

@@ -13,13 +13,17 @@ export interface RunningTimer {
 export class HoldTimer {
   private running: RunningTimer | null = null;
 
-  /** The timer for the hold end `until`, `wait` ms away: the running one if it has that end, else a new one. */
-  for(until: string, wait: number): RunningTimer {
+  /**
+   * The timer for the hold end `until`, `wait` ms away: the running one if it has that end, else a new one.
+   *
+   * @param summary what the Web UI shows for the timer (see holdTimerSummary)
+   */
+  for(until: string, wait: number, summary: string): RunningTimer {
     if (this.running?.until === until) return this.running;
     this.running?.scope.cancel();
     const next = { until, fired: false, scope: new CancellationScope() };
     next.scope
-      .run(() => sleep(wait))
+      .run(() => sleep(wait, { summary }))
       .then(
         () => (next.fired = true),
         () => undefined, // cancelled: a different hold end came first

@@ -3,3 +3,4 @@ export { processEvent } from './process-event.js';
 export type { ProcessEventInput, ProcessEventResult } from './process-event.js';
 export { settleCustomer } from './settle-customer.js';
 export type { SettleCustomerInput, SettleCustomerResult } from './settle-customer.js';
+export { cleanUpExpiredRows } from './clean-up-expired-rows.js';

@@ -88,6 +88,7 @@ const EVERY_RUN_FINDABLE = 'event-every-run-findable';
 
 const { applyEvent } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
+  summary: 'apply the event in PostgreSQL: attribution, first deposit, deliveries',
   // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
 });

@@ -41,6 +41,7 @@ import {
   type CommissionDecisionView,
 } from './definitions.js';
 import { HoldTimer } from './hold-timer.js';
+import { holdTimerSummary } from './wait-summaries.js';
 
 export { PARKED_STATUS, type ParkedView } from './customer-state.js';
 
@@ -55,15 +56,17 @@ export interface SettleCustomerResult {
   booked: number;
 }
 
-const {
-  settleCustomer: settle,
-  approveDueCommissions,
-  decideCommission,
-} = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30s',
-  // PostgreSQL or the Temporal frontend being away is a wait, never a loss: keep trying.
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
-});
+/** The settlement's local activities, named in the Web UI by what they do. */
+function settlementStep(summary: string) {
+  return proxyLocalActivities<Activities>({
+    startToCloseTimeout: '30s',
+    summary,
+    // PostgreSQL or the Temporal frontend being away is a wait, never a loss: keep trying.
+    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  });
+}
+const { settleCustomer: settle } = settlementStep('settle the unsettled events of the customer');
+const { approveDueCommissions } = settlementStep('approve the commissions whose hold has ended');
 
 /** The patch that keeps the hold timer across wake-ups (histories before it cancel and restart it). */
 export const KEEP_HOLD_TIMER = 'keep-hold-timer';
@@ -86,6 +89,7 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
     reason?: string,
   ): Promise<CommissionDecisionView> {
     return state.exclusive(async () => {
+      const { decideCommission } = settlementStep(`${action} commission ${commissionId} by hand`);
       const r = await decideCommission({
         ...ref,
         commissionId,
@@ -126,14 +130,15 @@ export async function settleCustomer(input: SettleCustomerInput): Promise<Settle
       }
       const wait = Date.parse(first.holdUntil) - Date.now();
       if (wait > 0) {
+        const summary = holdTimerSummary(first, input.customerId);
         if (patched(KEEP_HOLD_TIMER)) {
           // The one hold timer, kept while the earliest hold stays the same: an event settled during the
           // hold does not cost a cancelled timer and a new one.
-          const timer = holdTimer.for(first.holdUntil, wait);
+          const timer = holdTimer.for(first.holdUntil, wait, summary);
           await condition(() => state.unsettled || timer.fired || state.nextHold?.holdUntil !== timer.until);
         } else {
           // Histories recorded before the patch: the timer ends with every wake-up and starts again.
-          await condition(() => state.unsettled || state.nextHold !== first, wait);
+          await condition(() => state.unsettled || state.nextHold !== first, wait, { summary });
         }
       }
     }

@@ -11,8 +11,9 @@ import {
 } from '@temporalio/workflow';
 import type { AttemptFailure, DeliverOutcome, DeliveryPlan } from '../activities/index.js';
 import { ACTIVITY_FAILURES } from '../src/domain/activity-failures.js';
-import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
+import { maxAttempts, type ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 import type { DeliveryView } from './definitions.js';
+import { deliveryActivitySummary, type FailureCause } from './wait-summaries.js';
 
 export interface Tracked extends DeliveryView {
   endpointHost: string;
@@ -31,6 +32,8 @@ export interface Tracked extends DeliveryView {
   resumed: boolean;
   /** Retry-now cut its wait short and no attempt has failed since: a hand-off passes it on as due at once. */
   dueNow: boolean;
+  /** What its last failed attempt known to this run ran into, for the summary of the wait after it. */
+  lastFailure: FailureCause | null;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface HandedOver {
   driveBase: number;
   /** When its next attempt is due; null when it may go at once. */
   nextAttemptAt: string | null;
+  /** What its last failed attempt ran into (absent from runs before it was carried). */
+  lastFailure?: FailureCause | null;
 }
 
 export function handOver(d: Tracked): HandedOver {
@@ -53,6 +58,7 @@ export function handOver(d: Tracked): HandedOver {
     deliveryId: d.deliveryId,
     driveBase: d.driveBase,
     nextAttemptAt: d.dueNow ? null : d.nextAttemptAt,
+    lastFailure: d.lastFailure,
   };
 }
 
@@ -70,6 +76,7 @@ export function resume(d: Tracked, handed: HandedOver | undefined, stored?: stri
   const later = handed.nextAttemptAt && stored && Date.parse(stored) > Date.parse(handed.nextAttemptAt);
   d.nextAttemptAt = later ? stored : handed.nextAttemptAt;
   d.resumed = true;
+  d.lastFailure = handed.lastFailure ?? null;
   if (handed.nextAttemptAt) d.status = 'retrying';
 }
 
@@ -118,6 +125,7 @@ export function track(plan: DeliveryPlan): Tracked {
     local: false,
     resumed: false,
     dueNow: false,
+    lastFailure: null,
   };
 }
 
@@ -154,7 +162,7 @@ export function deliveryActivityOptions(
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         }
       : {}),
-    summary: `deliver ${d.eventType} to ${d.endpointHost} (${d.endpointId})`,
+    summary: deliveryActivitySummary(d, maxAttempts(d.policy)),
     retry: {
       // The activity ends the delivery itself when the policy is spent (attempts lost with a dead worker
       // are logged and count too). Each attempt costs Temporal at most two tries, a wait for a send slot

@@ -2,18 +2,19 @@
 # Prepares the Temporal cluster of docker-compose.yml for affiliate-hooks. Run by the one-shot
 # `temporal-setup` service (temporalio/admin-tools image) on every `docker compose up`; safe to repeat.
 #   1. waits until the frontend reports SERVING;
-#   2. creates the namespace unless it exists;
+#   2. creates the namespace unless it exists, else sets its retention (as `npm run temporal:setup` does);
 #   3. registers the custom search attributes the workflows set (SA in src/domain/search-attributes.ts).
 # Upserting an unregistered search attribute fails the workflow task, so the API and the worker start
 # only after this script has exited 0.
 #
 # Environment: TEMPORAL_ADDRESS (host:port), TEMPORAL_NAMESPACE (default "default"),
-# TEMPORAL_NAMESPACE_RETENTION (closed workflows are kept this long; default 168h).
+# TEMPORAL_NAMESPACE_RETENTION (closed workflows are kept this long; default 2160h, the 90 days of
+# RETENTION_DELIVERIES_AFTER: an event's history lasts as long as its deliveries' rows).
 set -euo pipefail
 
 address="${TEMPORAL_ADDRESS:?TEMPORAL_ADDRESS is required}"
 namespace="${TEMPORAL_NAMESPACE:-default}"
-retention="${TEMPORAL_NAMESPACE_RETENTION:-168h}"
+retention="${TEMPORAL_NAMESPACE_RETENTION:-2160h}"
 attempts=60 # tries 2 s apart for each step: two minutes
 output=''
 
@@ -36,7 +37,12 @@ if ! retry temporal operator cluster health --address "$address"; then
 fi
 
 if temporal operator namespace describe --address "$address" --namespace "$namespace" >/dev/null 2>&1; then
-  log "namespace ${namespace} exists"
+  log "namespace ${namespace} exists; retention ${retention}"
+  if ! retry temporal operator namespace update --address "$address" --namespace "$namespace" \
+    --retention "$retention"; then
+    log "could not set the retention of namespace ${namespace}: ${output}"
+    exit 1
+  fi
 else
   log "creating namespace ${namespace} (retention ${retention})"
   if ! temporal operator namespace create --address "$address" --namespace "$namespace" \

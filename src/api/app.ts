@@ -22,6 +22,8 @@ import { eventBatchRoutes } from './routes/events-batch.js';
 import { inboundRouter } from './routes/inbound.js';
 import { withInboundPaths } from './routes/inbound-openapi.js';
 import { sourceRoutes } from './routes/sources.js';
+import { eventTypeRoutes } from './routes/event-types.js';
+import { fxRateRoutes } from './routes/fx-rates.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -65,6 +67,8 @@ export function allRoutes(
     }),
     ...deliveryRoutes({ pool: deps.pool, ...temporal, logger: deps.logger }),
     ...affiliateRoutes({ pool: deps.pool, ...temporal }),
+    ...fxRateRoutes({ pool: deps.pool, accept }),
+    ...eventTypeRoutes(),
   ];
 }
 

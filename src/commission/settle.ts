@@ -32,8 +32,10 @@ import {
 } from '../domain/commission/evaluate.js';
 import { explainEvent, type Explanation } from '../domain/commission/explain.js';
 import { COMMISSION_EVENT_TYPES, type CommissionEvent } from '../domain/commission/facts.js';
+import { FX_LOOKBACK_DAYS_DEFAULT } from '../domain/fx.js';
 import type { RevshareAccount } from '../domain/commission/revshare.js';
 import { lockRevshareAccounts, parkable, revenueDifference } from './accounts.js';
+import { pairsAwaited, ratesFor } from './fx.js';
 import { finish } from './approvals.js';
 import { booked } from './notify.js';
 import { recordParked } from './parked-event.js';
@@ -116,6 +118,9 @@ export async function settleCustomerTx(
   const unattributed: string[] = [];
   // Why each event earned what it did; written with the settled mark (`markSettled`).
   const evaluations: Record<string, Explanation[]> = {};
+  // The rate pairs an event waits for: it is folded again by later settlements until they are set.
+  const fxMissing: Record<string, string[]> = {};
+  const lookbackDays = opts.fxLookbackDays ?? FX_LOOKBACK_DAYS_DEFAULT;
   let newlySettled = 0;
   for (const row of events) {
     opts.signal?.throwIfAborted();
@@ -134,9 +139,10 @@ export async function settleCustomerTx(
     };
     await savepoints.begin(tx, 'settle_event');
     try {
-      const settledEvent = await settleEvent(tx, ref, row, affiliateOf(row), state, step);
+      const settledEvent = await settleEvent(tx, ref, row, affiliateOf(row), state, step, lookbackDays);
       state = storedState(settledEvent.state);
       evaluations[row.event_id] = settledEvent.evaluation;
+      if (settledEvent.fxMissing) fxMissing[row.event_id] = settledEvent.fxMissing;
       if (!settledEvent.attributed && REEVALUATED_TYPES.has(row.type)) unattributed.push(row.event_id);
       await savepoints.release(tx, 'settle_event');
     } catch (err) {
@@ -160,7 +166,7 @@ export async function settleCustomerTx(
     result.dispatch.cancellations.push(...step.dispatch.cancellations);
   }
 
-  await markSettled(tx, operatorId, result.settled, unattributed, evaluations);
+  await markSettled(tx, operatorId, result.settled, unattributed, evaluations, fxMissing);
   await saveCustomerState(tx, ref, state, newlySettled);
   await finish(tx, ref, result);
   return result;
@@ -180,8 +186,9 @@ const REEVALUATED_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Folds one event: evaluates it under the affiliate's deal, books its intents, moves the account. Says
- * whether the event had an affiliate to be paid under, and explains what it earned (explain.ts).
+ * Folds one event: evaluates it under the affiliate's deal (with the operator's exchange rates), books its
+ * intents, moves the account. Says whether the event had an affiliate to be paid under, explains what it
+ * earned (explain.ts), and names the rate pairs it waits for, if any.
  */
 async function settleEvent(
   tx: Queryable,
@@ -190,7 +197,13 @@ async function settleEvent(
   affiliateId: string | null,
   before: CommissionState,
   result: SettlementResult,
-): Promise<{ state: CommissionState; attributed: boolean; evaluation: Explanation[] }> {
+  lookbackDays: number,
+): Promise<{
+  state: CommissionState;
+  attributed: boolean;
+  evaluation: Explanation[];
+  fxMissing: string[] | null;
+}> {
   const { operatorId } = ref;
   const affiliate = affiliateId ? await findAffiliate(tx, operatorId, affiliateId) : null;
   // A suspended affiliate accrues nothing (the ledger refuses it, below); compensations of what it earned
@@ -213,7 +226,8 @@ async function settleEvent(
   }
 
   const given = await withOpenCommissions(tx, ref, before, event);
-  const out = evaluate({ deal, state: given, event, revshareAccount: account });
+  const { needs, fx } = await ratesFor(tx, operatorId, { deal, state: given, event, lookbackDays });
+  const out = evaluate({ deal, state: given, event, revshareAccount: account, fx });
   let state = out.state;
   const ledger: Record<string, string> = {};
   for (const intent of out.intents) {
@@ -243,8 +257,9 @@ async function settleEvent(
   ) {
     await saveRevshareAccount(tx, operatorId, affiliateId!, event.data.currency, out.revshareAccount);
   }
-  const evaluation = explainEvent({ affiliateId, deal, event, before: given, evaluation: out, ledger });
-  return { state, attributed: affiliate !== null, evaluation };
+  const evaluation = explainEvent({ affiliateId, deal, event, before: given, evaluation: out, ledger, fx });
+  const fxMissing = pairsAwaited(event.type, evaluation, needs, fx);
+  return { state, attributed: affiliate !== null, evaluation, fxMissing };
 }
 
 /**

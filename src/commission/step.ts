@@ -88,6 +88,8 @@ export interface SettleOptions {
   budgetMs?: number;
   /** Aborted when the step's attempt is cancelled or timed out: it stops before the next event. */
   signal?: AbortSignal | undefined;
+  /** Days before an amount's date a rate may come from (`FX_RATE_LOOKBACK_DAYS`; src/domain/fx.ts). */
+  fxLookbackDays?: number | undefined;
 }
 
 /** A step's result before it has settled, booked or parked anything. */

@@ -201,13 +201,15 @@ export const EventEvaluation = z
       .describe(
         'earned: a commission was booked; not_earned: the rule could pay on this event and did not; ' +
           'compensated: the event undid a commission; not_applicable: the rule does not pay on this ' +
-          'type of event; pending_attribution: no affiliate with a deal yet',
+          'type of event; pending_attribution: no affiliate with a deal yet; pending: judged once the ' +
+          'operator sets a rate it needs (fx_rate_missing)',
       ),
     reason: z
       .enum(EXPLANATION_REASONS as [ExplanationReason, ...ExplanationReason[]])
       .describe(
         'Why, as a code: e.g. qualified, below_min_first_deposit, below_min_cumulative_deposits, ' +
-          'deposit_currency_differs, kyc_missing, wagering_missing, outside_window, ' +
+          'fx_rate_missing (a deposit in another currency, no rate for its day yet), ' +
+          'deposit_currency_differs (recorded before exchange rates), kyc_missing, wagering_missing, outside_window, ' +
           'country_not_eligible, deadline_passed, already_paid, affiliate_suspended, unattributed, ' +
           'no_deal, event_moves_no_commission, or the compensation reason (chargeback, ...)',
       ),

@@ -1,7 +1,9 @@
 import type { CommissionRule, DealModel } from '../domain/commission/deals.js';
 import type { CommissionStatus } from '../domain/commission/evaluate.js';
+import type { FxQuote } from '../domain/fx.js';
 import { compare, format, type Decimal } from '../domain/money.js';
 import { findAffiliate } from './affiliates.js';
+import { recordFxUses } from './fx-rates.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 
@@ -128,13 +130,16 @@ export interface NewAccrual {
   holdUntil: string | Date;
   clawbackUntil: string | Date;
   idempotencyKey: string;
+  /** The exchange rates it was judged or computed with: recorded with the entry (migration 017). */
+  fx?: readonly FxQuote[] | undefined;
 }
 
 export const ms = (t: string | Date) => new Date(t).getTime();
 
 /**
- * Books an accrual, pending until its hold ends. A replay with the same key and contents is a
- * `duplicate`; the same key with other contents is refused. A suspended affiliate accrues nothing.
+ * Books an accrual, pending until its hold ends, with the exchange rates it used. A replay with the same
+ * key and contents is a `duplicate`; the same key with other contents is refused. A suspended affiliate
+ * accrues nothing.
  */
 export async function bookAccrual(db: Queryable, a: NewAccrual): Promise<LedgerResult> {
   const { rows } = await db.query<EntryRow>(
@@ -160,7 +165,10 @@ export async function bookAccrual(db: Queryable, a: NewAccrual): Promise<LedgerR
       a.idempotencyKey,
     ],
   );
-  if (rows[0]) return { outcome: 'booked', entry: entryFromRow(rows[0]) };
+  if (rows[0]) {
+    await recordFxUses(db, a.operatorId, rows[0].id, a.fx ?? []);
+    return { outcome: 'booked', entry: entryFromRow(rows[0]) };
+  }
 
   const existing = await findEntryByKey(db, a.operatorId, a.idempotencyKey);
   if (existing) {

@@ -1,7 +1,9 @@
 import type { CommissionRule, DealModel } from '../domain/commission/deals.js';
 import type { CommissionStatus } from '../domain/commission/evaluate.js';
+import type { FxQuote } from '../domain/fx.js';
 import { format, type Decimal } from '../domain/money.js';
 import { entryFromRow, type CommissionEntry, type EntryRow } from './commission-entries.js';
+import { fxOfEntries } from './fx-rates.js';
 import type { Queryable } from './pool.js';
 import { afterCursor, NEWEST_FIRST } from './keyset.js';
 
@@ -65,6 +67,8 @@ export interface Commission {
   /** How many times it was flagged for review. */
   reviews: number;
   createdAt: Date;
+  /** The exchange rates it was judged or computed with (migration 017); empty when none was needed. */
+  fx: FxQuote[];
 }
 
 interface CommissionRow {
@@ -112,7 +116,18 @@ function commissionFromRow(r: CommissionRow): Commission {
     reversedAt: r.reversed_at,
     reviews: r.reviews,
     createdAt: r.created_at,
+    fx: [],
   };
+}
+
+/** The commissions, each with the exchange rates its entry recorded. */
+async function withFx(db: Queryable, operatorId: string, rows: CommissionRow[]): Promise<Commission[]> {
+  const fx = await fxOfEntries(
+    db,
+    operatorId,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => ({ ...commissionFromRow(r), fx: fx.get(r.id) ?? [] }));
 }
 
 /**
@@ -146,7 +161,7 @@ export async function listCommissions(
       opts.limit,
     ],
   );
-  return rows.map(commissionFromRow);
+  return withFx(db, operatorId, rows);
 }
 
 /** One commission (an accrual or a reversal entry) by id, with its current status. */
@@ -159,7 +174,7 @@ export async function getCommission(
     'SELECT * FROM commissions WHERE operator_id = $1 AND id = $2',
     [operatorId, id],
   );
-  return rows[0] ? commissionFromRow(rows[0]) : null;
+  return rows[0] ? ((await withFx(db, operatorId, rows))[0] ?? null) : null;
 }
 
 /** The commissions an event caused (accrued or reversed) or undid (rejected, flagged), for `GET /v1/events/{id}`. */
@@ -178,7 +193,7 @@ export async function commissionsOfEvent(
       ORDER BY created_at, id`,
     [operatorId, eventId],
   );
-  return rows.map(commissionFromRow);
+  return withFx(db, operatorId, rows);
 }
 
 /** Every entry of an affiliate in booking order: the audit trail balances are derived from. */
@@ -200,19 +215,33 @@ export interface Balance {
   pending: Decimal;
   /** Ever approved, including what was later reversed. */
   approved: Decimal;
-  /** Clawed back: the sum of reversal entries, zero or negative. What is owed is `approved + reversed`. */
+  /** Clawed back: the sum of reversal entries, zero or negative. */
   reversed: Decimal;
+  /**
+   * What is owed: `approved + reversed`, the approved amounts net of their clawbacks (only an approved
+   * commission is reversed, so it is never negative). Lifetime, like the others: nothing here knows about
+   * payouts, so a payout system subtracts what it has paid (a reversal after a payout leaves payable below
+   * the amount paid: the affiliate's debt).
+   */
+  payable: Decimal;
 }
 
 /** An affiliate's balances per currency, summed from the entries alone (see the migration's bucket table). */
 export async function balances(db: Queryable, operatorId: string, affiliateId: string): Promise<Balance[]> {
-  const { rows } = await db.query<{ currency: string; pending: string; approved: string; reversed: string }>(
+  const { rows } = await db.query<{
+    currency: string;
+    pending: string;
+    approved: string;
+    reversed: string;
+    payable: string;
+  }>(
     `SELECT currency,
             COALESCE(sum(CASE kind WHEN 'accrual' THEN amount
                                    WHEN 'approval' THEN -amount
                                    WHEN 'rejection' THEN -amount END), 0) AS pending,
             COALESCE(sum(amount) FILTER (WHERE kind = 'approval'), 0) AS approved,
-            COALESCE(sum(amount) FILTER (WHERE kind = 'reversal'), 0) AS reversed
+            COALESCE(sum(amount) FILTER (WHERE kind = 'reversal'), 0) AS reversed,
+            COALESCE(sum(amount) FILTER (WHERE kind IN ('approval', 'reversal')), 0) AS payable
        FROM commission_entries
       WHERE operator_id = $1 AND affiliate_id = $2
       GROUP BY currency
@@ -224,5 +253,6 @@ export async function balances(db: Queryable, operatorId: string, affiliateId: s
     pending: format(r.pending, r.currency),
     approved: format(r.approved, r.currency),
     reversed: format(r.reversed, r.currency),
+    payable: format(r.payable, r.currency),
   }));
 }

@@ -67,10 +67,11 @@ export async function saveCustomerState(
 }
 
 /**
- * The customer's unsettled events of `types`, and those settled while the customer had no affiliate
- * once they have one, in event-time order. Two branches, each on its partial index, so a step reads
- * what is open, not the customer's whole history (a trader's 10,000 settled events: 214 ms as one OR
- * over the customer's events, 1.5 ms so).
+ * The customer's unsettled events of `types`, those settled while the customer had no affiliate once
+ * they have one, and those settled while their CPA waited for an exchange rate (`fx_missing`), in
+ * event-time order. Three branches, each on its partial index, so a step reads what is open, not the
+ * customer's whole history (a trader's 10,000 settled events: 214 ms as one OR over the customer's
+ * events, 1.5 ms so).
  */
 export async function unsettledEvents(
   db: Queryable,
@@ -89,7 +90,11 @@ export async function unsettledEvents(
           AND EXISTS (SELECT 1 FROM customers c
                         JOIN affiliates a ON a.operator_id = c.operator_id
                                          AND a.affiliate_id = c.attribution->>'affiliateId'
-                       WHERE c.operator_id = $1 AND c.customer_id = $2)) open
+                       WHERE c.operator_id = $1 AND c.customer_id = $2)
+       UNION ALL
+       SELECT event_id, type, settled_at, occurred_at, received_at, payload, facts FROM events
+        WHERE operator_id = $1 AND customer_id = $2 AND fx_missing IS NOT NULL AND NOT settled_unattributed
+          AND settled_at IS NOT NULL AND settlement_parked_at IS NULL AND type = ANY($3)) open
       ORDER BY occurred_at, received_at, event_id`,
     [ref.operatorId, ref.customerId, types],
   );
@@ -97,7 +102,8 @@ export async function unsettledEvents(
 }
 
 /**
- * Marks events settled (keeping a first settlement's time); `unattributed` ones to be folded again. Each
+ * Marks events settled (keeping a first settlement's time); `unattributed` ones to be folded again, and
+ * those in `fxMissing` with the rate pairs (`EUR/USD`) they wait for (any other loses its mark). Each
  * event's `evaluation` (why it earned what it did, by event id) is written by the same statement.
  */
 export async function markSettled(
@@ -106,12 +112,14 @@ export async function markSettled(
   settled: readonly string[],
   unattributed: readonly string[],
   evaluations: Readonly<Record<string, Explanation[]>> = {},
+  fxMissing: Readonly<Record<string, string[]>> = {},
 ): Promise<void> {
   await db.query(
     `UPDATE events SET settled_at = coalesce(settled_at, now()), settled_unattributed = (event_id = ANY($3)),
-            evaluation = coalesce($4::jsonb -> event_id, evaluation)
+            evaluation = coalesce($4::jsonb -> event_id, evaluation),
+            fx_missing = (SELECT array_agg(p) FROM jsonb_array_elements_text($5::jsonb -> event_id) AS p)
       WHERE operator_id = $1 AND event_id = ANY($2)`,
-    [operatorId, settled, unattributed, JSON.stringify(evaluations)],
+    [operatorId, settled, unattributed, JSON.stringify(evaluations), JSON.stringify(fxMissing)],
   );
 }
 

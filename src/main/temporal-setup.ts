@@ -1,13 +1,15 @@
 /**
  * `npm run temporal:setup`: prepares the Temporal cluster at TEMPORAL_ADDRESS for this project: creates
- * TEMPORAL_NAMESPACE if missing and registers the project's search attributes. Idempotent; run it before
- * the first deployment and after upgrades that add search attributes.
+ * TEMPORAL_NAMESPACE if missing, sets its retention of closed workflows to match the deliveries' rows,
+ * and registers the project's search attributes. Idempotent; run it before the first deployment, after
+ * upgrades that add search attributes, and after changing RETENTION_DELIVERIES_AFTER.
  *
- *   npm run temporal:setup                        namespace retention 7d when it is created
- *   npm run temporal:setup -- --retention 30d     (an existing namespace's retention is left alone)
+ *   npm run temporal:setup                        namespace retention RETENTION_DELIVERIES_AFTER (90d)
+ *   npm run temporal:setup -- --retention 30d     another retention (created or updated to it)
  */
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
+import { formatDuration } from '../domain/duration.js';
 import { temporalConnectOptions, temporalSettingsFrom } from '../temporal/connection-options.js';
 import { setupCluster } from './host/setup-cluster.js';
 import { startupConfig } from './startup-config.js';
@@ -24,7 +26,7 @@ try {
     const result = await setupCluster({
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
-      retention: values.retention,
+      retention: values.retention ?? formatDuration(config.RETENTION_DELIVERIES_AFTER),
       log: (line) => console.log(line),
     });
     console.log(

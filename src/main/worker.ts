@@ -1,9 +1,11 @@
+import { cleanUpInputFrom } from '../config/retention.js';
 import { createPool } from '../db/pool.js';
 import { createDeliveryRuntime } from '../delivery/deps.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
 import { temporalSettingsFrom } from '../temporal/connection-options.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
+import { ensureRetentionSchedule, RETENTION_SCHEDULE_ID } from '../temporal/retention-schedule.js';
 import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
 import { createWorker } from './host/worker.js';
@@ -44,6 +46,17 @@ const reconciler = startReconciler(
     graceMs: config.RECONCILE_GRACE,
   },
   config.RECONCILE_INTERVAL,
+);
+// The retention clean-up runs on this task queue, on the settings this worker read (a failure is logged:
+// deliveries must not wait for it).
+await ensureRetentionSchedule(await gateway.client(), {
+  taskQueue: config.TEMPORAL_TASK_QUEUE,
+  everyMs: config.RETENTION_CLEANUP_INTERVAL,
+  input: cleanUpInputFrom(config),
+}).then(
+  (done) => logger.info({ schedule: RETENTION_SCHEDULE_ID }, `retention schedule ${done}`),
+  (err: Error) =>
+    logger.error({ schedule: RETENTION_SCHEDULE_ID, err: err.message }, 'retention schedule not set'),
 );
 const metrics = config.WORKER_METRICS_PORT
   ? startMetricsServer(pool, config.HOST, config.WORKER_METRICS_PORT, logger)

@@ -107,7 +107,7 @@ function people() {
 }
 
 describe("an event's evaluation", () => {
-  it("the README's example done literally: an EUR first deposit under a USD CPA explains deposit_currency_differs", async () => {
+  it("the README's example done literally without an exchange rate: an EUR first deposit under a USD CPA waits (fx_rate_missing)", async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, usdCpa());
     await send(reg(customerId, affiliateId));
@@ -130,8 +130,8 @@ describe("an event's evaluation", () => {
         affiliateId,
         dealModel: 'cpa',
         rule: 'cpa',
-        outcome: 'not_earned',
-        reason: 'deposit_currency_differs',
+        outcome: 'pending',
+        reason: 'fx_rate_missing',
       },
     );
     assert.match(e.detail, /50\.00 EUR/);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { Webhook } from 'standardwebhooks';
 import { customerWorkflowId } from '../../src/domain/ids.js';
 import { assertDocumentedWebhook } from '../support/documented.js';
@@ -60,7 +61,13 @@ async function commissions(affiliateId: string, status?: string) {
 async function balance(affiliateId: string) {
   const res = await api('GET', `/v1/affiliates/${affiliateId}/balance`);
   assert.equal(res.status, 200);
-  return res.body.balances as { currency: string; pending: string; approved: string; reversed: string }[];
+  return res.body.balances as {
+    currency: string;
+    pending: string;
+    approved: string;
+    reversed: string;
+    payable: string;
+  }[];
 }
 
 async function eventually<T>(
@@ -241,7 +248,7 @@ describe('cpa: accrual, hold, approval', () => {
     const [approved] = await commissionsWith(affiliateId, (l) => l[0]?.status === 'approved', 15_000);
     assert.equal(approved!.id, pending!.id);
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00', payable: '100.00' },
     ]);
 
     const got = await rx.waitFor(`/cpa/${affiliateId}`, 2);
@@ -270,7 +277,7 @@ describe('cpa: accrual, hold, approval', () => {
     );
   });
 
-  it('events settled during a hold keep its one timer: started once, never cancelled', async () => {
+  it('events settled during a hold keep its one timer: started once, never cancelled, saying what it waits for', async () => {
     const { affiliateId, customerId } = people();
     await putAffiliate(affiliateId, cpa({ holdPeriod: '4s', clawbackWindow: '1h' }));
     await send(reg(customerId, affiliateId));
@@ -282,10 +289,11 @@ describe('cpa: accrual, hold, approval', () => {
     await send(dep(customerId, '30.00'));
     await settled(customerId, 4);
     const handle = sys.client.workflow.getHandle(customerWorkflowId(op.id, customerId));
-    assert.deepEqual(
-      await handle.query('commissionHolds'),
-      (await commissions(affiliateId)).map((c) => ({ commissionId: c.id, holdUntil: c.holdUntil })),
-    );
+    const held = (await commissions(affiliateId)).map((c) => ({
+      commissionId: c.id,
+      holdUntil: c.holdUntil,
+    }));
+    assert.deepEqual(await handle.query('commissionHolds'), held);
     await commissionsWith(affiliateId, (l) => l[0]?.status === 'approved', 15_000);
     await handle.result();
     const events = (await handle.fetchHistory()).events!;
@@ -297,6 +305,14 @@ describe('cpa: accrual, hold, approval', () => {
     };
     assert.deepEqual(timers, { started: 1, fired: 1, cancelled: 0, signals: timers.signals });
     assert.ok(timers.signals >= 2, 'the two deposits during the hold arrived as signals');
+    // The Web UI shows the timer's summary: which hold it waits for, and what its end does.
+    const timer = events.find((e) => e.timerStartedEventAttributes)!;
+    assert.ok(timer.userMetadata?.summary, 'the hold timer has a summary');
+    assert.equal(
+      defaultPayloadConverter.fromPayload(timer.userMetadata.summary),
+      `hold of ${held[0]!.commissionId} ends ${held[0]!.holdUntil}: approve the commissions of customer ` +
+        `${customerId} whose hold has ended`,
+    );
   });
 
   it('a first deposit below minFirstDeposit accrues nothing, whatever comes after', async () => {
@@ -384,7 +400,7 @@ describe('compensation', () => {
       ['accrual', 'rejection'],
     );
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '0.00', reversed: '0.00' },
+      { currency: 'EUR', pending: '0.00', approved: '0.00', reversed: '0.00', payable: '0.00' },
     ]);
     const ev = await api('GET', `/v1/events/${cb.id}`);
     assert.equal(ev.body.commissions[0].id, rejected!.id);
@@ -408,7 +424,7 @@ describe('compensation', () => {
     assert.equal(reversal.status, 'reversed');
     assert.equal(original.status, 'reversed');
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00', payable: '0.00' },
     ]);
     // A second chargeback of that deposit reverses nothing more.
     await send(chargeback(customerId, d.data.depositId));
@@ -428,7 +444,7 @@ describe('compensation', () => {
     const [flagged] = await commissionsWith(affiliateId, (l) => l[0]?.reviews === 1);
     assert.equal(flagged!.status, 'approved');
     assert.deepEqual(await balance(affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '0.00', payable: '100.00' },
     ]);
   });
 

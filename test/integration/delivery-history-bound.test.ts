@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { attemptsOf } from '../../src/db/deliveries.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
@@ -61,6 +62,8 @@ interface Run {
   runId: string;
   events: number;
   continuedAsNew: boolean;
+  /** The summaries of the run's timers: what the Web UI says each wait waits for. */
+  timers: string[];
 }
 
 /** The runs of a workflow id, oldest first, each with its history length: follows the continue-as-new chain. */
@@ -76,7 +79,12 @@ async function runsOf(workflowId: string): Promise<Run[]> {
     const events: HistoryEvent[] = history.events ?? [];
     const next: string | null | undefined =
       events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
-    runs.push({ runId, events: events.length, continuedAsNew: Boolean(next) });
+    const timers = events
+      .filter((e) => e.timerStartedEventAttributes)
+      .map((e) =>
+        e.userMetadata?.summary ? String(defaultPayloadConverter.fromPayload(e.userMetadata.summary)) : '',
+      );
+    runs.push({ runId, events: events.length, continuedAsNew: Boolean(next), timers });
     runId = next;
   }
   return runs;
@@ -129,6 +137,22 @@ describe('a long-running event continues as new', () => {
     assert.deepEqual(
       runs.map((r) => r.continuedAsNew),
       [...runs.slice(1).map(() => true), false],
+    );
+    // Every wait says in the Web UI what it waits for, in a continued run too: the run before hands over
+    // what the last attempt ran into.
+    const host = new URL(rx.url('/')).host.replaceAll('.', '\\.');
+    const waits = runs.flatMap((r) => r.timers);
+    for (const summary of waits) {
+      assert.match(
+        summary,
+        new RegExp(
+          `^retry deliver customer\\.registered to ${host} \\(ep_\\w+\\) after HTTP 500, attempt [2-9] of 9$`,
+        ),
+      );
+    }
+    assert.ok(
+      runs.slice(1).some((r) => r.timers.length),
+      'a continued run waits out a handed-over schedule',
     );
 
     // The last run's result has every delivery, with its final status.

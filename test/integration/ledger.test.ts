@@ -271,7 +271,7 @@ describe('transitions: pending -> approved | rejected, approved -> reversed', ()
     const original = (await listEntries(pool, operatorId, affiliateId)).find((e) => e.id === a.id);
     assert.deepEqual(original, a, 'the accrual row is untouched');
     assert.deepEqual(await balances(pool, operatorId, affiliateId), [
-      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00' },
+      { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00', payable: '0.00' },
     ]);
   });
 
@@ -441,8 +441,8 @@ describe('listing and balances', () => {
     );
 
     assert.deepEqual(await balances(pool, operatorId, affiliateId), [
-      { currency: 'EUR', pending: '10.00', approved: '20.00', reversed: '0.00' },
-      { currency: 'USD', pending: '0.00', approved: '40.00', reversed: '-40.00' },
+      { currency: 'EUR', pending: '10.00', approved: '20.00', reversed: '0.00', payable: '20.00' },
+      { currency: 'USD', pending: '0.00', approved: '40.00', reversed: '-40.00', payable: '0.00' },
     ]);
     await assertLedgerInvariants(pool, operatorId, affiliateId);
   });
@@ -678,6 +678,7 @@ function expectedBalances(model: Model) {
       pending: format(b.pending, currency),
       approved: format(b.approved, currency),
       reversed: format(b.reversed, currency),
+      payable: format(add(b.approved, b.reversed), currency),
     }));
 }
 

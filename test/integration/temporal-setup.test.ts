@@ -103,6 +103,18 @@ describe('setupCluster', () => {
     assert.equal(lines.filter((l) => l.endsWith(' already present')).length, names.length);
   });
 
+  it("brings an existing namespace's retention to the one asked for (RETENTION_DELIVERIES_AFTER), once", async () => {
+    const lines: string[] = [];
+    const result = await setupCluster({ connection, namespace, retention: '90d', log: (l) => lines.push(l) });
+    assert.equal(result.namespaceCreated, false);
+    assert.equal(result.retentionUpdated, true);
+    assert.ok(lines.includes(`namespace ${namespace} retention 3d -> 90d`), lines.join('\n'));
+    const described = await connection.workflowService.describeNamespace({ namespace });
+    assert.equal(Number(described.config?.workflowExecutionRetentionTtl?.seconds), 90 * 86_400);
+    const again = await setupCluster({ connection, namespace, retention: '90d' });
+    assert.equal(again.retentionUpdated, false, 'a second run finds it set');
+  });
+
   it('afterwards, a workflow starts in the namespace with every search attribute set', async () => {
     const client = new Client({ connection, namespace });
     const nextAttemptAt = new Date(Date.now() + 60_000);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { EVENT_DETAILS_SCHEMAS, webhookBodySchema } from '../../src/contract/emitted-events.js';
+import { eventTypeEntry } from '../../src/contract/event-type-catalogue.js';
 import { isInboundEventType, type EventType } from '../../src/domain/event-types.js';
 
 /**
@@ -17,9 +19,19 @@ export function assertDocumentedDetails(type: string, details: Record<string, un
   assert.deepEqual(undocumented, [], `${type} carries fields docs/events.md does not list`);
 }
 
-/** That a webhook body an endpoint received is what the OpenAPI `webhooks` entry of its type describes. */
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+
+/**
+ * That a webhook body an endpoint received is what the OpenAPI `webhooks` entry of its type describes, and
+ * what the JSON Schema `GET /v1/event-types` publishes for it accepts (read by Ajv, as a receiver would).
+ */
 export function assertDocumentedWebhook(body: { type: string; data: { details: Record<string, unknown> } }) {
   const parsed = webhookBodySchema(body.type as EventType).safeParse(body);
   assert.ok(parsed.success, `${body.type} body as documented: ${JSON.stringify(parsed.error?.issues)}`);
+  const validate = ajv.compile(eventTypeEntry(body.type as EventType).schema);
+  assert.ok(
+    validate(body),
+    `${body.type} body under its published schema: ${JSON.stringify(validate.errors)}`,
+  );
   assertDocumentedDetails(body.type, body.data.details);
 }

@@ -18,6 +18,10 @@ export function testEnv() {
     adminToken: process.env.ADMIN_TOKEN!,
     encryptionKeys: process.env.SECRETS_ENCRYPTION_KEYS!.split(','),
     temporalCli: process.env.TEMPORAL_CLI,
+    /** The dev server's Web UI (http://127.0.0.1:<port>). */
+    temporalUiUrl: process.env.TEMPORAL_UI_URL,
+    /** Chromium for the browser test, found or installed by test/run.ts. */
+    chromiumPath: process.env.CHROMIUM_PATH,
     tmpDir: process.env.TEST_TMP_DIR,
   };
 }

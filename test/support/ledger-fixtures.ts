@@ -13,9 +13,18 @@ export const T0 = Date.parse('2026-01-01T00:00:00Z');
 export const at = (days: number) => new Date(T0 + days * DAY).toISOString();
 
 export function balancesFromEntries(entries: CommissionEntry[]) {
-  const by = new Map<string, { currency: string; pending: string; approved: string; reversed: string }>();
+  type Sums = { currency: string; pending: string; approved: string; reversed: string; payable: string };
+  const by = new Map<string, Sums>();
   for (const e of entries) {
-    const b = by.get(e.currency) ?? { currency: e.currency, pending: '0', approved: '0', reversed: '0' };
+    const b = by.get(e.currency) ?? {
+      currency: e.currency,
+      pending: '0',
+      approved: '0',
+      reversed: '0',
+      payable: '0',
+    };
+    // What is owed moves with approvals and reversals alone, whatever else happens to the commission.
+    if (e.kind === 'approval' || e.kind === 'reversal') b.payable = add(b.payable, e.amount);
     if (e.kind === 'accrual') b.pending = add(b.pending, e.amount);
     if (e.kind === 'approval') {
       b.pending = sub(b.pending, e.amount);
@@ -32,6 +41,7 @@ export function balancesFromEntries(entries: CommissionEntry[]) {
       pending: format(b.pending, b.currency),
       approved: format(b.approved, b.currency),
       reversed: format(b.reversed, b.currency),
+      payable: format(b.payable, b.currency),
     }));
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../../src/domain/commission/explain.js';
 import type { CommissionEvent } from '../../src/domain/commission/facts.js';
 import type { RevshareAccount } from '../../src/domain/commission/revshare.js';
+import { fxKey, type FxTable } from '../../src/domain/fx.js';
 
 const AFF = 'aff-1';
 const timing = { holdPeriod: '30d', clawbackWindow: '90d' };
@@ -42,25 +43,32 @@ const kyc = (at: string, kycStatus: 'pending' | 'verified' | 'rejected') =>
 function explainLast(
   deal: Deal | null,
   events: CommissionEvent[],
-  opts: { affiliateId?: string | null; ledger?: Record<string, string> } = {},
+  opts: { affiliateId?: string | null; ledger?: Record<string, string>; fx?: FxTable } = {},
 ): Explanation[] {
+  const fx = opts.fx ?? {};
   let state: CommissionState = initialState('player-1');
   let account: RevshareAccount | null = null;
   let out: Explanation[] = [];
   events.forEach((event, i) => {
-    const evaluation = evaluate({ deal, state, event, revshareAccount: account });
+    const evaluation = evaluate({ deal, state, event, revshareAccount: account, fx });
     out = explainEvent({
       affiliateId: opts.affiliateId === undefined ? AFF : opts.affiliateId,
       deal,
       event,
       before: state,
       evaluation,
+      fx,
       ...(i === events.length - 1 && opts.ledger ? { ledger: opts.ledger } : {}),
     });
     state = evaluation.state;
     account = evaluation.revshareAccount;
   });
   return out;
+}
+
+/** The operator's EUR -> USD rate of one date, as the settlement resolves it for amounts of that date. */
+function eurUsd(date: string, rate: string): FxTable {
+  return { [fxKey('EUR', 'USD', date)]: { from: 'EUR', to: 'USD', rate, date } };
 }
 
 function one(list: Explanation[]): Explanation {
@@ -88,23 +96,43 @@ describe('explaining a CPA', () => {
     expectReason(e, 'earned', 'qualified', /100\.00 USD earned/);
   });
 
-  it("deposit_currency_differs: the README's EUR deposit against a USD CPA, both currencies named", () => {
+  it("fx_rate_missing: the README's EUR deposit against a USD CPA, without a rate, waits and names the rate to set", () => {
     const e = one(explainLast(cpa({}), [registered(), deposit(day(2), '50.00', 'EUR')]));
-    expectReason(e, 'not_earned', 'deposit_currency_differs', /50\.00 EUR.*USD only/);
-    assert.equal(e.detail, 'first deposit 50.00 EUR; the CPA counts deposits in USD only');
+    expectReason(e, 'pending', 'fx_rate_missing', /50\.00 EUR on 2026-01-02: no EUR -> USD rate/);
+    assert.match(e.detail, /PUT \/v1\/fx-rates\/2026-01-02/);
   });
 
-  it('deposit_currency_differs under a cumulative minimum: the uncounted deposits and the tally', () => {
+  it("with the operator's rate, the README's EUR deposit earns the USD CPA, and the detail names the rate", () => {
+    const fx = eurUsd('2026-01-02', '1.0850');
+    const e = one(
+      explainLast(cpa({ minFirstDeposit: '50.00' }), [registered(), deposit(day(2), '50.00', 'EUR')], { fx }),
+    );
+    expectReason(e, 'earned', 'qualified', /100\.00 USD earned.*converted at 1\.0850 EUR\/USD of 2026-01-02/);
+  });
+
+  it('below_min_first_deposit for a converted deposit shows its value in the CPA currency and the rate', () => {
+    const fx = eurUsd('2026-01-02', '0.90');
+    const e = one(
+      explainLast(cpa({ minFirstDeposit: '50.00' }), [registered(), deposit(day(2), '50.00', 'EUR')], { fx }),
+    );
+    expectReason(e, 'not_earned', 'below_min_first_deposit', /50\.00 EUR \(45\.00 USD at 0\.90 EUR\/USD/);
+  });
+
+  it('fx_rate_missing under a cumulative minimum: the deposit without a rate is named', () => {
     const deal = cpa({ minCumulativeDeposits: '100.00' });
     const e = one(
       explainLast(deal, [registered(), deposit(day(2), '80.00'), deposit(day(3), '50.00', 'EUR')]),
     );
-    expectReason(
-      e,
-      'not_earned',
-      'deposit_currency_differs',
-      /50\.00 EUR not counted.*counted 80\.00 of 100\.00 USD/,
+    expectReason(e, 'pending', 'fx_rate_missing', /50\.00 EUR on 2026-01-03/);
+  });
+
+  it('a cumulative minimum counts a converted deposit: qualified at its moment', () => {
+    const deal = cpa({ minCumulativeDeposits: '100.00' });
+    const fx = eurUsd('2026-01-03', '1.10');
+    const e = one(
+      explainLast(deal, [registered(), deposit(day(2), '80.00'), deposit(day(3), '20.00', 'EUR')], { fx }),
     );
+    expectReason(e, 'earned', 'qualified', /1\.10 EUR\/USD of 2026-01-03/);
   });
 
   it('below_min_first_deposit, with the figures', () => {
@@ -257,7 +285,7 @@ describe('explaining the other rules', () => {
     assert.deepEqual(
       list.map((e) => [e.rule, e.outcome, e.reason]),
       [
-        ['cpa', 'not_earned', 'deposit_currency_differs'],
+        ['cpa', 'pending', 'fx_rate_missing'],
         ['revshare', 'not_applicable', 'event_moves_no_commission'],
       ],
     );
@@ -364,8 +392,9 @@ describe('explaining an event no deal can judge', () => {
   });
 
   it('every reason the vocabulary lists but a handful of rare ones is produced above', () => {
-    // qualification_changed needs a paid CPA broken by a late event; refund is its deposit-refund twin.
-    const rare = new Set(['qualification_changed', 'refund']);
+    // qualification_changed needs a paid CPA broken by a late event; refund is its deposit-refund twin;
+    // deposit_currency_differs is only in evaluations recorded before exchange rates.
+    const rare = new Set(['qualification_changed', 'refund', 'deposit_currency_differs']);
     const missing = EXPLANATION_REASONS.filter((r) => !covered.has(r) && !rare.has(r));
     assert.deepEqual(missing, []);
   });

@@ -125,10 +125,36 @@ describe('configuration', () => {
       () => loadConfig({ SECRETS_ENCRYPTION_KEYS: ADMIN.SECRETS_ENCRYPTION_KEYS }, 'api'),
       /ADMIN_TOKEN/,
     );
+    // temporal:setup sets the namespace retention to match the deliveries' rows.
     assert.deepEqual(Object.keys(loadConfig({}, 'temporal-setup')).sort(), [
+      'RETENTION_DELIVERIES_AFTER',
       'TEMPORAL_ADDRESS',
       'TEMPORAL_NAMESPACE',
     ]);
+  });
+
+  it('keeps attempt logs 30 days and events and deliveries 90 by default, conversions at least as long as events', () => {
+    const worker = loadConfig({ SECRETS_ENCRYPTION_KEYS: ADMIN.SECRETS_ENCRYPTION_KEYS }, 'worker');
+    const day = 86_400_000;
+    assert.equal(worker.RETENTION_ATTEMPTS_AFTER, 30 * day);
+    assert.equal(worker.RETENTION_DELIVERIES_AFTER, 90 * day);
+    assert.equal(worker.RETENTION_EVENTS_AFTER, 90 * day);
+    assert.equal(worker.RETENTION_CONVERSIONS_AFTER, 180 * day);
+    assert.equal(worker.RETENTION_BATCH_SIZE, 5000);
+    assert.throws(
+      () =>
+        loadConfig(
+          {
+            SECRETS_ENCRYPTION_KEYS: ADMIN.SECRETS_ENCRYPTION_KEYS,
+            RETENTION_EVENTS_AFTER: '200d',
+            RETENTION_INBOUND_AFTER: '1m',
+          },
+          'worker',
+        ),
+      (err: Error) =>
+        /RETENTION_CONVERSIONS_AFTER: must be at least RETENTION_EVENTS_AFTER/.test(err.message) &&
+        /RETENTION_INBOUND_AFTER: must be at least 5m/.test(err.message),
+    );
   });
 
   it('every setting is read by some entry point, and the README says which', () => {

@@ -60,6 +60,21 @@ describe('the OpenAPI description', () => {
     }
   });
 
+  it('describes exchange rates: the routes, their refusals, the rates a commission used, a waiting evaluation', () => {
+    const put = doc.paths['/v1/fx-rates/{date}'].put;
+    assert.equal(
+      resolved(put.requestBody.content['application/json'].schema),
+      doc.components.schemas.FxRatesIn,
+    );
+    assert.match(put.responses['409'].description, /^`fx_rate_used`: /);
+    assert.ok(put.responses['422']);
+    assert.ok(doc.paths['/v1/fx-rates/{date}'].get && doc.paths['/v1/fx-rates'].get);
+    assert.ok(doc.components.schemas.CommissionOut.properties.fx, 'a commission shows its rates');
+    const evaluation = doc.components.schemas.EventEvaluation.properties;
+    assert.ok(evaluation.outcome.enum.includes('pending'));
+    assert.ok(evaluation.reason.enum.includes('fx_rate_missing'));
+  });
+
   it('states one decision rule for commissions, as the README does', () => {
     const approve = doc.paths['/v1/commissions/{id}/approve'].post.responses;
     const reject = doc.paths['/v1/commissions/{id}/reject'].post.responses;

@@ -7,6 +7,7 @@ import {
   postbackCarriage,
   postbackMeaning,
   subscriptionIssues,
+  UNDOABLE_CONVERSION_TYPES,
   undoneConversionKey,
 } from '../../src/domain/postback/meaning.js';
 import {
@@ -232,5 +233,16 @@ describe('a chargeback rendered as a reversal', () => {
       negativePayoutOnReversal: true,
     });
     assert.equal(url(netting), `${BASE}?t=cb-1&a=-50.00&of=evt-ftd-1`);
+  });
+});
+
+describe('conversions a negative event can undo', () => {
+  it('are exactly the types undoneConversionKey names, so retention keeps every conversion a reversal needs', () => {
+    const named = new Set<string>();
+    for (const type of ALL_EVENT_TYPES) {
+      const key = undoneConversionKey(type, { depositId: 'd-1', challengeId: 'c-1' });
+      if (key) named.add(key.type);
+    }
+    assert.deepEqual([...named].sort(), [...UNDOABLE_CONVERSION_TYPES].sort());
   });
 });

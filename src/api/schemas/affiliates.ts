@@ -3,6 +3,7 @@ import type { Affiliate, Commission } from '../../db/ledger.js';
 import { dealProblems, type Deal } from '../../domain/commission/deals.js';
 import { isDuration } from '../../domain/duration.js';
 import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from '../../contract/common.js';
+import { FxUsedOut } from './fx-rates.js';
 
 /** Affiliates, deals and commissions (docs/api-v1.md section 6). Shapes here; meaning checked by `dealProblems`. */
 
@@ -120,6 +121,11 @@ export const CommissionOut = z
     reason: z.string().nullable(),
     reviews: z.number().describe('Times flagged for a person to look at'),
     createdAt: z.string(),
+    fx: z
+      .array(FxUsedOut)
+      .describe(
+        'The exchange rates the commission was judged with (a CPA counting deposits in another currency); empty when none',
+      ),
   })
   .meta({ id: 'CommissionOut' });
 
@@ -133,7 +139,13 @@ export const BalanceOut = z
   .object({
     affiliateId: z.string(),
     balances: z.array(
-      z.object({ currency: z.string(), pending: z.string(), approved: z.string(), reversed: z.string() }),
+      z.object({
+        currency: z.string(),
+        pending: z.string().meta({ description: 'Accrued, neither approved nor rejected yet' }),
+        approved: z.string().meta({ description: 'Ever approved, including what was reversed later' }),
+        reversed: z.string().meta({ description: 'Clawed back: the sum of reversals, zero or negative' }),
+        payable: z.string().meta({ description: 'What is owed over the lifetime: approved plus reversed' }),
+      }),
     ),
   })
   .meta({ id: 'BalanceOut' });
@@ -172,5 +184,6 @@ export function toCommissionOut(c: Commission) {
     reason: c.reason,
     reviews: c.reviews,
     createdAt: c.createdAt.toISOString(),
+    fx: c.fx,
   };
 }

@@ -16,7 +16,7 @@ export function accrueCpa(run: Run, deal: Deal, facts: CustomerFacts): void {
   if (!terms || facts.status?.value === 'duplicate') return;
   const key = idempotencyKeys.cpa(facts.customerId);
   if (run.has(key)) return;
-  const q = cpaQualification(terms, facts);
+  const q = cpaQualification(terms, facts, run.fx);
   if (!q.qualified) return;
   run.accrue(
     deal,
@@ -28,6 +28,7 @@ export function accrueCpa(run: Run, deal: Deal, facts: CustomerFacts): void {
       amount: terms.amount,
       currency: terms.currency,
       occurredAt: q.at,
+      fx: q.fx,
     },
     { cpaTerms: terms },
   );

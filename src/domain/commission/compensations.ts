@@ -40,10 +40,12 @@ export function compensate(run: Run, before: CustomerFacts, facts: CustomerFacts
   }
   // A CPA whose conditions held before this event and no longer do: clawed back for a chargeback or a
   // refund; flagged for review when a late, earlier-dated event changed the picture.
+  // A CPA the facts cannot judge for a missing rate is left alone: nothing is undone on a guess.
   for (const c of run.commissions) {
     if (c.rule !== 'cpa' || !c.cpaTerms) continue;
-    if (!cpaQualification(c.cpaTerms, before).qualified || cpaQualification(c.cpaTerms, facts).qualified)
-      continue;
+    if (!cpaQualification(c.cpaTerms, before, run.fx).qualified) continue;
+    const now = cpaQualification(c.cpaTerms, facts, run.fx);
+    if (now.qualified || now.shortfall === 'fx_rate_missing') continue;
     if (event.type === 'deposit.chargeback') run.compensate(c.idempotencyKey, 'chargeback');
     else if (event.type === 'deposit.refunded') run.compensate(c.idempotencyKey, 'refund');
     else run.compensate(c.idempotencyKey, 'qualification_changed', true);

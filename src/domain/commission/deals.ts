@@ -28,7 +28,8 @@ export interface DealTiming {
 
 /**
  * When a customer qualifies for a CPA. Every condition given must hold at one moment of event time; the
- * moment the last one comes true is when the CPA is earned. Deposits count only in the CPA's currency.
+ * moment the last one comes true is when the CPA is earned. A deposit in another currency counts at the
+ * operator's exchange rate of its day (src/domain/fx.ts); without one the CPA waits for it.
  * With neither `minFirstDeposit` nor `minCumulativeDeposits`, a first deposit of any amount is required:
  * a CPA pays for a depositing customer.
  */

@@ -12,6 +12,7 @@
  * Times are event times. A commission's hold and clawback window both run from its own event time: the
  * moment of qualification for a CPA, the event's `occurredAt` otherwise. Pure and workflow-safe.
  */
+import type { FxTable } from '../fx.js';
 import { neg } from '../money.js';
 import { accrueChallenge, accrueCpa, accrueLot, accrueRevshare } from './accruals.js';
 import { compensate, sweeps } from './compensations.js';
@@ -50,6 +51,11 @@ export interface EvaluationInput {
    * Ignored for other events.
    */
   revshareAccount?: RevshareAccount | null;
+  /**
+   * The operator's exchange rates for the deposits the deal's CPA counts in another currency (resolved by
+   * the caller, `ratesNeededFor`); a rate missing here makes the CPA wait (`fx_rate_missing`).
+   */
+  fx?: FxTable;
 }
 
 export interface Evaluation {
@@ -115,7 +121,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
 
   const before = input.state.facts;
   const facts = applyEvent(before, event);
-  const run = new Run(input.state.commissions, event);
+  const run = new Run(input.state.commissions, event, input.fx ?? {});
 
   compensate(run, before, facts);
 

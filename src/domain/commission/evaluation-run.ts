@@ -4,6 +4,7 @@
  * compensates one (reject, reverse or review, by its status and clawback window). Pure and workflow-safe.
  */
 import { parseDuration } from '../duration.js';
+import type { FxQuote, FxTable } from '../fx.js';
 import { isPositive, type Decimal } from '../money.js';
 import type { CommissionRule, Deal } from './deals.js';
 import type { CommissionEvent } from './facts.js';
@@ -25,6 +26,8 @@ export class Run {
   constructor(
     commissions: AccruedCommission[],
     readonly event: CommissionEvent,
+    /** The exchange rates resolved for this evaluation (see src/domain/fx.ts). */
+    readonly fx: FxTable = {},
   ) {
     this.commissions = [...commissions];
   }
@@ -74,16 +77,19 @@ export class Run {
       amount: Decimal;
       currency: string;
       occurredAt: string;
+      fx?: FxQuote[];
     },
     extra: Pick<AccruedCommission, 'challengeId' | 'cpaTerms'> = {},
   ): void {
     if (this.has(fields.idempotencyKey) || !isPositive(fields.amount)) return;
     const occurredAt = new Date(Date.parse(fields.occurredAt)).toISOString();
+    const { fx, ...rest } = fields;
     const intent: AccrueIntent = {
       type: 'accrue',
       rule,
       model: deal.model,
-      ...fields,
+      ...rest,
+      ...(fx?.length ? { fx } : {}),
       occurredAt,
       holdUntil: addDuration(occurredAt, deal.holdPeriod),
       clawbackUntil: addDuration(occurredAt, deal.clawbackWindow),

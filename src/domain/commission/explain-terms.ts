@@ -17,6 +17,11 @@ export const EXPLANATION_OUTCOMES = [
   'not_applicable',
   /** No affiliate with a deal to judge the event by, yet: it is judged once there is one. */
   'pending_attribution',
+  /**
+   * The rule cannot judge the event yet for want of something the operator provides (`fx_rate_missing`):
+   * it is judged again once it is there.
+   */
+  'pending',
 ] as const;
 export type ExplanationOutcome = (typeof EXPLANATION_OUTCOMES)[number];
 
@@ -35,7 +40,10 @@ const OWN_REASONS = [
   'wagering_missing',
   'no_deposit',
   'outside_window',
+  /** Recorded before exchange rates existed: a deposit in another currency did not count. */
   'deposit_currency_differs',
+  /** A deposit the CPA counts is in another currency and the operator has no rate for its date yet. */
+  'fx_rate_missing',
   'below_min_first_deposit',
   'below_min_cumulative_deposits',
   'ngr_below_paid_level',

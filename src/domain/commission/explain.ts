@@ -7,6 +7,7 @@
  * accrual blockers, the rules' own conditions). The settlement records it with the event
  * (`events.evaluation`); `GET /v1/events/{id}` returns it. Pure and workflow-safe.
  */
+import type { FxQuote, FxTable } from '../fx.js';
 import type { CommissionRule, Deal } from './deals.js';
 import type { Evaluation } from './evaluate.js';
 import { explainCpa } from './explain-cpa.js';
@@ -37,6 +38,8 @@ export interface ExplainInput {
    * (`affiliate_suspended`, ...). An accrual not listed counts as booked.
    */
   ledger?: Readonly<Record<string, string>>;
+  /** The exchange rates the evaluation was given. */
+  fx?: FxTable;
 }
 
 /** The rules a deal pays under, in the order they are explained. */
@@ -91,7 +94,7 @@ function explainRule(input: ExplainInput, deal: Deal, rule: CommissionRule): Rul
   const facts = input.evaluation.state.facts;
   switch (rule) {
     case 'cpa':
-      return explainCpa(deal, input.before, facts);
+      return explainCpa(deal, input.before, facts, input.fx);
     case 'revshare':
       return explainRevshare(input, facts);
     case 'lot':
@@ -108,13 +111,20 @@ const LABEL: Record<CommissionRule, string> = {
   challenge: 'challenge commission',
 };
 
+/** `; deposits converted at 1.0850 EUR/USD of 2026-12-04`: the rates an accrual records. */
+function ratesText(fx: readonly FxQuote[] | undefined): string {
+  if (!fx?.length) return '';
+  const rates = fx.map((q) => `${q.rate} ${q.from}/${q.to} of ${q.date}`).join(', ');
+  return `; deposits converted at ${rates}`;
+}
+
 function explainAccrual(input: ExplainInput, a: AccrueIntent): RuleExplanation {
   const what = `${LABEL[a.rule]} of ${a.amount} ${a.currency}`;
   const answer = input.ledger?.[a.idempotencyKey] ?? 'booked';
   if (answer === 'booked') {
     const detail =
       a.rule === 'cpa'
-        ? `${what} earned: every condition held at ${a.occurredAt} (event ${a.causeEventId})`
+        ? `${what} earned: every condition held at ${a.occurredAt} (event ${a.causeEventId})${ratesText(a.fx)}`
         : `${what} earned`;
     return { outcome: 'earned', reason: a.rule === 'cpa' ? 'qualified' : 'accrued', detail };
   }

@@ -12,6 +12,7 @@
  *
  * (`/` cannot occur in an operator's ids, so the parts never run together.) Pure and workflow-safe.
  */
+import type { FxQuote } from '../fx.js';
 import type { Decimal } from '../money.js';
 import type { CommissionRule, CpaTerms, DealModel } from './deals.js';
 import type { CustomerFacts } from './facts.js';
@@ -74,6 +75,8 @@ export interface AccrueIntent {
   occurredAt: string;
   holdUntil: string;
   clawbackUntil: string;
+  /** The exchange rates the commission was judged or computed with; absent when none was needed. */
+  fx?: FxQuote[];
 }
 
 export interface CompensateIntent {

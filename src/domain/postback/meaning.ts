@@ -61,6 +61,12 @@ export function postbackMeaning(type: string): PostbackMeaning | null {
 }
 
 /**
+ * The conversions an operator's negative event can undo (undoneConversionKey's types): retention keeps them,
+ * with their deliveries, long enough for a late chargeback or refund to be rendered as their reversal.
+ */
+export const UNDOABLE_CONVERSION_TYPES = ['deposit.completed', 'challenge.purchased'] as const;
+
+/**
  * For an operator's negative event, the conversion it undoes, found among the customer's events: the
  * deposit of the same `depositId`, the challenge purchase of the same `challengeId`. Null for other types
  * (a commission notification names its conversion itself) or when the key is missing.

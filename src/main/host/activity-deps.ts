@@ -54,13 +54,14 @@ export function temporalPorts(io: {
 /** The activities' dependencies as a process (API with embedded worker, worker, test system) wires them. */
 export function activityDepsFrom(
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'> &
-    Partial<Pick<Config, BreakerKey>>,
+    Partial<Pick<Config, BreakerKey | 'FX_RATE_LOOKBACK_DAYS'>>,
   runtime: DeliveryRuntime,
   io: Pick<DeliveryDeps, 'pool' | 'logger'> & { client: Client },
 ): ActivityDeps {
   const { pool, client, logger } = io;
   return {
     ...deliveryDepsFrom(config, runtime, { pool, logger }),
+    fxLookbackDays: config.FX_RATE_LOOKBACK_DAYS,
     ports: temporalPorts({ pool, client, taskQueue: config.TEMPORAL_TASK_QUEUE, logger }),
   };
 }

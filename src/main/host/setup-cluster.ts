@@ -38,7 +38,12 @@ const POLL_INTERVAL_MS = 250;
 export interface SetupClusterOptions {
   connection: Connection;
   namespace: string;
-  /** How long closed workflows are kept, as a duration string (`"7d"`). Used only when creating the namespace. */
+  /**
+   * How long closed workflows are kept, as a duration string (`"90d"`): the namespace is created with it,
+   * and an existing namespace with another retention is updated to it, so Temporal's history of an event
+   * lasts as long as its deliveries' rows (RETENTION_DELIVERIES_AFTER). Unset: 7d on creation, an existing
+   * namespace left as it is.
+   */
   retention?: string;
   /** Receives one line per action taken or found already done. */
   log?: (line: string) => void;
@@ -47,6 +52,8 @@ export interface SetupClusterOptions {
 export interface SetupClusterResult {
   /** True when this run registered the namespace. */
   namespaceCreated: boolean;
+  /** True when this run changed an existing namespace's retention to the one asked for. */
+  retentionUpdated: boolean;
   /** Search attributes this run registered. */
   added: string[];
   /** Search attributes that were registered already, with the expected type. */
@@ -67,6 +74,10 @@ export async function setupCluster(opts: SetupClusterOptions): Promise<SetupClus
   const retentionMs = parseDuration(retention);
 
   const namespaceCreated = await ensureNamespace(connection, namespace, retentionMs, log);
+  const retentionUpdated =
+    !namespaceCreated && opts.retention !== undefined
+      ? await ensureRetention(connection, namespace, retentionMs, log)
+      : false;
 
   const wanted = new Map<string, IndexedValueType>(
     Object.values(SA).map((key) => [key.name, INDEXED_TYPE[key.type]]),
@@ -113,7 +124,27 @@ export async function setupCluster(opts: SetupClusterOptions): Promise<SetupClus
     added.push(name);
     log(`search attribute ${name} (${typeName(type)}) added`);
   }
-  return { namespaceCreated, added, alreadyPresent };
+  return { namespaceCreated, retentionUpdated, added, alreadyPresent };
+}
+
+/** Sets an existing namespace's retention to `retentionMs` unless it has it; true when it changed it. */
+async function ensureRetention(
+  connection: Connection,
+  namespace: string,
+  retentionMs: number,
+  log: (line: string) => void,
+): Promise<boolean> {
+  const described = await connection.workflowService.describeNamespace({ namespace });
+  const ttl = described.config?.workflowExecutionRetentionTtl;
+  const currentMs = ttl ? Number(ttl.seconds ?? 0) * 1000 + Math.round((ttl.nanos ?? 0) / 1e6) : null;
+  if (currentMs === retentionMs) return false;
+  await connection.workflowService.updateNamespace({
+    namespace,
+    config: { workflowExecutionRetentionTtl: msNumberToTs(retentionMs) },
+  });
+  const was = currentMs === null ? 'unset' : formatDuration(currentMs);
+  log(`namespace ${namespace} retention ${was} -> ${formatDuration(retentionMs)}`);
+  return true;
 }
 
 /**

@@ -1,0 +1,194 @@
+/**
+ * `GET /v1/event-types` against real deliveries: the schemas the API serves accept the bodies endpoints
+ * really receive, one of every type this walk can make happen (every type an operator sends, `deposit.ftd`,
+ * the four commission notifications, `webhook.test`, and `endpoint.disabled` with the dead letter of a gone
+ * endpoint). The other operational types are checked against the same schemas where their own tests make
+ * them happen (test/support/documented.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { ALL_EVENT_TYPES } from '../../src/domain/event-types.js';
+import { uniqueId } from '../support/factories.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import { startSystem, type System } from '../support/system.js';
+
+let sys: System;
+let rx: Receiver;
+let op: { id: string; apiKey: string };
+
+before(async () => {
+  sys = await startSystem();
+  rx = await startReceiver();
+  op = await sys.createOperator('event types');
+});
+after(async () => {
+  await sys?.stop();
+  await rx?.stop();
+});
+
+const api = (method: string, path: string, json?: unknown, apiKey: string | undefined = op.apiKey) =>
+  sys.request(method, path, { apiKey, json });
+
+async function eventually<T>(
+  what: string,
+  get: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function send(event: Record<string, unknown>) {
+  const res = await api('POST', '/v1/events', event);
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+}
+
+async function endpoint(path: string, fields: Record<string, unknown>) {
+  const res = await api('POST', '/v1/endpoints', { url: rx.url(path), ...fields });
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  return res.body as { id: string };
+}
+
+describe('GET /v1/event-types', () => {
+  it('answers the catalogue to an operator, one type by name, 404 for another name, 401 without a key', async () => {
+    const all = await api('GET', '/v1/event-types');
+    assert.equal(all.status, 200);
+    assert.deepEqual(
+      all.body.data.map((e: { type: string }) => e.type),
+      [...ALL_EVENT_TYPES],
+    );
+    const one = await api('GET', '/v1/event-types/deposit.ftd');
+    assert.equal(one.status, 200);
+    assert.deepEqual(
+      one.body,
+      all.body.data.find((e: { type: string }) => e.type === 'deposit.ftd'),
+    );
+    const unknown = await api('GET', '/v1/event-types/deposit.ftdd');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, 'not_found');
+    assert.equal((await api('GET', '/v1/event-types', undefined, 'ahk_wrong')).status, 401);
+  });
+
+  it("validates a real delivered body of every type the walk makes against that type's served schema", async () => {
+    const catalogue = (await api('GET', '/v1/event-types')).body.data as {
+      type: string;
+      kind: string;
+      schema: object;
+      example: { data: { details: Record<string, unknown> } };
+    }[];
+    const byType = new Map(catalogue.map((e) => [e.type, e]));
+    const affiliateId = uniqueId('aff');
+    const deal = {
+      model: 'cpa',
+      amount: '100.00',
+      currency: 'EUR',
+      qualification: { minFirstDeposit: '10.00' },
+      holdPeriod: '30d',
+      clawbackWindow: '90d',
+    };
+    const put = await api('PUT', `/v1/affiliates/${affiliateId}`, { name: affiliateId, deal });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    const all = await endpoint('/all', { eventTypes: ['*'], affiliateId });
+    // Operational events reach only endpoints that name them; `/gone` answers 410 and is disabled.
+    await endpoint('/ops', { eventTypes: ['endpoint.disabled', 'delivery.exhausted'] });
+    await endpoint('/gone', { eventTypes: ['customer.registered'], affiliateId });
+    rx.script('/gone', [{ status: 410 }]);
+
+    const now = Date.now();
+    const at = (minutes: number) => new Date(now - 60 * 60_000 + minutes * 60_000).toISOString();
+    const customer = () => uniqueId('player');
+    const register = (customerId: string) =>
+      send({
+        id: uniqueId('reg'),
+        type: 'customer.registered',
+        occurredAt: at(0),
+        customerId,
+        attribution: { affiliateId, clickId: 'c-9f1', subIds: { sub1: 'spring' } },
+        data: { country: 'DE' },
+      });
+    const deposit = (customerId: string, minute: number) =>
+      send({
+        id: uniqueId('dep'),
+        type: 'deposit.completed',
+        occurredAt: at(minute),
+        customerId,
+        data: { depositId: `d-${customerId}`, amount: '50.00', currency: 'EUR' },
+      });
+    const commissionOf = (customerId: string) =>
+      eventually(`${customerId}'s commission`, async () => {
+        const res = await api('GET', `/v1/affiliates/${affiliateId}/commissions`);
+        return (res.body.data as { id: string; customerId: string }[]).find(
+          (c) => c.customerId === customerId,
+        );
+      });
+
+    // Approved by hand, then charged back: accrued, approved, reversed.
+    const a = customer();
+    await register(a);
+    await deposit(a, 1);
+    const ca = await commissionOf(a);
+    assert.equal((await api('POST', `/v1/commissions/${ca.id}/approve`)).status, 200);
+    await send({
+      id: uniqueId('cb'),
+      type: 'deposit.chargeback',
+      occurredAt: at(3),
+      customerId: a,
+      data: { depositId: `d-${a}`, amount: '50.00', currency: 'EUR', reason: 'dispute' },
+    });
+    // Rejected by hand.
+    const b = customer();
+    await register(b);
+    await deposit(b, 1);
+    const cb = await commissionOf(b);
+    assert.equal(
+      (await api('POST', `/v1/commissions/${cb.id}/reject`, { reason: 'duplicate player' })).status,
+      200,
+    );
+    // Every other type an operator sends, with the catalogue's own example data.
+    const c = customer();
+    await register(c);
+    const rest = catalogue.filter(
+      (e) =>
+        e.kind === 'inbound' &&
+        !['customer.registered', 'deposit.completed', 'deposit.chargeback'].includes(e.type),
+    );
+    for (const [i, e] of rest.entries())
+      await send({
+        id: uniqueId('ev'),
+        type: e.type,
+        occurredAt: at(10 + i),
+        customerId: c,
+        data: e.example.data.details,
+      });
+    assert.equal((await api('POST', `/v1/endpoints/${all.id}/test`)).status, 202);
+
+    const expected = new Set([
+      ...catalogue.filter((e) => e.kind !== 'operational').map((e) => e.type),
+      'endpoint.disabled',
+    ]);
+    const bodies = await eventually(
+      'a body of every expected type',
+      async () => {
+        const got = [...rx.requests('/all'), ...rx.requests('/ops')].map(
+          (r) => JSON.parse(r.body) as { type: string },
+        );
+        const seen = new Set(got.map((g) => g.type));
+        return [...expected].every((t) => seen.has(t)) ? got : undefined;
+      },
+      60_000,
+    );
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    for (const body of bodies) {
+      const entry = byType.get(body.type);
+      assert.ok(entry, `${body.type} is in the catalogue`);
+      const validate = ajv.compile(entry.schema);
+      assert.ok(validate(body), `${body.type}: ${JSON.stringify(validate.errors)}`);
+    }
+  });
+});
