@@ -126,6 +126,8 @@ describe('creating and reading an endpoint', () => {
       rateLimitPerSecond: 50,
       enabled: true,
       disabledReason: null,
+      // A new endpoint's breaker is closed: nothing has failed yet.
+      breaker: { state: 'closed', since: null, nextProbeAt: null, consecutiveFailures: 0 },
     });
     assertAbout(createdAt, Date.now(), 10_000);
     assert.equal(updatedAt, createdAt);
