@@ -1,6 +1,7 @@
-import { balances, findAffiliate, getCommission, listCommissions, upsertAffiliate } from '../../db/ledger.js';
+import { balances, findAffiliate, getCommission, listCommissions } from '../../db/ledger.js';
 import type { Deal } from '../../domain/commission/deals.js';
 import { decideCommission, type Decision, type DecisionDeps } from '../../ingest/decide-commission.js';
+import { putAffiliate } from '../../ingest/put-affiliate.js';
 import { decodeCursor, page } from '../cursor.js';
 import { errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
@@ -35,7 +36,8 @@ function affiliateOnlyRoutes(deps: DecisionDeps) {
     defineRoute({
       method: 'put',
       path: '/v1/affiliates/{affiliateId}',
-      summary: 'Create or replace an affiliate and its deal (booked commissions keep their terms)',
+      summary:
+        'Create or replace an affiliate and its deal (booked commissions keep their terms); emits `affiliate.created`, `affiliate.updated` or `affiliate.status_changed` when something changed',
       auth: 'operator',
       params: AffiliateParams,
       body: AffiliateIn,
@@ -45,7 +47,7 @@ function affiliateOnlyRoutes(deps: DecisionDeps) {
         422: { description: 'Invalid deal', schema: ErrorOut },
       },
       handler: async ({ params, body, operator }) => {
-        const { affiliate, created } = await upsertAffiliate(deps.pool, operator.id, params.affiliateId, {
+        const { affiliate, created } = await putAffiliate(deps, operator.id, params.affiliateId, {
           name: body.name,
           status: body.status,
           deal: body.deal as Deal,
