@@ -42,7 +42,7 @@ function affiliateOnlyRoutes(deps: DecisionDeps) {
       params: AffiliateParams,
       body: AffiliateIn,
       responses: {
-        200: { description: 'Replaced', schema: AffiliateOut },
+        200: { description: 'Replaced, or unchanged (then nothing is emitted)', schema: AffiliateOut },
         201: { description: 'Created', schema: AffiliateOut },
         422: { description: 'Invalid deal', schema: ErrorOut },
       },
