@@ -21,11 +21,11 @@ import { ErrorOut } from '../../contract/common.js';
 
 const notFound = (what: string) => ({ description: `No such ${what} for this operator`, schema: ErrorOut });
 
-export function affiliateRoutes(deps: DecisionDeps) {
+export function affiliateRoutes(deps: DecisionDeps & { startTimeoutMs?: number }) {
   return [...affiliateOnlyRoutes(deps), ...commissionRoutes(deps)];
 }
 
-function affiliateOnlyRoutes(deps: DecisionDeps) {
+function affiliateOnlyRoutes(deps: DecisionDeps & { startTimeoutMs?: number }) {
   const mustFindAffiliate = async (operatorId: string, affiliateId: string) => {
     const a = await findAffiliate(deps.pool, operatorId, affiliateId);
     if (!a) throw errors.notFound(`Affiliate ${affiliateId}`);
