@@ -24,6 +24,11 @@ export interface ActivityPorts {
    * failing too long), as disabling it through the API does; returns at once.
    */
   endEndpointWaits(operatorId: string, endpointId: string, reason: EndpointEndedReason): void;
+  /**
+   * In the background: wakes the deliveries waiting for an endpoint's breaker that has just closed (longest
+   * waiting first), or hands the next probe of one still open to the delivery waiting longest and wakes it.
+   */
+  wakeBreakerWaits(endpointId: string, change: 'closed' | 'probe_failed'): void;
 }
 
 /** A failed server-side attempt, as the event workflow's `deliveryAttemptFailed` signal carries it. */

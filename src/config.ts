@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
+import { BREAKER_CONFIG, BREAKER_KEYS } from './config/breaker.js';
 import { durationMs } from './config/durations.js';
 import { fxSettings } from './config/fx.js';
 import { RETENTION_KEYS, RETENTION_SETTINGS, retentionProblems } from './config/retention.js';
@@ -166,6 +167,7 @@ export const ConfigSchema = z.object({
     .min(1)
     .default(4)
     .describe('After this many failed attempts of one delivery, `delivery.failing` is emitted.'),
+  ...BREAKER_CONFIG,
   ...fxSettings,
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -245,6 +247,7 @@ const WORKER_HOST = [
   'HTTPS_ONLY',
   'ENDPOINT_DISABLE_AFTER',
   'DELIVERY_FAILING_AFTER_ATTEMPTS',
+  ...BREAKER_KEYS,
   'FX_RATE_LOOKBACK_DAYS',
   'SHUTDOWN_GRACE',
   'LOG_LEVEL',

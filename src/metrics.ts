@@ -49,6 +49,20 @@ export const rateLimitWaits = new Counter({
   registers: [registry],
 });
 
+export const breakerTransitions = new Counter({
+  name: 'affiliate_hooks_endpoint_breaker_transitions_total',
+  help: 'Endpoint circuit breakers that opened (failed attempts in a row), closed (a probe or any attempt succeeded), or stayed open after a failed probe.',
+  labelNames: ['change'] as const,
+  registers: [registry],
+});
+
+export const breakerWaits = new Counter({
+  name: 'affiliate_hooks_endpoint_breaker_waits_total',
+  help: 'Deliveries held by an open endpoint breaker and handed to Temporal to wait (no attempt spent): the named prober until the probe is due, the others until woken.',
+  labelNames: ['role'] as const,
+  registers: [registry],
+});
+
 export const commissionEntries = new Counter({
   name: 'affiliate_hooks_commission_entries_total',
   help: 'Ledger entries booked by committed settlement steps, by kind and currency.',

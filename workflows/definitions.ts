@@ -8,6 +8,12 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 /** Attempt a waiting (`retrying`) delivery now instead of at its scheduled time. */
 export const retryDeliverySignal = defineSignal<[{ deliveryId: string }]>('retryDelivery');
 
+/**
+ * Its endpoint's breaker let it go (closed, or this delivery probes next): a delivery waiting for the
+ * breaker looks again now. Sent by the delivery workers, not an operator's call.
+ */
+export const wakeDeliverySignal = defineSignal<[{ deliveryId: string }]>('wakeDelivery');
+
 /** Stop a delivery that has not finished; it ends `cancelled`. */
 export const cancelDeliverySignal = defineSignal<[{ deliveryId: string; reason?: string }]>('cancelDelivery');
 

@@ -24,6 +24,7 @@ import { progressAttributes, progressDetails } from './event-progress.js';
 import { endSummary, firstAttemptSummary, logSummary, retryTimerSummary } from './wait-summaries.js';
 import {
   attemptFailure,
+  breakerWaitsOnly,
   deliveryActivityOptions,
   settle,
   TERMINAL,
@@ -49,6 +50,12 @@ const SCHEDULE_FROM_STORE = 'delivery-signal-on-state-change';
  * absent (a redriven run whose deliveries all succeeded used to publish nothing).
  */
 const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
+
+/**
+ * From this patch on, a delivery whose activity Temporal gave up on while it only waited for its endpoint's
+ * breaker (no attempt spent) is driven on by a new activity, never dead-lettered for waiting.
+ */
+const BREAKER_WAITS = 'delivery-breaker-waits';
 
 /** The record-only local activities, named in the Web UI by what they write about which delivery. */
 function bookkeeping(summary: string) {
@@ -143,6 +150,18 @@ export class EventDeliveries {
     }
   }
 
+  /**
+   * `wakeDelivery`: the endpoint's breaker let this delivery go (it closed, or this one probes next): a wait
+   * ends now. Not during its local first attempt nor once an interruption is under way.
+   */
+  wake(deliveryId: string): void {
+    const d = this.byId.get(deliveryId);
+    if (!d || this.handingOff || !d.active || d.local || !d.scope || d.interrupt !== null) return;
+    if (TERMINAL.has(d.status)) return;
+    d.interrupt = 'retry';
+    d.scope.cancel();
+  }
+
   /** `cancelDelivery`: an attempt on the wire is aborted and waited for; the delivery ends `cancelled`. */
   cancelOne(deliveryId: string, reason: string | undefined): void {
     const d = this.byId.get(deliveryId);
@@ -224,6 +243,8 @@ export class EventDeliveries {
           this.noteFailure(d, attemptFailure(err));
           continue;
         }
+        // Temporal gave up on waits for the breaker alone: nothing was spent, so drive on.
+        if (breakerWaitsOnly(err) && patched(BREAKER_WAITS)) continue;
         // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
         const message = err instanceof Error ? err.message : String(err);
         await bookkeeping(endSummary(d, 'failed')).finishDelivery({

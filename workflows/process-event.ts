@@ -8,7 +8,8 @@
  * `cancelled by request`, or `endpoint_disabled` / `endpoint_deleted` when its endpoint's sweep sends it),
  * redriveDeliveries (deliver reopened failed deliveries again; a closed workflow is started again under its
  * id), deliveryAttemptFailed (from the activity, for visibility: only when a failed
- * server-side attempt changes the delivery's state, pending -> retrying). Query: deliveries.
+ * server-side attempt changes the delivery's state, pending -> retrying), wakeDelivery (from the workers: the
+ * endpoint's breaker let a delivery waiting for it go; ends that wait now). Query: deliveries.
  * An attempt the activity sent but could not log comes back `unrecorded`: a record-only local activity
  * logs it (retried until PostgreSQL is back) and the workflow waits out its delay itself: never a resend.
  * Exits: completes when every delivery has ended (succeeded, failed = the dead letter, or cancelled); or,
@@ -21,7 +22,8 @@
  * of a delivery's first failure (the local attempt's result, or one `deliveryAttemptFailed` signal when
  * the first attempt ran server-side) and of its end, not of the retries between, which Temporal runs
  * without a workflow task. A rate-limit wait costs a server-side retry; a waiting delivery costs no
- * worker CPU.
+ * worker CPU. A delivery held by its endpoint's open breaker waits on a server-side retry too (no attempt
+ * spent), until a probe that succeeds wakes it (a signal) or its recheck comes.
  * So the search attributes, details and `deliveries` query change with a delivery's state, not each attempt:
  * a waiting delivery's `DeliveryAttempt` / `NextAttemptAt` are its first failure's ("retrying since about",
  * see event-progress.ts); the live figures are on the pending activity and in PostgreSQL (the REST API).
@@ -52,6 +54,7 @@ import {
   deliveryAttemptFailedSignal,
   redriveDeliveriesSignal,
   retryDeliverySignal,
+  wakeDeliverySignal,
   type DeliveryView,
 } from './definitions.js';
 
@@ -96,6 +99,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   setHandler(deliveriesQuery, () => deliveries.views());
   setHandler(deliveryAttemptFailedSignal, (info) => deliveries.attemptFailed(info));
   setHandler(retryDeliverySignal, ({ deliveryId }) => deliveries.retry(deliveryId));
+  setHandler(wakeDeliverySignal, ({ deliveryId }) => deliveries.wake(deliveryId));
   setHandler(cancelDeliverySignal, ({ deliveryId, reason }) => deliveries.cancelOne(deliveryId, reason));
   setHandler(redriveDeliveriesSignal, ({ deliveryIds }) => deliveries.redrive(deliveryIds));
 

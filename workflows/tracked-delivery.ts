@@ -98,6 +98,12 @@ export function attemptFailure(err: unknown): AttemptFailure | null {
   return details && typeof details.attempt === 'number' && details.nextAttemptAt ? details : null;
 }
 
+/** Temporal gave up on an activity whose last try only waited for the endpoint's breaker (sent nothing). */
+export function breakerWaitsOnly(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : null;
+  return cause instanceof ApplicationFailure && cause.type === ACTIVITY_FAILURES.breakerOpen;
+}
+
 export function track(plan: DeliveryPlan): Tracked {
   return {
     deliveryId: plan.deliveryId,

@@ -5,6 +5,7 @@ import { ACTIVITY_FAILURES } from '../../src/domain/activity-failures.js';
 import { CANCEL_REASONS } from '../../src/domain/cancel-reasons.js';
 import { maxAttempts } from '../../src/domain/retry-policy.js';
 import { attemptContext } from './attempt-context.js';
+import { waitForBreaker } from './breaker.js';
 import { followUp, sendOvertakenReversal } from './follow-ups.js';
 import { judge } from './judge.js';
 import { preparePostback } from './prepare-postback.js';
@@ -24,8 +25,8 @@ import {
 
 /**
  * One attempt of one delivery (registered as `deliverWebhook`; it sends postbacks too), in stages:
- * load (and mark the attempt in flight) -> prepare (webhook or postback) -> take the send slot -> send ->
- * judge -> record -> follow-ups.
+ * load (and mark the attempt in flight, unless the endpoint's open breaker holds it: then it waits) ->
+ * prepare (webhook or postback) -> take the send slot -> send -> judge -> record -> follow-ups.
  *
  * Before the send, a fault throws and Temporal retries. From the send on, nothing throws a retryable
  * error that would send again: the outcome is judged and logged as data. A failed attempt with attempts
@@ -50,8 +51,11 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
         'attempt lost with its worker',
       );
     }
+    // Deliveries a stopped worker left waiting for a breaker that closed: woken now, in the background.
+    if (ctx.breaker_sweep_due) deps.ports?.wakeBreakerWaits(ctx.endpoint_id, 'closed');
     const early = await endWithoutSending(deps, ctx, input);
     if (early) return early;
+    if (ctx.breaker_held) return await waitForBreaker(deps, ctx, input.deliveryId, input.driveBase);
     const prepared = await beforeTheSend(deps, ctx, input.deliveryId);
     if (typeof prepared === 'string') {
       await finishDelivery(deps.pool, input.deliveryId, 'cancelled', prepared);

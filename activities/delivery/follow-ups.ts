@@ -6,6 +6,7 @@ import {
   type EmittedEventType,
   type OperationalEventType,
 } from '../../src/domain/event-types.js';
+import { followBreaker } from './breaker.js';
 import type { Recorded } from './record.js';
 import type { AttemptSubject, Decision, DeliverDeps, DeliverOutcome, RetryingOutcome } from './types.js';
 
@@ -13,7 +14,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
  * What follows a logged attempt: the reversal a delivered-while-overtaken conversion owes, endpoint
- * health (410, failing too long), operational events. Returns where the delivery stands. Best effort
+ * health (410, failing too long, its breaker moving), operational events. Returns where the delivery stands. Best effort
  * except the reversal, whose failure is thrown: the retried activity finds the delivery finished and
  * only sends the reversal, never the request again.
  */
@@ -32,6 +33,7 @@ export async function followUp(
     error,
   });
   const ops = operationalEvents(deps, s);
+  await followBreaker(deps, s, recorded, ops.emit);
   if (decision.status === 'succeeded') {
     if (recorded.status === 'succeeded' && recorded.replacedByEventId)
       await sendOvertakenReversal(deps, s, recorded.replacedByEventId);
@@ -133,23 +135,24 @@ async function bestEffort<T>(deps: DeliverDeps, s: AttemptSubject, fn: () => Pro
  * for deliveries of operational events themselves (a failing endpoint would otherwise feed itself), and
  * best effort: the event row is durable and the reconciler starts it if Temporal was away.
  */
-function operationalEvents(deps: DeliverDeps, s: AttemptSubject) {
+export function operationalEvents(deps: DeliverDeps, s: AttemptSubject) {
   return {
     async emit(type: OperationalEventType, discriminator: string, extra: Record<string, unknown>) {
       if (!deps.ports || isOperationalEventType(s.eventType)) return;
       try {
         // Each one is a workflow: none unless an endpoint of the operator listens for this type.
         if (!(await findSubscribedEndpoints(deps.pool, s.operatorId, type, null)).length) return;
-        const subject = type === 'endpoint.disabled' ? s.endpointId : s.deliveryId;
+        const aboutEndpoint = type.startsWith('endpoint.');
+        const subject = aboutEndpoint ? s.endpointId : s.deliveryId;
         await deps.ports.emitInternalEvent(
           { startTimeoutMs: 5_000 },
           {
             operatorId: s.operatorId,
-            key: `${type}~${subject}~${type === 'endpoint.disabled' ? Date.now() : discriminator}`,
+            key: `${type}~${subject}~${aboutEndpoint ? Date.now() : discriminator}`,
             type,
             data: {
               endpointId: s.endpointId,
-              ...(type === 'endpoint.disabled'
+              ...(aboutEndpoint
                 ? {}
                 : { deliveryId: s.deliveryId, eventId: s.eventId, eventType: s.eventType }),
               ...extra,

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { recordAttempt, type DeliveryStatus } from '../../src/db/deliveries.js';
+import { recordAttempt, type BreakerChange } from '../../src/db/attempt-record.js';
+import type { DeliveryStatus } from '../../src/db/deliveries.js';
+import { DEFAULT_BREAKER } from '../../src/domain/breaker.js';
 import { deliveryAttempts, statusClass } from '../../src/metrics.js';
 import type { AttemptSubject, Decision, DeliverDeps } from './types.js';
 
@@ -8,6 +10,10 @@ export interface Recorded {
   /** The delivery's status after the write (a delivery cancelled meanwhile keeps `cancelled`). */
   status: DeliveryStatus;
   replacedByEventId: string | null;
+  /** How the attempt moved its endpoint's breaker, if it did. */
+  breakerChange: BreakerChange;
+  /** The next probe's earliest time, when the breaker is open after this attempt. */
+  breakerProbeAt: Date | null;
 }
 
 /** Pauses between tries to log an attempt in-process: about 5 s in all, then the workflow takes over. */
@@ -45,12 +51,30 @@ export function writeAttempt(
   decision: Decision,
 ): Promise<Recorded> {
   const { line } = decision;
-  return recordAttempt(deps.pool, subject.deliveryId, subject.endpointId, {
-    ...line,
-    startedAt: new Date(line.startedAt),
-    status: decision.status === 'retrying' ? 'retrying' : decision.status,
-    nextAttemptAt: decision.nextAttemptAt ? new Date(decision.nextAttemptAt) : null,
-  });
+  return recordAttempt(
+    deps.pool,
+    subject.deliveryId,
+    subject.endpointId,
+    {
+      ...line,
+      startedAt: new Date(line.startedAt),
+      status: decision.status === 'retrying' ? 'retrying' : decision.status,
+      nextAttemptAt: decision.nextAttemptAt ? new Date(decision.nextAttemptAt) : null,
+      breakerEffect: breakerEffect(decision.verdict),
+    },
+    deps.breaker ?? DEFAULT_BREAKER,
+  );
+}
+
+/**
+ * What an attempt tells the endpoint's breaker: a failure the policy retries counts against it; an answer
+ * the endpoint meant (a 2xx, or a tracker's refusal) shows it alive; a cancelled attempt or a 410 (which
+ * disables the endpoint) neither.
+ */
+function breakerEffect(verdict: Decision['verdict']): 'failure' | 'success' | null {
+  if (verdict === 'retry') return 'failure';
+  if (verdict === 'success' || verdict === 'rejected') return 'success';
+  return null;
 }
 
 /** Counts a logged attempt: the delivery's status after it, and the answer's status class. */

@@ -95,6 +95,19 @@ export const EMITTED_EVENT_DATA_SCHEMAS = {
       failingSince: timestamp('With `failing`: since when every attempt failed').optional(),
     })
     .describe('An endpoint was disabled; its pending retries end `cancelled`'),
+  'endpoint.breaker_opened': z
+    .object({
+      endpointId: id('The endpoint'),
+      nextProbeAt: timestamp('The earliest time one of its deliveries probes it'),
+    })
+    .describe(
+      'An endpoint failed `BREAKER_FAILURE_THRESHOLD` attempts in a row: one delivery at a time probes it while the others wait, spending no attempt',
+    ),
+  'endpoint.breaker_closed': z
+    .object({ endpointId: id('The endpoint') })
+    .describe(
+      'An attempt to an endpoint whose breaker was open succeeded: its waiting deliveries go out again',
+    ),
   'settlement.parked': z
     .object({
       eventId: id('The event set aside'),

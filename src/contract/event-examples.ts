@@ -200,6 +200,18 @@ export const EVENT_EXAMPLES: Record<EventType, StoredEventView> = {
     { endpointId: delivery.endpointId, reason: 'gone' },
     'machinery',
   ),
+  'endpoint.breaker_opened': emitted(
+    'endpoint.breaker_opened~ep_3nV8qL2wX5kR9tYb~1795774146000',
+    'endpoint.breaker_opened',
+    { endpointId: delivery.endpointId, nextProbeAt: '2026-11-27T10:06:00.000Z' },
+    'machinery',
+  ),
+  'endpoint.breaker_closed': emitted(
+    'endpoint.breaker_closed~ep_3nV8qL2wX5kR9tYb~1795774746000',
+    'endpoint.breaker_closed',
+    { endpointId: delivery.endpointId },
+    'machinery',
+  ),
   'settlement.parked': emitted(
     'settlement.parked~evt-ch-9',
     'settlement.parked',

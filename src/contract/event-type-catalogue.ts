@@ -68,6 +68,10 @@ const DESCRIPTIONS: Record<EventType, string> = {
   'delivery.exhausted': 'A delivery failed for good: the dead letter, to be re-driven',
   'delivery.recovered': 'A delivery announced as failing succeeded after all',
   'endpoint.disabled': 'An endpoint was disabled (it answered 410, or only failed for too long)',
+  'endpoint.breaker_opened':
+    "An endpoint's last attempts all failed: one delivery at a time probes it while the others wait",
+  'endpoint.breaker_closed':
+    'An endpoint whose breaker was open answered again: its waiting deliveries go out',
   'settlement.parked': 'A commission event that cannot be settled was set aside for a person',
 };
 

@@ -29,6 +29,8 @@ export interface Delivery {
   replacedByEventId: string | null;
   /** The attempt a worker is sending right now, if any. */
   inFlightAttempt: number | null;
+  /** Since when it waits for its endpoint's breaker (no attempt spent meanwhile); null when it does not. */
+  breakerWaitSince: Date | null;
 }
 
 export interface DeliveryAttempt {
@@ -62,6 +64,7 @@ interface DeliveryRow {
   completed_at: Date | null;
   replaced_by_event_id: string | null;
   in_flight_attempt: number | null;
+  breaker_wait_since: Date | null;
 }
 
 function fromRow(r: DeliveryRow): Delivery {
@@ -83,6 +86,7 @@ function fromRow(r: DeliveryRow): Delivery {
     completedAt: r.completed_at,
     replacedByEventId: r.replaced_by_event_id,
     inFlightAttempt: r.in_flight_attempt ?? null,
+    breakerWaitSince: r.breaker_wait_since ?? null,
   };
 }
 
@@ -223,85 +227,6 @@ export async function listDeliveries(
   return rows.map(fromRow);
 }
 
-export interface AttemptRecord extends DeliveryAttempt {
-  /** The delivery's status after this attempt. */
-  status: DeliveryStatus;
-  nextAttemptAt: Date | null;
-}
-
-/**
- * Logs one attempt and moves the delivery on, in one statement: the in-flight mark and the send slot the
- * attempt used are cleared. Replay-safe: a repeated attempt number is ignored, and a delivery already
- * finished (cancelled meanwhile, say) keeps its final status.
- */
-export async function recordAttempt(
-  db: Queryable,
-  deliveryId: string,
-  endpointId: string,
-  a: AttemptRecord,
-): Promise<{ failingSince: Date | null; status: DeliveryStatus; replacedByEventId: string | null }> {
-  const { rows } = await db.query<{
-    failing_since: Date | null;
-    status: DeliveryStatus;
-    replaced_by_event_id: string | null;
-  }>(
-    `WITH attempt AS (
-       INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
-                                      error_message, response_body, response_bytes, response_content_type)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $13, $14)
-       ON CONFLICT DO NOTHING
-     ), health AS (
-       -- The endpoint's failure clock: started by a failed attempt, stopped by any success.
-       UPDATE endpoints
-          SET failing_since = CASE WHEN $9 = 'succeeded' THEN NULL ELSE coalesce(failing_since, now()) END
-        WHERE id = $12 AND ($9 <> 'succeeded' OR failing_since IS NOT NULL)
-        RETURNING failing_since
-     )
-     UPDATE deliveries
-        SET attempt_count = greatest(attempt_count, $2),
-            -- A conversion cancelled because a reversal overtook it, whose attempt got through anyway: it was
-            -- delivered, so say so; the caller then sends the reversal after it.
-            status = CASE WHEN $9 = 'succeeded' AND status = 'cancelled' AND replaced_by_event_id IS NOT NULL
-                            THEN 'succeeded'
-                          WHEN status IN ('succeeded', 'failed', 'cancelled') THEN status ELSE $9 END,
-            next_attempt_at = $10,
-            last_error = CASE WHEN $9 = 'succeeded' AND status = 'cancelled' AND replaced_by_event_id IS NOT NULL
-                                THEN 'delivered while a reversal was overtaking it: the reversal follows'
-                              WHEN $9 = 'succeeded' THEN last_error ELSE $11 END,
-            completed_at = CASE WHEN $9 IN ('succeeded', 'failed', 'cancelled') THEN coalesce(completed_at, now())
-                                ELSE completed_at END,
-            -- Only this attempt's own mark: a stale attempt (its worker presumed dead) must not clear the next.
-            in_flight_since = CASE WHEN in_flight_attempt = $2 THEN NULL ELSE in_flight_since END,
-            in_flight_attempt = CASE WHEN in_flight_attempt = $2 THEN NULL ELSE in_flight_attempt END,
-            slot_at = NULL,
-            updated_at = now()
-      WHERE id = $1
-      RETURNING (SELECT failing_since FROM health) AS failing_since, status, replaced_by_event_id`,
-    [
-      deliveryId,
-      a.number,
-      a.startedAt,
-      a.durationMs,
-      a.statusCode,
-      a.errorClass,
-      a.errorMessage,
-      a.responseBody,
-      a.status,
-      a.nextAttemptAt,
-      a.errorMessage ? `${a.errorClass ?? 'error'}: ${a.errorMessage}`.slice(0, 1000) : null,
-      endpointId,
-      a.responseBytes ?? null,
-      a.responseContentType?.slice(0, 200) ?? null,
-    ],
-  );
-  const row = rows[0];
-  return {
-    failingSince: row?.failing_since ?? null,
-    status: row?.status ?? a.status,
-    replacedByEventId: row?.replaced_by_event_id ?? null,
-  };
-}
-
 /**
  * Finishes a delivery without an attempt (cancelled, or its endpoint went away), in one statement: its
  * in-flight mark goes, and a send slot it reserved and will not use is released.
@@ -320,7 +245,7 @@ export async function finishDelivery(
        ${releaseSlotSql('prior')}
      )
      UPDATE deliveries d SET status = $2, last_error = $3, next_attempt_at = NULL,
-            in_flight_attempt = NULL, in_flight_since = NULL, slot_at = NULL,
+            in_flight_attempt = NULL, in_flight_since = NULL, slot_at = NULL, breaker_wait_since = NULL,
             completed_at = coalesce(completed_at, now()), updated_at = now()
        FROM prior p
       WHERE d.id = p.id`,
@@ -351,7 +276,7 @@ export async function reopenFailedDeliveries(
 ): Promise<Delivery[]> {
   const { rows } = await db.query<DeliveryRow>(
     `UPDATE deliveries SET status = 'pending', redrive_count = redrive_count + 1, next_attempt_at = NULL,
-            completed_at = NULL, updated_at = now()
+            schedule_started_at = now(), completed_at = NULL, updated_at = now()
       WHERE operator_id = $1 AND id = ANY($2) AND status = 'failed' AND replaced_by_event_id IS NULL
       RETURNING *`,
     [operatorId, ids],

@@ -18,6 +18,19 @@ export interface DeliveryContext {
   lost_attempt: number | null;
   /** How long until the send slot this delivery reserved earlier; null without one. */
   slot_wait_ms: number | null;
+  /** The endpoint's breaker is open and this load may not send: the delivery waits (no attempt spent). */
+  breaker_held: boolean;
+  /** This delivery is the one that probes the open breaker next (or now). */
+  breaker_prober: boolean;
+  /** The earliest time of the open breaker's next probe. */
+  breaker_probe_at: Date | null;
+  /** When the delivery's current schedule began (its creation, or its last redrive). */
+  schedule_started_at: Date;
+  /**
+   * The endpoint's breaker is closed but deliveries still wait for it, and no sweep woke them in the last
+   * 30 s (the worker that closed it stopped mid-sweep): this load is to run the sweep again.
+   */
+  breaker_sweep_due: boolean;
   rate_limit_per_second: number | null;
   event_type: string;
   retry_policy: ResolvedRetryPolicy;
@@ -52,8 +65,11 @@ export const LOST_ATTEMPT_MESSAGE = 'outcome unknown: the worker stopped during 
  *
  * A mark left by an earlier load (its worker died between load and log) is first logged as an attempt
  * with an unknown outcome, so every request the receiver may have seen has its line in the log. The new
- * mark is set only when an attempt may go out now: the delivery is open, its endpoint enabled, and any
- * reserved send slot is at most `slotSleepMaxMs` away.
+ * mark is set only when an attempt may go out now: the delivery is open, its endpoint enabled, any
+ * reserved send slot is at most `slotSleepMaxMs` away, and the endpoint's breaker is closed or this
+ * delivery takes its probe (the probe is due, and no other delivery is named to take it or probing), or
+ * it is a `webhook.test` send, which the breaker never holds.
+ * Held by the breaker, the delivery is marked waiting for it instead, and gives up a slot it reserved.
  */
 export async function claimAttempt(
   db: Queryable,
@@ -62,7 +78,7 @@ export async function claimAttempt(
 ): Promise<DeliveryContext | null> {
   const { rows } = await db.query<DeliveryContext>(
     `WITH prior AS (
-       SELECT id, endpoint_id, status, slot_at, in_flight_attempt, in_flight_since, attempt_count
+       SELECT id, endpoint_id, status, slot_at, in_flight_attempt, in_flight_since, attempt_count, event_type
          FROM deliveries WHERE id = $1 FOR UPDATE
      ), lost AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, error_class, error_message)
@@ -72,27 +88,75 @@ export async function claimAttempt(
        ON CONFLICT DO NOTHING
        RETURNING number
      ), base AS (
-       SELECT p.id, greatest(p.attempt_count, coalesce(l.n, 0)) AS count, l.n AS lost_attempt,
+       SELECT p.id, p.endpoint_id, greatest(p.attempt_count, coalesce(l.n, 0)) AS count, l.n AS lost_attempt,
               -- A slot reserved before a lost attempt went with it.
               CASE WHEN l.n IS NULL THEN p.slot_at END AS slot_at,
+              -- A test send (after fixing the endpoint, say) is never held: it probes, and its success closes it.
+              e.breaker_opened_at IS NOT NULL AND p.event_type <> 'webhook.test' AS breaker_open,
               p.status IN ('pending', 'retrying') AND e.enabled AND e.deleted_at IS NULL
                 AND (l.n IS NOT NULL OR p.slot_at IS NULL
-                     OR p.slot_at <= clock_timestamp() + make_interval(secs => $2::float8 / 1000)) AS ready
+                     OR p.slot_at <= clock_timestamp() + make_interval(secs => $2::float8 / 1000)) AS eligible
          FROM prior p
          JOIN endpoints e ON e.id = p.endpoint_id
          CROSS JOIN (SELECT max(number) AS n FROM lost) l
+     ), open_now AS (
+       -- Read again under a share lock when the snapshot saw it open: a breaker closing meanwhile is
+       -- either seen closed here or waits for this load's mark, so its wake-up sweep never misses it.
+       SELECT e.id FROM endpoints e JOIN base b ON e.id = b.endpoint_id
+        WHERE b.breaker_open AND b.eligible AND e.breaker_opened_at IS NOT NULL
+        FOR SHARE OF e
+     ), probe AS (
+       -- An open breaker: this delivery is named its prober when nobody else is (or the one named has
+       -- ended), and probes now when the probe is due and none is on the wire.
+       UPDATE endpoints e
+          SET breaker_prober = b.id,
+              breaker_probe_started_at = CASE WHEN e.breaker_probe_at <= now() THEN now() END
+         FROM base b
+        WHERE e.id = b.endpoint_id AND e.id IN (SELECT id FROM open_now)
+          AND (e.breaker_prober IS NULL OR e.breaker_prober = b.id
+               OR NOT EXISTS (SELECT 1 FROM deliveries x
+                               WHERE x.id = e.breaker_prober AND x.status IN ('pending', 'retrying')))
+          AND (e.breaker_probe_started_at IS NULL OR e.breaker_prober = b.id
+               OR e.breaker_probe_started_at < now() - make_interval(secs => (e.timeout_ms + 15000) / 1000.0))
+        RETURNING e.breaker_probe_started_at IS NOT NULL AS probing, e.breaker_probe_at
+     ), sweep AS (
+       -- Deliveries left waiting for a breaker that closed (its sweep did not finish): sweep again, at most
+       -- every 30 s. The index of waiting deliveries is empty for almost every endpoint: one probe of it.
+       UPDATE endpoints e SET breaker_swept_at = now()
+         FROM base b
+        WHERE e.id = b.endpoint_id AND e.breaker_opened_at IS NULL AND e.breaker_swept_at IS NOT NULL
+          AND e.breaker_swept_at < now() - interval '30 seconds'
+          AND EXISTS (SELECT 1 FROM deliveries w
+                       WHERE w.endpoint_id = e.id AND w.breaker_wait_since IS NOT NULL AND w.id <> b.id
+                         AND w.status IN ('pending', 'retrying'))
+        RETURNING e.id
+     ), decided AS (
+       SELECT b.*, b.eligible AND (NOT o.is_open OR coalesce(pr.probing, false)) AS ready,
+              b.eligible AND o.is_open AND NOT coalesce(pr.probing, false) AS held,
+              pr.probing IS NOT NULL AS prober, pr.breaker_probe_at AS probe_at
+         FROM base b
+         CROSS JOIN (SELECT EXISTS (SELECT 1 FROM open_now) AS is_open) o
+         LEFT JOIN probe pr ON true
      ), claimed AS (
        UPDATE deliveries d
           SET attempt_count = b.count,
-              slot_at = b.slot_at,
+              -- Held by the breaker: the slot is given up (a gap in the schedule), and taken anew once it closes.
+              slot_at = CASE WHEN b.held THEN NULL ELSE b.slot_at END,
               in_flight_attempt = CASE WHEN b.ready THEN b.count + 1 END,
-              in_flight_since = CASE WHEN b.ready THEN clock_timestamp() END
-         FROM base b
+              in_flight_since = CASE WHEN b.ready THEN clock_timestamp() END,
+              breaker_wait_since = CASE WHEN b.held
+                                        THEN coalesce(d.breaker_wait_since, date_trunc('milliseconds', clock_timestamp()))
+                                   END
+         FROM decided b
         WHERE d.id = b.id
-        RETURNING d.*, b.lost_attempt
+        RETURNING d.*, b.lost_attempt, b.held, b.prober, b.probe_at
      )
      SELECT c.status, c.replaced_by_event_id, c.operator_id, c.attempt_count, c.redrive_count, c.event_type,
             c.retry_policy, c.workflow_id, c.endpoint_id, c.in_flight_attempt, c.lost_attempt,
+            c.held AS breaker_held, c.prober AS breaker_prober,
+            coalesce(c.probe_at, e.breaker_probe_at) AS breaker_probe_at,
+            coalesce(c.schedule_started_at, c.created_at) AS schedule_started_at,
+            EXISTS (SELECT 1 FROM sweep) AS breaker_sweep_due,
             -- (greatest() skips NULLs: no slot must stay NULL, not become 0)
             CASE WHEN c.slot_at IS NOT NULL
                  THEN greatest(0, extract(epoch FROM c.slot_at - clock_timestamp()) * 1000)::float8 END

@@ -6,7 +6,14 @@ import {
   type ResolvedRetryPolicy,
   type RetryPolicy,
 } from '../domain/retry-policy.js';
+import {
+  BREAKER_RESET_SQL,
+  breakerFromRow,
+  type BreakerColumns,
+  type EndpointBreaker,
+} from './endpoint-breaker.js';
 import { newId } from './new-id.js';
+export { operatorRetryPolicy } from './operators.js';
 import type { Queryable } from './pool.js';
 import { rotateSecretStatement } from './secret-rotation.js';
 import { afterCursor, NEWEST_FIRST } from './keyset.js';
@@ -42,11 +49,12 @@ export interface Endpoint {
   secretSealed: string;
   previousSecrets: PreviousSecret[];
   failingSince: Date | null;
+  breaker: EndpointBreaker;
   createdAt: Date;
   updatedAt: Date;
 }
 
-interface EndpointRow {
+interface EndpointRow extends BreakerColumns {
   id: string;
   operator_id: string;
   url: string;
@@ -89,6 +97,7 @@ export function endpointFromRow(r: EndpointRow): Endpoint {
     secretSealed: r.secret_sealed,
     previousSecrets: r.previous_secrets,
     failingSince: r.failing_since,
+    breaker: breakerFromRow(r),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -187,7 +196,7 @@ const UPDATABLE: Record<keyof EndpointFields, string> = {
   enabled: 'enabled',
 };
 
-/** Applies the given fields; re-enabling clears the disabled reason and the failure clock. */
+/** Applies the given fields; re-enabling clears the disabled reason, the failure clock and the breaker. */
 export async function updateEndpoint(
   db: Queryable,
   operatorId: string,
@@ -201,7 +210,8 @@ export async function updateEndpoint(
     values.push(key === 'headers' ? JSON.stringify(patch.headers) : patch[key]);
     sets.push(`${column} = $${values.length}`);
   }
-  if (patch.enabled === true) sets.push('disabled_reason = NULL, disabled_at = NULL, failing_since = NULL');
+  if (patch.enabled === true)
+    sets.push(`disabled_reason = NULL, disabled_at = NULL, failing_since = NULL, ${BREAKER_RESET_SQL}`);
   if (patch.enabled === false) sets.push(`disabled_reason = 'manual', disabled_at = now()`);
   sets.push('updated_at = now()');
   const { rows } = await db.query<EndpointRow>(
@@ -385,12 +395,4 @@ export function deliveryPolicy(
   operatorDefault: RetryPolicy | null,
 ): ResolvedRetryPolicy {
   return resolveRetryPolicy(endpoint.retryPolicy ?? operatorDefault ?? DEFAULT_RETRY_POLICY);
-}
-
-export async function operatorRetryPolicy(db: Queryable, operatorId: string): Promise<RetryPolicy | null> {
-  const { rows } = await db.query<{ default_retry_policy: RetryPolicy | null }>(
-    'SELECT default_retry_policy FROM operators WHERE id = $1',
-    [operatorId],
-  );
-  return rows[0]?.default_retry_policy ?? null;
 }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { IntakeLimit } from './intake-buckets.js';
 import { newId, randomBase62 } from './new-id.js';
 import { withTransaction, type Pool, type Queryable } from './pool.js';
@@ -102,4 +103,13 @@ export async function setIntakeLimit(
     [operatorId, limit?.perSecond ?? null, limit?.burst ?? null],
   );
   return rows[0] ? operatorOf(rows[0]) : null;
+}
+
+/** The operator's default retry policy for new deliveries, or null for the built-in one. */
+export async function operatorRetryPolicy(db: Queryable, operatorId: string): Promise<RetryPolicy | null> {
+  const { rows } = await db.query<{ default_retry_policy: RetryPolicy | null }>(
+    'SELECT default_retry_policy FROM operators WHERE id = $1',
+    [operatorId],
+  );
+  return rows[0]?.default_retry_policy ?? null;
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { BreakerKey } from '../config/breaker.js';
+import { DEFAULT_BREAKER, type BreakerSettings } from '../domain/breaker.js';
 import type { Pool } from '../db/pool.js';
 import { createHttpSender, type HttpSender } from './http.js';
 import { createSecretCipher, type SecretCipher } from './secrets.js';
@@ -36,13 +38,16 @@ export interface DeliveryDeps {
   http: HttpSender;
   logger?: Logger | undefined;
   health?: DeliveryHealth | undefined;
+  /** The per-endpoint circuit breaker; the defaults (src/domain/breaker.ts) when absent. */
+  breaker?: BreakerSettings | undefined;
   random?: () => number;
   now?: () => Date;
 }
 
 /** The delivery dependencies as a process (API with embedded worker, or worker) wires them. */
 export function deliveryDepsFrom(
-  config: Pick<Config, 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'>,
+  config: Pick<Config, 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'> &
+    Partial<Pick<Config, BreakerKey>>,
   runtime: DeliveryRuntime,
   io: Pick<DeliveryDeps, 'pool' | 'logger'>,
 ): DeliveryDeps {
@@ -53,6 +58,12 @@ export function deliveryDepsFrom(
     health: {
       disableAfterMs: config.ENDPOINT_DISABLE_AFTER,
       failingAfterAttempts: config.DELIVERY_FAILING_AFTER_ATTEMPTS,
+    },
+    breaker: {
+      failureThreshold: config.BREAKER_FAILURE_THRESHOLD ?? DEFAULT_BREAKER.failureThreshold,
+      probeBaseMs: config.BREAKER_PROBE_INTERVAL ?? DEFAULT_BREAKER.probeBaseMs,
+      probeMaxMs: config.BREAKER_PROBE_MAX_INTERVAL ?? DEFAULT_BREAKER.probeMaxMs,
+      recheckMs: config.BREAKER_RECHECK_INTERVAL ?? DEFAULT_BREAKER.recheckMs,
     },
   };
 }

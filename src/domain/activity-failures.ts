@@ -12,6 +12,11 @@ export const ACTIVITY_FAILURES = {
   deliveryAttemptFailed: 'DeliveryAttemptFailed',
   /** deliverWebhook: the endpoint's send slot is further away than an activity waits; retried at it. */
   rateLimited: 'RateLimited',
+  /**
+   * deliverWebhook: the endpoint's breaker is open and this delivery does not probe it; retried when the
+   * probe is due or the wait ends (a server-side timer). Not an attempt: nothing was sent or logged.
+   */
+  breakerOpen: 'EndpointBreakerOpen',
   /** deliverWebhook: a postback cannot be rendered from its endpoint's configuration (never retried). */
   postbackConfig: 'PostbackConfigError',
 } as const;

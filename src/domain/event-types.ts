@@ -39,6 +39,8 @@ export const EMITTED_EVENT_TYPES = [
   'delivery.exhausted',
   'delivery.recovered',
   'endpoint.disabled',
+  'endpoint.breaker_opened',
+  'endpoint.breaker_closed',
   'settlement.parked',
 ] as const;
 
@@ -51,6 +53,8 @@ export const OPERATIONAL_EVENT_TYPES = [
   'delivery.exhausted',
   'delivery.recovered',
   'endpoint.disabled',
+  'endpoint.breaker_opened',
+  'endpoint.breaker_closed',
   'settlement.parked',
 ] as const;
 export type OperationalEventType = (typeof OPERATIONAL_EVENT_TYPES)[number];
@@ -97,6 +101,8 @@ export const EVENT_VERTICALS: Record<EventType, readonly Vertical[]> = {
   'delivery.exhausted': ['platform'],
   'delivery.recovered': ['platform'],
   'endpoint.disabled': ['platform'],
+  'endpoint.breaker_opened': ['platform'],
+  'endpoint.breaker_closed': ['platform'],
   'settlement.parked': ['platform'],
 };
 

@@ -5,6 +5,7 @@ import {
   deliveryAttemptFailedSignal,
   redriveDeliveriesSignal,
   retryDeliverySignal,
+  wakeDeliverySignal,
   type AttemptFailedInfo,
   type DeliveryView,
 } from '../../workflows/definitions.js';
@@ -20,6 +21,11 @@ import { WORKFLOW_TYPES } from './task-queues.js';
 /** Attempts a waiting delivery now. */
 export async function retryDelivery(client: Client, workflowId: string, deliveryId: string): Promise<void> {
   await client.workflow.getHandle(workflowId).signal(retryDeliverySignal, { deliveryId });
+}
+
+/** Wakes a delivery waiting for its endpoint's breaker (it closed, or the delivery probes next). */
+export async function wakeDelivery(client: Client, workflowId: string, deliveryId: string): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(wakeDeliverySignal, { deliveryId });
 }
 
 /** Cancels a delivery that has not finished. */

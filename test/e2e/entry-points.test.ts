@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { randomBase62 } from '../../src/db/new-id.js';
+import { RETENTION_SCHEDULE_ID } from '../../src/temporal/retention-schedule.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { freePort } from '../../src/main/host/dev-server.js';
 import { testEnv } from '../support/env.js';
@@ -136,6 +137,11 @@ describe('the entry points', () => {
       assert.match(metrics, /^affiliate_hooks_deliveries_retrying \d+$/m);
       const sdk = await (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
       assert.match(sdk, /^temporal_\w+/m);
+      // The worker process keeps the retention clean-up's Schedule, pointed at its own task queue.
+      const schedule = await client.schedule.getHandle(RETENTION_SCHEDULE_ID).describe();
+      assert.equal(schedule.action.type, 'startWorkflow');
+      assert.equal(schedule.action.workflowType, 'cleanUpExpiredRows');
+      assert.equal(schedule.action.taskQueue, childEnv.TEMPORAL_TASK_QUEUE);
       assert.match(
         await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
         /affiliate_hooks_events_accepted_total\{source="api",duplicate="false"\} 1$/m,

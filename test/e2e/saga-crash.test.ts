@@ -217,7 +217,7 @@ async function scenario() {
   );
   const balance = await api('GET', `/v1/affiliates/${affiliateId}/balance`);
   assert.deepEqual(balance.body.balances, [
-    { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00' },
+    { currency: 'EUR', pending: '0.00', approved: '100.00', reversed: '-100.00', payable: '0.00' },
   ]);
   const { rows: unstarted } = await sys.pool.query(
     `SELECT count(*)::int AS n FROM events WHERE operator_id = $1 AND customer_id = $2 AND workflow_started_at IS NULL`,

@@ -379,7 +379,26 @@ describe('the ledger is append-only', () => {
       /append-only/,
     );
     await assert.rejects(pool.query(`DELETE FROM commission_entries WHERE id = $1`, [id]), /append-only/);
-    await assert.rejects(pool.query(`TRUNCATE commission_entries`), /append-only/);
+    // The rates a commission used reference it, so PostgreSQL refuses truncating the entries alone before
+    // any trigger runs; truncating both reaches the ledger's own refusal.
+    await assert.rejects(pool.query(`TRUNCATE commission_entries`), /append-only|foreign key/);
+    await assert.rejects(pool.query(`TRUNCATE commission_entries, commission_fx`), /append-only/);
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE of the exchange rates a commission used', async () => {
+    const affiliateId = await newAffiliate();
+    const { id } = await booked(await accrual(affiliateId));
+    await pool.query(
+      `INSERT INTO commission_fx (entry_id, operator_id, from_currency, to_currency, rate_date, rate)
+       VALUES ($1, $2, 'EUR', 'USD', '2026-12-04', 1.085)`,
+      [id, operatorId],
+    );
+    await assert.rejects(
+      pool.query(`UPDATE commission_fx SET rate = 2 WHERE entry_id = $1`, [id]),
+      /append-only/,
+    );
+    await assert.rejects(pool.query(`DELETE FROM commission_fx WHERE entry_id = $1`, [id]), /append-only/);
+    await assert.rejects(pool.query(`TRUNCATE commission_fx`), /append-only/);
   });
 
   it('refuses, in the database itself, a reversal of a commission never approved, or of the wrong amount', async () => {

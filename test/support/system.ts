@@ -57,6 +57,12 @@ export interface SystemOptions {
   taskQueue?: string;
   /** Endpoint health thresholds for the worker (defaults: 5 days, 4 attempts). */
   health?: { disableAfterMs: number; failingAfterAttempts: number };
+  /**
+   * Per-endpoint circuit breaker settings for the worker. Default: off (threshold 0), so tests of one
+   * delivery's outcome rules see every attempt its schedule makes; test/integration/delivery-breaker.test.ts
+   * turns it on.
+   */
+  breaker?: { failureThreshold: number; probeBaseMs: number; probeMaxMs: number; recheckMs: number };
   /** Express `trust proxy` for the API (default: unset, the client is the TCP peer). */
   trustProxy?: boolean | number | string;
   /** The history length at which event workflows continue as new (default: the workflow's own). */
@@ -87,6 +93,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
           TEMPORAL_TASK_QUEUE: taskQueue,
           ENDPOINT_DISABLE_AFTER: opts.health?.disableAfterMs ?? 5 * 86_400_000,
           DELIVERY_FAILING_AFTER_ATTEMPTS: opts.health?.failingAfterAttempts ?? 4,
+          ...(opts.breaker
+            ? {
+                BREAKER_FAILURE_THRESHOLD: opts.breaker.failureThreshold,
+                BREAKER_PROBE_INTERVAL: opts.breaker.probeBaseMs,
+                BREAKER_PROBE_MAX_INTERVAL: opts.breaker.probeMaxMs,
+                BREAKER_RECHECK_INTERVAL: opts.breaker.recheckMs,
+              }
+            : { BREAKER_FAILURE_THRESHOLD: 0 }),
         },
         delivery,
         { pool, client: await gateway.client(), logger },

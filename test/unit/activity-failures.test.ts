@@ -10,6 +10,7 @@ describe('activity failure types', () => {
       deliveryNotFound: 'DeliveryNotFoundError',
       deliveryAttemptFailed: 'DeliveryAttemptFailed',
       rateLimited: 'RateLimited',
+      breakerOpen: 'EndpointBreakerOpen',
       postbackConfig: 'PostbackConfigError',
     });
   });

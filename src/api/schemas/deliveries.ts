@@ -16,6 +16,14 @@ export const DeliveryOut = z
     attemptCount: z.number(),
     nextAttemptAt: z.string().nullable(),
     lastError: z.string().nullable(),
+    waitingFor: z
+      .enum(['endpoint_breaker'])
+      .nullable()
+      .describe(
+        "`endpoint_breaker`: the endpoint's breaker is open and this delivery waits for a probe to succeed " +
+          "(no attempt spent meanwhile; see the endpoint's `breaker`); null otherwise",
+      ),
+    waitingSince: z.string().nullable().describe('Since when it waits for `waitingFor`'),
     workflowId: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -60,6 +68,8 @@ export function toDeliveryOut(d: Delivery) {
     attemptCount: d.attemptCount,
     nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null,
     lastError: d.lastError,
+    waitingFor: d.breakerWaitSince ? ('endpoint_breaker' as const) : null,
+    waitingSince: d.breakerWaitSince?.toISOString() ?? null,
     workflowId: d.workflowId,
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),

@@ -199,6 +199,20 @@ export const EndpointPatch = z
   .meta({ id: 'EndpointPatch' });
 export type EndpointPatch = z.infer<typeof EndpointPatch>;
 
+const BreakerOut = z
+  .object({
+    state: z
+      .enum(['closed', 'open', 'half_open'])
+      .describe(
+        '`open`: its last `BREAKER_FAILURE_THRESHOLD` attempts failed; one delivery probes it at `nextProbeAt` ' +
+          'while the others wait, spending no attempt. `half_open`: that probe is on the wire. `closed`: deliveries go out',
+      ),
+    since: z.string().nullable().describe('When the state began; null if the breaker never opened'),
+    nextProbeAt: z.string().nullable().describe('While open: the earliest time of the next probe'),
+    consecutiveFailures: z.number().describe('Failed attempts in a row, of any of its deliveries'),
+  })
+  .meta({ id: 'EndpointBreaker' });
+
 export const EndpointOut = z
   .object({
     id: z.string(),
@@ -237,6 +251,7 @@ export const EndpointOut = z
       ),
     enabled: z.boolean(),
     disabledReason: z.string().nullable(),
+    breaker: BreakerOut,
     createdAt: z.string(),
     updatedAt: z.string(),
     secret: z.string().optional().describe('Only when created or rotated'),
@@ -259,6 +274,12 @@ export function toEndpointOut(e: Endpoint, headers: Record<string, string>, secr
     rateLimitPerSecond: e.rateLimitPerSecond,
     enabled: e.enabled,
     disabledReason: e.disabledReason,
+    breaker: {
+      state: e.breaker.state,
+      since: e.breaker.since?.toISOString() ?? null,
+      nextProbeAt: e.breaker.nextProbeAt?.toISOString() ?? null,
+      consecutiveFailures: e.breaker.consecutiveFailures,
+    },
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
     ...(e.format === 'postback' && e.postback ? postbackOut(e) : {}),

@@ -2,8 +2,10 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { ActivityDeps, ActivityPorts } from '../../../activities/index.js';
 import type { Config } from '../../config.js';
+import type { BreakerKey } from '../../config/breaker.js';
 import type { Pool } from '../../db/pool.js';
 import { deliveryDepsFrom, type DeliveryDeps, type DeliveryRuntime } from '../../delivery/deps.js';
+import { wakeBreakerWaitsInBackground } from '../../ingest/breaker-waits.js';
 import { endEndpointWaitsInBackground } from '../../ingest/endpoint-waits.js';
 import { emitInternalEvent } from '../../ingest/internal-event.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
@@ -44,13 +46,15 @@ export function temporalPorts(io: {
         endpointId,
         reason,
       ),
+    wakeBreakerWaits: (endpointId, change) =>
+      wakeBreakerWaitsInBackground({ pool, client: async () => client, logger }, endpointId, change),
   };
 }
 
 /** The activities' dependencies as a process (API with embedded worker, worker, test system) wires them. */
 export function activityDepsFrom(
   config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ENDPOINT_DISABLE_AFTER' | 'DELIVERY_FAILING_AFTER_ATTEMPTS'> &
-    Partial<Pick<Config, 'FX_RATE_LOOKBACK_DAYS'>>,
+    Partial<Pick<Config, BreakerKey | 'FX_RATE_LOOKBACK_DAYS'>>,
   runtime: DeliveryRuntime,
   io: Pick<DeliveryDeps, 'pool' | 'logger'> & { client: Client },
 ): ActivityDeps {
