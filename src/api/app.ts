@@ -66,7 +66,7 @@ export function allRoutes(
       logger: deps.logger,
     }),
     ...deliveryRoutes({ pool: deps.pool, ...temporal, logger: deps.logger }),
-    ...affiliateRoutes({ pool: deps.pool, ...temporal }),
+    ...affiliateRoutes({ pool: deps.pool, ...temporal, startTimeoutMs: deps.accept.start.timeoutMs }),
     ...fxRateRoutes({ pool: deps.pool, accept }),
     ...eventTypeRoutes(),
   ];

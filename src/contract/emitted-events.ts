@@ -33,6 +33,14 @@ const Commission = z.object({
   createdAt: timestamp('When this entry was booked'),
 });
 
+const AffiliateStatus = z.enum(['active', 'suspended']);
+const Affiliate = {
+  affiliateId: id('The affiliate, as `GET /v1/affiliates/{id}` shows it'),
+  name: z.string().describe('Its name'),
+  status: AffiliateStatus.describe('Its status after the change'),
+  dealModel: z.enum(['cpa', 'revshare', 'hybrid', 'lot', 'challenge']).describe('The model of its deal'),
+};
+
 const DeliveryRef = {
   endpointId: id('The endpoint (`ep_...`)'),
   deliveryId: id('The delivery (`dlv_...`): `GET /v1/deliveries/{id}`'),
@@ -50,6 +58,20 @@ export const EMITTED_EVENT_DATA_SCHEMAS = {
   'commission.approved': Commission.describe('A commission was approved: its hold ended, or by hand'),
   'commission.rejected': Commission.describe('A pending commission was rejected'),
   'commission.reversed': Commission.describe('An approved commission was reversed by a negative entry'),
+  'affiliate.created': z.object(Affiliate).describe('`PUT /v1/affiliates/{id}` created an affiliate'),
+  'affiliate.updated': z
+    .object({
+      ...Affiliate,
+      changed: z
+        .array(z.enum(['name', 'status', 'deal']))
+        .describe('What the PUT changed: `status` too when it changed along with the name or the deal'),
+    })
+    .describe(
+      "`PUT /v1/affiliates/{id}` changed an affiliate's name or deal (a status change alone does not)",
+    ),
+  'affiliate.status_changed': z
+    .object({ ...Affiliate, previousStatus: AffiliateStatus.describe('Its status before the change') })
+    .describe('`PUT /v1/affiliates/{id}` moved an affiliate between `active` and `suspended`'),
   'webhook.test': z
     .object({ endpointId: id('The endpoint tested'), message: z.string() })
     .describe('Sent by `POST /v1/endpoints/{id}/test` to that endpoint only'),

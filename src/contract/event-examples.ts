@@ -28,9 +28,16 @@ const emitted = (
   key: string,
   type: EventType,
   data: Record<string, unknown>,
-  about: 'customer' | 'machinery',
+  about: 'customer' | 'affiliate' | 'machinery',
 ): StoredEventView => ({
-  ...(about === 'customer' ? customer : { occurredAt: at, brand: null, customerId: '', attribution: null }),
+  ...(about === 'customer'
+    ? customer
+    : {
+        occurredAt: at,
+        brand: null,
+        customerId: '',
+        attribution: about === 'affiliate' ? { affiliateId: 'aff-7' } : null,
+      }),
   eventId: `sys~${key}`,
   type,
   data,
@@ -54,6 +61,8 @@ const commission = (status: string, extra: Record<string, unknown> = {}) => ({
   createdAt: at,
   ...extra,
 });
+
+const affiliate = { affiliateId: 'aff-7', name: 'Spring Media', dealModel: 'cpa' };
 
 const delivery = {
   endpointId: 'ep_3nV8qL2wX5kR9tYb',
@@ -142,6 +151,24 @@ export const EVENT_EXAMPLES: Record<EventType, StoredEventView> = {
       reason: 'chargeback',
     }),
     'customer',
+  ),
+  'affiliate.created': emitted(
+    'affiliate.created~aff-7~1795774146000000',
+    'affiliate.created',
+    { ...affiliate, status: 'active' },
+    'affiliate',
+  ),
+  'affiliate.updated': emitted(
+    'affiliate.updated~aff-7~1795860546000000',
+    'affiliate.updated',
+    { ...affiliate, status: 'active', changed: ['deal'] },
+    'affiliate',
+  ),
+  'affiliate.status_changed': emitted(
+    'affiliate.status_changed~aff-7~1795946946000000',
+    'affiliate.status_changed',
+    { ...affiliate, status: 'suspended', previousStatus: 'active' },
+    'affiliate',
   ),
   'webhook.test': emitted(
     'webhook.test~ep_3nV8qL2wX5kR9tYb~1',

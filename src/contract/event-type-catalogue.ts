@@ -22,7 +22,7 @@ import { EVENT_EXAMPLES } from './event-examples.js';
  * that renders real deliveries, and which postback macros carry a value for it.
  */
 
-export type EventTypeKind = 'inbound' | 'derived' | 'commission' | 'test' | 'operational';
+export type EventTypeKind = 'inbound' | 'derived' | 'commission' | 'affiliate' | 'test' | 'operational';
 
 export interface EventTypeEntry {
   type: EventType;
@@ -60,6 +60,9 @@ const DESCRIPTIONS: Record<EventType, string> = {
   'commission.approved': 'A commission was approved: its hold ended, or an operator approved it',
   'commission.rejected': 'A pending commission was rejected (a chargeback, fraud, or by hand)',
   'commission.reversed': 'An approved commission was reversed by a negative entry',
+  'affiliate.created': 'An affiliate was created (`PUT /v1/affiliates/{id}`)',
+  'affiliate.updated': "An affiliate's name or deal changed (`PUT /v1/affiliates/{id}`)",
+  'affiliate.status_changed': 'An affiliate was suspended or made active again, with its previous status',
   'webhook.test': 'Sent by `POST /v1/endpoints/{id}/test` to that endpoint only',
   'delivery.failing': 'A delivery keeps failing and is still retrying',
   'delivery.exhausted': 'A delivery failed for good: the dead letter, to be re-driven',
@@ -76,6 +79,7 @@ function kindOf(type: EventType): EventTypeKind {
   if (isInboundEventType(type)) return 'inbound';
   if (type === 'deposit.ftd') return 'derived';
   if (type.startsWith('commission.')) return 'commission';
+  if (type.startsWith('affiliate.')) return 'affiliate';
   if (type === 'webhook.test') return 'test';
   return 'operational';
 }

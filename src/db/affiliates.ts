@@ -1,3 +1,4 @@
+import type { AffiliateField } from '../domain/affiliate-events.js';
 import type { Deal } from '../domain/commission/deals.js';
 import type { Queryable } from './pool.js';
 
@@ -37,23 +38,78 @@ function affiliateFromRow(r: AffiliateRow): Affiliate {
   };
 }
 
-/** Creates or replaces an affiliate and its deal (`PUT /v1/affiliates/{id}`). Booked commissions keep their terms. */
+/** What a `PUT` did: the affiliate as it stands, and what changed (src/domain/affiliate-events.ts). */
+export interface AffiliateUpsert {
+  affiliate: Affiliate;
+  created: boolean;
+  /** The fields that differ from before: empty on creation and when the PUT changed nothing. */
+  changed: AffiliateField[];
+  previousStatus: AffiliateStatus | null;
+  /** Unique per change of this affiliate (`updated_at` in microseconds, strictly increasing per row). */
+  version: string;
+}
+
+type VersionedRow = AffiliateRow & { version: string };
+const RETURNING = `*, (extract(epoch FROM updated_at) * 1000000)::bigint::text AS version`;
+
+/**
+ * Creates or replaces an affiliate and its deal (`PUT /v1/affiliates/{id}`). Booked commissions keep their
+ * terms. A PUT that changes nothing writes nothing (`updated_at` stays). Run it in a transaction to record
+ * the events of the change with it: the row stays locked until commit, so changes of one affiliate serialise.
+ */
 export async function upsertAffiliate(
   db: Queryable,
   operatorId: string,
   affiliateId: string,
   fields: { name: string; status: AffiliateStatus; deal: Deal },
-): Promise<{ affiliate: Affiliate; created: boolean }> {
-  const { rows } = await db.query<AffiliateRow & { created: boolean }>(
-    `INSERT INTO affiliates (operator_id, affiliate_id, name, status, deal)
-     VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (operator_id, affiliate_id) DO UPDATE
-       SET name = EXCLUDED.name, status = EXCLUDED.status, deal = EXCLUDED.deal, updated_at = now()
-     RETURNING *, (xmax = 0) AS created`,
-    [operatorId, affiliateId, fields.name, fields.status, JSON.stringify(fields.deal)],
+): Promise<AffiliateUpsert> {
+  const deal = JSON.stringify(fields.deal);
+  let prev = await lockForChange(db, operatorId, affiliateId, deal);
+  if (!prev) {
+    const { rows } = await db.query<VersionedRow>(
+      `INSERT INTO affiliates (operator_id, affiliate_id, name, status, deal) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (operator_id, affiliate_id) DO NOTHING RETURNING ${RETURNING}`,
+      [operatorId, affiliateId, fields.name, fields.status, deal],
+    );
+    if (rows[0]) return upserted(rows[0], true, [], null);
+    // Created by a concurrent PUT since the lock found nothing: it is there now, so this one replaces it.
+    prev = (await lockForChange(db, operatorId, affiliateId, deal))!;
+  }
+  const changed: AffiliateField[] = [];
+  if (prev.name !== fields.name) changed.push('name');
+  if (prev.status !== fields.status) changed.push('status');
+  if (!prev.same_deal) changed.push('deal');
+  if (!changed.length) return upserted(prev, false, [], prev.status);
+  const { rows } = await db.query<VersionedRow>(
+    `UPDATE affiliates SET name = $3, status = $4, deal = $5,
+            updated_at = greatest(now(), updated_at + interval '1 microsecond')
+      WHERE operator_id = $1 AND affiliate_id = $2 RETURNING ${RETURNING}`,
+    [operatorId, affiliateId, fields.name, fields.status, deal],
   );
-  const row = rows[0]!;
-  return { affiliate: affiliateFromRow(row), created: row.created };
+  return upserted(rows[0]!, false, changed, prev.status);
+}
+
+async function lockForChange(
+  db: Queryable,
+  operatorId: string,
+  affiliateId: string,
+  deal: string,
+): Promise<(VersionedRow & { same_deal: boolean }) | undefined> {
+  const { rows } = await db.query<VersionedRow & { same_deal: boolean }>(
+    `SELECT ${RETURNING}, deal = $3::jsonb AS same_deal FROM affiliates
+      WHERE operator_id = $1 AND affiliate_id = $2 FOR UPDATE`,
+    [operatorId, affiliateId, deal],
+  );
+  return rows[0];
+}
+
+function upserted(
+  row: VersionedRow,
+  created: boolean,
+  changed: AffiliateField[],
+  previousStatus: AffiliateStatus | null,
+): AffiliateUpsert {
+  return { affiliate: affiliateFromRow(row), created, changed, previousStatus, version: row.version };
 }
 
 export async function findAffiliate(

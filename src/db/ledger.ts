@@ -24,7 +24,13 @@ import { afterCursor, NEWEST_FIRST } from './keyset.js';
  * the unique indexes still let only one of two racing entries in, and the loser reports what won.
  */
 
-export { findAffiliate, upsertAffiliate, type Affiliate, type AffiliateStatus } from './affiliates.js';
+export {
+  findAffiliate,
+  upsertAffiliate,
+  type Affiliate,
+  type AffiliateStatus,
+  type AffiliateUpsert,
+} from './affiliates.js';
 export {
   bookAccrual,
   findEntryByKey,

@@ -1,7 +1,7 @@
 /**
  * `GET /v1/event-types` against real deliveries: the schemas the API serves accept the bodies endpoints
  * really receive, one of every type this walk can make happen (every type an operator sends, `deposit.ftd`,
- * the four commission notifications, `webhook.test`, and `endpoint.disabled` with the dead letter of a gone
+ * the four commission notifications, the three affiliate events, `webhook.test`, and `endpoint.disabled` with the dead letter of a gone
  * endpoint). The other operational types are checked against the same schemas where their own tests make
  * them happen (test/support/documented.ts).
  */
@@ -167,6 +167,17 @@ describe('GET /v1/event-types', () => {
         data: e.example.data.details,
       });
     assert.equal((await api('POST', `/v1/endpoints/${all.id}/test`)).status, 202);
+    // The affiliate events, of an affiliate of their own (its suspension would stop the walk's commissions).
+    const other = uniqueId('aff');
+    await endpoint('/affs', { eventTypes: ['affiliate.*'], affiliateId: other });
+    for (const [fields, status] of [
+      [{}, 201],
+      [{ status: 'suspended' }, 200],
+      [{ deal: { ...deal, amount: '120.00' } }, 200],
+    ] as const) {
+      const res = await api('PUT', `/v1/affiliates/${other}`, { name: other, deal, ...fields });
+      assert.equal(res.status, status, JSON.stringify(res.body));
+    }
 
     const expected = new Set([
       ...catalogue.filter((e) => e.kind !== 'operational').map((e) => e.type),
@@ -175,7 +186,7 @@ describe('GET /v1/event-types', () => {
     const bodies = await eventually(
       'a body of every expected type',
       async () => {
-        const got = [...rx.requests('/all'), ...rx.requests('/ops')].map(
+        const got = [...rx.requests('/all'), ...rx.requests('/ops'), ...rx.requests('/affs')].map(
           (r) => JSON.parse(r.body) as { type: string },
         );
         const seen = new Set(got.map((g) => g.type));

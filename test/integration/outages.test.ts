@@ -121,6 +121,59 @@ describe('when Temporal is unreachable', () => {
   });
 });
 
+describe('an affiliate change while Temporal is unreachable', () => {
+  it('still answers 201 and keeps its event, which the reconciler starts and delivers', async () => {
+    const rx = await startReceiver();
+    try {
+      const affiliateId = uniqueId('aff');
+      const ep = await sys.request('POST', '/v1/endpoints', {
+        apiKey: op.apiKey,
+        json: { url: rx.url('/aff'), eventTypes: ['affiliate.*'], affiliateId },
+      });
+      assert.equal(ep.status, 201, JSON.stringify(ep.body));
+      await server.stop();
+      const deal = {
+        model: 'lot',
+        amountPerLot: '7.00',
+        currency: 'USD',
+        holdPeriod: '1d',
+        clawbackWindow: '7d',
+      };
+      const put = await sys.request('PUT', `/v1/affiliates/${affiliateId}`, {
+        apiKey: op.apiKey,
+        json: { name: affiliateId, deal },
+      });
+      assert.equal(put.status, 201, JSON.stringify(put.body));
+      const eventRow = async () =>
+        (
+          await sys.pool.query(
+            `SELECT event_id, workflow_started_at FROM events
+              WHERE operator_id = $1 AND type = 'affiliate.created' AND payload->'data'->>'affiliateId' = $2`,
+            [op.id, affiliateId],
+          )
+        ).rows[0] as { event_id: string; workflow_started_at: Date | null } | undefined;
+      const kept = await eventRow();
+      assert.ok(kept, 'the event was recorded with the change');
+      assert.equal(kept.workflow_started_at, null);
+
+      await startServer();
+      const deps = {
+        pool: sys.pool,
+        client: sys.client,
+        start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
+        logger: createLogger('silent'),
+        graceMs: 0,
+      };
+      for (let i = 0; i < 20 && !(await eventRow())?.workflow_started_at; i++) await reconcileOnce(deps);
+      assert.ok((await eventRow())?.workflow_started_at);
+      const [got] = await rx.waitFor('/aff', 1, 60_000);
+      assert.equal(JSON.parse(got!.body).type, 'affiliate.created');
+    } finally {
+      await rx.stop();
+    }
+  });
+});
+
 describe('a worker told to stop while its reconciler works off a backlog', () => {
   it('stops after the start in flight, not after the backlog: the rest waits for the next process', async () => {
     // A backlog after an outage: 400 events recorded, none started.

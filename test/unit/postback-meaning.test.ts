@@ -193,6 +193,9 @@ describe('subscriptions', () => {
         'customer.fraud_flagged',
         'revenue.daily',
         'challenge.failed',
+        'affiliate.created',
+        'affiliate.updated',
+        'affiliate.status_changed',
       ],
     );
     assert.ok(!delivered.includes('webhook.test'));

@@ -1,6 +1,7 @@
-import { balances, findAffiliate, getCommission, listCommissions, upsertAffiliate } from '../../db/ledger.js';
+import { balances, findAffiliate, getCommission, listCommissions } from '../../db/ledger.js';
 import type { Deal } from '../../domain/commission/deals.js';
 import { decideCommission, type Decision, type DecisionDeps } from '../../ingest/decide-commission.js';
+import { putAffiliate } from '../../ingest/put-affiliate.js';
 import { decodeCursor, page } from '../cursor.js';
 import { errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
@@ -20,11 +21,11 @@ import { ErrorOut } from '../../contract/common.js';
 
 const notFound = (what: string) => ({ description: `No such ${what} for this operator`, schema: ErrorOut });
 
-export function affiliateRoutes(deps: DecisionDeps) {
+export function affiliateRoutes(deps: DecisionDeps & { startTimeoutMs?: number }) {
   return [...affiliateOnlyRoutes(deps), ...commissionRoutes(deps)];
 }
 
-function affiliateOnlyRoutes(deps: DecisionDeps) {
+function affiliateOnlyRoutes(deps: DecisionDeps & { startTimeoutMs?: number }) {
   const mustFindAffiliate = async (operatorId: string, affiliateId: string) => {
     const a = await findAffiliate(deps.pool, operatorId, affiliateId);
     if (!a) throw errors.notFound(`Affiliate ${affiliateId}`);
@@ -35,17 +36,18 @@ function affiliateOnlyRoutes(deps: DecisionDeps) {
     defineRoute({
       method: 'put',
       path: '/v1/affiliates/{affiliateId}',
-      summary: 'Create or replace an affiliate and its deal (booked commissions keep their terms)',
+      summary:
+        'Create or replace an affiliate and its deal (booked commissions keep their terms); emits `affiliate.created`, `affiliate.updated` or `affiliate.status_changed` when something changed',
       auth: 'operator',
       params: AffiliateParams,
       body: AffiliateIn,
       responses: {
-        200: { description: 'Replaced', schema: AffiliateOut },
+        200: { description: 'Replaced, or unchanged (then nothing is emitted)', schema: AffiliateOut },
         201: { description: 'Created', schema: AffiliateOut },
         422: { description: 'Invalid deal', schema: ErrorOut },
       },
       handler: async ({ params, body, operator }) => {
-        const { affiliate, created } = await upsertAffiliate(deps.pool, operator.id, params.affiliateId, {
+        const { affiliate, created } = await putAffiliate(deps, operator.id, params.affiliateId, {
           name: body.name,
           status: body.status,
           deal: body.deal as Deal,

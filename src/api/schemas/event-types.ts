@@ -7,7 +7,7 @@ export const EventTypeOut = z
   .object({
     type: z.string(),
     kind: z
-      .enum(['inbound', 'derived', 'commission', 'test', 'operational'])
+      .enum(['inbound', 'derived', 'commission', 'affiliate', 'test', 'operational'])
       .describe(
         'inbound: operators send it; derived: the orchestrator derives it from one (deposit.ftd); commission: ' +
           'the commission engine emits it; test: POST /v1/endpoints/{id}/test; operational: about the machinery',

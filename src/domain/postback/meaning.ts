@@ -48,6 +48,10 @@ const NO_MEANING: Readonly<Record<string, string>> = {
     "a day's revenue figure is not a conversion: each day would be booked as one (RevShare reaches the " +
     'tracker as commission.* events)',
   'challenge.failed': 'a failed challenge is neither a conversion nor the undoing of one',
+  'affiliate.created': 'it is about an affiliate account, not a customer: there is no click to book it on',
+  'affiliate.updated': 'it is about an affiliate account, not a customer: there is no click to book it on',
+  'affiliate.status_changed':
+    'it is about an affiliate account, not a customer: there is no click to book it on',
 };
 
 /** `webhook.test` is sent only by `POST /v1/endpoints/{id}/test`, through the template, to see what arrives. */
