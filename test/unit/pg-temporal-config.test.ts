@@ -140,6 +140,7 @@ describe('finding the Temporal server and the Web UI server', () => {
     TEMPORAL_SERVER: undefined,
     TEMPORAL_UI_SERVER: undefined,
     GOBIN: gobin,
+    GOPATH: join(scratch, 'home', 'go'),
     HOME: join(scratch, 'home'),
   };
 
