@@ -116,7 +116,7 @@ export const ConfigSchema = z.object({
   TEMPORAL_SERVER_METRICS_PORT: listenPort
     .optional()
     .describe(
-      'Port where the Temporal server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (the dev server\'s `--metrics-port`; with `--temporal=postgres`, the full server\'s `global.metrics.prometheus`). Unset: a random port (dev server), 8000 (postgres).',
+      "Port where the Temporal server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (the dev server's `--metrics-port`; with `--temporal=postgres`, the full server's `global.metrics.prometheus`). Unset: a random port (dev server), 8000 (postgres).",
     ),
   ADMIN_TOKEN: z
     .string()
