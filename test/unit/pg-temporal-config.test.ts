@@ -159,6 +159,14 @@ describe('finding the Temporal server and the Web UI server', () => {
     assert.deepEqual(found, { path: onPath, source: 'PATH' });
   });
 
+  it("does not take a folder named like the tool (the Web UI server's own folder in Go's bin)", () => {
+    mkdirSync(join(scratch, 'dirs', 'temporal-server'), { recursive: true });
+    const found = withEnv({ ...base, PATH: `${join(scratch, 'dirs')}:${goOnly}` }, () =>
+      findGoTool(TEMPORAL_SERVER),
+    );
+    assert.equal(found, null);
+  });
+
   it('prefers TEMPORAL_SERVER, and refuses one that is not executable', () => {
     const named = fake(join(scratch, 'named'), 'anything');
     assert.deepEqual(
