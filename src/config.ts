@@ -111,7 +111,7 @@ export const ConfigSchema = z.object({
   TEMPORAL_SERVER_METRICS_PORT: listenPort
     .optional()
     .describe(
-      'Port where the Temporal dev server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (its `--metrics-port`). Unset: a random port.',
+      "Port where the Temporal server started by `npm run temporal` or `npm run dev` serves its own Prometheus `/metrics` (the dev server's `--metrics-port`; with `--temporal=postgres`, the full server's `global.metrics.prometheus`). Unset: a random port (dev server), 8000 (postgres).",
     ),
   ADMIN_TOKEN: z
     .string()
@@ -284,7 +284,7 @@ export const ENTRY_POINT_SETTINGS = {
   worker: WORKER,
   migrate: ['DATABASE_URL'],
   'temporal-setup': [...TEMPORAL, 'RETENTION_DELIVERIES_AFTER'],
-  temporal: [...TEMPORAL, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'],
+  temporal: [...TEMPORAL, 'DATABASE_URL', 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'],
   dev: [...new Set([...API, ...WORKER, 'TEMPORAL_UI_URL', 'TEMPORAL_SERVER_METRICS_PORT'] as const)],
 } as const satisfies Record<string, readonly ConfigKey[]>;
 export type EntryPoint = keyof typeof ENTRY_POINT_SETTINGS;

@@ -7,6 +7,8 @@
  *   npm test -- --only unit       pure tests only (no Temporal, no PostgreSQL)
  *   npm test -- --only integration
  *   npm test -- test/integration/events.test.ts   just these files
+ *   npm run test:integration -- --temporal=postgres   against the full Temporal server on PostgreSQL
+ *                                 (throwaway databases, set up by temporal:setup) instead of the dev server
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,9 @@ import { migrate } from '../src/db/migrate.js';
 import { generateEncryptionKey } from '../src/delivery/secrets.js';
 import { randomBase62 } from '../src/db/new-id.js';
 import { ensureTemporalCli } from '../src/main/host/cli.js';
-import { freePort, startDevServer, type DevServer } from '../src/main/host/dev-server.js';
+import { freePort, startDevServer } from '../src/main/host/dev-server.js';
+import { DYNAMIC_CONFIG_FILE, runTemporalSetup, temporalModeFrom } from '../src/main/host/local-temporal.js';
+import { freeServerPorts, startPgTemporal } from '../src/main/host/pg-temporal.js';
 import { bundleWorkflows } from '../src/main/host/worker.js';
 import { BROWSER_TEST_FILES, ensureChromium } from './support/browser.js';
 
@@ -64,41 +68,37 @@ try {
     const tmp = mkdtempSync(join(tmpdir(), 'affiliate-hooks-test-'));
     cleanups.push(async () => rmSync(tmp, { recursive: true, force: true }));
 
+    const baseUrl =
+      process.env.TEST_DATABASE_URL ??
+      process.env.DATABASE_URL ??
+      'postgres://postgres@127.0.0.1:5432/postgres';
+    // Tests that start servers of their own (outages, first start) and call the CLI need it in both modes.
     const cli = await ensureTemporalCli(say);
     // The browser test drives Debian's Chromium: found or installed before any test starts.
     const chromium = files.some((f) => BROWSER_TEST_FILES.includes(relative(root, f)))
       ? await ensureChromium(say)
       : undefined;
-    const port = await freePort();
     const started = Date.now();
-    const server: DevServer = await startDevServer({
-      cliPath: cli,
-      port,
-      // The Web UI, for the browser test: the CLI serves it from the same process (no extra service).
-      uiPort: await freePort(),
-      dbFile: join(tmp, 'temporal.sqlite'),
-      logFile: join(tmp, 'temporal.log'),
-      onProgress: say,
-    });
+    const server =
+      temporalModeFrom(argv) === 'postgres'
+        ? await startPgServer(baseUrl, tmp)
+        : await startDevServer({
+            cliPath: cli,
+            port: await freePort(),
+            // The Web UI, for the browser test: the CLI serves it from the same process (no extra service).
+            uiPort: await freePort(),
+            dbFile: join(tmp, 'temporal.sqlite'),
+            logFile: join(tmp, 'temporal.log'),
+            onProgress: say,
+          });
     cleanups.push(() => server.stop());
-    say(`Temporal dev server at ${server.address} (ready in ${Date.now() - started} ms)`);
+    say(`Temporal server at ${server.address} (ready in ${Date.now() - started} ms)`);
 
-    const baseUrl =
-      process.env.TEST_DATABASE_URL ??
-      process.env.DATABASE_URL ??
-      'postgres://postgres@127.0.0.1:5432/postgres';
     const dbName = `affiliate_hooks_test_${randomBase62(10).toLowerCase()}`;
     const dbUrl = new URL(baseUrl);
     dbUrl.pathname = `/${dbName}`;
     const migrated = await migrate(dbUrl.toString());
-    cleanups.push(async () => {
-      const admin = new URL(baseUrl);
-      admin.pathname = '/postgres';
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`);
-      await client.end();
-    });
+    cleanups.push(() => dropDatabases(baseUrl, [dbName]));
     say(`PostgreSQL database ${dbName} (${migrated.applied.length} migrations)`);
 
     const bundlePath = join(tmp, 'workflow-bundle.js');
@@ -111,7 +111,7 @@ try {
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_WORKFLOW_BUNDLE: bundlePath,
       TEMPORAL_CLI: cli,
-      TEMPORAL_UI_URL: server.uiUrl!,
+      ...(server.uiUrl ? { TEMPORAL_UI_URL: server.uiUrl } : {}),
       ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
       TEST_TMP_DIR: tmp,
       ADMIN_TOKEN: env.ADMIN_TOKEN ?? `test-admin-${randomBase62(24)}`,
@@ -155,3 +155,41 @@ try {
   await cleanup();
 }
 process.exit(code);
+
+/**
+ * The full Temporal server on throwaway databases of the local PostgreSQL (dropped afterwards), on free
+ * ports, set up by temporal:setup as any cluster is.
+ */
+async function startPgServer(baseUrl: string, tmp: string) {
+  const database = `temporal_test_${randomBase62(10).toLowerCase()}`;
+  cleanups.push(() => dropDatabases(baseUrl, [database, `${database}_visibility`]));
+  const server = await startPgTemporal({
+    pgUrl: baseUrl,
+    database,
+    ports: await freeServerPorts(),
+    stateDir: join(tmp, 'temporal-postgres'),
+    dynamicConfigFile: DYNAMIC_CONFIG_FILE,
+    say,
+  });
+  try {
+    await runTemporalSetup({ TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default' }, say);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  say(`Temporal server on PostgreSQL (databases ${database}, ${database}_visibility; log ${server.logFile})`);
+  return server;
+}
+
+async function dropDatabases(baseUrl: string, names: string[]): Promise<void> {
+  const admin = new URL(baseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    for (const name of names)
+      await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}

@@ -6,6 +6,10 @@
  * is. An API or worker process that dies is started again (and said so); one that dies more than 5 times
  * in a minute stops everything. Ctrl-C stops it all; state in .data/ and PostgreSQL survives for the next
  * run.
+ *
+ *   npm run dev                          the CLI's dev server (SQLite in .data/), one API, one worker
+ *   npm run dev -- --temporal=postgres   the full Temporal server on the local PostgreSQL with its Web UI,
+ *                                        set up by temporal:setup, two APIs (PORT, PORT+1) and two workers
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,8 +17,8 @@ import { join } from 'node:path';
 import { migrate } from '../db/migrate.js';
 import { randomBase62 } from '../db/new-id.js';
 import { generateEncryptionKey } from '../delivery/secrets.js';
-import { ensureTemporalCli } from './host/cli.js';
-import { namespaceReady, startDevServer, stopProcess, type DevServer } from './host/dev-server.js';
+import { namespaceReady, stopProcess } from './host/dev-server.js';
+import { startLocalTemporal, temporalModeFrom, type LocalTemporal } from './host/local-temporal.js';
 import { startupConfig } from './startup-config.js';
 import { supervise, type Supervised } from './supervise.js';
 
@@ -47,7 +51,7 @@ const config = startupConfig('dev', (env) => {
 });
 
 const children: Supervised[] = [];
-let temporal: DevServer | undefined;
+let temporal: LocalTemporal | undefined;
 let stopping = false;
 async function stopAll(code: number) {
   if (stopping) return;
@@ -62,26 +66,21 @@ process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 
 try {
-  const [host, portText] = config.TEMPORAL_ADDRESS.split(':');
-  const uiPort = Number(new URL(config.TEMPORAL_UI_URL).port || 8233);
+  const mode = temporalModeFrom(process.argv.slice(2));
   if (await namespaceReady(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE)) {
     say(`using the Temporal server already running at ${config.TEMPORAL_ADDRESS}`);
   } else {
-    const cli = await ensureTemporalCli(say);
-    temporal = await startDevServer({
-      cliPath: cli,
-      ip: host,
-      port: Number(portText),
-      uiPort,
-      dbFile: join(dataDir, 'temporal.sqlite'),
+    temporal = await startLocalTemporal({
+      mode,
+      address: config.TEMPORAL_ADDRESS,
       namespace: config.TEMPORAL_NAMESPACE,
-      logFile: join(dataDir, 'temporal.log'),
+      uiUrl: config.TEMPORAL_UI_URL,
       metricsPort: config.TEMPORAL_SERVER_METRICS_PORT,
-      onProgress: say,
+      databaseUrl: config.DATABASE_URL,
+      dataDir,
+      say,
     });
-    say(
-      `Temporal dev server at ${temporal.address} (state in .data/temporal.sqlite, log in .data/temporal.log)`,
-    );
+    say(temporal.description);
   }
 
   try {
@@ -102,15 +101,15 @@ try {
   // The children get what this process read (environment, .env, development defaults), already checked:
   // they read no .env of their own, which might be another file from their working directory.
   const env = { ...process.env, ENV_FILE: 'none' };
-  for (const entry of ['api', 'worker']) {
+  for (const { name, entry, overrides } of devProcesses(mode === 'postgres' ? 2 : 1, config)) {
     // A crashed process is started again (said on the console); one that keeps crashing stops everything.
     children.push(
       supervise({
-        name: entry,
+        name,
         start: () =>
           spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'main', `${entry}.ts`)], {
             cwd: root,
-            env,
+            env: { ...env, ...overrides },
             stdio: ['ignore', 'inherit', 'inherit'],
           }),
         say,
@@ -122,14 +121,18 @@ try {
     );
   }
 
-  const apiUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
-  await waitForReady(apiUrl);
+  const apiHost = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}`;
+  const apiUrl = `${apiHost}:${config.PORT}`;
+  const apiUrls = devProcesses(mode === 'postgres' ? 2 : 1, config)
+    .filter((p) => p.entry === 'api')
+    .map((p) => `${apiHost}:${p.overrides.PORT ?? config.PORT}`);
+  for (const url of apiUrls) await waitForReady(url);
   const demo = await demoOperator(apiUrl);
 
   console.log(`
-  affiliate-hooks is running.
+  affiliate-hooks is running${mode === 'postgres' ? ' on Temporal on PostgreSQL (2 APIs, 2 workers)' : ''}.
 
-  API            ${apiUrl}          (OpenAPI: ${apiUrl}/v1/openapi.json)
+  API            ${apiUrls.join(', ')}          (OpenAPI: ${apiUrl}/v1/openapi.json)
   Temporal UI    ${config.TEMPORAL_UI_URL}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows
   Demo operator  ${demo.operatorId}
   API key        ${demo.apiKey}
@@ -148,6 +151,23 @@ try {
 } catch (err) {
   console.error(`dev: ${(err as Error).message}`);
   await stopAll(1);
+}
+
+/**
+ * The API and worker processes: `copies` of each (two in postgres mode, as a scaled-out deployment runs
+ * them), the n-th on the n-th port from PORT and from each metrics port that is set.
+ */
+function devProcesses(copies: number, c: typeof config) {
+  const plus = (key: 'PORT' | 'WORKER_METRICS_PORT' | 'TEMPORAL_METRICS_PORT', n: number) =>
+    n === 0 || c[key] === undefined ? {} : { [key]: String(c[key] + n) };
+  return Array.from({ length: copies }, (_, n) => {
+    const suffix = n === 0 ? '' : `-${n + 1}`;
+    const worker = { ...plus('WORKER_METRICS_PORT', n), ...plus('TEMPORAL_METRICS_PORT', n) };
+    return [
+      { name: `api${suffix}`, entry: 'api', overrides: plus('PORT', n) as Record<string, string> },
+      { name: `worker${suffix}`, entry: 'worker', overrides: worker as Record<string, string> },
+    ];
+  }).flat();
 }
 
 async function waitForReady(apiUrl: string): Promise<void> {

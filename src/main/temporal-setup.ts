@@ -6,6 +6,9 @@
  *
  *   npm run temporal:setup                        namespace retention RETENTION_DELIVERIES_AFTER (90d)
  *   npm run temporal:setup -- --retention 30d     another retention (created or updated to it)
+ *
+ * A cluster that is still starting (the compose stack's server, `npm run dev -- --temporal=postgres`) is
+ * waited for, up to 2 minutes, so the job can run as soon as the frontend's port is open.
  */
 import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -17,11 +20,7 @@ import { startupConfig } from './startup-config.js';
 const config = startupConfig('temporal-setup');
 try {
   const { values } = parseArgs({ options: { retention: { type: 'string' } } });
-  const connection = await Connection.connect(temporalConnectOptions(temporalSettingsFrom(config))).catch(
-    (err: Error) => {
-      throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${err.message}`);
-    },
-  );
+  const connection = await connectWhenServing();
   try {
     const result = await setupCluster({
       connection,
@@ -39,4 +38,22 @@ try {
 } catch (err) {
   console.error(`temporal:setup failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
+}
+
+/** Connects once the frontend answers, retrying for up to 2 minutes (a cluster that is still starting). */
+async function connectWhenServing(): Promise<Connection> {
+  const deadline = Date.now() + 120_000;
+  for (let told = 0; ; told++) {
+    try {
+      return await Connection.connect({
+        ...temporalConnectOptions(temporalSettingsFrom(config)),
+        connectTimeout: 5_000,
+      });
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${(err as Error).message}`);
+      if (told % 10 === 0) console.log(`waiting for Temporal at ${config.TEMPORAL_ADDRESS}`);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
 }

@@ -16,6 +16,13 @@ import { newId } from '../../src/db/new-id.js';
 import { customerWorkflowId, eventWorkflowId, EXTERNAL_ID_PATTERN } from '../../src/domain/ids.js';
 import { searchAttributeFlags } from '../../src/domain/search-attributes.js';
 import { devServerArgs } from '../../src/main/host/dev-server.js';
+import { DYNAMIC_CONFIG_FILE } from '../../src/main/host/local-temporal.js';
+import {
+  conventionalPorts,
+  schemaSteps,
+  TEMPORAL_SERVER_VERSION,
+  TEMPORAL_UI_VERSION,
+} from '../../src/main/host/pg-temporal-config.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -455,25 +462,13 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Temporal in docker-compose.yml', () => {
-  const setupScriptOf = () => {
+  it('sets the cluster up with npm run temporal:setup, from the app image, after the server is healthy', () => {
     const setup = service('temporal-setup');
-    const run = [...asList(setup.entrypoint), ...asList(setup.command)].join(' ');
-    const mount = bindMounts(setup).find(([, target]) => run.includes(target));
-    assert.ok(mount, 'temporal-setup runs no script mounted from this repository');
-    return { path: mount[0], text: read(mount[0]) };
-  };
-
-  it('registers every search attribute of src/domain/search-attributes.ts in the setup script', () => {
-    const { path, text } = setupScriptOf();
-    assert.equal(path, 'deploy/temporal/setup.sh');
-    const registered = [...text.matchAll(/^register (\w+) (\w+)\s*$/gm)].map((m) => `${m[1]}=${m[2]}`);
-    const expected = searchAttributeFlags();
-    assert.ok(expected.length > 0);
-    assert.deepEqual(
-      [...registered].sort(),
-      [...expected].sort(),
-      `${path} must register exactly SA, with its types`,
-    );
+    assert.ok(setup.build !== undefined, 'temporal-setup runs the app image');
+    assert.ok(isOneShot(setup), 'temporal-setup is a one-shot job');
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    assert.equal(asList(setup.command).join(' '), scripts['start:temporal-setup']);
+    assert.match(read('src/main/temporal-setup.ts'), /setupCluster\(/, 'the entry point registers SA');
   });
 
   it('fits the search attributes in the slots of the PostgreSQL visibility store', () => {
@@ -599,6 +594,58 @@ describe('Temporal in docker-compose.yml', () => {
     // executions_visibility.workflow_id is VARCHAR(255) in Temporal 1.29's PostgreSQL schema: a longer
     // limit would let ids in that every visibility write then rejects.
     assert.ok(maxIdLength! <= 255, 'limit.maxIDLength must not exceed the visibility column (255)');
+  });
+});
+
+describe('docker-compose.yml mirrors `npm run dev -- --temporal=postgres`', () => {
+  const tagOf = (name: string) => service(name).image!.split(':')[1]!;
+
+  it('runs the same Temporal server release and the Web UI server the CLI embeds', () => {
+    const release = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
+    assert.equal(service('temporal').image, `temporalio/server:${release}`);
+    assert.ok(tagOf('temporal-admin-tools').startsWith(`${release}-`), 'the SQL tool of the same release');
+    assert.equal(service('temporal-ui').image, `temporalio/ui:${TEMPORAL_UI_VERSION.replace(/^v/, '')}`);
+  });
+
+  it('creates and migrates the databases with the same SQL tool steps, in the same order', () => {
+    const job = service('temporal-admin-tools');
+    const script = [...asList(job.entrypoint), ...asList(job.command)].join('\n');
+    const inCompose = [...script.matchAll(/temporal-sql-tool (.+)$/gm)].map((m) => m[1]!.trim());
+    const server = environmentOf(service('temporal'));
+    const local = schemaSteps({ host: 'h', port: 1, user: 'u', password: 'p', database: server.DBNAME! });
+    // The local steps name the embedded schema (--schema-name X); the image has it on disk (X/versioned).
+    const asCompose = local.map((args) => {
+      const at = args.indexOf('--db');
+      const step = args
+        .slice(at)
+        .join(' ')
+        .replace(/--schema-name (\S+)/, '-d /etc/temporal/schema/$1/versioned');
+      return `--plugin ${args[args.indexOf('--plugin') + 1]} ${step}`;
+    });
+    assert.deepEqual(inCompose, asCompose);
+    assert.equal(server.VISIBILITY_DBNAME, `${server.DBNAME}_visibility`);
+  });
+
+  it('loads the dynamic config file the local server loads', () => {
+    const mount = bindMounts(service('temporal')).find(([, target]) => target.endsWith('/dynamicconfig'));
+    assert.ok(mount);
+    assert.equal(join(root, mount[0], 'dynamicconfig.yaml'), DYNAMIC_CONFIG_FILE);
+  });
+
+  it("exports the server's, the worker's and the SDK's metrics on the local mode's ports", () => {
+    const server = environmentOf(service('temporal'));
+    const metricsPort = conventionalPorts().metrics;
+    assert.equal(server.PROMETHEUS_ENDPOINT, `0.0.0.0:${metricsPort}`);
+    const published = (service('temporal').ports ?? []).map(String);
+    assert.ok(published.includes(`127.0.0.1:${metricsPort}:${metricsPort}`), published.join(', '));
+
+    const worker = configOf(service('worker'));
+    assert.equal(worker.HOST, '0.0.0.0', 'metrics ports reachable from Prometheus in the network');
+    const exposed = (service('worker') as Service & { expose?: (string | number)[] }).expose?.map(String);
+    for (const port of [worker.WORKER_METRICS_PORT, worker.TEMPORAL_METRICS_PORT]) {
+      assert.ok(port !== undefined, 'the worker serves both metrics ports');
+      assert.ok(exposed?.includes(String(port)), `the worker exposes ${port}`);
+    }
   });
 });
 

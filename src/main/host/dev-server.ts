@@ -87,7 +87,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   if (typeof out === 'number') closeSync(out);
   const address = `${o.ip ?? '127.0.0.1'}:${o.port}`;
   try {
-    await waitReady(child, address, o);
+    await waitReady(child, address, { ...o, advice: devServerAdvice(address, o.dbFile) });
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -100,11 +100,32 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   };
 }
 
+/** How long and on what a wait for a server's readiness runs, and what to tell the user if it fails. */
+export interface ReadyWait {
+  /** The namespace whose description means ready (default `default`). */
+  namespace?: string;
+  logFile?: string;
+  readyTimeoutMs?: number;
+  stallMs?: number;
+  onProgress?: (line: string) => void;
+  /** "What to do: ..." when the server is not ready. */
+  advice: string;
+}
+
+function devServerAdvice(address: string, dbFile: string): string {
+  return (
+    'What to do: run the same command again (the database file is kept, a second start is quicker); ' +
+    `if the port is taken, stop what listens on ${address} or set TEMPORAL_ADDRESS; if the database ` +
+    `file is damaged, delete ${dbFile}; or run a Temporal server yourself and point TEMPORAL_ADDRESS at it ` +
+    '(README, "Troubleshooting").'
+  );
+}
+
 /**
  * Polls the namespace while the server makes progress: its CPU time (Linux /proc) or its log grows. Fails
  * when it exits, stalls for `stallMs`, or passes `readyTimeoutMs`, with the log's last lines and what to do.
  */
-async function waitReady(child: ChildProcess, address: string, o: DevServerOptions): Promise<void> {
+export async function waitReady(child: ChildProcess, address: string, o: ReadyWait): Promise<void> {
   let exited: number | string | null | undefined;
   child.on('exit', (code, signal) => {
     exited = code ?? signal;
@@ -155,16 +176,13 @@ function progressMark(pid: number | undefined, logFile: string | undefined): str
   return `${ticks}/${size}`;
 }
 
-function notReady(what: string, address: string, o: DevServerOptions): Error {
+function notReady(what: string, address: string, o: ReadyWait): Error {
   const tail = o.logFile ? logTail(o.logFile) : '';
   return new Error(
     [
       `the Temporal server at ${address} ${what}.`,
       tail ? `Last lines of its log (${o.logFile}):\n${tail}` : 'Its output was not kept (no log file).',
-      'What to do: run the same command again (the database file is kept, a second start is quicker); ' +
-        `if the port is taken, stop what listens on ${address} or set TEMPORAL_ADDRESS; if the database ` +
-        `file is damaged, delete ${o.dbFile}; or run a Temporal server yourself and point TEMPORAL_ADDRESS at it ` +
-        '(README, "Troubleshooting").',
+      o.advice,
     ].join('\n'),
   );
 }
