@@ -138,6 +138,19 @@ describe('waking a busy customer', () => {
         data: { country: 'CY' },
       },
     ]);
+    // The registration's own wake, if it wrote one, is taken by its settlement step first: on the full
+    // Temporal server the step can still be pending here, and the stale wake below must be the only one.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { rows } = await sys.pool.query<{ quiet: boolean }>(
+        `SELECT (SELECT status FROM events WHERE operator_id = $1 AND event_id = $2) = 'processed'
+                AND NOT EXISTS (SELECT 1 FROM customer_wakes WHERE operator_id = $1 AND customer_id = $3) AS quiet`,
+        [op.id, `${customerId}-reg`, customerId],
+      );
+      if (rows[0]?.quiet) break;
+      if (Date.now() > deadline) assert.fail('the registration was not applied and settled within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // As if a settlement workflow had been terminated by hand after its wake was written.
     await sys.pool.query(
       `INSERT INTO customer_wakes (operator_id, customer_id, requested_at) VALUES ($1, $2, now() - interval '2 minutes')`,
