@@ -183,6 +183,7 @@ describe('GET /v1/event-types', () => {
       ...catalogue.filter((e) => e.kind !== 'operational').map((e) => e.type),
       'endpoint.disabled',
     ]);
+    let missing: string[] = [];
     const bodies = await eventually(
       'a body of every expected type',
       async () => {
@@ -190,10 +191,13 @@ describe('GET /v1/event-types', () => {
           (r) => JSON.parse(r.body) as { type: string },
         );
         const seen = new Set(got.map((g) => g.type));
-        return [...expected].every((t) => seen.has(t)) ? got : undefined;
+        missing = [...expected].filter((t) => !seen.has(t));
+        return missing.length ? undefined : got;
       },
-      60_000,
-    );
+      90_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; still missing: ${missing.join(', ')}`);
+    });
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     for (const body of bodies) {
       const entry = byType.get(body.type);
