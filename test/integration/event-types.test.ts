@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { ALL_EVENT_TYPES } from '../../src/domain/event-types.js';
 import { uniqueId } from '../support/factories.js';
+import { eventually } from '../support/eventually.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 
@@ -29,20 +30,6 @@ after(async () => {
 
 const api = (method: string, path: string, json?: unknown, apiKey: string | undefined = op.apiKey) =>
   sys.request(method, path, { apiKey, json });
-
-async function eventually<T>(
-  what: string,
-  get: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function send(event: Record<string, unknown>) {
   const res = await api('POST', '/v1/events', event);
