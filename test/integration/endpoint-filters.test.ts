@@ -240,3 +240,60 @@ describe('a bad filter is refused, one detail per problem, and changes nothing',
     assert.equal(lifted.body.filter, null);
   });
 });
+
+describe('derived events go through the same filter', () => {
+  it("when a tracker takes brand X's Spanish commissions, then it gets the commission.accrued of those FTDs only, carrying the brand", async () => {
+    const op = await sys.createOperator();
+    const affiliateId = uniqueId('aff');
+    const put = await sys.request('PUT', `/v1/affiliates/${affiliateId}`, {
+      apiKey: op.apiKey,
+      json: {
+        name: 'Affiliate',
+        deal: { model: 'cpa', amount: '100.00', currency: 'EUR', holdPeriod: '1h', clawbackWindow: '90d' },
+      },
+    });
+    assert.equal(put.status, 201, JSON.stringify(put.body));
+    const paths = { filtered: `/com-x-${uniqueId('p')}`, all: `/com-all-${uniqueId('p')}` };
+    const eventTypes = ['commission.accrued'];
+    // The commission's own data is there too: its amount compared as a decimal.
+    const filter = { and: [...brandXSpain.and, { field: 'data.amount', gte: '100' }] };
+    const filtered = await createEndpoint(op, paths.filtered, { eventTypes, affiliateId, filter });
+    const all = await createEndpoint(op, paths.all, { eventTypes, affiliateId });
+    const conversions: Record<string, string> = {};
+    for (const brand of ['casino-x', 'casino-y']) {
+      const customerId = uniqueId('player');
+      const at = new Date(Date.now() - 60_000).toISOString();
+      await send(
+        op,
+        registration(customerId, {
+          brand,
+          occurredAt: at,
+          attribution: { affiliateId },
+          data: { country: 'ES' },
+        }),
+      );
+      const ftd = deposit(customerId, { brand, occurredAt: new Date().toISOString() });
+      await send(op, ftd);
+      conversions[brand] = ftd.id;
+    }
+    const everything = await rx.waitFor(paths.all, 2, 60_000);
+    const bodies = everything.map(
+      (r) => new Webhook(all.secret).verify(r.body, r.headers as Record<string, string>) as any,
+    );
+    assert.deepEqual(bodies.map((b) => b.data.brand).sort(), ['casino-x', 'casino-y']);
+    const [got] = await rx.waitFor(paths.filtered, 1, 30_000);
+    const body = new Webhook(filtered.secret).verify(
+      got!.body,
+      got!.headers as Record<string, string>,
+    ) as any;
+    assert.deepEqual(
+      [body.type, body.data.brand, body.data.details.conversionEventId],
+      ['commission.accrued', 'casino-x', conversions['casino-x']],
+    );
+    // Both commissions were booked and notified by now: the other never reaches the filtered endpoint.
+    assert.equal(rx.requests(paths.filtered).length, 1);
+    const list = await sys.request('GET', `/v1/deliveries?endpointId=${filtered.id}`, { apiKey: op.apiKey });
+    assert.equal(list.body.data.length, 1);
+    assert.equal(list.body.data[0].routing.reasons[3].why, 'data.amount is "100.00"');
+  });
+});
