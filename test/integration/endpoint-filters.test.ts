@@ -5,6 +5,8 @@
  * problem, and changes nothing; `test-filter` says whether an event would pass, and why.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { eventWorkflowId } from '../../src/domain/ids.js';
@@ -187,6 +189,37 @@ describe('an endpoint filter routes by what the event says', () => {
     assert.equal(missing.status, 404);
     const neither = await sys.request('POST', url, { apiKey: op.apiKey, json: {} });
     assert.equal(neither.status, 422);
+  });
+});
+
+describe("the README's filter example", () => {
+  it('is accepted as written, and lets through what its sentence says', async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+    const example = blocks.filter((b) => b.includes('"url": "https://es.tracker.example/x"'));
+    assert.equal(example.length, 1, 'one README block holds the filter example');
+    const body = JSON.parse(example[0]!);
+    const op = await sys.createOperator();
+    // The example's receiver does not resolve here: a local one stands in for it.
+    const e = await createEndpoint(op, `/readme-${uniqueId('p')}`, body);
+    const judge = async (event: Record<string, unknown>) => {
+      const res = await sys.request('POST', `/v1/endpoints/${e.id}/test-filter`, {
+        apiKey: op.apiKey,
+        json: { event },
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.match as boolean;
+    };
+    const ftd = {
+      brand: 'casino-x',
+      country: 'ES',
+      attribution: { subIds: { sub1: 'fb' } },
+      data: { amount: '20.00' },
+    };
+    assert.equal(await judge(ftd), true);
+    assert.equal(await judge({ ...ftd, data: { amount: '19.99' } }), false);
+    assert.equal(await judge({ ...ftd, country: 'PT' }), false);
+    assert.equal(await judge({ ...ftd, attribution: { subIds: { sub1: 'test-1' } } }), false);
   });
 });
 
