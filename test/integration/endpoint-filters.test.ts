@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { eventWorkflowId } from '../../src/domain/ids.js';
+import { startAcceptedEvent } from '../../src/temporal/start-event.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
+import { recordOnly } from '../support/recorded.js';
 import { startSystem, type System } from '../support/system.js';
 
 let sys: System;
@@ -189,6 +191,41 @@ describe('an endpoint filter routes by what the event says', () => {
     assert.equal(missing.status, 404);
     const neither = await sys.request('POST', url, { apiKey: op.apiKey, json: {} });
     assert.equal(neither.status, 422);
+  });
+});
+
+describe('a filter is part of the subscription', () => {
+  it('when a filter changes after an event was accepted, then the event goes by the filter at its acceptance', async () => {
+    const op = await sys.createOperator();
+    const path = `/moving-filter-${uniqueId('p')}`;
+    const e = await createEndpoint(op, path, {
+      eventTypes: ['customer.registered'],
+      filter: { field: 'brand', eq: 'casino-x' },
+    });
+    const before = registration(uniqueId('player'), { brand: 'casino-x' });
+    await recordOnly(sys.pool, op.id, before);
+    const patched = await sys.request('PATCH', `/v1/endpoints/${e.id}`, {
+      apiKey: op.apiKey,
+      json: { filter: { field: 'brand', eq: 'casino-y' } },
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const afterY = registration(uniqueId('player'), { brand: 'casino-y' });
+    const afterX = registration(uniqueId('player'), { brand: 'casino-x' });
+    for (const ev of [afterY, afterX]) await recordOnly(sys.pool, op.id, ev);
+    // The workflows run only now, after the change.
+    for (const ev of [before, afterY, afterX]) {
+      await startAcceptedEvent(sys.client, op.id, ev, {
+        taskQueue: sys.taskQueue,
+        eager: false,
+        timeoutMs: 5_000,
+      });
+      await sys.client.workflow.getHandle(eventWorkflowId(op.id, ev.id)).result();
+    }
+    await rx.waitFor(path, 2, 30_000);
+    assert.deepEqual(
+      received(path, e.secret),
+      [`customer.registered:${before.id}`, `customer.registered:${afterY.id}`].sort(),
+    );
   });
 });
 
