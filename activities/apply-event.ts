@@ -1,12 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { bindCustomer, claimFirstDeposit, lockCustomer, type LockedCustomer } from '../src/db/customers.js';
 import { ensureDeliveries, type Delivery } from '../src/db/deliveries.js';
-import {
-  findEndpointSettings,
-  findSubscriptions,
-  type Endpoint,
-  type Subscription,
-} from '../src/db/endpoints.js';
+import { findEndpointSettings, type Endpoint } from '../src/db/endpoints.js';
+import { findSubscriptions, type Subscription } from '../src/db/endpoint-subscriptions.js';
 import {
   findBindingRegistration,
   lockEventToApply,
@@ -28,6 +24,7 @@ import { isCommissionEventType } from '../src/domain/commission/facts.js';
 import { decideFirstDeposit } from '../src/domain/first-deposit.js';
 import { postbackCarriage } from '../src/domain/postback/meaning.js';
 import { resolvePostbackConfig } from '../src/domain/postback/presets.js';
+import { filterSubject, routeThrough } from '../src/domain/routing-filter.js';
 import type { ResolvedRetryPolicy } from '../src/domain/retry-policy.js';
 
 export interface EventRef {
@@ -94,17 +91,24 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       return planOf(tx, event.facts, emittedTypes(event.type, event.facts), deliveries, new Map());
     }
 
-    const facts = await deriveFacts(tx, ref.operatorId, event);
+    const { facts, customerCountry } = await deriveFacts(tx, ref.operatorId, event);
     const emits = emittedTypes(event.type, facts);
     const affiliateId = attributedAffiliateId(facts.effectiveAttribution);
     // Every delivered type's subscribers as of the event's acceptance, and the operator's default retry
-    // policy, in one round trip.
+    // policy, in one round trip; their filters (as of acceptance too) are judged here, on what the event
+    // says, with no further statement.
     const subscriptions = await findSubscriptions(tx, ref.operatorId, emits, affiliateId, event.acceptedAt);
-    const wanted = subscriptions.filter(carried).map((s) => ({
-      endpointId: s.endpoint.id,
-      eventType: s.eventType,
-      retryPolicy: s.retryPolicy,
-    }));
+    const subject = filterSubject({
+      brand: event.payload.brand,
+      attribution: facts.effectiveAttribution,
+      data: event.payload.data,
+      customerCountry,
+    });
+    const wanted = subscriptions.filter(carried).flatMap((s) => {
+      const { deliver, routing } = routeThrough(s.filter, subject);
+      if (!deliver) return [];
+      return [{ endpointId: s.endpoint.id, eventType: s.eventType, retryPolicy: s.retryPolicy, routing }];
+    });
     const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, wanted);
     const { affiliateKnown, wake } = await markEventProcessed(
       tx,
@@ -128,12 +132,18 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
 /**
  * The facts of an event applied for the first time, recording on its customer what they bind: the
  * attribution inherited from the registration, the FTD claimed. Events the orchestrator emits itself
- * (operational events) belong to no customer and record nothing on one.
+ * (operational events) belong to no customer and record nothing on one. Also the customer's country as
+ * its registration reported it, for endpoint filters.
  */
-async function deriveFacts(tx: PoolClient, operatorId: string, event: EventToApply): Promise<EventFacts> {
+async function deriveFacts(
+  tx: PoolClient,
+  operatorId: string,
+  event: EventToApply,
+): Promise<{ facts: EventFacts; customerCountry: unknown }> {
   const inbound = isInboundEventType(event.type);
   const customer = inbound ? await lockCustomer(tx, operatorId, event.customerId) : NO_CUSTOMER;
   let attribution = customer.attribution;
+  let customerCountry: unknown = customer.country;
   if (needsBinding(inbound, attribution)) {
     // A registration binds its customer itself; any other event looks for the recorded one.
     const registration = isBindingRegistration(event)
@@ -143,6 +153,7 @@ async function deriveFacts(tx: PoolClient, operatorId: string, event: EventToApp
     if (binding) {
       await bindCustomer(tx, operatorId, event.customerId, binding);
       attribution = binding.attribution;
+      customerCountry = binding.country;
     }
   }
   const deposit = decideFirstDeposit(
@@ -151,8 +162,11 @@ async function deriveFacts(tx: PoolClient, operatorId: string, event: EventToApp
   );
   if (deposit.claim) await claimFirstDeposit(tx, operatorId, event.customerId, deposit.claim);
   return {
-    effectiveAttribution: effectiveAttribution(event.payload.attribution, attribution),
-    ftd: deposit.ftd,
+    facts: {
+      effectiveAttribution: effectiveAttribution(event.payload.attribution, attribution),
+      ftd: deposit.ftd,
+    },
+    customerCountry,
   };
 }
 
@@ -169,7 +183,7 @@ function carried(s: Subscription): boolean {
   return !resolved.ok || postbackCarriage(resolved.config, s.eventType).carried;
 }
 
-const NO_CUSTOMER: LockedCustomer = { attribution: null, ftdEventId: null };
+const NO_CUSTOMER: LockedCustomer = { attribution: null, ftdEventId: null, country: null };
 
 type PlannedEndpoint = Pick<Endpoint, 'url' | 'timeoutMs' | 'rateLimitPerSecond'>;
 

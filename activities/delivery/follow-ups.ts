@@ -1,4 +1,5 @@
-import { disableEndpoint, findEndpoint, findSubscribedEndpoints } from '../../src/db/endpoints.js';
+import { disableEndpoint, findEndpoint } from '../../src/db/endpoints.js';
+import { findSubscribedEndpoints } from '../../src/db/endpoint-subscriptions.js';
 import { findEvent } from '../../src/db/events.js';
 import { CANCEL_REASONS } from '../../src/domain/cancel-reasons.js';
 import {

@@ -2,10 +2,12 @@ import { accrualKey, entriesOf } from '../db/commission-holds.js';
 import { cancelOvertaken, markAbandoned } from '../db/conversion-replacement.js';
 import { ensureDeliveries } from '../db/deliveries.js';
 import { recordEmittedEvent } from '../db/events.js';
-import { deliveryPolicy, findSubscribedEndpoints, operatorRetryPolicy } from '../db/endpoints.js';
+import { deliveryPolicy, operatorRetryPolicy } from '../db/endpoints.js';
+import { findSubscribedEndpoints } from '../db/endpoint-subscriptions.js';
 import { findEntryByKey, type CommissionEntry } from '../db/ledger.js';
 import type { Queryable } from '../db/pool.js';
-import { customerAttribution } from '../db/settlement.js';
+import { notificationContext } from '../db/settlement.js';
+import { filterSubject, routeAll } from '../domain/routing-filter.js';
 import { eventWorkflowId, internalEventId } from '../domain/ids.js';
 import { bodyHash } from '../body-hash.js';
 import type { CustomerRef, Dispatch, SettlementResult } from './step.js';
@@ -51,8 +53,18 @@ async function notify(
   const type = NOTIFICATION_TYPE[entry.kind];
   const commissionId = entry.kind === 'accrual' ? entry.id : (entry.relatedEntry ?? entry.reversalOf)!;
   const accrual = entry.kind === 'accrual' ? entry : await findAccrual(tx, ref.operatorId, commissionId);
-  const endpoints = await findSubscribedEndpoints(tx, ref.operatorId, type, entry.affiliateId);
-  if (!endpoints.length) return;
+  const subscribed = await findSubscribedEndpoints(tx, ref.operatorId, type, entry.affiliateId);
+  if (!subscribed.length) return;
+  // Endpoint filters judge the notification by what it says: the commission, the customer's attribution
+  // and country, the brand of the event that earned it (also sent, as the event's `brand`).
+  const context = await notificationContext(tx, ref, accrual.eventId);
+  const attribution = context.attribution ?? { affiliateId: entry.affiliateId };
+  const data = notificationData(entry, accrual);
+  const subject = filterSubject({ ...context, attribution, data, customerCountry: context.country });
+  const routed = routeAll(subscribed, subject);
+  if (!routed.length) return;
+  const endpoints = routed.map((r) => r.target);
+  const routingOf = new Map(routed.map((r) => [r.target.id, r.routing]));
 
   const eventId = internalEventId(`${type}~${entry.id}`);
   const workflowId = eventWorkflowId(ref.operatorId, eventId);
@@ -82,12 +94,11 @@ async function notify(
 
   // Recorded even when every subscriber had its conversion replaced: an attempt already on the wire that
   // gets through sends this event's data after it (activities/delivery/follow-ups.ts, sendOvertakenReversal).
-  const attribution = (await customerAttribution(tx, ref)) ?? { affiliateId: entry.affiliateId };
-  const data = notificationData(entry, accrual);
   const payload = {
     id: eventId,
     type,
     occurredAt: new Date(entry.occurredAt).toISOString(),
+    ...(context.brand ? { brand: context.brand } : {}),
     customerId: ref.customerId,
     attribution,
     data,
@@ -113,7 +124,12 @@ async function notify(
     ref.operatorId,
     eventId,
     workflowId,
-    targets.map((e) => ({ endpointId: e.id, eventType: type, retryPolicy: deliveryPolicy(e, policy) })),
+    targets.map((e) => ({
+      endpointId: e.id,
+      eventType: type,
+      retryPolicy: deliveryPolicy(e, policy),
+      routing: routingOf.get(e.id) ?? null,
+    })),
   );
   dispatch.notifications.push({ eventId, workflowId, type, customerId: ref.customerId });
 }

@@ -1,8 +1,10 @@
 import { ensureDeliveries } from '../db/deliveries.js';
 import { recordEmittedEvent } from '../db/events.js';
-import { deliveryPolicy, findSubscribedEndpoints, operatorRetryPolicy } from '../db/endpoints.js';
+import { deliveryPolicy, operatorRetryPolicy } from '../db/endpoints.js';
+import { findSubscribedEndpoints } from '../db/endpoint-subscriptions.js';
 import type { Queryable } from '../db/pool.js';
 import { eventWorkflowId, internalEventId } from '../domain/ids.js';
+import { filterSubject, routeAll } from '../domain/routing-filter.js';
 import { bodyHash } from '../body-hash.js';
 
 /** The operational event a parked settlement emits (src/domain/event-types.ts). */
@@ -20,8 +22,8 @@ export async function recordParked(
   ref: { operatorId: string; customerId: string },
   parked: { eventId: string; eventType: string; error: string; parkedAt: Date },
 ): Promise<{ eventId: string; workflowId: string; type: string; customerId: string } | null> {
-  const endpoints = await findSubscribedEndpoints(tx, ref.operatorId, SETTLEMENT_PARKED, null);
-  if (!endpoints.length) return null;
+  const subscribed = await findSubscribedEndpoints(tx, ref.operatorId, SETTLEMENT_PARKED, null);
+  if (!subscribed.length) return null;
   const eventId = internalEventId(`${SETTLEMENT_PARKED}~${parked.eventId}~${parked.parkedAt.getTime()}`);
   const workflowId = eventWorkflowId(ref.operatorId, eventId);
   const payload = {
@@ -37,6 +39,9 @@ export async function recordParked(
       parkedAt: parked.parkedAt.toISOString(),
     },
   };
+  // Endpoint filters read its data (no brand, country or attribution: it is about the operator's data).
+  const routed = routeAll(subscribed, filterSubject({ data: payload.data }));
+  if (!routed.length) return null;
   const { inserted } = await recordEmittedEvent(tx, {
     operatorId: ref.operatorId,
     eventId,
@@ -58,10 +63,11 @@ export async function recordParked(
     ref.operatorId,
     eventId,
     workflowId,
-    endpoints.map((e) => ({
-      endpointId: e.id,
+    routed.map(({ target, routing }) => ({
+      endpointId: target.id,
       eventType: SETTLEMENT_PARKED,
-      retryPolicy: deliveryPolicy(e, policy),
+      retryPolicy: deliveryPolicy(target, policy),
+      routing,
     })),
   );
   return { eventId, workflowId, type: SETTLEMENT_PARKED, customerId: ref.customerId };

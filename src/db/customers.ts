@@ -16,8 +16,9 @@ const STATEMENTS = {
     text: 'INSERT INTO customers (operator_id, customer_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
   },
   lock: {
-    name: 'apply-event:lock-customer',
-    text: 'SELECT attribution, ftd_event_id FROM customers WHERE operator_id = $1 AND customer_id = $2 FOR UPDATE',
+    name: 'apply-event:lock-customer-2',
+    text: `SELECT attribution, ftd_event_id, country FROM customers
+            WHERE operator_id = $1 AND customer_id = $2 FOR UPDATE`,
   },
   bind: {
     name: 'apply-event:attribute',
@@ -38,6 +39,8 @@ export interface LockedCustomer {
   attribution: Attribution | null;
   /** The event that claimed the customer's FTD; null while it has none. */
   ftdEventId: string | null;
+  /** The country its registration reported; null before it is bound (what endpoint filters read). */
+  country: string | null;
 }
 
 /**
@@ -50,12 +53,16 @@ export async function lockCustomer(
   customerId: string,
 ): Promise<LockedCustomer> {
   await tx.query({ ...STATEMENTS.ensure, values: [operatorId, customerId] });
-  const { rows } = await tx.query<{ attribution: Attribution | null; ftd_event_id: string | null }>({
+  const { rows } = await tx.query<{
+    attribution: Attribution | null;
+    ftd_event_id: string | null;
+    country: string | null;
+  }>({
     ...STATEMENTS.lock,
     values: [operatorId, customerId],
   });
   const row = rows[0]!;
-  return { attribution: row.attribution, ftdEventId: row.ftd_event_id };
+  return { attribution: row.attribution, ftdEventId: row.ftd_event_id, country: row.country };
 }
 
 /** Binds the customer to its registration's attribution (and records the registration's country and time). */

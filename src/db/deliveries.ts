@@ -1,4 +1,5 @@
 import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
+import type { ClauseResult, RoutingFilter } from '../domain/routing-filter.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 import { afterCursor, NEWEST_FIRST } from './keyset.js';
@@ -31,6 +32,13 @@ export interface Delivery {
   inFlightAttempt: number | null;
   /** Since when it waits for its endpoint's breaker (no attempt spent meanwhile); null when it does not. */
   breakerWaitSince: Date | null;
+  /** Why a filtered endpoint got it: the filter judged and each clause; null when the endpoint had none. */
+  routing: DeliveryRouting | null;
+}
+
+export interface DeliveryRouting {
+  filter: RoutingFilter;
+  reasons: ClauseResult[];
 }
 
 export interface DeliveryAttempt {
@@ -65,6 +73,7 @@ interface DeliveryRow {
   replaced_by_event_id: string | null;
   in_flight_attempt: number | null;
   breaker_wait_since: Date | null;
+  routing?: DeliveryRouting | null;
 }
 
 function fromRow(r: DeliveryRow): Delivery {
@@ -87,6 +96,7 @@ function fromRow(r: DeliveryRow): Delivery {
     replacedByEventId: r.replaced_by_event_id,
     inFlightAttempt: r.in_flight_attempt ?? null,
     breakerWaitSince: r.breaker_wait_since ?? null,
+    routing: r.routing ?? null,
   };
 }
 
@@ -94,6 +104,8 @@ export interface NewDelivery {
   endpointId: string;
   eventType: string;
   retryPolicy: ResolvedRetryPolicy;
+  /** Why the endpoint's filter let the event through; absent when it has none. */
+  routing?: DeliveryRouting | null;
 }
 
 /**
@@ -116,13 +128,20 @@ export async function ensureDeliveries(
   if (!wanted.length) return deliveriesOfEvent(db, operatorId, eventId);
   const values: unknown[] = [operatorId, eventId, workflowId];
   const tuples = wanted.map((d) => {
-    values.push(newId('delivery'), d.endpointId, d.eventType, d.retryPolicy);
+    values.push(
+      newId('delivery'),
+      d.endpointId,
+      d.eventType,
+      d.retryPolicy,
+      d.routing ? JSON.stringify(d.routing) : null,
+    );
     const n = values.length;
-    return `($${n - 3}, $1, $2, $${n - 2}, $${n - 1}, $${n}::jsonb, $3)`;
+    return `($${n - 4}, $1, $2, $${n - 3}, $${n - 2}, $${n - 1}::jsonb, $3, $${n}::jsonb)`;
   });
   const { rows } = await db.query<DeliveryRow & { created: boolean }>(
     `WITH inserted AS (
-       INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id)
+       INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id,
+                               routing)
        VALUES ${tuples.join(', ')}
        ON CONFLICT (operator_id, event_id, endpoint_id, event_type) DO NOTHING
        RETURNING *

@@ -1,4 +1,3 @@
-import { OPERATIONAL_EVENT_TYPES } from '../domain/event-types.js';
 import type { PostbackSettings } from '../domain/postback/presets.js';
 import {
   DEFAULT_RETRY_POLICY,
@@ -6,6 +5,7 @@ import {
   type ResolvedRetryPolicy,
   type RetryPolicy,
 } from '../domain/retry-policy.js';
+import type { RoutingFilter } from '../domain/routing-filter.js';
 import {
   BREAKER_RESET_SQL,
   breakerFromRow,
@@ -43,6 +43,8 @@ export interface Endpoint {
   rateLimitPerSecond: number | null;
   /** A postback endpoint's settings as saved (the API validated them); null for a webhook endpoint. */
   postback: PostbackSettings | null;
+  /** Which events of its types it receives (src/domain/routing-filter.ts); null: all of them. */
+  filter: RoutingFilter | null;
   enabled: boolean;
   disabledReason: string | null;
   disabledAt: Date | null;
@@ -54,7 +56,7 @@ export interface Endpoint {
   updatedAt: Date;
 }
 
-interface EndpointRow extends BreakerColumns {
+export interface EndpointRow extends BreakerColumns {
   id: string;
   operator_id: string;
   url: string;
@@ -67,6 +69,7 @@ interface EndpointRow extends BreakerColumns {
   timeout_ms: number;
   rate_limit_per_second: number | null;
   postback: PostbackSettings | null;
+  filter: RoutingFilter | null;
   enabled: boolean;
   disabled_reason: string | null;
   disabled_at: Date | null;
@@ -91,6 +94,7 @@ export function endpointFromRow(r: EndpointRow): Endpoint {
     timeoutMs: r.timeout_ms,
     rateLimitPerSecond: r.rate_limit_per_second,
     postback: r.postback,
+    filter: r.filter ?? null,
     enabled: r.enabled,
     disabledReason: r.disabled_reason,
     disabledAt: r.disabled_at,
@@ -115,6 +119,8 @@ export interface EndpointFields {
   timeoutMs: number;
   rateLimitPerSecond: number | null;
   postback: PostbackSettings | null;
+  /** Absent or null: no filter. */
+  filter?: RoutingFilter | null;
   enabled: boolean;
 }
 
@@ -132,8 +138,9 @@ export async function insertEndpoint(
 ): Promise<Endpoint> {
   const { rows } = await db.query<EndpointRow>(
     `INSERT INTO endpoints (id, operator_id, url, description, event_types, affiliate_id, format, headers,
-                            retry_policy, timeout_ms, rate_limit_per_second, postback, enabled, secret_sealed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                            retry_policy, timeout_ms, rate_limit_per_second, postback, enabled, secret_sealed,
+                            filter)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      RETURNING *`,
     [
       id,
@@ -151,6 +158,7 @@ export async function insertEndpoint(
       f.postback,
       f.enabled,
       secretSealed,
+      f.filter ? JSON.stringify(f.filter) : null,
     ],
   );
   return endpointFromRow(rows[0]!);
@@ -193,6 +201,7 @@ const UPDATABLE: Record<keyof EndpointFields, string> = {
   timeoutMs: 'timeout_ms',
   rateLimitPerSecond: 'rate_limit_per_second',
   postback: 'postback',
+  filter: 'filter',
   enabled: 'enabled',
 };
 
@@ -207,7 +216,12 @@ export async function updateEndpoint(
   const values: unknown[] = [operatorId, id];
   for (const [key, column] of Object.entries(UPDATABLE) as [keyof EndpointFields, string][]) {
     if (patch[key] === undefined) continue;
-    values.push(key === 'headers' ? JSON.stringify(patch.headers) : patch[key]);
+    // jsonb: a sealed header string, or a filter, goes as JSON text (`null` stays SQL NULL).
+    values.push(
+      key === 'headers' || (key === 'filter' && patch.filter !== null)
+        ? JSON.stringify(patch[key])
+        : patch[key],
+    );
     sets.push(`${column} = $${values.length}`);
   }
   if (patch.enabled === true)
@@ -275,42 +289,6 @@ export async function disableEndpoint(db: Queryable, id: string, reason: string)
   return rowCount === 1;
 }
 
-/**
- * The SQL form of src/domain/matching.ts `matchesEventType`: some pattern of `patterns` (a text[]) is the
- * exact `type`, its `prefix.*`, or `*` unless `type` is operational (`delivery.*`, `endpoint.*`: those
- * only reach endpoints that name them). Both arguments are SQL expressions.
- */
-function patternMatches(patterns: string, type: string): string {
-  return `EXISTS (SELECT 1 FROM unnest(${patterns}) p
-                   WHERE (p = '*' AND ${type} <> ALL (${OPERATIONAL_TYPES_SQL}))
-                      OR p = ${type} OR (right(p, 2) = '.*' AND starts_with(${type}, left(p, -1))))`;
-}
-
-/** The operational types as a SQL array literal (fixed lowercase identifiers: nothing to escape). */
-const OPERATIONAL_TYPES_SQL = `'{${OPERATIONAL_EVENT_TYPES.join(',')}}'::text[]`;
-
-/**
- * Enabled endpoints of the operator that subscribe to `type` for this affiliate now: the SQL form of
- * src/domain/matching.ts. For what is decided now (whether to emit an operational event, a commission
- * notification's targets); an accepted event's fan-out uses findSubscriptions, as of its acceptance.
- */
-export async function findSubscribedEndpoints(
-  db: Queryable,
-  operatorId: string,
-  type: string,
-  affiliateId: string | null,
-): Promise<Endpoint[]> {
-  const { rows } = await db.query<EndpointRow>(
-    `SELECT * FROM endpoints
-      WHERE operator_id = $1 AND enabled AND deleted_at IS NULL
-        AND (affiliate_id IS NULL OR affiliate_id = $3)
-        AND ${patternMatches('event_types', '$2')}
-      ORDER BY created_at`,
-    [operatorId, type, affiliateId],
-  );
-  return rows.map(endpointFromRow);
-}
-
 /** What driving a delivery needs of each endpoint (deleted ones included: their deliveries still end). */
 export async function findEndpointSettings(
   db: Queryable,
@@ -326,67 +304,6 @@ export async function findEndpointSettings(
       { url: r.url, timeoutMs: r.timeout_ms, rateLimitPerSecond: r.rate_limit_per_second },
     ]),
   );
-}
-
-/** One (delivered type, endpoint) pair a new event fans out to. */
-export interface Subscription {
-  eventType: string;
-  endpoint: Endpoint;
-  /** The subscription names the type itself (not only through a wildcard such as `deposit.*` or `*`). */
-  explicit: boolean;
-  /** The policy a new delivery to this endpoint fixes (deliveryPolicy with the operator's default). */
-  retryPolicy: ResolvedRetryPolicy;
-}
-
-/**
- * The fan-out of an event accepted at `acceptedAt` (its events.received_at, as text straight from
- * PostgreSQL so that no microsecond is lost to a Date), for several delivered types at
- * once, with the operator's default retry policy (operatorRetryPolicy) folded in, in one statement.
- *
- * An endpoint is a subscriber when the version of its subscription in force at acceptance (types,
- * affiliate scope, enabled: endpoint_subscriptions, the latest written at or before `acceptedAt`) matches,
- * and it is still enabled and not deleted now: an endpoint created or subscribed after the event's 202
- * does not get it, and one disabled or deleted since does not either. Delivery settings (url, policy,
- * timeout) are the endpoint's current ones. Ordered by the type's position in `types`, then by endpoint
- * creation. No subscriber, no row: the operator's default is then moot.
- *
- * Cost: the operator's live endpoints by endpoints_operator, then one backward probe of the primary key
- * of endpoint_subscriptions per endpoint (the latest version at or before acceptance).
- */
-export async function findSubscriptions(
-  db: Queryable,
-  operatorId: string,
-  types: readonly string[],
-  affiliateId: string | null,
-  acceptedAt: string,
-): Promise<Subscription[]> {
-  if (!types.length) return [];
-  const { rows } = await db.query<
-    EndpointRow & { subscribed_type: string; explicit: boolean; operator_retry_policy: RetryPolicy | null }
-  >(
-    `SELECT e.*, t.type AS subscribed_type, t.type = ANY(s.event_types) AS explicit,
-            o.default_retry_policy AS operator_retry_policy
-       FROM endpoints e
-       JOIN LATERAL (SELECT s.event_types, s.affiliate_id, s.enabled FROM endpoint_subscriptions s
-                      WHERE s.endpoint_id = e.id AND s.valid_from <= $4::timestamptz
-                      ORDER BY s.valid_from DESC, s.seq DESC
-                      LIMIT 1) s ON s.enabled
-       JOIN unnest($2::text[]) WITH ORDINALITY AS t(type, ord) ON ${patternMatches('s.event_types', 't.type')}
-       JOIN operators o ON o.id = e.operator_id
-      WHERE e.operator_id = $1 AND e.enabled AND e.deleted_at IS NULL
-        AND (s.affiliate_id IS NULL OR s.affiliate_id = $3)
-      ORDER BY t.ord, e.created_at`,
-    [operatorId, types, affiliateId, acceptedAt],
-  );
-  return rows.map((r) => {
-    const endpoint = endpointFromRow(r);
-    return {
-      eventType: r.subscribed_type,
-      endpoint,
-      explicit: r.explicit,
-      retryPolicy: deliveryPolicy(endpoint, r.operator_retry_policy),
-    };
-  });
 }
 
 /** The retry policy fixed into a new delivery: the endpoint's, else the operator's, else the built-in one. */

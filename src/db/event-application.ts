@@ -57,7 +57,7 @@ const APPLY_STATEMENTS = {
 /** An event as its application reads it, locked for the transaction. */
 export interface EventToApply extends AttributableEvent {
   customerId: string;
-  payload: { attribution?: Attribution; data: Record<string, unknown> };
+  payload: { brand?: string; attribution?: Attribution; data: Record<string, unknown> };
   /**
    * When the event was accepted (received_at: its 202, an emitted event's insert), as PostgreSQL wrote it:
    * its subscribers are those of then, compared to the microsecond (a Date would round to milliseconds).

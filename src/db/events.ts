@@ -309,3 +309,38 @@ export async function recordEmittedEvent(db: Queryable, e: NewEmittedEvent): Pro
   );
   return { inserted: (rowCount ?? 0) > 0 };
 }
+
+/**
+ * What an endpoint filter reads of a stored event (src/domain/routing-filter.ts, filterSubject): its brand
+ * and data as sent, its attribution as applied (inherited from the registration), its customer's country.
+ */
+export async function findFilterSubjectOf(
+  db: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<{
+  brand: unknown;
+  attribution: Record<string, unknown> | null;
+  data: Record<string, unknown> | null;
+  customerCountry: string | null;
+} | null> {
+  const { rows } = await db.query<{
+    payload: { brand?: unknown; attribution?: Record<string, unknown>; data?: Record<string, unknown> };
+    facts: EventFacts | null;
+    country: string | null;
+  }>(
+    `SELECT e.payload, e.facts, c.country
+       FROM events e
+       LEFT JOIN customers c ON c.operator_id = e.operator_id AND c.customer_id = e.customer_id
+      WHERE e.operator_id = $1 AND e.event_id = $2`,
+    [operatorId, eventId],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    brand: r.payload.brand,
+    attribution: r.facts?.effectiveAttribution ?? r.payload.attribution ?? null,
+    data: r.payload.data ?? null,
+    customerCountry: r.country,
+  };
+}

@@ -135,6 +135,31 @@ export async function customerAttribution(
   return rows[0]?.attribution ?? null;
 }
 
+/**
+ * What a `commission.*` notification says beyond its entry, in one round trip: the customer's attribution
+ * and registered country, and the brand of the event that earned the commission (what endpoint filters
+ * read). Nulls where unknown.
+ */
+export async function notificationContext(
+  db: Queryable,
+  ref: CustomerKey,
+  conversionEventId: string | null,
+): Promise<{ attribution: Record<string, unknown> | null; country: string | null; brand: string | null }> {
+  const { rows } = await db.query<{
+    attribution: Record<string, unknown> | null;
+    country: string | null;
+    brand: string | null;
+  }>(
+    `SELECT c.attribution, c.country,
+            (SELECT payload->>'brand' FROM events WHERE operator_id = $1 AND event_id = $3::text) AS brand
+       FROM (SELECT 1) one
+       LEFT JOIN customers c ON c.operator_id = $1 AND c.customer_id = $2`,
+    [ref.operatorId, ref.customerId, conversionEventId],
+  );
+  const r = rows[0];
+  return { attribution: r?.attribution ?? null, country: r?.country ?? null, brand: r?.brand ?? null };
+}
+
 /** The affiliate's RevShare account in `currency`, locked; null before its first revenue. */
 export async function revshareAccountForUpdate(
   db: Queryable,

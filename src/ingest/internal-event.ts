@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { InternalEvent } from '../../activities/ports.js';
-import { ensureDeliveries, type Delivery } from '../db/deliveries.js';
+import { ensureDeliveries, type Delivery, type DeliveryRouting } from '../db/deliveries.js';
 import { deliveryPolicy, operatorRetryPolicy, type Endpoint } from '../db/endpoints.js';
 import { markWorkflowStarted, recordEmittedEvent } from '../db/events.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
@@ -29,6 +29,12 @@ export interface RecordedInternalEvent {
   deliveries: Delivery[];
 }
 
+/** An endpoint an internal event is fanned out to, with why its filter let the event through. */
+export interface RoutedEndpoint {
+  target: Endpoint;
+  routing: DeliveryRouting | null;
+}
+
 /**
  * Records an event the orchestrator emits itself (see `InternalEvent`) inside the caller's transaction, so
  * the fact it reports and its event commit together. With `subscribers`, the event is fanned out here to
@@ -39,7 +45,7 @@ export interface RecordedInternalEvent {
 export async function recordInternalEvent(
   tx: Queryable,
   e: InternalEvent,
-  subscribers?: Endpoint[],
+  subscribers?: RoutedEndpoint[],
 ): Promise<RecordedInternalEvent> {
   const eventId = internalEventId(e.key);
   const workflowId = eventWorkflowId(e.operatorId, eventId);
@@ -53,7 +59,9 @@ export async function recordInternalEvent(
     ...(attribution ? { attribution } : {}),
     data: e.data,
   };
-  const targets = e.onlyEndpoint ? [e.onlyEndpoint] : subscribers;
+  const targets: RoutedEndpoint[] | undefined = e.onlyEndpoint
+    ? [{ target: e.onlyEndpoint, routing: null }]
+    : subscribers;
   const { inserted } = await recordEmittedEvent(tx, {
     operatorId: e.operatorId,
     eventId,
@@ -76,10 +84,11 @@ export async function recordInternalEvent(
     e.operatorId,
     eventId,
     workflowId,
-    targets.map((t) => ({
-      endpointId: t.id,
+    targets.map(({ target, routing }) => ({
+      endpointId: target.id,
       eventType: e.type,
-      retryPolicy: deliveryPolicy(t, operatorPolicy),
+      retryPolicy: deliveryPolicy(target, operatorPolicy),
+      routing,
     })),
   );
   return { ...recorded, deliveries };
@@ -103,6 +112,12 @@ export async function startInternalEvent(
     },
     { taskQueue: deps.taskQueue, eager: false, timeoutMs: deps.startTimeoutMs },
   );
+}
+
+/** An endpoint an internal event is fanned out to, with why its filter let the event through. */
+export interface RoutedEndpoint {
+  target: Endpoint;
+  routing: DeliveryRouting | null;
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
-import { findSubscribedEndpoints } from '../db/endpoints.js';
+import { findSubscribedEndpoints } from '../db/endpoint-subscriptions.js';
 import { markWorkflowStarted } from '../db/events.js';
 import { upsertAffiliate, type AffiliateStatus, type AffiliateUpsert } from '../db/ledger.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { affiliateEvents } from '../domain/affiliate-events.js';
 import type { Deal } from '../domain/commission/deals.js';
+import { filterSubject, routeAll } from '../domain/routing-filter.js';
 import { recordInternalEvent, startInternalEvent, type RecordedInternalEvent } from './internal-event.js';
 
 export interface PutAffiliateDeps {
@@ -52,7 +53,11 @@ async function recordAffiliateEvents(
   });
   const recorded: RecordedInternalEvent[] = [];
   for (const e of events) {
-    const subscribers = await findSubscribedEndpoints(tx, operatorId, e.type, a.affiliateId);
+    const attribution = { affiliateId: a.affiliateId };
+    const subscribers = routeAll(
+      await findSubscribedEndpoints(tx, operatorId, e.type, a.affiliateId),
+      filterSubject({ attribution, data: e.data }),
+    );
     if (!subscribers.length) continue; // like commission notifications: no subscriber, no event
     const r = await recordInternalEvent(
       tx,
@@ -61,7 +66,7 @@ async function recordAffiliateEvents(
         key: `${e.type}~${a.affiliateId}~${u.version}`,
         type: e.type,
         data: e.data,
-        attribution: { affiliateId: a.affiliateId },
+        attribution,
       },
       subscribers,
     );

@@ -124,6 +124,8 @@ describe('creating and reading an endpoint', () => {
       retryPolicy: { schedule: ['5s', '5m'] },
       timeout: '15s',
       rateLimitPerSecond: 50,
+      // No filter: every event of its types.
+      filter: null,
       enabled: true,
       disabledReason: null,
       // A new endpoint's breaker is closed: nothing has failed yet.

@@ -5,12 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  findSubscribedEndpoints,
-  findSubscriptions,
-  insertEndpoint,
-  newEndpointId,
-} from '../../src/db/endpoints.js';
+import { insertEndpoint, newEndpointId } from '../../src/db/endpoints.js';
+import { findSubscribedEndpoints, findSubscriptions } from '../../src/db/endpoint-subscriptions.js';
 import { ALL_EVENT_TYPES, OPERATIONAL_EVENT_TYPES } from '../../src/domain/event-types.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { subscribes } from '../../src/domain/matching.js';

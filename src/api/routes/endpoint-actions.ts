@@ -9,8 +9,12 @@ import { ErrorOut } from '../../contract/common.js';
 import { toDeliveryOut } from '../schemas/deliveries.js';
 import { RecoverIn } from '../schemas/endpoints.js';
 import { IdParams, notFound, type EndpointContext } from './endpoint-context.js';
+import { testFilterRoute } from './endpoint-filter.js';
 
-/** An endpoint's secret, its rotation, a test delivery and recovery of failed deliveries. */
+/**
+ * An endpoint's secret, its rotation, a test delivery, recovery of failed deliveries, and what its filter
+ * makes of an event.
+ */
 export function endpointActionRoutes({ deps, mustFind }: EndpointContext) {
   return [
     defineRoute({
@@ -112,5 +116,6 @@ export function endpointActionRoutes({ deps, mustFind }: EndpointContext) {
         return { status: 202, body: { count, dryRun: body.dryRun } };
       },
     }),
+    testFilterRoute({ deps, mustFind }),
   ];
 }

@@ -11,6 +11,7 @@ import { isPlaintextHeaders } from '../../delivery/sealed-headers.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
 import { CANCEL_REASONS } from '../../domain/cancel-reasons.js';
 import type { RetryPolicy } from '../../domain/retry-policy.js';
+import type { RoutingFilter } from '../../domain/routing-filter.js';
 import { errors } from '../../errors.js';
 import { endEndpointWaitsInBackground } from '../../ingest/endpoint-waits.js';
 import { decodeCursor, page } from '../cursor.js';
@@ -113,6 +114,7 @@ function createRoute({ deps, checkUrl, checkPostbackUrls, timeoutMs, out, seal }
         timeoutMs: timeoutMs(body.timeout) ?? deps.defaultTimeoutMs,
         rateLimitPerSecond: body.rateLimitPerSecond ?? null,
         postback: body.postback ?? null,
+        filter: (body.filter as RoutingFilter | undefined) ?? null,
         enabled: body.enabled,
       };
       const endpoint = await insertEndpoint(
@@ -170,6 +172,7 @@ function patchRoute({ deps, checkUrl, checkPostbackUrls, timeoutMs, mustFind, ou
         timeoutMs: timeoutMs(body.timeout),
         rateLimitPerSecond: body.rateLimitPerSecond,
         postback: body.postback,
+        filter: body.filter as RoutingFilter | null | undefined,
         enabled: body.enabled,
       };
       let endpoint = await updateEndpoint(deps.pool, operator.id, params.id, patch);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Delivery, DeliveryAttempt } from '../../db/deliveries.js';
 import { ExternalId } from '../../contract/common.js';
+import { RoutingOut } from './endpoint-filter.js';
 
 /** Deliveries: what the API answers about them, and the mappers from the repository's rows. */
 
@@ -24,6 +25,10 @@ export const DeliveryOut = z
           "(no attempt spent meanwhile; see the endpoint's `breaker`); null otherwise",
       ),
     waitingSince: z.string().nullable().describe('Since when it waits for `waitingFor`'),
+    routing: RoutingOut.nullable().describe(
+      'Why the endpoint got the event: the filter it was judged by and every clause’s result; null when ' +
+        'the endpoint had no filter (it gets every event of its types)',
+    ),
     workflowId: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -70,6 +75,7 @@ export function toDeliveryOut(d: Delivery) {
     lastError: d.lastError,
     waitingFor: d.breakerWaitSince ? ('endpoint_breaker' as const) : null,
     waitingSince: d.breakerWaitSince?.toISOString() ?? null,
+    routing: d.routing,
     workflowId: d.workflowId,
     createdAt: d.createdAt.toISOString(),
     updatedAt: d.updatedAt.toISOString(),

@@ -12,6 +12,7 @@ import {
 import { validateRetryPolicy, type RetryPolicy } from '../../domain/retry-policy.js';
 import { RESERVED_HEADERS } from '../../domain/webhook-payload.js';
 import { ExternalId } from '../../contract/common.js';
+import { EndpointFilter } from './endpoint-filter.js';
 
 /** Endpoints (docs/api-v1.md section 4). */
 
@@ -166,6 +167,8 @@ const fields = {
   timeout: Duration.optional().describe('Per attempt; default 15s, at most 60s'),
   rateLimitPerSecond: z.int().min(1).max(10_000).optional(),
   postback: PostbackIn.optional().describe('Required when format is "postback"; refused otherwise'),
+  // Described by its component (EndpointFilter): a description here would inline it.
+  filter: EndpointFilter.optional(),
   enabled: z.boolean().default(true),
 };
 
@@ -194,6 +197,7 @@ export const EndpointPatch = z
     timeout: fields.timeout.nullable(),
     rateLimitPerSecond: fields.rateLimitPerSecond.nullable(),
     postback: fields.postback.nullable(),
+    filter: fields.filter.nullable(),
     enabled: z.boolean().optional(),
   })
   .meta({ id: 'EndpointPatch' });
@@ -249,6 +253,7 @@ export const EndpointOut = z
           'a negative type it has no reversal for (it would reach the tracker as a new conversion), or a ' +
           'type that means nothing to a tracker. Absent on a webhook endpoint',
       ),
+    filter: EndpointFilter.nullable(), // null: every event of its types
     enabled: z.boolean(),
     disabledReason: z.string().nullable(),
     breaker: BreakerOut,
@@ -272,6 +277,7 @@ export function toEndpointOut(e: Endpoint, headers: Record<string, string>, secr
     retryPolicy: e.retryPolicy,
     timeout: formatDuration(e.timeoutMs),
     rateLimitPerSecond: e.rateLimitPerSecond,
+    filter: e.filter,
     enabled: e.enabled,
     disabledReason: e.disabledReason,
     breaker: {
