@@ -100,6 +100,7 @@ describe('the customers repository', () => {
       assert.deepEqual(await lockCustomer(tx, operatorId, customerId), {
         attribution: null,
         ftdEventId: null,
+        country: null,
       });
       const binding = {
         attribution: { affiliateId: 'aff-3' },
@@ -117,7 +118,7 @@ describe('the customers repository', () => {
       });
     });
     const locked = await withTransaction(pool, (tx) => lockCustomer(tx, operatorId, customerId));
-    assert.deepEqual(locked, { attribution: { affiliateId: 'aff-3' }, ftdEventId: 'dep' });
+    assert.deepEqual(locked, { attribution: { affiliateId: 'aff-3' }, ftdEventId: 'dep', country: 'MT' });
     assert.deepEqual(await customerAttribution(pool, operatorId, customerId), { affiliateId: 'aff-3' });
     assert.equal(await customerAttribution(pool, operatorId, 'no-such-customer'), null);
     const { rows } = await pool.query(
