@@ -12,6 +12,7 @@ import { findGoTool } from '../../src/main/host/go-binary.js';
 import { DYNAMIC_CONFIG_FILE, temporalModeFrom } from '../../src/main/host/local-temporal.js';
 import {
   conventionalPorts,
+  frontendTlsConfig,
   pgTargetFrom,
   schemaSteps,
   serverConfig,
@@ -54,6 +55,43 @@ describe('the PostgreSQL mode', () => {
     assert.equal(config.dynamicConfigClient.filepath, DYNAMIC_CONFIG_FILE);
     const every = Object.values(config.services).flatMap((s) => [s.rpc.grpcPort, s.rpc.membershipPort]);
     assert.equal(new Set(every).size, every.length, 'no two services share a port');
+  });
+
+  it('puts TLS on the frontend only when asked: mutual TLS with a client CA, and the system worker a client pair', () => {
+    const ports = conventionalPorts();
+    const plain = serverConfig({ target, ports, dynamicConfigFile: DYNAMIC_CONFIG_FILE });
+    assert.ok(!('tls' in plain.global));
+    const tls = {
+      certFile: '/tls/server.pem',
+      keyFile: '/tls/server.key',
+      caFile: '/tls/ca.pem',
+      serverName: 'temporal.internal',
+      clientCaFile: '/tls/clients-ca.pem',
+      systemWorker: { certFile: '/tls/worker.pem', keyFile: '/tls/worker.key' },
+    };
+    const secured = serverConfig({ target, ports, dynamicConfigFile: DYNAMIC_CONFIG_FILE, tls });
+    assert.deepEqual((secured.global as { tls?: unknown }).tls, {
+      frontend: {
+        server: {
+          certFile: '/tls/server.pem',
+          keyFile: '/tls/server.key',
+          requireClientAuth: true,
+          clientCaFiles: ['/tls/clients-ca.pem'],
+        },
+        client: { serverName: 'temporal.internal', rootCaFiles: ['/tls/ca.pem'] },
+      },
+      systemWorker: {
+        certFile: '/tls/worker.pem',
+        keyFile: '/tls/worker.key',
+        client: { serverName: 'temporal.internal', rootCaFiles: ['/tls/ca.pem'] },
+      },
+    });
+    // Server TLS alone: no client certificates asked for.
+    const serverOnly = frontendTlsConfig({ ...tls, clientCaFile: undefined, systemWorker: undefined });
+    assert.equal(serverOnly.frontend.server.requireClientAuth, false);
+    assert.ok(!('clientCaFiles' in serverOnly.frontend.server));
+    // Mutual TLS without a pair for the server's own system worker would lock it out of its frontend.
+    assert.throws(() => frontendTlsConfig({ ...tls, systemWorker: undefined }), /system worker/);
   });
 
   it('refuses a membership port the server cannot store (a smallint column)', () => {

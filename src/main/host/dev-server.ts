@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { searchAttributeFlags } from '../../domain/search-attributes.js';
+import type { TemporalConnectOptions } from '../../temporal/connection-options.js';
 
 /**
  * Runs `temporal server start-dev`: SQLite in a file (state survives restarts) with WAL and
@@ -110,6 +111,8 @@ export interface ReadyWait {
   onProgress?: (line: string) => void;
   /** "What to do: ..." when the server is not ready. */
   advice: string;
+  /** How to connect when it takes more than the address (a server behind TLS). */
+  connect?: Omit<TemporalConnectOptions, 'address'>;
 }
 
 function devServerAdvice(address: string, dbFile: string): string {
@@ -138,7 +141,7 @@ export async function waitReady(child: ChildProcess, address: string, o: ReadyWa
   let lastTold = started;
   for (;;) {
     if (exited !== undefined) throw notReady(`exited with ${exited} before it was ready`, address, o);
-    if (await namespaceReady(address, o.namespace ?? 'default')) return;
+    if (await namespaceReady(address, o.namespace ?? 'default', o.connect)) return;
     const now = Date.now();
     const next = progressMark(child.pid, o.logFile);
     if (next !== mark) {
@@ -196,10 +199,14 @@ function logTail(file: string, lines = 20): string {
 }
 
 /** True when the frontend answers for the namespace. */
-export async function namespaceReady(address: string, namespace: string): Promise<boolean> {
+export async function namespaceReady(
+  address: string,
+  namespace: string,
+  connect: Omit<TemporalConnectOptions, 'address'> = {},
+): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    connection = await Connection.connect({ ...connect, address, connectTimeout: 1_000 });
     await connection.withDeadline(Date.now() + 2_000, () =>
       connection!.workflowService.describeNamespace({ namespace }),
     );

@@ -67,6 +67,44 @@ export function conventionalPorts(frontend = 7233, metrics = 8000): ServerPorts 
   };
 }
 
+/**
+ * TLS on the frontend (what clients, workers and `temporal:setup` reach), as a secured cluster or Temporal
+ * Cloud runs it: the server's certificate and key, and with `clientCaFile` mutual TLS (a client must present
+ * a certificate that CA signed). The server's own system worker connects to its frontend with
+ * `systemWorker`'s certificate, checked against `caFile` under `serverName`. Paths of PEM files.
+ */
+export interface FrontendTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed the server's certificate (its system worker checks the frontend against it). */
+  caFile: string;
+  /** The name in the server's certificate. */
+  serverName: string;
+  /** Clients must present a certificate signed by this CA (mutual TLS). */
+  clientCaFile?: string;
+  /** The system worker's client certificate, required when `clientCaFile` is. */
+  systemWorker?: { certFile: string; keyFile: string };
+}
+
+/** The server configuration's `global.tls` block for frontend TLS (internode traffic stays on 127.0.0.1). */
+export function frontendTlsConfig(tls: FrontendTls) {
+  if (tls.clientCaFile && !tls.systemWorker)
+    throw new Error("mutual TLS needs a client certificate for the server's own system worker");
+  const client = { serverName: tls.serverName, rootCaFiles: [tls.caFile] };
+  return {
+    frontend: {
+      server: {
+        certFile: tls.certFile,
+        keyFile: tls.keyFile,
+        requireClientAuth: Boolean(tls.clientCaFile),
+        ...(tls.clientCaFile ? { clientCaFiles: [tls.clientCaFile] } : {}),
+      },
+      client,
+    },
+    systemWorker: { ...(tls.systemWorker ?? {}), client },
+  };
+}
+
 export const visibilityDatabase = (database: string) => `${database}_visibility`;
 
 /** Both databases with the embedded schema they take (`schema/postgresql/v12/...` of the server module). */
@@ -133,6 +171,8 @@ export function serverConfig(o: {
   /** Absolute path of the dynamic config file (deploy/temporal/dynamicconfig.yaml, as in compose). */
   dynamicConfigFile: string;
   logLevel?: string;
+  /** TLS on the frontend; none by default (a local server on 127.0.0.1). */
+  tls?: FrontendTls;
 }) {
   const { target, ports } = o;
   for (const key of SERVER_PORT_KEYS.filter((k) => k.endsWith('Membership'))) {
@@ -161,6 +201,7 @@ export function serverConfig(o: {
           listenAddress: `127.0.0.1:${ports.metrics}`,
         },
       },
+      ...(o.tls ? { tls: frontendTlsConfig(o.tls) } : {}),
     },
     services: {
       frontend: service(ports.frontend, ports.frontendMembership, { httpPort: ports.frontendHttp }),

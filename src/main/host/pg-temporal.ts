@@ -13,9 +13,11 @@ import {
   TEMPORAL_SERVER_VERSION,
   TEMPORAL_UI_VERSION,
   uiServerConfig,
+  type FrontendTls,
   type PgTarget,
   type ServerPorts,
 } from './pg-temporal-config.js';
+import type { TemporalConnectOptions } from '../../temporal/connection-options.js';
 
 /**
  * The full Temporal server (frontend, history, matching, worker) on PostgreSQL, without Docker: the
@@ -77,6 +79,11 @@ export interface PgTemporalOptions {
   say?: (line: string) => void;
   /** Longest wait for readiness while the server works (see dev-server.ts). */
   readyTimeoutMs?: number;
+  /**
+   * TLS on the frontend, and how this process connects to judge readiness (with mutual TLS: a client
+   * certificate the server's client CA signed). The Web UI server is not configured for it: omit `ui`.
+   */
+  tls?: { server: FrontendTls; readiness: Omit<TemporalConnectOptions, 'address'> };
 }
 
 export interface PgTemporal {
@@ -203,7 +210,13 @@ export async function startPgTemporal(o: PgTemporalOptions): Promise<PgTemporal>
   await prepareDatabases(sqlTool, target, join(o.stateDir, 'temporal-schema.log'));
   say(`databases ${o.database} and ${o.database}_visibility are at the ${TEMPORAL_SERVER_VERSION} schema`);
 
-  const config = serverConfig({ target, ports: o.ports, dynamicConfigFile: o.dynamicConfigFile });
+  if (o.tls && o.ui) throw new Error('the Web UI server is not configured for a frontend behind TLS');
+  const config = serverConfig({
+    target,
+    ports: o.ports,
+    dynamicConfigFile: o.dynamicConfigFile,
+    tls: o.tls?.server,
+  });
   // 0600: it holds the PostgreSQL password.
   writeFileSync(join(o.stateDir, 'config', 'affiliate-hooks.yaml'), JSON.stringify(config, null, 2), {
     mode: 0o600,
@@ -220,6 +233,7 @@ export async function startPgTemporal(o: PgTemporalOptions): Promise<PgTemporal>
     await waitReady(server, address, {
       namespace: 'temporal-system',
       logFile,
+      connect: o.tls?.readiness,
       readyTimeoutMs: o.readyTimeoutMs,
       onProgress: say,
       advice:
