@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { formatDuration } from '../domain/duration.js';
 import { temporalConnectOptions, temporalSettingsFrom } from '../temporal/connection-options.js';
+import { tlsRefusal } from '../temporal/tls-probe.js';
 import { setupCluster } from './host/setup-cluster.js';
 import { startupConfig } from './startup-config.js';
 
@@ -40,16 +41,19 @@ try {
   process.exitCode = 1;
 }
 
-/** Connects once the frontend answers, retrying for up to 2 minutes (a cluster that is still starting). */
+/**
+ * Connects once the frontend answers, retrying for up to 2 minutes (a cluster that is still starting); a
+ * TLS refusal ends it at once.
+ */
 async function connectWhenServing(): Promise<Connection> {
   const deadline = Date.now() + 120_000;
+  const options = temporalConnectOptions(temporalSettingsFrom(config));
   for (let told = 0; ; told++) {
     try {
-      return await Connection.connect({
-        ...temporalConnectOptions(temporalSettingsFrom(config)),
-        connectTimeout: 5_000,
-      });
+      return await Connection.connect({ ...options, connectTimeout: 5_000 });
     } catch (err) {
+      const refused = await tlsRefusal(options);
+      if (refused) throw refused;
       if (Date.now() > deadline)
         throw new Error(`cannot reach Temporal at ${config.TEMPORAL_ADDRESS}: ${(err as Error).message}`);
       if (told % 10 === 0) console.log(`waiting for Temporal at ${config.TEMPORAL_ADDRESS}`);

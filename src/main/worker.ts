@@ -27,7 +27,11 @@ const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
 const gateway = new TemporalGateway(temporalSettingsFrom(config), config.TEMPORAL_NAMESPACE);
 const connection = await connectWithRetry(gateway, (err) =>
   logger.warn({ address: config.TEMPORAL_ADDRESS, err: err.message }, 'waiting for Temporal'),
-);
+).catch((err: Error) => {
+  // A TLS refusal: a certificate problem that waiting does not cure.
+  logger.fatal({ address: config.TEMPORAL_ADDRESS, err: err.message }, 'cannot connect to Temporal');
+  process.exit(1);
+});
 const delivery = createDeliveryRuntime(config);
 const worker = await createWorker({
   connection,

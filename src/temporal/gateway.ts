@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import type { TemporalConnectionSettings } from './connection-options.js';
+import { temporalConnectOptions, type TemporalConnectionSettings } from './connection-options.js';
 import { connectTemporal, createClient } from './connection.js';
+import { tlsRefusal } from './tls-probe.js';
 import { boundedWait } from './timeout.js';
 
 /**
@@ -12,13 +13,20 @@ export class TemporalGateway {
   private pending: Promise<{ connection: NativeConnection; client: Client }> | undefined;
 
   constructor(
-    private readonly address: string | TemporalConnectionSettings,
+    private readonly target: string | TemporalConnectionSettings,
     private readonly namespace: string,
   ) {}
 
+  /** Why connecting cannot succeed by waiting (a TLS refusal), or null. */
+  async refusal(): Promise<Error | null> {
+    return tlsRefusal(
+      temporalConnectOptions(typeof this.target === 'string' ? { address: this.target } : this.target),
+    );
+  }
+
   private connect() {
     if (!this.pending) {
-      this.pending = connectTemporal(this.address).then(
+      this.pending = connectTemporal(this.target).then(
         (connection) => ({ connection, client: createClient(connection, this.namespace) }),
         (err: unknown) => {
           this.pending = undefined;
@@ -61,7 +69,10 @@ export class TemporalGateway {
   }
 }
 
-/** Resolves once connected, retrying every intervalMs; rejects only when the signal aborts. */
+/**
+ * Resolves once connected, retrying every intervalMs; rejects when the signal aborts, or at once when the
+ * server refused this process's TLS (a certificate problem that waiting does not cure).
+ */
 export async function connectWithRetry(
   gateway: TemporalGateway,
   onRetry: (err: Error) => void,
@@ -73,6 +84,8 @@ export async function connectWithRetry(
       return await gateway.connection();
     } catch (err) {
       if (signal?.aborted) throw err;
+      const refused = await gateway.refusal();
+      if (refused) throw refused;
       onRetry(err as Error);
       await new Promise((r) => setTimeout(r, intervalMs));
     }
