@@ -21,7 +21,13 @@ import { randomBase62 } from '../src/db/new-id.js';
 import { ensureTemporalCli } from '../src/main/host/cli.js';
 import { freePort, startDevServer } from '../src/main/host/dev-server.js';
 import { DYNAMIC_CONFIG_FILE, runTemporalSetup, temporalModeFrom } from '../src/main/host/local-temporal.js';
-import { freeServerPorts, startPgTemporal } from '../src/main/host/pg-temporal.js';
+import { ensureGoTool } from '../src/main/host/go-binary.js';
+import {
+  freeServerPorts,
+  startPgTemporal,
+  TEMPORAL_SERVER,
+  TEMPORAL_SQL_TOOL,
+} from '../src/main/host/pg-temporal.js';
 import { bundleWorkflows } from '../src/main/host/worker.js';
 import { BROWSER_TEST_FILES, ensureChromium } from './support/browser.js';
 
@@ -45,6 +51,8 @@ const files = explicit.length
   ? explicit.map((f) => join(root, f))
   : kinds.flatMap((k) => testFiles(join(root, 'test', k)));
 const needsServices = files.some((f) => !relative(root, f).startsWith(join('test', 'unit')));
+
+const TLS_TEST_FILE = join('test', 'e2e', 'temporal-tls.test.ts');
 
 const say = (line: string) => console.log(`test: ${line}`);
 const cleanups: (() => Promise<void>)[] = [];
@@ -78,6 +86,9 @@ try {
     const chromium = files.some((f) => BROWSER_TEST_FILES.includes(relative(root, f)))
       ? await ensureChromium(say)
       : undefined;
+    // The TLS test runs the full server (the PostgreSQL mode's programs): found or built before it starts.
+    if (files.some((f) => relative(root, f) === TLS_TEST_FILE))
+      for (const tool of [TEMPORAL_SERVER, TEMPORAL_SQL_TOOL]) await ensureGoTool(tool, say);
     const started = Date.now();
     const server =
       temporalModeFrom(argv) === 'postgres'
