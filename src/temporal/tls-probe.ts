@@ -62,8 +62,9 @@ function isTlsError(err: NodeJS.ErrnoException): boolean {
 }
 
 function describe(err: NodeJS.ErrnoException): string {
-  const message = err.message.split('\n')[0]!.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:/i, '');
-  return `${err.code}: ${message}`;
+  // OpenSSL's "...:SSL routines:<function>:<reason>:<source file>:<line>:..." says it in <reason>.
+  const openssl = /SSL routines:[^:]*:([^:]+):/.exec(err.message);
+  return `${err.code}: ${openssl ? openssl[1] : err.message.split('\n')[0]}`;
 }
 
 function splitAddress(address: string): { host: string; port: number } {
