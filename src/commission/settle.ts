@@ -183,6 +183,8 @@ const REEVALUATED_TYPES: ReadonlySet<string> = new Set([
   'deposit.chargeback',
   'trade.closed',
   'challenge.purchased',
+  'challenge.phase_passed',
+  'funded_account.activated',
 ]);
 
 /**
@@ -298,7 +300,10 @@ async function withOpenCommissions(
 ): Promise<CommissionState> {
   const needed = commissionsNeeded(state.facts, event);
   if (!needed) return state;
-  const open = await openCommissions(tx, ref, 'all' in needed ? null : needed.keys);
+  const open =
+    'all' in needed
+      ? await openCommissions(tx, ref, null)
+      : await openCommissions(tx, ref, needed.keys, needed.prefixes);
   const kept = new Map(state.commissions.map((c) => [c.idempotencyKey, c]));
   const commissions: AccruedCommission[] = open.map((c) => {
     const own = kept.get(c.idempotencyKey);

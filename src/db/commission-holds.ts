@@ -1,4 +1,5 @@
 import type { AccruedCommission, CommissionStatus } from '../domain/commission/evaluate.js';
+import { challengeOfKey } from '../domain/commission/intents.js';
 import { format } from '../domain/money.js';
 import type { Queryable } from './pool.js';
 
@@ -84,13 +85,15 @@ interface OpenRow {
 
 /**
  * The customer's open commissions (pending, or approved and not reversed) as the evaluator remembers
- * them: all of them, or those booked under `keys`. Read only for the rare event that compensates many
- * (a fraud flag, a KYC rejection, a self-exclusion) or a challenge's refund.
+ * them: all of them, or those booked under `keys` or under a key that starts with one of `prefixes` (a
+ * challenge's milestones). Read only for the rare event that compensates many (a fraud flag, a KYC
+ * rejection, a self-exclusion) or a challenge's refund.
  */
 export async function openCommissions(
   db: Queryable,
   ref: CustomerKey,
   keys: readonly string[] | null,
+  prefixes: readonly string[] = [],
 ): Promise<AccruedCommission[]> {
   const { rows } = await db.query<OpenRow>(
     `SELECT * FROM (
@@ -98,24 +101,27 @@ export async function openCommissions(
               a.occurred_at, a.hold_until, a.clawback_until, ${STATUS_SQL} AS status, a.seq
          FROM commission_entries a
         WHERE a.operator_id = $1 AND a.customer_id = $2 AND a.kind = 'accrual'
-          AND ($3::text[] IS NULL OR a.idempotency_key = ANY($3))) c
+          AND ($3::text[] IS NULL OR a.idempotency_key = ANY($3) OR a.idempotency_key ^@ ANY($4::text[]))) c
       WHERE status IN ('pending', 'approved')
       ORDER BY seq`,
-    [ref.operatorId, ref.customerId, keys],
+    [ref.operatorId, ref.customerId, keys, prefixes],
   );
-  return rows.map((r) => ({
-    rule: r.rule,
-    model: r.model,
-    idempotencyKey: r.idempotency_key,
-    causeEventId: r.event_id,
-    amount: format(r.amount, r.currency),
-    currency: r.currency,
-    occurredAt: r.occurred_at.toISOString(),
-    holdUntil: r.hold_until.toISOString(),
-    clawbackUntil: r.clawback_until.toISOString(),
-    status: r.status,
-    ...(r.rule === 'challenge' ? { challengeId: r.idempotency_key.slice('challenge/'.length) } : {}),
-  }));
+  return rows.map((r) => {
+    const challengeId = challengeOfKey(r.idempotency_key)?.challengeId;
+    return {
+      rule: r.rule,
+      model: r.model,
+      idempotencyKey: r.idempotency_key,
+      causeEventId: r.event_id,
+      amount: format(r.amount, r.currency),
+      currency: r.currency,
+      occurredAt: r.occurred_at.toISOString(),
+      holdUntil: r.hold_until.toISOString(),
+      clawbackUntil: r.clawback_until.toISOString(),
+      status: r.status,
+      ...(challengeId ? { challengeId } : {}),
+    };
+  });
 }
 
 /** The idempotency key of an accrual, by its id; null if there is no such accrual. */

@@ -373,6 +373,39 @@ describe('explaining the other rules', () => {
       'challenge_refund',
     );
   });
+
+  it('milestone: a phase the deal does not pay, a phase waiting for its purchase, a phase paid', () => {
+    const deal: Deal = {
+      model: 'challenge',
+      milestones: [{ on: 'phase_passed', phase: 1, percent: '5' }],
+      ...timing,
+    };
+    const bought = ev('challenge.purchased', day(3), {
+      challengeId: 'ch-1',
+      planId: 'p',
+      price: '200.00',
+      currency: 'USD',
+    });
+    const pass = (phase: number) => ev('challenge.phase_passed', day(5), { challengeId: 'ch-1', phase });
+    expectReason(
+      one(explainLast(deal, [registered(), bought, pass(2)])),
+      'not_earned',
+      'milestone_not_in_deal',
+      /no milestone for phase 2/,
+    );
+    expectReason(
+      one(explainLast(deal, [registered(), pass(1)])),
+      'pending',
+      'awaiting_purchase',
+      /phase 1 of challenge ch-1 waits for the challenge's purchase/,
+    );
+    expectReason(
+      one(explainLast(deal, [registered(), bought, pass(1)])),
+      'earned',
+      'accrued',
+      /milestone commission of 10\.00 USD earned: phase 1 of challenge ch-1/,
+    );
+  });
 });
 
 describe('explaining an event no deal can judge', () => {

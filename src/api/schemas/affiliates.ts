@@ -43,6 +43,31 @@ const RevshareTerms = {
   negativeCarryover: z.boolean().default(false),
 };
 
+const MilestonePay = {
+  percent: Percent.optional().describe(
+    "Of the challenge's price (its `challenge.purchased`), in its currency",
+  ),
+  amount: PositiveDecimal.optional().describe('A fixed amount instead, with currency'),
+  currency: Currency.optional(),
+};
+const paysOnce = (m: { percent?: string; amount?: string; currency?: string }) =>
+  m.percent === undefined
+    ? m.amount !== undefined && m.currency !== undefined
+    : m.amount === undefined && m.currency === undefined;
+
+/** A milestone of a challenge deal: what the trader reaches, and what it pays. */
+const Milestone = z
+  .discriminatedUnion('on', [
+    z.strictObject({
+      on: z.literal('phase_passed').describe('`challenge.phase_passed` with this `phase`'),
+      phase: z.int().min(1).max(100).describe('The phase passed, as the event carries it'),
+      ...MilestonePay,
+    }),
+    z.strictObject({ on: z.literal('funded').describe('`funded_account.activated`'), ...MilestonePay }),
+  ])
+  .refine(paysOnce, 'a milestone pays either percent, or amount and currency')
+  .meta({ id: 'Milestone' });
+
 export const DealIn = z
   .discriminatedUnion('model', [
     z.strictObject({ model: z.literal('cpa'), ...CpaTerms, ...Timing }),
@@ -63,14 +88,24 @@ export const DealIn = z
     z
       .strictObject({
         model: z.literal('challenge'),
-        percent: Percent.optional().describe('Of the challenge price; or give amount and currency'),
+        percent: Percent.optional().describe(
+          'Of the challenge price, paid on the purchase; or give amount and currency; or neither, with milestones',
+        ),
         amount: PositiveDecimal.optional(),
         currency: Currency.optional(),
+        milestones: z
+          .array(Milestone)
+          .max(101)
+          .optional()
+          .describe('Paid once per challenge when the trader reaches each; reversed with a refund'),
         ...Timing,
       })
       .refine(
-        (d) => (d.percent !== undefined) !== (d.amount !== undefined && d.currency !== undefined),
-        'a challenge deal takes either percent, or amount and currency',
+        (d) =>
+          d.percent === undefined
+            ? (d.amount === undefined) === (d.currency === undefined)
+            : d.amount === undefined && d.currency === undefined,
+        'a challenge deal pays on the purchase either percent, or amount and currency',
       ),
   ])
   .superRefine((deal, ctx) => {

@@ -1,11 +1,18 @@
 /**
  * What a deal pays for, one rule each: the CPA once the customer qualifies, RevShare on a day's revenue, a
- * closed trade's lots, a purchased challenge. Each accrues through the run, which skips a key already
- * accrued. Pure and workflow-safe.
+ * closed trade's lots, a purchased challenge and the milestones reached in it. Each accrues through the
+ * run, which skips a key already accrued. Pure and workflow-safe.
  */
-import { minorUnits, mul, percentOf } from '../money.js';
-import { cpaTermsOf, revshareTermsOf, type Deal } from './deals.js';
-import type { CustomerFacts } from './facts.js';
+import { minorUnits, mul, percentOf, type Decimal } from '../money.js';
+import {
+  cpaTermsOf,
+  milestoneOf,
+  purchasePay,
+  revshareTermsOf,
+  type ChallengePay,
+  type Deal,
+} from './deals.js';
+import { challengeOf, isRefunded, reachedBy, type CustomerFacts, type ReachedMilestone } from './facts.js';
 import { idempotencyKeys } from './intents.js';
 import type { Run } from './evaluation-run.js';
 import { cpaQualification } from './qualification.js';
@@ -69,16 +76,21 @@ export function accrueLot(run: Run, deal: Deal, facts: CustomerFacts): void {
   });
 }
 
+/** What `pay` comes to on a challenge of `price`: a percent of it in its currency, or the fixed amount. */
+export function challengeAmount(pay: ChallengePay, price: Decimal, priceCurrency: string): [Decimal, string] {
+  return pay.percent !== undefined
+    ? [percentOf(price, pay.percent, minorUnits(priceCurrency)), priceCurrency]
+    : [pay.amount, pay.currency];
+}
+
 export function accrueChallenge(run: Run, deal: Deal, facts: CustomerFacts): void {
   const event = run.event;
   if (deal.model !== 'challenge' || event.type !== 'challenge.purchased') return;
+  const pay = purchasePay(deal);
   const { challengeId, price, currency: priceCurrency } = event.data;
   // A refund that arrived before its purchase: the challenge pays nothing.
-  if (facts.challengeRefunds.some((r) => r.challengeId === challengeId)) return;
-  const [amount, currency] =
-    'percent' in deal
-      ? [percentOf(price, deal.percent, minorUnits(priceCurrency)), priceCurrency]
-      : [deal.amount, deal.currency];
+  if (!pay || isRefunded(facts, challengeId)) return;
+  const [amount, currency] = challengeAmount(pay, price, priceCurrency);
   run.accrue(
     deal,
     'challenge',
@@ -89,6 +101,51 @@ export function accrueChallenge(run: Run, deal: Deal, facts: CustomerFacts): voi
       amount,
       currency,
       occurredAt: event.occurredAt,
+    },
+    { challengeId },
+  );
+}
+
+/**
+ * The milestones of a challenge deal: a milestone reached in a challenge whose purchase is known pays at
+ * once; one reached before its purchase arrived waits in the facts and is paid by the purchase's
+ * evaluation, at its own event time. A refunded challenge pays none; the ledger's key pays each once.
+ */
+export function accrueMilestones(run: Run, deal: Deal, before: CustomerFacts, facts: CustomerFacts): void {
+  const event = run.event;
+  if (deal.model !== 'challenge' || !deal.milestones?.length) return;
+  if (event.type === 'challenge.purchased') {
+    const { challengeId } = event.data;
+    if (isRefunded(facts, challengeId)) return;
+    for (const reached of challengeOf(before, challengeId)?.waiting ?? [])
+      accrueMilestone(run, deal, facts, challengeId, reached);
+    return;
+  }
+  const r = reachedBy(event);
+  if (r && !isRefunded(facts, r.challengeId)) accrueMilestone(run, deal, facts, r.challengeId, r.reached);
+}
+
+function accrueMilestone(
+  run: Run,
+  deal: Deal,
+  facts: CustomerFacts,
+  challengeId: string,
+  reached: ReachedMilestone,
+): void {
+  const milestone = milestoneOf(deal, reached.trigger);
+  const purchase = challengeOf(facts, challengeId)?.purchase;
+  if (!milestone || !purchase) return;
+  const [amount, currency] = challengeAmount(milestone, purchase.price, purchase.currency);
+  run.accrue(
+    deal,
+    'milestone',
+    {
+      idempotencyKey: idempotencyKeys.milestone(challengeId, reached.trigger),
+      causeEventId: reached.eventId,
+      customerId: facts.customerId,
+      amount,
+      currency,
+      occurredAt: reached.at,
     },
     { challengeId },
   );

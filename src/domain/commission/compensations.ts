@@ -1,6 +1,6 @@
 /**
  * What an event undoes: the compensations a change of the customer's facts brings about (fraud, KYC
- * rejection, self-exclusion, duplicate account), a refunded challenge, and a CPA whose conditions no longer
+ * rejection, self-exclusion, duplicate account), a refunded challenge (its purchase and milestones), and a CPA whose conditions no longer
  * hold (chargeback, refund, or a late event for a person to review). Pure and workflow-safe.
  */
 import type { CommissionRule } from './deals.js';
@@ -35,7 +35,8 @@ export function compensate(run: Run, before: CustomerFacts, facts: CustomerFacts
       run.compensate(c.idempotencyKey, reason);
   if (event.type === 'challenge.refunded') {
     for (const c of run.commissions)
-      if (c.rule === 'challenge' && c.challengeId === event.data.challengeId)
+      // The purchase's commission and every milestone of the challenge, each by its own clawback window.
+      if ((c.rule === 'challenge' || c.rule === 'milestone') && c.challengeId === event.data.challengeId)
         run.compensate(c.idempotencyKey, 'challenge_refund');
   }
   // A CPA whose conditions held before this event and no longer do: clawed back for a chargeback or a

@@ -11,8 +11,11 @@ import { compare, isDecimal, isNegative, isPositive, type Decimal } from '../mon
 export const DEAL_MODELS = ['cpa', 'revshare', 'hybrid', 'lot', 'challenge'] as const;
 export type DealModel = (typeof DEAL_MODELS)[number];
 
-/** The part of a deal a commission is paid under: a hybrid deal pays under two rules. */
-export const COMMISSION_RULES = ['cpa', 'revshare', 'lot', 'challenge'] as const;
+/**
+ * The part of a deal a commission is paid under: a hybrid deal pays under two rules, a challenge deal with
+ * milestones under `challenge` (the purchase) and `milestone` (phase passes, funding).
+ */
+export const COMMISSION_RULES = ['cpa', 'revshare', 'lot', 'challenge', 'milestone'] as const;
 export type CommissionRule = (typeof COMMISSION_RULES)[number];
 
 /** Every model takes both. Durations are the contract's strings (`"30d"`). */
@@ -78,7 +81,25 @@ export interface LotTerms {
 }
 
 /** A percent of the challenge price (in the price's currency), or a fixed amount. */
-export type ChallengeTerms = { percent: Decimal } | { amount: Decimal; currency: string };
+export type ChallengePay =
+  | { percent: Decimal; amount?: undefined; currency?: undefined }
+  | { percent?: undefined; amount: Decimal; currency: string };
+
+/** What a referred trader reaches in a challenge after buying it: a phase passed, or a funded account. */
+export type MilestoneTrigger = { on: 'phase_passed'; phase: number } | { on: 'funded' };
+
+/** A milestone of a challenge deal: paid once per challenge, when the trader reaches it. */
+export type Milestone = MilestoneTrigger & ChallengePay;
+
+/**
+ * What a challenge deal pays: on the purchase (`percent` or `amount`), on milestones, or both. A deal
+ * that pays only milestones gives neither `percent` nor `amount`.
+ */
+export type ChallengeTerms = (
+  ChallengePay | { percent?: undefined; amount?: undefined; currency?: undefined }
+) & {
+  milestones?: Milestone[];
+};
 
 export type CpaDeal = { model: 'cpa' } & CpaTerms & DealTiming;
 export type RevshareDeal = { model: 'revshare' } & RevshareTerms & DealTiming;
@@ -164,6 +185,53 @@ function checkRevshare(problems: string[], path: string, rs: RevshareTerms): voi
   });
 }
 
+function checkPay(problems: string[], path: string, pay: ChallengeTerms): void {
+  if (pay.percent !== undefined) checkPercent(problems, `${path}percent`, pay.percent);
+  else {
+    checkAmount(problems, `${path}amount`, pay.amount, true);
+    checkCurrency(problems, `${path}currency`, pay.currency);
+  }
+}
+
+/** What the deal pays on the purchase itself; null for a deal that pays only milestones. */
+export function purchasePay(deal: ChallengeTerms): ChallengePay | null {
+  if (deal.percent !== undefined) return { percent: deal.percent };
+  if (deal.amount !== undefined) return { amount: deal.amount, currency: deal.currency };
+  return null;
+}
+
+/** `phase 2` or `funded`: how a milestone is named in keys, explanations and problems. */
+export function milestoneName(m: MilestoneTrigger): string {
+  return m.on === 'funded' ? 'funded' : `phase ${m.phase}`;
+}
+
+function checkChallenge(problems: string[], deal: ChallengeDeal): void {
+  const milestones = deal.milestones ?? [];
+  if (deal.percent !== undefined || deal.amount !== undefined) checkPay(problems, '', deal);
+  else if (!milestones.length)
+    problems.push(
+      'milestones must list at least one milestone when the deal pays nothing on the purchase (percent, or amount and currency)',
+    );
+  const seen = new Map<string, number>();
+  milestones.forEach((m, i) => {
+    if (m.on === 'phase_passed' && (!Number.isInteger(m.phase) || m.phase < 1 || m.phase > 100))
+      problems.push(`milestones.${i}.phase must be a whole number from 1 to 100`);
+    checkPay(problems, `milestones.${i}.`, m);
+    const name = milestoneName(m);
+    const first = seen.get(name);
+    if (first !== undefined)
+      problems.push(`milestones.${i} repeats milestones.${first} (${name}): each pays once`);
+    else seen.set(name, i);
+  });
+}
+
+/** The deal's milestone for what the trader reached, if it pays one. */
+export function milestoneOf(deal: Deal, reached: MilestoneTrigger): Milestone | null {
+  if (deal.model !== 'challenge') return null;
+  const name = milestoneName(reached);
+  return deal.milestones?.find((m) => milestoneName(m) === name) ?? null;
+}
+
 /**
  * What is wrong with a deal's terms, as `path message` sentences; empty when it can be used. Checks
  * meaning (positive amounts, percents up to 100, ascending tiers, durations), not JSON shape.
@@ -198,11 +266,7 @@ export function dealProblems(deal: Deal): string[] {
         checkAmount(problems, `instruments.${instrument}`, amount, false);
       break;
     case 'challenge':
-      if ('percent' in deal) checkPercent(problems, 'percent', deal.percent);
-      else {
-        checkAmount(problems, 'amount', deal.amount, true);
-        checkCurrency(problems, 'currency', deal.currency);
-      }
+      checkChallenge(problems, deal);
       break;
     default:
       problems.push(`model must be one of ${DEAL_MODELS.join(', ')}`);

@@ -14,7 +14,7 @@
  */
 import type { FxTable } from '../fx.js';
 import { neg } from '../money.js';
-import { accrueChallenge, accrueCpa, accrueLot, accrueRevshare } from './accruals.js';
+import { accrueChallenge, accrueCpa, accrueLot, accrueMilestones, accrueRevshare } from './accruals.js';
 import { compensate, sweeps } from './compensations.js';
 import { revshareTermsOf, type Deal } from './deals.js';
 import { Run } from './evaluation-run.js';
@@ -88,15 +88,19 @@ export function storedState(state: CommissionState): CommissionState {
 /**
  * The customer's open commissions, beyond those `storedState` keeps, that evaluating `event` on top of
  * `facts` may compensate: all of them when the event blocks the customer (fraud, KYC rejection,
- * self-exclusion), a challenge's when it refunds one; none for any other event.
+ * self-exclusion), a challenge's (its purchase's, by key, and its milestones', by the start of their
+ * keys) when it refunds one; none for any other event.
  */
 export function commissionsNeeded(
   facts: CustomerFacts,
   event: CommissionEvent,
-): { all: true } | { keys: string[] } | null {
+): { all: true } | { keys: string[]; prefixes?: string[] } | null {
   if (sweeps(facts, applyEvent(facts, event)).some((s) => s.rule !== 'cpa')) return { all: true };
   if (event.type === 'challenge.refunded')
-    return { keys: [idempotencyKeys.challenge(event.data.challengeId)] };
+    return {
+      keys: [idempotencyKeys.challenge(event.data.challengeId)],
+      prefixes: [idempotencyKeys.milestonesOf(event.data.challengeId)],
+    };
   return null;
 }
 
@@ -141,6 +145,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
     revshareAccount = accrueRevshare(run, deal, facts, revshareAccount);
     accrueLot(run, deal, facts);
     accrueChallenge(run, deal, facts);
+    accrueMilestones(run, deal, before, facts);
   }
 
   return {

@@ -18,8 +18,8 @@ export const EXPLANATION_OUTCOMES = [
   /** No affiliate with a deal to judge the event by, yet: it is judged once there is one. */
   'pending_attribution',
   /**
-   * The rule cannot judge the event yet for want of something the operator provides (`fx_rate_missing`):
-   * it is judged again once it is there.
+   * The rule cannot judge the event yet for want of something the operator provides (`fx_rate_missing`,
+   * `awaiting_purchase`): it is judged again once it is there.
    */
   'pending',
 ] as const;
@@ -49,6 +49,10 @@ const OWN_REASONS = [
   'ngr_below_paid_level',
   'ngr_lowered',
   'zero_amount',
+  /** A milestone the deal does not list (`phase 3` when it pays phase 1 and funding). */
+  'milestone_not_in_deal',
+  /** A milestone reached before its challenge's purchase arrived: the purchase pays it. */
+  'awaiting_purchase',
   'event_moves_no_commission',
 ] as const;
 

@@ -8,9 +8,10 @@
  * (`events.evaluation`); `GET /v1/events/{id}` returns it. Pure and workflow-safe.
  */
 import type { FxQuote, FxTable } from '../fx.js';
-import type { CommissionRule, Deal } from './deals.js';
+import { purchasePay, type CommissionRule, type Deal } from './deals.js';
 import type { Evaluation } from './evaluate.js';
 import { explainCpa } from './explain-cpa.js';
+import { explainMilestone, milestoneText } from './explain-milestone.js';
 import { blocked, type Explanation, type RuleExplanation } from './explain-terms.js';
 import type { CommissionEvent, CustomerFacts } from './facts.js';
 import type { AccrueIntent, CommissionState, CompensateIntent } from './intents.js';
@@ -47,6 +48,11 @@ export function rulesOf(deal: Deal): CommissionRule[] {
   switch (deal.model) {
     case 'hybrid':
       return ['cpa', 'revshare'];
+    case 'challenge':
+      return [
+        ...(purchasePay(deal) ? (['challenge'] as const) : []),
+        ...(deal.milestones?.length ? (['milestone'] as const) : []),
+      ];
     default:
       return [deal.model];
   }
@@ -85,8 +91,10 @@ export function explainEvent(input: ExplainInput): Explanation[] {
 
 function explainRule(input: ExplainInput, deal: Deal, rule: CommissionRule): RuleExplanation {
   const intents = input.evaluation.intents;
-  const accrual = intents.find((i): i is AccrueIntent => i.type === 'accrue' && i.rule === rule);
-  if (accrual) return explainAccrual(input, accrual);
+  const accruals = intents.filter((i): i is AccrueIntent => i.type === 'accrue' && i.rule === rule);
+  // A purchase pays every milestone that waited for it: one entry says each.
+  if (accruals.length > 1) return explainAccruals(input, accruals);
+  if (accruals[0]) return explainAccrual(input, accruals[0]);
   const compensations = intents.filter(
     (i): i is CompensateIntent => i.type === 'compensate' && i.target.rule === rule,
   );
@@ -101,6 +109,8 @@ function explainRule(input: ExplainInput, deal: Deal, rule: CommissionRule): Rul
       return explainLot(input.event, deal, facts);
     case 'challenge':
       return explainChallenge(input.event, deal, facts);
+    case 'milestone':
+      return explainMilestone(input.event, deal, input.before, facts);
   }
 }
 
@@ -109,6 +119,7 @@ const LABEL: Record<CommissionRule, string> = {
   revshare: 'RevShare',
   lot: 'lot commission',
   challenge: 'challenge commission',
+  milestone: 'milestone commission',
 };
 
 /** `; deposits converted at 1.0850 EUR/USD of 2026-12-04`: the rates an accrual records. */
@@ -125,7 +136,9 @@ function explainAccrual(input: ExplainInput, a: AccrueIntent): RuleExplanation {
     const detail =
       a.rule === 'cpa'
         ? `${what} earned: every condition held at ${a.occurredAt} (event ${a.causeEventId})${ratesText(a.fx)}`
-        : `${what} earned`;
+        : a.rule === 'milestone'
+          ? `${what} earned: ${milestoneText(a, input.event)}`
+          : `${what} earned`;
     return { outcome: 'earned', reason: a.rule === 'cpa' ? 'qualified' : 'accrued', detail };
   }
   if (answer === 'affiliate_suspended')
@@ -139,8 +152,23 @@ function explainAccrual(input: ExplainInput, a: AccrueIntent): RuleExplanation {
   return {
     outcome: 'not_earned',
     reason: 'already_paid',
-    detail: `the ${what} was already booked for the same ${a.rule === 'cpa' ? 'customer' : 'cause'} (${a.idempotencyKey})`,
+    detail: `the ${what} was already booked for the same ${SAME[a.rule]} (${a.idempotencyKey})`,
   };
+}
+
+const SAME: Record<CommissionRule, string> = {
+  cpa: 'customer',
+  revshare: 'cause',
+  lot: 'cause',
+  challenge: 'cause',
+  milestone: 'milestone of the challenge: a milestone pays once',
+};
+
+/** Several accruals of one rule on one event: earned if any was booked, each said in turn. */
+function explainAccruals(input: ExplainInput, list: AccrueIntent[]): RuleExplanation {
+  const each = list.map((a) => explainAccrual(input, a));
+  const first = each.find((e) => e.outcome === 'earned') ?? each[0]!;
+  return { outcome: first.outcome, reason: first.reason, detail: each.map((e) => e.detail).join('; ') };
 }
 
 function explainCompensations(list: CompensateIntent[]): RuleExplanation {
@@ -195,8 +223,9 @@ function explainLot(event: CommissionEvent, deal: Deal, facts: CustomerFacts): R
 }
 
 function explainChallenge(event: CommissionEvent, deal: Deal, facts: CustomerFacts): RuleExplanation {
-  if (event.type !== 'challenge.purchased' || deal.model !== 'challenge')
-    return notApplicable('a challenge deal pays on challenge.purchased only');
+  const pay = deal.model === 'challenge' ? purchasePay(deal) : null;
+  if (event.type !== 'challenge.purchased' || !pay)
+    return notApplicable('a challenge deal pays on challenge.purchased only, and milestones on theirs');
   const stop = blocked(facts);
   if (stop) return stop;
   const { challengeId, price, currency } = event.data;
@@ -210,8 +239,8 @@ function explainChallenge(event: CommissionEvent, deal: Deal, facts: CustomerFac
     outcome: 'not_earned',
     reason: 'zero_amount',
     detail:
-      'percent' in deal
-        ? `${deal.percent}% of a price of ${price} ${currency} is nothing`
-        : `the deal pays ${deal.amount} ${deal.currency} per challenge: nothing`,
+      pay.percent !== undefined
+        ? `${pay.percent}% of a price of ${price} ${currency} is nothing`
+        : `the deal pays ${pay.amount} ${pay.currency} per challenge: nothing`,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { InboundEventType } from '../event-types.js';
 import type { Decimal } from '../money.js';
+import { milestoneName, type MilestoneTrigger } from './deals.js';
 
 export type KycStatus = 'pending' | 'verified' | 'rejected' | 'expired';
 export type CustomerStatus = 'active' | 'blocked' | 'closed' | 'self_excluded' | 'duplicate';
@@ -27,6 +28,8 @@ export type CommissionEvent =
   | Ev<'trade.closed', { tradeId: string; accountId: string; instrument: string; lots: Decimal }>
   | Ev<'challenge.purchased', { challengeId: string; planId: string; price: Decimal; currency: string }>
   | Ev<'challenge.refunded', { challengeId: string; amount: Decimal; currency: string }>
+  | Ev<'challenge.phase_passed', { challengeId: string; phase: number }>
+  | Ev<'funded_account.activated', { challengeId: string; accountId: string }>
   | Ev<PassiveEventType, Record<string, unknown>>;
 
 /** Inbound types the commission engine reads: only these wake a customer's entity workflow. */
@@ -43,6 +46,8 @@ export const COMMISSION_EVENT_TYPES = [
   'trade.closed',
   'challenge.purchased',
   'challenge.refunded',
+  'challenge.phase_passed',
+  'funded_account.activated',
 ] as const satisfies readonly InboundEventType[];
 
 /**
@@ -106,6 +111,30 @@ export interface CustomerFacts {
   fraudHigh: Timed<string> | null;
   /** Challenges refunded, whether or not their purchase has arrived yet. */
   challengeRefunds: { challengeId: string; at: string; eventId: string }[];
+  /**
+   * Challenges not refunded that were bought or reached a milestone: absent in facts folded before
+   * milestones existed (read it with `challengesOf`).
+   */
+  challenges?: ChallengeFacts[];
+}
+
+/** A milestone a trader reached: the `challenge.phase_passed` or `funded_account.activated` that says so. */
+export interface ReachedMilestone {
+  trigger: MilestoneTrigger;
+  eventId: string;
+  at: string;
+}
+
+/**
+ * One challenge, as far as milestones need it: its purchase (the price a percent milestone pays on) and
+ * the milestones reached before the purchase arrived, which wait for it. The waiting list is emptied by
+ * the purchase (its evaluation pays them) and the whole entry dropped by a refund, so what is kept is the
+ * price of each challenge bought and not refunded, and what still waits.
+ */
+export interface ChallengeFacts {
+  challengeId: string;
+  purchase: { price: Decimal; currency: string; eventId: string; at: string } | null;
+  waiting: ReachedMilestone[];
 }
 
 export function emptyFacts(customerId: string): CustomerFacts {
@@ -119,7 +148,69 @@ export function emptyFacts(customerId: string): CustomerFacts {
     status: null,
     fraudHigh: null,
     challengeRefunds: [],
+    challenges: [],
   };
+}
+
+export function challengesOf(facts: CustomerFacts): ChallengeFacts[] {
+  return facts.challenges ?? [];
+}
+
+/** The challenge's entry, or null: never bought nor reached, or refunded. */
+export function challengeOf(facts: CustomerFacts, challengeId: string): ChallengeFacts | null {
+  return challengesOf(facts).find((c) => c.challengeId === challengeId) ?? null;
+}
+
+export function isRefunded(facts: CustomerFacts, challengeId: string): boolean {
+  return facts.challengeRefunds.some((r) => r.challengeId === challengeId);
+}
+
+/** The milestone an event says the trader reached, or null for any other event. */
+export function reachedBy(event: CommissionEvent): { challengeId: string; reached: ReachedMilestone } | null {
+  const at = event.occurredAt;
+  if (event.type === 'challenge.phase_passed')
+    return {
+      challengeId: event.data.challengeId,
+      reached: { trigger: { on: 'phase_passed', phase: event.data.phase }, eventId: event.id, at },
+    };
+  if (event.type === 'funded_account.activated')
+    return {
+      challengeId: event.data.challengeId,
+      reached: { trigger: { on: 'funded' }, eventId: event.id, at },
+    };
+  return null;
+}
+
+function withChallenge(facts: CustomerFacts, next: ChallengeFacts): CustomerFacts {
+  const others = challengesOf(facts).filter((c) => c.challengeId !== next.challengeId);
+  return { ...facts, challenges: [...others, next] };
+}
+
+/** The facts after a purchase or a milestone of a challenge not refunded. */
+function applyChallenge(facts: CustomerFacts, event: CommissionEvent): CustomerFacts {
+  if (event.type === 'challenge.purchased') {
+    const { challengeId, price, currency } = event.data;
+    if (isRefunded(facts, challengeId)) return facts;
+    const current = challengeOf(facts, challengeId);
+    const purchase = { price, currency, eventId: event.id, at: event.occurredAt };
+    // The first purchase by event time sets the price; what waited for it is paid by this evaluation.
+    if (current?.purchase && byTime(current.purchase, purchase) <= 0) return facts;
+    return withChallenge(facts, { challengeId, purchase, waiting: [] });
+  }
+  const reached = reachedBy(event);
+  if (!reached || isRefunded(facts, reached.challengeId)) return facts;
+  const current = challengeOf(facts, reached.challengeId);
+  if (current?.purchase) return facts; // paid, or not, by this event's own evaluation: nothing waits
+  const name = milestoneName(reached.reached.trigger);
+  const waiting = current?.waiting ?? [];
+  const same = waiting.find((w) => milestoneName(w.trigger) === name);
+  // A milestone sent twice waits once, as its earliest report.
+  if (same && byTime(same, reached.reached) <= 0) return facts;
+  return withChallenge(facts, {
+    challengeId: reached.challengeId,
+    purchase: null,
+    waiting: [...waiting.filter((w) => w !== same), reached.reached].sort(byTime),
+  });
 }
 
 /** Event-time order; ties broken by event id so every fold of the same events agrees. */
@@ -188,9 +279,15 @@ export function applyEvent(facts: CustomerFacts, event: CommissionEvent): Custom
     }
     case 'wagering.completed':
       return { ...facts, wagering: insertTimed(facts.wagering, { at, eventId }) };
+    case 'challenge.purchased':
+    case 'challenge.phase_passed':
+    case 'funded_account.activated':
+      return applyChallenge(facts, event);
     case 'challenge.refunded':
       return {
         ...facts,
+        // A refunded challenge pays nothing more: its price and whatever waited for it are let go.
+        challenges: challengesOf(facts).filter((c) => c.challengeId !== event.data.challengeId),
         challengeRefunds: insertTimed(facts.challengeRefunds, {
           challengeId: event.data.challengeId,
           at,

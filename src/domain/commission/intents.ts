@@ -9,12 +9,13 @@
  * | revshare  | `revshare/<eventId>`           | revenue event   |
  * | lot       | `lot/<accountId>/<tradeId>`    | closed trade    |
  * | challenge | `challenge/<challengeId>`      | challenge       |
+ * | milestone | `milestone/<challengeId>/<m>`  | challenge and milestone (`phase-2`, `funded`) |
  *
  * (`/` cannot occur in an operator's ids, so the parts never run together.) Pure and workflow-safe.
  */
 import type { FxQuote } from '../fx.js';
 import type { Decimal } from '../money.js';
-import type { CommissionRule, CpaTerms, DealModel } from './deals.js';
+import type { CommissionRule, CpaTerms, DealModel, MilestoneTrigger } from './deals.js';
 import type { CustomerFacts } from './facts.js';
 
 /** Why a commission is compensated; shown to the affiliate. */
@@ -47,7 +48,7 @@ export interface AccruedCommission {
   clawbackUntil: string;
   /** As far as the evaluator knows: its own compensations, and approvals reported by `withStatus`. */
   status: CommissionStatus;
-  /** The challenge a `challenge` commission pays for. */
+  /** The challenge a `challenge` or `milestone` commission pays for. */
   challengeId?: string;
   /** The terms a CPA was earned under, so a later chargeback is judged by them, not by a newer deal. */
   cpaTerms?: CpaTerms;
@@ -102,4 +103,15 @@ export const idempotencyKeys = {
   revshare: (eventId: string) => `revshare/${eventId}`,
   lot: (accountId: string, tradeId: string) => `lot/${accountId}/${tradeId}`,
   challenge: (challengeId: string) => `challenge/${challengeId}`,
+  milestone: (challengeId: string, m: MilestoneTrigger) =>
+    `milestone/${challengeId}/${m.on === 'funded' ? 'funded' : `phase-${m.phase}`}`,
+  /** The start every milestone key of a challenge shares. */
+  milestonesOf: (challengeId: string) => `milestone/${challengeId}/`,
 };
+
+/** The challenge a `challenge` or `milestone` key pays for, and the milestone (`phase 2`, `funded`). */
+export function challengeOfKey(key: string): { challengeId: string; milestone: string | null } | null {
+  const [rule, challengeId, m] = key.split('/');
+  if (!challengeId || (rule !== 'challenge' && rule !== 'milestone')) return null;
+  return { challengeId, milestone: m ? m.replace('-', ' ') : null };
+}
