@@ -50,6 +50,8 @@ const OWN_REASONS = [
   'ngr_lowered',
   'zero_amount',
   'event_moves_no_commission',
+  /** A lot deal pays on one source of lots (`lotSource`); the event is of the other. */
+  'other_lot_source',
 ] as const;
 
 /** Every reason an explanation gives: its own, and the compensation reasons (`REASON_CODES`). */

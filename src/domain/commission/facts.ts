@@ -25,6 +25,10 @@ export type CommissionEvent =
       { date: string; ggr?: Decimal; bonuses?: Decimal; fees?: Decimal; ngr: Decimal; currency: string }
     >
   | Ev<'trade.closed', { tradeId: string; accountId: string; instrument: string; lots: Decimal }>
+  | Ev<
+      'trading.volume_daily',
+      { accountId: string; date: string; lots: Record<string, Decimal>; volume?: Decimal; currency?: string }
+    >
   | Ev<'challenge.purchased', { challengeId: string; planId: string; price: Decimal; currency: string }>
   | Ev<'challenge.refunded', { challengeId: string; amount: Decimal; currency: string }>
   | Ev<PassiveEventType, Record<string, unknown>>;
@@ -41,6 +45,7 @@ export const COMMISSION_EVENT_TYPES = [
   'wagering.completed',
   'revenue.daily',
   'trade.closed',
+  'trading.volume_daily',
   'challenge.purchased',
   'challenge.refunded',
 ] as const satisfies readonly InboundEventType[];
