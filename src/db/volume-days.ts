@@ -1,5 +1,5 @@
 import type { VolumeDay } from '../domain/commission/volume-day.js';
-import { normalize } from '../domain/money.js';
+import { format } from '../domain/money.js';
 import type { CustomerKey } from './commission-holds.js';
 import type { Queryable } from './pool.js';
 
@@ -26,7 +26,7 @@ export async function volumeDayForUpdate(
     [ref.operatorId, ref.customerId, accountId, date],
   );
   const r = rows[0];
-  return r ? { lots: r.lots, paid: normalize(r.paid), currency: r.currency, eventId: r.event_id } : null;
+  return r ? { lots: r.lots, paid: format(r.paid, r.currency), currency: r.currency, eventId: r.event_id } : null;
 }
 
 /** Replaces the account's day with its figure after an event. */
