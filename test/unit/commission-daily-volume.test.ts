@@ -138,6 +138,7 @@ describe('daily trading volume under a lot deal', () => {
   it('the same event evaluated again (a re-settlement) pays nothing more', () => {
     const event = volume('acc-1', '2026-01-05', { EURUSD: '1' }, 'v-1');
     const first = settle(daily, [event]);
+    assert.deepEqual(paid(first.accruals), [['lot-day/acc-1/2026-01-05/v-1', '7.00', 'USD']]);
     const again = evaluate({
       deal: daily,
       state: initialState('trader-1'),
@@ -150,6 +151,10 @@ describe('daily trading volume under a lot deal', () => {
   it('a day first paid under a deal in another currency pays nothing more when re-sent', () => {
     const eur: LotDeal = { ...daily, currency: 'EUR' };
     const first = settle(eur, [volume('acc-1', '2026-01-05', { EURUSD: '1' })]);
+    assert.deepEqual(
+      first.accruals.map((a) => `${a.amount} ${a.currency}`),
+      ['7.00 EUR'],
+    );
     const out = evaluate({
       deal: daily,
       state: initialState('trader-1'),
@@ -166,6 +171,8 @@ describe('daily trading volume under a lot deal', () => {
       occurredAt: at(1),
       data: { flag: 'multi-account', severity: 'high' },
     } as CommissionEvent;
-    assert.deepEqual(settle(daily, [fraud, volume('acc-1', '2026-01-05', { EURUSD: '1' })]).accruals, []);
+    const day = volume('acc-1', '2026-01-05', { EURUSD: '1' });
+    assert.equal(settle(daily, [day]).accruals.length, 1);
+    assert.deepEqual(settle(daily, [fraud, day]).accruals, []);
   });
 });
