@@ -26,7 +26,9 @@ export async function volumeDayForUpdate(
     [ref.operatorId, ref.customerId, accountId, date],
   );
   const r = rows[0];
-  return r ? { lots: r.lots, paid: format(r.paid, r.currency), currency: r.currency, eventId: r.event_id } : null;
+  return r
+    ? { lots: r.lots, paid: format(r.paid, r.currency), currency: r.currency, eventId: r.event_id }
+    : null;
 }
 
 /** Replaces the account's day with its figure after an event. */
