@@ -1,10 +1,16 @@
 import type { Queryable } from '../db/pool.js';
+import { saveVolumeDay, volumeDayForUpdate } from '../db/volume-days.js';
+import { lotSourceOf, type Deal } from '../domain/commission/deals.js';
 import type { CommissionEvent } from '../domain/commission/facts.js';
+import type { VolumeDay } from '../domain/commission/volume-day.js';
 import { normalize, sub } from '../domain/money.js';
 import { advisoryLocks, replaceRevenueDay, savepoints, type UnsettledRow } from '../db/settlement.js';
 import type { CustomerRef } from './step.js';
 
-/** What a settlement does around one event: revenue days, RevShare account locks, parking decisions. */
+/**
+ * What a settlement does around one event: revenue days, volume days, RevShare account locks, parking
+ * decisions.
+ */
 
 type RevenueEvent = Extract<CommissionEvent, { type: 'revenue.daily' }>;
 
@@ -25,6 +31,34 @@ export async function revenueDifference(
   return previous === undefined
     ? event
     : { ...event, data: { ...event.data, ngr: normalize(sub(ngr, previous)) } };
+}
+
+/** An account's day of volume as a settlement reads it, and writes it back once evaluated. */
+export interface VolumeDayAccess {
+  before: VolumeDay | null;
+  save(after: VolumeDay | null): Promise<void>;
+}
+
+/**
+ * The account's day a `trading.volume_daily` names, locked, when the deal pays on daily volume; null for
+ * any other event or deal, which leave the day alone. Like a revenue day, the day is one figure: the one
+ * folded last replaces it (volume-day.ts books only what it adds above what the day was paid).
+ */
+export async function volumeDayOf(
+  tx: Queryable,
+  ref: CustomerRef,
+  deal: Deal | null,
+  event: CommissionEvent,
+): Promise<VolumeDayAccess | null> {
+  if (event.type !== 'trading.volume_daily' || !deal || lotSourceOf(deal) !== 'daily_volume') return null;
+  const { accountId, date } = event.data;
+  const before = await volumeDayForUpdate(tx, ref, accountId, date);
+  return {
+    before,
+    save: async (after) => {
+      if (after && after !== before) await saveVolumeDay(tx, ref, accountId, date, after);
+    },
+  };
 }
 
 /**

@@ -34,7 +34,7 @@ import { explainEvent, type Explanation } from '../domain/commission/explain.js'
 import { COMMISSION_EVENT_TYPES, type CommissionEvent } from '../domain/commission/facts.js';
 import { FX_LOOKBACK_DAYS_DEFAULT } from '../domain/fx.js';
 import type { RevshareAccount } from '../domain/commission/revshare.js';
-import { lockRevshareAccounts, parkable, revenueDifference } from './accounts.js';
+import { lockRevshareAccounts, parkable, revenueDifference, volumeDayOf } from './accounts.js';
 import { pairsAwaited, ratesFor } from './fx.js';
 import { finish } from './approvals.js';
 import { booked } from './notify.js';
@@ -182,6 +182,7 @@ const REEVALUATED_TYPES: ReadonlySet<string> = new Set([
   'revenue.daily',
   'deposit.chargeback',
   'trade.closed',
+  'trading.volume_daily',
   'challenge.purchased',
   'challenge.phase_passed',
   'funded_account.activated',
@@ -227,9 +228,13 @@ async function settleEvent(
     account = await revshareAccountForUpdate(tx, operatorId, affiliateId!, event.data.currency);
   }
 
+  // A day of trading volume is one figure per account and day: only what it adds is paid.
+  const volume = affiliate ? await volumeDayOf(tx, ref, deal, event) : null;
+  const volumeDay = volume?.before ?? null;
+
   const given = await withOpenCommissions(tx, ref, before, event);
   const { needs, fx } = await ratesFor(tx, operatorId, { deal, state: given, event, lookbackDays });
-  const out = evaluate({ deal, state: given, event, revshareAccount: account, fx });
+  const out = evaluate({ deal, state: given, event, revshareAccount: account, fx, volumeDay });
   let state = out.state;
   const ledger: Record<string, string> = {};
   for (const intent of out.intents) {
@@ -259,7 +264,17 @@ async function settleEvent(
   ) {
     await saveRevshareAccount(tx, operatorId, affiliateId!, event.data.currency, out.revshareAccount);
   }
-  const evaluation = explainEvent({ affiliateId, deal, event, before: given, evaluation: out, ledger, fx });
+  await volume?.save(out.volumeDay);
+  const evaluation = explainEvent({
+    affiliateId,
+    deal,
+    event,
+    before: given,
+    evaluation: out,
+    ledger,
+    fx,
+    volumeDay,
+  });
   const fxMissing = pairsAwaited(event.type, evaluation, needs, fx);
   return { state, attributed: affiliate !== null, evaluation, fxMissing };
 }

@@ -103,6 +103,13 @@ export const EVENT_EXAMPLES: Record<EventType, StoredEventView> = {
     instrument: 'XAUUSD',
     lots: '1.50',
   }),
+  'trading.volume_daily': sent('evt-vol-mt5-1001-2026-11-26', 'trading.volume_daily', {
+    accountId: 'mt5-1001',
+    date: '2026-11-26',
+    lots: { EURUSD: '12.50', XAUUSD: '3.00' },
+    volume: '1250000.00',
+    currency: 'USD',
+  }),
   'challenge.purchased': sent('evt-ch-1', 'challenge.purchased', {
     challengeId: 'ch-1',
     planId: '100k-2step',

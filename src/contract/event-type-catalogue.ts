@@ -49,7 +49,9 @@ const DESCRIPTIONS: Record<EventType, string> = {
   'wagering.completed': 'The customer met a wagering requirement (CPA `requireWagering`)',
   'revenue.daily': "A customer's revenue for one day: what RevShare deals pay on",
   'account.opened': 'A trading account was opened (Forex)',
-  'trade.closed': 'A trade was closed (Forex): what lot deals pay on',
+  'trade.closed': 'A trade was closed (Forex): what lot deals pay on (`lotSource` `trades`, the default)',
+  'trading.volume_daily':
+    "An account's lots for one day, per instrument (Forex): what lot deals with `lotSource` `daily_volume` pay on",
   'challenge.purchased': 'A prop-trading challenge was bought: what challenge deals pay on',
   'challenge.phase_passed': 'A trader passed a phase of their challenge',
   'challenge.failed': 'A trader failed a phase of their challenge',

@@ -39,6 +39,17 @@ export type Attribution = z.infer<typeof Attribution>;
 
 const text = (max = 256) => z.string().min(1).max(max);
 
+const Instrument = z
+  .string()
+  .regex(/^[A-Za-z0-9._\-/]{1,32}$/, 'an instrument symbol such as "XAUUSD"')
+  .describe('Instrument symbol, e.g. "XAUUSD"');
+
+/**
+ * Instruments a day of volume may list: a lot commission over all of them (lots x amount per lot each)
+ * stays below the ledger's 10^20 (src/domain/limits.ts).
+ */
+export const MAX_DAILY_INSTRUMENTS = 50;
+
 /** Per-type `data` schemas. Required fields are the contract's; anything else passes through. */
 export const EVENT_DATA_SCHEMAS = {
   'customer.registered': z.looseObject({
@@ -101,12 +112,38 @@ export const EVENT_DATA_SCHEMAS = {
   'trade.closed': z.looseObject({
     tradeId: ExternalId.describe("The operator's trade id"),
     accountId: ExternalId.describe('The trading account'),
-    instrument: z
-      .string()
-      .regex(/^[A-Za-z0-9._\-/]{1,32}$/, 'an instrument symbol such as "XAUUSD"')
-      .describe('Instrument symbol, e.g. "XAUUSD"'),
+    instrument: Instrument,
     lots: Lots.describe('Decimal string, greater than zero'),
   }),
+  'trading.volume_daily': z
+    .looseObject({
+      accountId: ExternalId.describe('The trading account'),
+      date: z.iso.date().describe('The trading day, YYYY-MM-DD'),
+      lots: z
+        .record(Instrument, Lots)
+        .refine((lots) => Object.keys(lots).length >= 1, 'must name at least one instrument')
+        .refine(
+          (lots) => Object.keys(lots).length <= MAX_DAILY_INSTRUMENTS,
+          `must name at most ${MAX_DAILY_INSTRUMENTS} instruments`,
+        )
+        .describe(
+          'Lots traded that day per instrument, each a decimal string greater than zero: {"EURUSD": "12.5"}',
+        ),
+      volume: PositiveDecimal.optional().describe(
+        'Commission-eligible volume in money, decimal string; informational: lot deals pay on lots',
+      ),
+      currency: Currency.optional().describe('ISO 4217, the currency of `volume`; required with it'),
+    })
+    .refine((d) => (d.volume === undefined) === (d.currency === undefined), {
+      message: 'volume and currency go together: give both or neither',
+      path: ['currency'],
+    })
+    .describe(
+      "One figure per (customerId, accountId, date): a lot deal with lotSource daily_volume pays the day's " +
+        'lots like closed trades; a later event for the same account and day, under a new id, is a ' +
+        'correction that replaces the figure and books only what it adds above what the day was paid ' +
+        '(a lower figure books nothing). Never the day twice.',
+    ),
   'challenge.purchased': z.looseObject({
     challengeId: ExternalId.describe('The challenge bought'),
     planId: ExternalId.describe('Its plan'),
@@ -211,7 +248,8 @@ export const EventEvaluation = z
           'fx_rate_missing (a deposit in another currency, no rate for its day yet), ' +
           'deposit_currency_differs (recorded before exchange rates), kyc_missing, wagering_missing, outside_window, ' +
           'country_not_eligible, deadline_passed, already_paid, affiliate_suspended, unattributed, ' +
-          'no_deal, event_moves_no_commission, or the compensation reason (chargeback, ...)',
+          'no_deal, event_moves_no_commission, other_lot_source (a lot deal paying on the other source of ' +
+          'lots), or the compensation reason (chargeback, ...)',
       ),
     detail: z
       .string()

@@ -144,6 +144,25 @@ export function sumOfPercents(
   return render({ units: rescale(total, exactScale, decimals), scale: decimals });
 }
 
+/**
+ * Σ aᵢ × bᵢ, computed exactly and rounded once to `decimals` places: a day's lots over several
+ * instruments, each at its own amount per lot, is one amount with no rounding carried between them.
+ */
+export function sumOfProducts(
+  parts: readonly { a: Decimal; b: Decimal }[],
+  decimals: number = MAX_SCALE,
+): Decimal {
+  checkDecimals(decimals);
+  const exactScale = 2 * MAX_SCALE;
+  let total = ZERO;
+  for (const { a, b } of parts) {
+    const x = parse(a);
+    const y = parse(b);
+    total += rescale(x.units * y.units, x.scale + y.scale, exactScale);
+  }
+  return render({ units: rescale(total, exactScale, decimals), scale: decimals });
+}
+
 /** -1, 0 or 1 as a is less than, equal to or greater than b (whatever their decimals). */
 export function compare(a: Decimal, b: Decimal): -1 | 0 | 1 {
   const [x, y] = aligned(a, b);

@@ -10,6 +10,7 @@ import {
 } from '../../src/domain/commission/explain.js';
 import type { CommissionEvent } from '../../src/domain/commission/facts.js';
 import type { RevshareAccount } from '../../src/domain/commission/revshare.js';
+import type { VolumeDay } from '../../src/domain/commission/volume-day.js';
 import { fxKey, type FxTable } from '../../src/domain/fx.js';
 
 const AFF = 'aff-1';
@@ -48,9 +49,15 @@ function explainLast(
   const fx = opts.fx ?? {};
   let state: CommissionState = initialState('player-1');
   let account: RevshareAccount | null = null;
+  // Each account's day of volume, kept as the settlement keeps it (volume_days).
+  const days = new Map<string, VolumeDay>();
   let out: Explanation[] = [];
   events.forEach((event, i) => {
-    const evaluation = evaluate({ deal, state, event, revshareAccount: account, fx });
+    const dayKey =
+      event.type === 'trading.volume_daily' ? `${event.data.accountId}/${event.data.date}` : null;
+    const volumeDay = dayKey ? (days.get(dayKey) ?? null) : null;
+    const evaluation = evaluate({ deal, state, event, revshareAccount: account, fx, volumeDay });
+    if (dayKey && evaluation.volumeDay) days.set(dayKey, evaluation.volumeDay);
     out = explainEvent({
       affiliateId: opts.affiliateId === undefined ? AFF : opts.affiliateId,
       deal,
@@ -58,6 +65,7 @@ function explainLast(
       before: state,
       evaluation,
       fx,
+      volumeDay,
       ...(i === events.length - 1 && opts.ledger ? { ledger: opts.ledger } : {}),
     });
     state = evaluation.state;
@@ -341,6 +349,49 @@ describe('explaining the other rules', () => {
       one(explainLast(lot, [registered(), deposit(day(2), '50.00')])),
       'not_applicable',
       'event_moves_no_commission',
+    );
+  });
+
+  it('lot on daily volume: accrued, a correction books its difference, already_paid, other_lot_source both ways', () => {
+    const trades: Deal = { model: 'lot', amountPerLot: '5.00', currency: 'USD', ...timing };
+    const daily: Deal = { ...trades, lotSource: 'daily_volume' };
+    const volume = (lots: Record<string, string>) =>
+      ev('trading.volume_daily', day(3), { accountId: 'mt5-1', date: '2026-01-03', lots });
+    const trade = ev('trade.closed', day(2), {
+      tradeId: 't-1',
+      accountId: 'mt5-1',
+      instrument: 'EURUSD',
+      lots: '2',
+    });
+    expectReason(
+      one(explainLast(daily, [registered(), volume({ EURUSD: '2', XAUUSD: '1' })])),
+      'earned',
+      'accrued',
+      /lot commission of 15\.00 USD earned$/,
+    );
+    expectReason(
+      one(explainLast(daily, [registered(), volume({ EURUSD: '2' }), volume({ EURUSD: '3' })])),
+      'earned',
+      'accrued',
+      /5\.00 USD earned: a correction of account mt5-1's 2026-01-03 to 3 lots \(15\.00 USD\), paid 10\.00 USD before/,
+    );
+    expectReason(
+      one(explainLast(daily, [registered(), volume({ EURUSD: '2' }), volume({ EURUSD: '1' })])),
+      'not_earned',
+      'already_paid',
+      /1 lots replace account mt5-1's 2026-01-03 \(2 lots, event evt-\d+\) and come to 5\.00 USD: not above the 10\.00 USD/,
+    );
+    expectReason(
+      one(explainLast(daily, [registered(), trade])),
+      'not_applicable',
+      'other_lot_source',
+      /pays on trading\.volume_daily \(lotSource daily_volume\), not on trade\.closed/,
+    );
+    expectReason(
+      one(explainLast(trades, [registered(), volume({ EURUSD: '2' })])),
+      'not_applicable',
+      'other_lot_source',
+      /pays on trade\.closed \(lotSource trades\), not on trading\.volume_daily/,
     );
   });
 

@@ -23,6 +23,7 @@ const EXAMPLES: Record<(typeof INBOUND_EVENT_TYPES)[number], Record<string, unkn
   },
   'account.opened': { accountId: 'mt5-1' },
   'trade.closed': { tradeId: 't-1', accountId: 'mt5-1', instrument: 'XAUUSD', lots: '0.25' },
+  'trading.volume_daily': { accountId: 'mt5-1', date: '2026-11-26', lots: { EURUSD: '12.5' } },
   'challenge.purchased': { challengeId: 'ch-1', planId: '100k', price: '499.00', currency: 'USD' },
   'challenge.phase_passed': { challengeId: 'ch-1', phase: 1 },
   'challenge.failed': { challengeId: 'ch-1', phase: 2 },
@@ -66,6 +67,37 @@ describe('the version-1 event schemas', () => {
     for (const amount of [50.5, '5e3', '-1.00', '0', '0.00', '1.123456789', '']) {
       const res = EventIn.safeParse(event('deposit.completed', { depositId: 'd', amount, currency: 'EUR' }));
       assert.ok(!res.success, `amount ${JSON.stringify(amount)} is refused`);
+    }
+  });
+
+  it('trading.volume_daily: lots per instrument as decimal strings, 1 to 50 instruments, volume only with its currency', () => {
+    const volume = (data: Record<string, unknown>) =>
+      EventIn.safeParse(event('trading.volume_daily', { accountId: 'mt5-1', date: '2026-11-26', ...data }));
+    assert.ok(
+      volume({ lots: { EURUSD: '12.5', XAUUSD: '3' }, volume: '1250000.00', currency: 'USD' }).success,
+    );
+    const fifty = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`SYM${i}`, '1']));
+    assert.ok(volume({ lots: fifty }).success);
+    const refused: [Record<string, unknown>, string][] = [
+      [{ lots: {} }, 'data.lots'],
+      [{ lots: { ...fifty, ONEMORE: '1' } }, 'data.lots'],
+      [{ lots: { EURUSD: 1.5 } }, 'data.lots.EURUSD'],
+      [{ lots: { EURUSD: '0' } }, 'data.lots.EURUSD'],
+      [{ lots: { EURUSD: '1234567' } }, 'data.lots.EURUSD'],
+      [{ lots: { 'EUR USD': '1' } }, 'data.lots.EUR USD'],
+      [{ lots: [{ instrument: 'EURUSD', lots: '1' }] }, 'data.lots'],
+      [{ lots: { EURUSD: '1' }, date: '2026-11-31' }, 'data.date'],
+      [{ lots: { EURUSD: '1' }, volume: '100.00' }, 'data.currency'],
+      [{ lots: { EURUSD: '1' }, currency: 'USD' }, 'data.currency'],
+      [{ lots: { EURUSD: '1' }, volume: '-1', currency: 'USD' }, 'data.volume'],
+    ];
+    for (const [data, path] of refused) {
+      const res = volume(data);
+      assert.ok(!res.success, `${JSON.stringify(data)} is refused`);
+      assert.ok(
+        res.error.issues.some((i) => i.path.join('.') === path),
+        `${JSON.stringify(data)}: ${JSON.stringify(res.error.issues)}`,
+      );
     }
   });
 

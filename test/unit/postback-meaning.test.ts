@@ -192,6 +192,7 @@ describe('subscriptions', () => {
         'customer.status_changed',
         'customer.fraud_flagged',
         'revenue.daily',
+        'trading.volume_daily',
         'challenge.failed',
         'affiliate.created',
         'affiliate.updated',

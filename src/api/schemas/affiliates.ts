@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Affiliate, Commission } from '../../db/ledger.js';
-import { dealProblems, type Deal } from '../../domain/commission/deals.js';
+import { dealProblems, LOT_SOURCES, type Deal } from '../../domain/commission/deals.js';
 import { isDuration } from '../../domain/duration.js';
 import { Currency, ExternalId, NonNegativeDecimal, PositiveDecimal } from '../../contract/common.js';
 import { FxUsedOut } from './fx-rates.js';
@@ -83,6 +83,13 @@ export const DealIn = z
       amountPerLot: NonNegativeDecimal,
       currency: Currency,
       instruments: z.record(z.string().min(1).max(32), NonNegativeDecimal).optional(),
+      lotSource: z
+        .enum(LOT_SOURCES)
+        .optional()
+        .describe(
+          'What the deal pays on: `trades` (each trade.closed; the default) or `daily_volume` (each ' +
+            "account's trading.volume_daily). One only, so the same lots are never paid twice",
+        ),
       ...Timing,
     }),
     z

@@ -1,11 +1,13 @@
 /**
  * What a deal pays for, one rule each: the CPA once the customer qualifies, RevShare on a day's revenue, a
- * closed trade's lots, a purchased challenge and the milestones reached in it. Each accrues through the
- * run, which skips a key already accrued. Pure and workflow-safe.
+ * closed trade's lots or an account's day of lots (as the lot deal's source says), a purchased challenge and
+ * the milestones reached in it. Each accrues through the run, which skips a key already accrued. Pure and
+ * workflow-safe.
  */
 import { minorUnits, mul, percentOf, type Decimal } from '../money.js';
 import {
   cpaTermsOf,
+  lotSourceOf,
   milestoneOf,
   purchasePay,
   revshareTermsOf,
@@ -17,6 +19,7 @@ import { idempotencyKeys } from './intents.js';
 import type { Run } from './evaluation-run.js';
 import { cpaQualification } from './qualification.js';
 import { applyRevenue, type RevshareAccount } from './revshare.js';
+import { reviseDay, type VolumeDay } from './volume-day.js';
 
 export function accrueCpa(run: Run, deal: Deal, facts: CustomerFacts): void {
   const terms = cpaTermsOf(deal);
@@ -62,18 +65,44 @@ export function accrueRevshare(
   return next;
 }
 
-export function accrueLot(run: Run, deal: Deal, facts: CustomerFacts): void {
+/**
+ * A lot deal's commission on the source it pays on: a closed trade's lots, or the difference an account's
+ * day of lots makes to what the day was paid (volume-day.ts). Returns the day after the event; `day` as
+ * given for any other event.
+ */
+export function accrueLot(
+  run: Run,
+  deal: Deal,
+  facts: CustomerFacts,
+  day: VolumeDay | null = null,
+): VolumeDay | null {
   const event = run.event;
-  if (deal.model !== 'lot' || event.type !== 'trade.closed') return;
-  const perLot = deal.instruments?.[event.data.instrument] ?? deal.amountPerLot;
+  if (deal.model !== 'lot') return day;
+  const source = lotSourceOf(deal);
+  if (source === 'trades' && event.type === 'trade.closed') {
+    const perLot = deal.instruments?.[event.data.instrument] ?? deal.amountPerLot;
+    run.accrue(deal, 'lot', {
+      idempotencyKey: idempotencyKeys.lot(event.data.accountId, event.data.tradeId),
+      causeEventId: event.id,
+      customerId: facts.customerId,
+      amount: mul(perLot, event.data.lots, minorUnits(deal.currency)),
+      currency: deal.currency,
+      occurredAt: event.occurredAt,
+    });
+    return day;
+  }
+  if (source !== 'daily_volume' || event.type !== 'trading.volume_daily') return day;
+  const { accountId, date, lots } = event.data;
+  const revision = reviseDay(deal, day, event.id, lots);
   run.accrue(deal, 'lot', {
-    idempotencyKey: idempotencyKeys.lot(event.data.accountId, event.data.tradeId),
+    idempotencyKey: idempotencyKeys.lotDay(accountId, date, event.id),
     causeEventId: event.id,
     customerId: facts.customerId,
-    amount: mul(perLot, event.data.lots, minorUnits(deal.currency)),
+    amount: revision.due,
     currency: deal.currency,
     occurredAt: event.occurredAt,
   });
+  return revision.day;
 }
 
 /** What `pay` comes to on a challenge of `price`: a percent of it in its currency, or the fixed amount. */

@@ -73,11 +73,20 @@ export interface RevshareTerms {
   negativeCarryover: boolean;
 }
 
+/**
+ * What a lot deal pays on: each `trade.closed`, or each account's `trading.volume_daily`. One source
+ * only, so a day is never paid twice; events of the other source pay nothing under the deal.
+ */
+export const LOT_SOURCES = ['trades', 'daily_volume'] as const;
+export type LotSource = (typeof LOT_SOURCES)[number];
+
 export interface LotTerms {
   amountPerLot: Decimal;
   currency: string;
   /** Per-instrument amounts that replace `amountPerLot` (`{"XAUUSD": "8.00"}`). */
   instruments?: Record<string, Decimal>;
+  /** Absent on deals made before there was a choice: `trades`. */
+  lotSource?: LotSource;
 }
 
 /** A percent of the challenge price (in the price's currency), or a fixed amount. */
@@ -114,6 +123,11 @@ export function cpaTermsOf(deal: Deal): CpaTerms | null {
   if (deal.model === 'cpa') return deal;
   if (deal.model === 'hybrid') return deal.cpa;
   return null;
+}
+
+/** What a lot deal pays on (`trades` unless it says otherwise); null for other models. */
+export function lotSourceOf(deal: Deal): LotSource | null {
+  return deal.model === 'lot' ? (deal.lotSource ?? 'trades') : null;
 }
 
 /** The RevShare terms of a deal, if it pays a RevShare. */
@@ -264,6 +278,8 @@ export function dealProblems(deal: Deal): string[] {
       checkCurrency(problems, 'currency', deal.currency);
       for (const [instrument, amount] of Object.entries(deal.instruments ?? {}))
         checkAmount(problems, `instruments.${instrument}`, amount, false);
+      if (deal.lotSource !== undefined && !(LOT_SOURCES as readonly string[]).includes(deal.lotSource))
+        problems.push(`lotSource must be one of ${LOT_SOURCES.join(', ')}`);
       break;
     case 'challenge':
       checkChallenge(problems, deal);

@@ -26,6 +26,7 @@ import {
   type LedgerIntent,
 } from './intents.js';
 import { applyRevenue, type RevshareAccount } from './revshare.js';
+import type { VolumeDay } from './volume-day.js';
 
 export { addDuration } from './evaluation-run.js';
 export {
@@ -56,6 +57,11 @@ export interface EvaluationInput {
    * the caller, `ratesNeededFor`); a rate missing here makes the CPA wait (`fx_rate_missing`).
    */
   fx?: FxTable;
+  /**
+   * The account's day a `trading.volume_daily` names, as the settlement keeps it (volume-day.ts); null for
+   * its first figure. Ignored for other events.
+   */
+  volumeDay?: VolumeDay | null;
 }
 
 export interface Evaluation {
@@ -63,6 +69,8 @@ export interface Evaluation {
   intents: LedgerIntent[];
   /** The RevShare account after a `revenue.daily` or a chargeback under a RevShare deal; otherwise as given. */
   revshareAccount: RevshareAccount | null;
+  /** The day after a `trading.volume_daily` a lot deal pays on; otherwise as given. */
+  volumeDay: VolumeDay | null;
 }
 
 export function initialState(customerId: string): CommissionState {
@@ -120,8 +128,9 @@ export function withStatus(
 export function evaluate(input: EvaluationInput): Evaluation {
   const { deal, event } = input;
   const account = input.revshareAccount ?? null;
+  let volumeDay = input.volumeDay ?? null;
   if (input.state.seenEventIds.includes(event.id))
-    return { state: input.state, intents: [], revshareAccount: account };
+    return { state: input.state, intents: [], revshareAccount: account, volumeDay };
 
   const before = input.state.facts;
   const facts = applyEvent(before, event);
@@ -143,7 +152,7 @@ export function evaluate(input: EvaluationInput): Evaluation {
   if (deal && !blocker) {
     accrueCpa(run, deal, facts);
     revshareAccount = accrueRevshare(run, deal, facts, revshareAccount);
-    accrueLot(run, deal, facts);
+    volumeDay = accrueLot(run, deal, facts, volumeDay);
     accrueChallenge(run, deal, facts);
     accrueMilestones(run, deal, before, facts);
   }
@@ -152,5 +161,6 @@ export function evaluate(input: EvaluationInput): Evaluation {
     state: { facts, commissions: run.commissions, seenEventIds: [...input.state.seenEventIds, event.id] },
     intents: run.intents,
     revshareAccount,
+    volumeDay,
   };
 }

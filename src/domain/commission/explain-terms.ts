@@ -54,6 +54,8 @@ const OWN_REASONS = [
   /** A milestone reached before its challenge's purchase arrived: the purchase pays it. */
   'awaiting_purchase',
   'event_moves_no_commission',
+  /** A lot deal pays on one source of lots (`lotSource`); the event is of the other. */
+  'other_lot_source',
 ] as const;
 
 /** Every reason an explanation gives: its own, and the compensation reasons (`REASON_CODES`). */

@@ -8,13 +8,14 @@
  * (`events.evaluation`); `GET /v1/events/{id}` returns it. Pure and workflow-safe.
  */
 import type { FxQuote, FxTable } from '../fx.js';
-import { purchasePay, type CommissionRule, type Deal } from './deals.js';
+import { lotSourceOf, purchasePay, type CommissionRule, type Deal } from './deals.js';
 import type { Evaluation } from './evaluate.js';
 import { explainCpa } from './explain-cpa.js';
 import { explainMilestone, milestoneText } from './explain-milestone.js';
 import { blocked, type Explanation, type RuleExplanation } from './explain-terms.js';
 import type { CommissionEvent, CustomerFacts } from './facts.js';
 import type { AccrueIntent, CommissionState, CompensateIntent } from './intents.js';
+import { reviseDay, totalLots, type VolumeDay } from './volume-day.js';
 
 export {
   EXPLANATION_OUTCOMES,
@@ -41,6 +42,8 @@ export interface ExplainInput {
   ledger?: Readonly<Record<string, string>>;
   /** The exchange rates the evaluation was given. */
   fx?: FxTable;
+  /** The account's day as the evaluation was given it (a `trading.volume_daily` only). */
+  volumeDay?: VolumeDay | null;
 }
 
 /** The rules a deal pays under, in the order they are explained. */
@@ -94,7 +97,7 @@ function explainRule(input: ExplainInput, deal: Deal, rule: CommissionRule): Rul
   const accruals = intents.filter((i): i is AccrueIntent => i.type === 'accrue' && i.rule === rule);
   // A purchase pays every milestone that waited for it: one entry says each.
   if (accruals.length > 1) return explainAccruals(input, accruals);
-  if (accruals[0]) return explainAccrual(input, accruals[0]);
+  if (accruals[0]) return explainAccrual(input, accruals[0], correctionText(input));
   const compensations = intents.filter(
     (i): i is CompensateIntent => i.type === 'compensate' && i.target.rule === rule,
   );
@@ -106,7 +109,7 @@ function explainRule(input: ExplainInput, deal: Deal, rule: CommissionRule): Rul
     case 'revshare':
       return explainRevshare(input, facts);
     case 'lot':
-      return explainLot(input.event, deal, facts);
+      return explainLot(input, deal, facts);
     case 'challenge':
       return explainChallenge(input.event, deal, facts);
     case 'milestone':
@@ -129,7 +132,7 @@ function ratesText(fx: readonly FxQuote[] | undefined): string {
   return `; deposits converted at ${rates}`;
 }
 
-function explainAccrual(input: ExplainInput, a: AccrueIntent): RuleExplanation {
+function explainAccrual(input: ExplainInput, a: AccrueIntent, more = ''): RuleExplanation {
   const what = `${LABEL[a.rule]} of ${a.amount} ${a.currency}`;
   const answer = input.ledger?.[a.idempotencyKey] ?? 'booked';
   if (answer === 'booked') {
@@ -138,7 +141,7 @@ function explainAccrual(input: ExplainInput, a: AccrueIntent): RuleExplanation {
         ? `${what} earned: every condition held at ${a.occurredAt} (event ${a.causeEventId})${ratesText(a.fx)}`
         : a.rule === 'milestone'
           ? `${what} earned: ${milestoneText(a, input.event)}`
-          : `${what} earned`;
+          : `${what} earned${more}`;
     return { outcome: 'earned', reason: a.rule === 'cpa' ? 'qualified' : 'accrued', detail };
   }
   if (answer === 'affiliate_suspended')
@@ -209,17 +212,69 @@ function explainRevshare(input: ExplainInput, facts: CustomerFacts): RuleExplana
   };
 }
 
-function explainLot(event: CommissionEvent, deal: Deal, facts: CustomerFacts): RuleExplanation {
-  if (event.type !== 'trade.closed' || deal.model !== 'lot')
-    return notApplicable('a lot deal pays on trade.closed only');
+const SOURCE_EVENT = { trades: 'trade.closed', daily_volume: 'trading.volume_daily' } as const;
+
+function explainLot(input: ExplainInput, deal: Deal, facts: CustomerFacts): RuleExplanation {
+  const event = input.event;
+  const source = lotSourceOf(deal);
+  if (deal.model !== 'lot' || source === null) return notApplicable('a lot deal pays on lots only');
+  const other = source === 'trades' ? 'daily_volume' : 'trades';
+  if (event.type === SOURCE_EVENT[other])
+    return {
+      outcome: 'not_applicable',
+      reason: 'other_lot_source',
+      detail:
+        `this lot deal pays on ${SOURCE_EVENT[source]} (lotSource ${source}), not on ${event.type}: ` +
+        'one source only, so the same lots are never paid twice',
+    };
+  if (event.type !== SOURCE_EVENT[source])
+    return notApplicable(`this lot deal pays on ${SOURCE_EVENT[source]} only (lotSource ${source})`);
   const stop = blocked(facts);
   if (stop) return stop;
-  const perLot = deal.instruments?.[event.data.instrument] ?? deal.amountPerLot;
+  if (event.type === 'trade.closed') {
+    const perLot = deal.instruments?.[event.data.instrument] ?? deal.amountPerLot;
+    return {
+      outcome: 'not_earned',
+      reason: 'zero_amount',
+      detail: `${event.data.lots} lots of ${event.data.instrument} at ${perLot} ${deal.currency} per lot pay nothing`,
+    };
+  }
+  if (event.type !== 'trading.volume_daily') return notApplicable('a lot deal pays on lots only');
+  const { accountId, date, lots } = event.data;
+  const before = input.volumeDay ?? null;
+  const day = `account ${accountId}'s ${date}`;
+  if (before && before.currency !== deal.currency)
+    return {
+      outcome: 'not_earned',
+      reason: 'already_paid',
+      detail: `${day} was paid in ${before.currency} under an earlier deal (event ${before.eventId}): a new figure pays nothing more`,
+    };
+  const { amount } = reviseDay(deal, before, event.id, lots);
+  if (before)
+    return {
+      outcome: 'not_earned',
+      reason: 'already_paid',
+      detail:
+        `${totalLots(lots)} lots replace ${day} (${totalLots(before.lots)} lots, event ${before.eventId}) and come to ` +
+        `${amount} ${deal.currency}: not above the ${before.paid} ${deal.currency} the day was already paid`,
+    };
   return {
     outcome: 'not_earned',
     reason: 'zero_amount',
-    detail: `${event.data.lots} lots of ${event.data.instrument} at ${perLot} ${deal.currency} per lot pay nothing`,
+    detail: `${totalLots(lots)} lots on ${day} at the deal's amounts per lot pay nothing`,
   };
+}
+
+/** For a corrected day of volume: `; a correction of ...`, what the accrual is the difference to. */
+function correctionText(input: ExplainInput): string {
+  const { event, deal, volumeDay: before } = input;
+  if (event.type !== 'trading.volume_daily' || !before || deal?.model !== 'lot') return '';
+  const { accountId, date, lots } = event.data;
+  const { amount } = reviseDay(deal, before, event.id, lots);
+  return (
+    `: a correction of account ${accountId}'s ${date} to ${totalLots(lots)} lots (${amount} ${deal.currency}), ` +
+    `paid ${before.paid} ${deal.currency} before (event ${before.eventId}); only the difference is booked`
+  );
 }
 
 function explainChallenge(event: CommissionEvent, deal: Deal, facts: CustomerFacts): RuleExplanation {

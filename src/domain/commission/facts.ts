@@ -26,6 +26,10 @@ export type CommissionEvent =
       { date: string; ggr?: Decimal; bonuses?: Decimal; fees?: Decimal; ngr: Decimal; currency: string }
     >
   | Ev<'trade.closed', { tradeId: string; accountId: string; instrument: string; lots: Decimal }>
+  | Ev<
+      'trading.volume_daily',
+      { accountId: string; date: string; lots: Record<string, Decimal>; volume?: Decimal; currency?: string }
+    >
   | Ev<'challenge.purchased', { challengeId: string; planId: string; price: Decimal; currency: string }>
   | Ev<'challenge.refunded', { challengeId: string; amount: Decimal; currency: string }>
   | Ev<'challenge.phase_passed', { challengeId: string; phase: number }>
@@ -44,6 +48,7 @@ export const COMMISSION_EVENT_TYPES = [
   'wagering.completed',
   'revenue.daily',
   'trade.closed',
+  'trading.volume_daily',
   'challenge.purchased',
   'challenge.refunded',
   'challenge.phase_passed',

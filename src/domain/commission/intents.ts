@@ -3,15 +3,18 @@
  * the ledger intents it hands out, why a commission is compensated, and the idempotency keys that name the
  * business fact each rule pays for at most once:
  *
- * | rule      | key                            | paid once per   |
- * |-----------|--------------------------------|-----------------|
- * | cpa       | `cpa/<customerId>`             | customer        |
- * | revshare  | `revshare/<eventId>`           | revenue event   |
- * | lot       | `lot/<accountId>/<tradeId>`    | closed trade    |
- * | challenge | `challenge/<challengeId>`      | challenge       |
- * | milestone | `milestone/<challengeId>/<m>`  | challenge and milestone (`phase-2`, `funded`) |
+ * | rule      | key                                    | paid once per                                 |
+ * |-----------|----------------------------------------|-----------------------------------------------|
+ * | cpa       | `cpa/<customerId>`                     | customer                                      |
+ * | revshare  | `revshare/<eventId>`                   | revenue event                                 |
+ * | lot       | `lot/<accountId>/<tradeId>`            | closed trade                                  |
+ * | lot       | `lot-day/<accountId>/<date>/<eventId>` | figure sent for a day                         |
+ * | challenge | `challenge/<challengeId>`              | challenge                                     |
+ * | milestone | `milestone/<challengeId>/<m>`          | challenge and milestone (`phase-2`, `funded`) |
  *
- * (`/` cannot occur in an operator's ids, so the parts never run together.) Pure and workflow-safe.
+ * (`/` cannot occur in an operator's ids, so the parts never run together.) A day of volume is paid once
+ * by its figure: a correction under a new event id accrues only what it adds above what the day was paid
+ * (volume-day.ts), so its key names the event. Pure and workflow-safe.
  */
 import type { FxQuote } from '../fx.js';
 import type { Decimal } from '../money.js';
@@ -102,6 +105,7 @@ export const idempotencyKeys = {
   cpa: (customerId: string) => `cpa/${customerId}`,
   revshare: (eventId: string) => `revshare/${eventId}`,
   lot: (accountId: string, tradeId: string) => `lot/${accountId}/${tradeId}`,
+  lotDay: (accountId: string, date: string, eventId: string) => `lot-day/${accountId}/${date}/${eventId}`,
   challenge: (challengeId: string) => `challenge/${challengeId}`,
   milestone: (challengeId: string, m: MilestoneTrigger) =>
     `milestone/${challengeId}/${m.on === 'funded' ? 'funded' : `phase-${m.phase}`}`,

@@ -47,6 +47,9 @@ const NO_MEANING: Readonly<Record<string, string>> = {
   'revenue.daily':
     "a day's revenue figure is not a conversion: each day would be booked as one (RevShare reaches the " +
     'tracker as commission.* events)',
+  'trading.volume_daily':
+    "a day's trading volume is not a conversion: each day would be booked as one (lot commissions reach " +
+    'the tracker as commission.* events)',
   'challenge.failed': 'a failed challenge is neither a conversion nor the undoing of one',
   'affiliate.created': 'it is about an affiliate account, not a customer: there is no click to book it on',
   'affiliate.updated': 'it is about an affiliate account, not a customer: there is no click to book it on',
