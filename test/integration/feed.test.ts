@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { encodeFeedCursor } from '../../src/api/cursor.js';
 import { recordEmittedEvent } from '../../src/db/events.js';
+import { deleteExpiredEvents, type Cursor } from '../../src/db/retention.js';
+import { COMMISSION_EVENT_TYPES } from '../../src/domain/commission/facts.js';
 import { randomBase62 } from '../../src/db/new-id.js';
 import { eventually } from '../support/eventually.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
@@ -73,10 +75,14 @@ async function customer(op: Operator, affiliateId = 'aff-7'): Promise<string[]> 
 /** Waits until the operator's whole feed holds exactly these items. */
 async function settled(op: Operator, expected: string[]): Promise<Item[]> {
   const want = [...expected].sort().join();
-  return eventually('every event in the feed', async () => {
-    const items = await all(op);
-    return items.map(key).sort().join() === want ? items : undefined;
-  });
+  return eventually(
+    'every event in the feed',
+    async () => {
+      const items = await all(op);
+      return items.map(key).sort().join() === want ? items : undefined;
+    },
+    60_000,
+  );
 }
 
 describe('GET /v1/feed', () => {
@@ -282,5 +288,20 @@ describe('GET /v1/feed', () => {
     const empty = await feed(await sys.createOperator('feed empty'), '');
     assert.deepEqual(empty.data, []);
     assert.equal(empty.retention.oldestItemAt, null);
+  });
+  // Last: it expires every event of this file's database that nothing protects.
+  it('loses an item when the retention clean-up deletes its event, and keeps the ones retention keeps', async () => {
+    const op = await sys.createOperator('feed clean-up');
+    const [registered, ...deposited] = await customer(op);
+    await settled(op, [registered!, ...deposited]);
+    const periods = { attemptsMs: 0, deliveriesMs: 0, eventsMs: 0, conversionsMs: 0, inboundMs: 0 };
+    const types = { commissionTypes: COMMISSION_EVENT_TYPES, conversionTypes: ['deposit.completed'] };
+    let next: Cursor | undefined;
+    do {
+      const batch = await deleteExpiredEvents(sys.pool, periods, types, 1_000, next);
+      next = batch.next ?? undefined;
+    } while (next);
+    // The deposit had no delivery and nothing protects it; the registration binds its customer: kept.
+    assert.deepEqual((await all(op)).map(key), [registered]);
   });
 });
