@@ -117,6 +117,7 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       facts,
       affiliateId,
       isCommissionEventType(event.type),
+      emits,
     );
     const plan = await planOf(
       tx,

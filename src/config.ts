@@ -263,6 +263,8 @@ const API = [
   'DELIVERY_TIMEOUT',
   'MAX_BODY_BYTES',
   'API_EMBEDDED_WORKER',
+  // The feed says how far back it reaches.
+  'RETENTION_EVENTS_AFTER',
 ] as const;
 const WORKER = [
   ...WORKER_HOST,

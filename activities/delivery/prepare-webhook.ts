@@ -1,7 +1,7 @@
 import type { SecretCipher } from '../../src/delivery/secrets.js';
 import { signPayload } from '../../src/delivery/signing.js';
 import { judgeAttempt } from '../../src/domain/delivery-outcome.js';
-import { webhookBody } from '../../src/domain/webhook-payload.js';
+import { recordedWebhookBody } from '../../src/domain/webhook-payload.js';
 import { customHeaders, type PreparedRequest } from './prepared.js';
 import type { DeliveryContext } from './types.js';
 
@@ -16,14 +16,12 @@ export function prepareWebhook(
   now: Date,
 ): PreparedRequest {
   const body = JSON.stringify(
-    webhookBody(ctx.event_type, {
+    recordedWebhookBody(ctx.event_type, {
       eventId: ctx.event_id,
       type: ctx.event_kind,
-      occurredAt: ctx.occurred_at.toISOString(),
-      brand: ctx.payload.brand ?? null,
-      customerId: ctx.payload.customerId ?? '',
-      attribution: ctx.facts?.effectiveAttribution ?? ctx.payload.attribution ?? null,
-      data: ctx.payload.data,
+      occurredAt: ctx.occurred_at,
+      payload: ctx.payload,
+      facts: ctx.facts,
     }),
   );
   const secrets = [

@@ -24,6 +24,7 @@ import { withInboundPaths } from './routes/inbound-openapi.js';
 import { sourceRoutes } from './routes/sources.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { fxRateRoutes } from './routes/fx-rates.js';
+import { feedRoutes } from './routes/feed.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -38,12 +39,20 @@ export interface AppDeps {
   defaultTimeoutMs: number;
   /** Express `trust proxy`: who may name the client (its address for throttling and logs); unset: nobody. */
   trustProxy?: boolean | number | string | undefined;
+  /** RETENTION_EVENTS_AFTER, which the feed reports as how far back it reaches (its default when absent). */
+  retentionEventsMs?: number | undefined;
 }
 
 export function allRoutes(
   deps: Pick<
     AppDeps,
-    'pool' | 'accept' | 'logger' | 'delivery' | 'secretRotationGraceMs' | 'defaultTimeoutMs'
+    | 'pool'
+    | 'accept'
+    | 'logger'
+    | 'delivery'
+    | 'secretRotationGraceMs'
+    | 'defaultTimeoutMs'
+    | 'retentionEventsMs'
   >,
 ): RouteDef[] {
   const accept: AcceptDeps = { ...deps.accept, pool: deps.pool, logger: deps.logger };
@@ -69,6 +78,7 @@ export function allRoutes(
     ...affiliateRoutes({ pool: deps.pool, ...temporal, startTimeoutMs: deps.accept.start.timeoutMs }),
     ...fxRateRoutes({ pool: deps.pool, accept }),
     ...eventTypeRoutes(),
+    ...feedRoutes({ pool: deps.pool, retentionEventsMs: deps.retentionEventsMs }),
   ];
 }
 

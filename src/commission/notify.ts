@@ -114,8 +114,8 @@ async function notify(
     bodyHash: bodyHash(payload),
     facts: { effectiveAttribution: attribution, ftd: false },
     commissionEntryId: entry.id,
-
     settled: true,
+    inFeed: true,
   });
   if (!inserted) return; // booked and notified by an earlier try of this transaction's work
   const policy = await operatorRetryPolicy(tx, ref.operatorId);

@@ -53,8 +53,8 @@ export async function recordParked(
     bodyHash: bodyHash(payload),
     facts: { effectiveAttribution: null, ftd: false },
     commissionEntryId: null,
-
     settled: true,
+    inFeed: true,
   });
   if (!inserted) return null;
   const policy = await operatorRetryPolicy(tx, ref.operatorId);

@@ -30,8 +30,9 @@ const APPLY_STATEMENTS = {
   },
   markProcessed: {
     // Also answers whether the event's affiliate is set up and, for a commission event ($5), whether it
-    // is the one to wake the customer's settlement (migrations/012_customer_wakes.sql), in one round trip.
-    name: 'apply-event:mark-processed-3',
+    // is the one to wake the customer's settlement (migrations/012_customer_wakes.sql), and appends the
+    // types it is delivered as ($6, in order) to the feed (migrations/024_feed.sql), in one round trip.
+    name: 'apply-event:mark-processed-4',
     text: `WITH marked AS (
              UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
                     workflow_started_at = coalesce(workflow_started_at, now())
@@ -45,6 +46,12 @@ const APPLY_STATEMENTS = {
                  ON CONFLICT (operator_id, customer_id) DO UPDATE SET requested_at = now()
                     WHERE customer_wakes.requested_at < now() - ${WAKE_LOST_AFTER}
              RETURNING 1
+           ), feed AS (
+             INSERT INTO feed_items (operator_id, event_id, type, affiliate_id)
+             SELECT $1, $2, u.type, $4::text
+               FROM marked, unnest($6::text[]) WITH ORDINALITY AS u(type, n)
+              ORDER BY u.n
+                 ON CONFLICT (operator_id, event_id, type) DO NOTHING
            )
            SELECT affiliate_known, EXISTS (SELECT 1 FROM wake) AS wake FROM marked`,
   },
@@ -111,10 +118,11 @@ export async function findBindingRegistration(
 }
 
 /**
- * Records the facts derived from the event and marks it processed. Answers whether the operator has set up
- * `affiliateId` (false when null) and, for a commission event (`commission`), whether this event must
- * signal the customer's settlement workflow: false when a signal is already on its way and the step it
- * leads to has not yet read the unsettled events (it will read this one).
+ * Records the facts derived from the event, marks it processed and appends it to the feed as each type
+ * in `emits` (attributed to `affiliateId`). Answers whether the operator has set up `affiliateId` (false
+ * when null) and, for a commission event (`commission`), whether this event must signal the customer's
+ * settlement workflow: false when a signal is already on its way and the step it leads to has not yet
+ * read the unsettled events (it will read this one).
  */
 export async function markEventProcessed(
   tx: Queryable,
@@ -123,10 +131,11 @@ export async function markEventProcessed(
   facts: EventFacts,
   affiliateId: string | null,
   commission: boolean,
+  emits: readonly string[],
 ): Promise<{ affiliateKnown: boolean; wake: boolean }> {
   const { rows } = await tx.query<{ affiliate_known: boolean; wake: boolean }>({
     ...APPLY_STATEMENTS.markProcessed,
-    values: [operatorId, eventId, facts, affiliateId, commission],
+    values: [operatorId, eventId, facts, affiliateId, commission, emits],
   });
   return { affiliateKnown: rows[0]?.affiliate_known ?? false, wake: rows[0]?.wake ?? false };
 }

@@ -283,16 +283,30 @@ export interface NewEmittedEvent extends NewEvent {
   commissionEntryId: string | null;
   /** Recorded settled: the commission engine has nothing to fold from it (its own notifications). */
   settled?: boolean;
+  /**
+   * Recorded with `facts` (applied already), it is appended to the feed (migrations/024_feed.sql) unless
+   * this is false: an event sent to one named endpoint (a test, a resend) is no event of the operator's.
+   * Without facts the feed takes it when it is applied.
+   */
+  inFeed: boolean;
 }
 
 /** Records an emitted event unless its (operator, id) exists: emitting one fact twice is a no-op. */
 export async function recordEmittedEvent(db: Queryable, e: NewEmittedEvent): Promise<{ inserted: boolean }> {
-  const { rowCount } = await db.query(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                         status, facts, processed_at, settled_at, commission_entry_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::jsonb IS NULL THEN 'received' ELSE 'processed' END,
-             $9::jsonb, CASE WHEN $9::jsonb IS NULL THEN NULL ELSE now() END, CASE WHEN $10 THEN now() END, $11)
-     ON CONFLICT (operator_id, event_id) DO NOTHING`,
+  const { rows } = await db.query<{ inserted: number }>(
+    `WITH recorded AS (
+       INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                           status, facts, processed_at, settled_at, commission_entry_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $9::jsonb IS NULL THEN 'received' ELSE 'processed' END,
+               $9::jsonb, CASE WHEN $9::jsonb IS NULL THEN NULL ELSE now() END, CASE WHEN $10 THEN now() END, $11)
+       ON CONFLICT (operator_id, event_id) DO NOTHING
+       RETURNING event_id, type, facts
+     ), feed AS (
+       INSERT INTO feed_items (operator_id, event_id, type, affiliate_id)
+       SELECT $1, event_id, type, facts->'effectiveAttribution'->>'affiliateId'
+         FROM recorded WHERE facts IS NOT NULL AND $12::boolean
+     )
+     SELECT count(*)::int AS inserted FROM recorded`,
     [
       e.operatorId,
       e.eventId,
@@ -305,9 +319,10 @@ export async function recordEmittedEvent(db: Queryable, e: NewEmittedEvent): Pro
       e.facts,
       e.settled ?? false,
       e.commissionEntryId,
+      e.inFeed,
     ],
   );
-  return { inserted: (rowCount ?? 0) > 0 };
+  return { inserted: (rows[0]?.inserted ?? 0) > 0 };
 }
 
 /**

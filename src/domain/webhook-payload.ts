@@ -44,6 +44,37 @@ export function webhookBody(deliveredType: string, e: StoredEventView): WebhookB
   };
 }
 
+/** A stored event as recorded (the `events` row): what its webhook body is built from. */
+export interface RecordedEvent {
+  eventId: string;
+  type: string;
+  occurredAt: Date;
+  payload: {
+    brand?: string;
+    customerId?: string;
+    attribution?: Record<string, unknown>;
+    data: Record<string, unknown>;
+  };
+  facts: { effectiveAttribution: Record<string, unknown> | null } | null;
+}
+
+/**
+ * The webhook body of a recorded event delivered as `deliveredType`: what every delivery sends and what the
+ * feed (`GET /v1/feed`) lists, so the two cannot differ. The attribution is the one applied (inherited from
+ * the registration) when the event has been applied, else the one it was sent with.
+ */
+export function recordedWebhookBody(deliveredType: string, e: RecordedEvent): WebhookBody {
+  return webhookBody(deliveredType, {
+    eventId: e.eventId,
+    type: e.type,
+    occurredAt: e.occurredAt.toISOString(),
+    brand: e.payload.brand ?? null,
+    customerId: e.payload.customerId ?? '',
+    attribution: e.facts?.effectiveAttribution ?? e.payload.attribution ?? null,
+    data: e.payload.data,
+  });
+}
+
 /** Headers an endpoint's custom headers may not set: the signature and the framing are the orchestrator's. */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'webhook-id',

@@ -74,6 +74,8 @@ export async function recordInternalEvent(
     // A fanned-out event is recorded processed, so the workflow only delivers what exists.
     facts: targets ? { effectiveAttribution: attribution, ftd: false } : null,
     commissionEntryId: e.commissionEntryId ?? null,
+    // Sent to one named endpoint (webhook.test, a reversal resent to the endpoint it overtook): not the feed's.
+    inFeed: !e.onlyEndpoint,
   });
   const affiliateId = typeof attribution?.affiliateId === 'string' ? attribution.affiliateId : null;
   const recorded = { eventId, workflowId, type: e.type, customerId, affiliateId, inserted, deliveries: [] };

@@ -73,6 +73,7 @@ const app = createApp({
   secretRotationGraceMs: config.SECRET_ROTATION_GRACE,
   defaultTimeoutMs: config.DELIVERY_TIMEOUT,
   trustProxy: config.TRUST_PROXY,
+  retentionEventsMs: config.RETENTION_EVENTS_AFTER,
 });
 
 // A client that sends its request slowly (headers or body) holds a connection and a socket at most this long:

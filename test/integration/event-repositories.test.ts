@@ -40,6 +40,7 @@ const emitted = (eventId: string) => ({
   bodyHash: 'h',
   workflowId: `event:${operatorId}:${eventId}`,
   commissionEntryId: null,
+  inFeed: true,
 });
 
 describe('the events repository', () => {
