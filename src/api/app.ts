@@ -6,7 +6,7 @@ import { pingDatabase } from '../db/health.js';
 import { deliveryBacklog } from '../db/delivery-backlog.js';
 import { scrape, watchBacklog } from '../metrics.js';
 import type { AcceptDeps } from '../ingest/accept-event.js';
-import { ApiKeyCache, requireAdmin, requireOperator } from './auth.js';
+import { ApiKeyCache, confinePortalTokens, requireAdmin, requireOperator, requirePortal } from './auth.js';
 import { AuthFailureThrottle } from './auth-throttle.js';
 import { AppError, errors, RateLimitedError } from '../errors.js';
 import { jsonBody } from './json-body.js';
@@ -24,6 +24,8 @@ import { withInboundPaths } from './routes/inbound-openapi.js';
 import { sourceRoutes } from './routes/sources.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { fxRateRoutes } from './routes/fx-rates.js';
+import { portalLinkRoutes } from './routes/portal-links.js';
+import { portalRoutes } from './routes/portal.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -69,6 +71,8 @@ export function allRoutes(
     ...affiliateRoutes({ pool: deps.pool, ...temporal, startTimeoutMs: deps.accept.start.timeoutMs }),
     ...fxRateRoutes({ pool: deps.pool, accept }),
     ...eventTypeRoutes(),
+    ...portalLinkRoutes({ pool: deps.pool }),
+    ...portalRoutes({ pool: deps.pool, ...temporal }),
   ];
 }
 
@@ -79,6 +83,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.use(requestLog(deps.logger));
+  // Before every router: a portal token opens /v1/portal and nothing else, routes added later included.
+  app.use(confinePortalTokens());
 
   const routes = allRoutes(deps);
   const router = express.Router();
@@ -88,6 +94,7 @@ export function createApp(deps: AppDeps): Express {
   mountRoutes(router, routes, {
     admin: chain(requireAdmin(deps.adminToken, throttle), body),
     operator: chain(requireOperator(deps.pool, new ApiKeyCache(), throttle), body),
+    portal: chain(requirePortal(deps.pool, throttle), body),
   });
 
   app.get('/health', (_req, res) => {
