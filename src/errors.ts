@@ -78,6 +78,20 @@ export const errors = {
       'unauthorized',
       'This route takes the admin token (the ADMIN_TOKEN setting), not an API key: Authorization: Bearer <ADMIN_TOKEN>.',
     ),
+  portalTokenRefused: () =>
+    new AppError(
+      403,
+      'portal_token_refused',
+      'A portal token opens only the read-only /v1/portal routes; this route takes an operator API key.',
+    ),
+  portalUnauthorized: () =>
+    new AppError(
+      401,
+      'unauthorized',
+      'A valid portal token that has not expired or been revoked is required: Authorization: Bearer <portal token>.',
+    ),
+  portalScopeMissing: (scope: string) =>
+    new AppError(403, 'portal_scope_missing', `This portal link's scope does not include "${scope}".`),
   notFound: (what: string) => new AppError(404, 'not_found', `${what} not found.`),
   routeNotFound: (method: string, path: string) =>
     new AppError(404, 'route_not_found', `No route ${method} ${path}.`),

@@ -1,11 +1,15 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 /**
  * JSON logs. Request and delivery loggers are children carrying ids; bodies, headers, secrets and API keys
  * are never passed in, and the redact list is a second line of defence.
  */
-export function createLogger(level: string, name = 'affiliate-hooks'): Logger {
-  return pino({
+export function createLogger(
+  level: string,
+  name = 'affiliate-hooks',
+  destination?: DestinationStream,
+): Logger {
+  const options = {
     name,
     level,
     redact: {
@@ -16,12 +20,16 @@ export function createLogger(level: string, name = 'affiliate-hooks'): Logger {
         '*.apiKey',
         '*.secret',
         '*.authorization',
+        'token',
+        '*.token',
         'headers',
         'body',
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  // A destination is for tests that read what was logged; stdout otherwise.
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

@@ -6,7 +6,7 @@ import { pingDatabase } from '../db/health.js';
 import { deliveryBacklog } from '../db/delivery-backlog.js';
 import { scrape, watchBacklog } from '../metrics.js';
 import type { AcceptDeps } from '../ingest/accept-event.js';
-import { ApiKeyCache, requireAdmin, requireOperator } from './auth.js';
+import { ApiKeyCache, confinePortalTokens, requireAdmin, requireOperator, requirePortal } from './auth.js';
 import { AuthFailureThrottle } from './auth-throttle.js';
 import { AppError, errors, RateLimitedError } from '../errors.js';
 import { jsonBody } from './json-body.js';
@@ -25,6 +25,8 @@ import { sourceRoutes } from './routes/sources.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { fxRateRoutes } from './routes/fx-rates.js';
 import { feedRoutes } from './routes/feed.js';
+import { portalLinkRoutes } from './routes/portal-links.js';
+import { portalRoutes } from './routes/portal.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -79,6 +81,8 @@ export function allRoutes(
     ...fxRateRoutes({ pool: deps.pool, accept }),
     ...eventTypeRoutes(),
     ...feedRoutes({ pool: deps.pool, retentionEventsMs: deps.retentionEventsMs }),
+    ...portalLinkRoutes({ pool: deps.pool }),
+    ...portalRoutes({ pool: deps.pool, ...temporal }),
   ];
 }
 
@@ -89,6 +93,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   app.use(requestLog(deps.logger));
+  // Before every router: a portal token opens /v1/portal and nothing else, routes added later included.
+  app.use(confinePortalTokens());
 
   const routes = allRoutes(deps);
   const router = express.Router();
@@ -98,6 +104,7 @@ export function createApp(deps: AppDeps): Express {
   mountRoutes(router, routes, {
     admin: chain(requireAdmin(deps.adminToken, throttle), body),
     operator: chain(requireOperator(deps.pool, new ApiKeyCache(), throttle), body),
+    portal: chain(requirePortal(deps.pool, throttle), body),
   });
 
   app.get('/health', (_req, res) => {

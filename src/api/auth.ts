@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { AuthFailureThrottle } from './auth-throttle.js';
 import { findOperatorByApiKey, type Operator } from '../db/operators.js';
+import { findLiveLinkByToken, PORTAL_TOKEN_PREFIX } from '../db/portal-links.js';
 import type { Queryable } from '../db/pool.js';
 import { errors } from '../errors.js';
 
@@ -9,6 +10,9 @@ function bearer(header: string | undefined): string | null {
   const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
   return match ? match[1]! : null;
 }
+
+/** Portal tokens are told from API keys by their prefix alone, without a lookup. */
+const isPortalToken = (token: string) => token.startsWith(PORTAL_TOKEN_PREFIX);
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -118,6 +122,7 @@ export function requireOperator(
   return async (req, res, next) => {
     const token = bearer(req.headers.authorization);
     if (!token) return next(errors.unauthorized());
+    if (isPortalToken(token)) return next(errors.portalTokenRefused());
     const address = addressOf(req);
     let operator = cache.peek(token);
     if (!operator) {
@@ -130,6 +135,45 @@ export function requireOperator(
       return next(errors.unauthorized());
     }
     res.locals.operator = operator;
+    next();
+  };
+}
+
+/**
+ * Where a portal token may go: the app's first gate, before every router (operator, admin, inbound, and the
+ * unauthenticated ones). A request bearing a portal token outside /v1/portal is refused with 403, whatever
+ * the route, so a route added later is closed to portal tokens without anyone remembering to close it.
+ */
+export function confinePortalTokens(): RequestHandler {
+  return (req, _res, next) => {
+    const token = bearer(req.headers.authorization);
+    if (token && isPortalToken(token) && !req.path.startsWith('/v1/portal/')) {
+      return next(errors.portalTokenRefused());
+    }
+    next();
+  };
+}
+
+/**
+ * Resolves a portal token into `res.locals.portal` (its link: operator, affiliate, scope); 401 otherwise,
+ * an API key included. Never cached: a revoked or expired link is refused from the next request on.
+ */
+export function requirePortal(
+  db: Queryable,
+  throttle: AuthFailureThrottle = new AuthFailureThrottle(),
+): RequestHandler {
+  return async (req, res, next) => {
+    const token = bearer(req.headers.authorization);
+    if (!token) return next(errors.portalUnauthorized());
+    const address = addressOf(req);
+    const wait = throttle.blockedFor(address);
+    if (wait) return next(errors.authThrottled(wait));
+    const link = isPortalToken(token) ? await findLiveLinkByToken(db, token) : null;
+    if (!link) {
+      throttle.fail(address);
+      return next(errors.portalUnauthorized());
+    }
+    res.locals.portal = link;
     next();
   };
 }

@@ -40,12 +40,19 @@ function registerWebhooks(registry: OpenAPIRegistry): void {
 export function buildOpenApi(routes: RouteDef[], version: string) {
   const registry = new OpenAPIRegistry();
   const bearer = registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  const portal = registry.registerComponent('securitySchemes', 'portalToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An affiliate portal token (`ahp_...`, from `POST /v1/affiliates/{affiliateId}/portal-links`). It opens ' +
+      'the `/v1/portal` routes only; any other route answers it `403 portal_token_refused`.',
+  });
   for (const r of routes) {
     registry.registerPath({
       method: r.method,
       path: r.path,
       summary: r.summary,
-      security: [{ [bearer.name]: [] }],
+      security: [{ [(r.auth === 'portal' ? portal : bearer).name]: [] }],
       request: {
         ...(r.params ? { params: r.params as z.ZodObject } : {}),
         ...(r.query ? { query: r.query as z.ZodObject } : {}),

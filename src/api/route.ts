@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { Operator } from '../db/operators.js';
+import type { PortalLink } from '../db/portal-links.js';
 import { AppError, errors } from '../errors.js';
 import { nulIssues } from '../contract/nul.js';
 
@@ -17,7 +18,8 @@ export interface RouteDef<
   /** OpenAPI-style path: `/v1/events/{id}`. */
   path: string;
   summary: string;
-  auth: 'operator' | 'admin';
+  /** Who may call it: an operator API key, the admin token, or a portal token (its affiliate's data only). */
+  auth: 'operator' | 'admin' | 'portal';
   body?: B;
   params?: P;
   query?: Q;
@@ -32,6 +34,8 @@ export interface RouteContext<B, P, Q> {
   params: P;
   query: Q;
   operator: Operator;
+  /** The link a portal route was opened with (auth 'portal' only). */
+  portal: PortalLink;
   req: Request;
 }
 
@@ -78,6 +82,7 @@ export function mountRoutes(
           params,
           query,
           operator: res.locals.operator as Operator,
+          portal: res.locals.portal as PortalLink,
           req,
         });
       } catch (err) {

@@ -171,10 +171,35 @@ export async function deliveriesOfEvent(
   return rows.map(fromRow);
 }
 
-export async function findDelivery(db: Queryable, operatorId: string, id: string): Promise<Delivery | null> {
+/**
+ * SQL condition on a delivery `d`: with parameter `$p` null, true; else the delivery is affiliate `$p`'s.
+ * It is when its endpoint is scoped to that affiliate now, and has been without a break since the event
+ * was accepted (endpoint_subscriptions, as of the event's received_at): moving an endpoint to another
+ * affiliate never shows the new one the old one's deliveries.
+ */
+function ofAffiliate(p: number): string {
+  return `($${p}::text IS NULL OR EXISTS (
+    SELECT 1 FROM endpoints e JOIN events ev ON ev.operator_id = d.operator_id AND ev.event_id = d.event_id
+     WHERE e.id = d.endpoint_id AND e.affiliate_id = $${p} AND e.deleted_at IS NULL
+       AND NOT EXISTS (
+         SELECT 1 FROM endpoint_subscriptions s
+          WHERE s.endpoint_id = d.endpoint_id AND s.affiliate_id IS DISTINCT FROM $${p}
+            AND s.valid_from >= coalesce(
+                  (SELECT max(v.valid_from) FROM endpoint_subscriptions v
+                    WHERE v.endpoint_id = d.endpoint_id AND v.valid_from <= ev.received_at),
+                  '-infinity'))))`;
+}
+
+/** One delivery of the operator; with `affiliateId`, only if it is that affiliate's (ofAffiliate). */
+export async function findDelivery(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  affiliateId: string | null = null,
+): Promise<Delivery | null> {
   const { rows } = await db.query<DeliveryRow>(
-    'SELECT * FROM deliveries WHERE operator_id = $1 AND id = $2',
-    [operatorId, id],
+    `SELECT * FROM deliveries d WHERE d.operator_id = $1 AND d.id = $2 AND ${ofAffiliate(3)}`,
+    [operatorId, id, affiliateId],
   );
   return rows[0] ? fromRow(rows[0]) : null;
 }
@@ -210,6 +235,8 @@ export interface DeliveryFilter {
   eventId?: string | undefined;
   eventType?: string | undefined;
   since?: string | undefined;
+  /** Only this affiliate's deliveries (ofAffiliate): what its portal link shows. */
+  affiliateId?: string | undefined;
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
@@ -221,8 +248,9 @@ export async function listDeliveries(
   cursor: { createdAt: string; id: string } | null,
 ): Promise<Delivery[]> {
   const { rows } = await db.query<DeliveryRow>(
-    `SELECT * FROM deliveries
+    `SELECT * FROM deliveries d
       WHERE operator_id = $1
+        AND ${ofAffiliate(10)}
         AND ($2::text IS NULL OR status = $2)
         AND ($3::text IS NULL OR endpoint_id = $3)
         AND ($4::text IS NULL OR event_id = $4)
@@ -241,6 +269,7 @@ export async function listDeliveries(
       cursor?.createdAt ?? null,
       cursor?.id ?? null,
       limit,
+      filter.affiliateId ?? null,
     ],
   );
   return rows.map(fromRow);

@@ -164,28 +164,40 @@ export async function insertEndpoint(
   return endpointFromRow(rows[0]!);
 }
 
-export async function findEndpoint(db: Queryable, operatorId: string, id: string): Promise<Endpoint | null> {
+/** A live endpoint of the operator; with `affiliateId`, only one scoped to that affiliate (its portal). */
+export async function findEndpoint(
+  db: Queryable,
+  operatorId: string,
+  id: string,
+  affiliateId: string | null = null,
+): Promise<Endpoint | null> {
   const { rows } = await db.query<EndpointRow>(
-    'SELECT * FROM endpoints WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL',
-    [operatorId, id],
+    `SELECT * FROM endpoints WHERE operator_id = $1 AND id = $2 AND deleted_at IS NULL
+        AND ($3::text IS NULL OR affiliate_id = $3)`,
+    [operatorId, id, affiliateId],
   );
   return rows[0] ? endpointFromRow(rows[0]) : null;
 }
 
-/** Newest first; the cursor is the (createdAt, id) of the last item of the previous page (keyset.ts). */
+/**
+ * Newest first; the cursor is the (createdAt, id) of the last item of the previous page (keyset.ts). With
+ * `affiliateId`, only the endpoints scoped to that affiliate.
+ */
 export async function listEndpoints(
   db: Queryable,
   operatorId: string,
   limit: number,
   cursor: { createdAt: string; id: string } | null,
+  affiliateId: string | null = null,
 ): Promise<Endpoint[]> {
   const { rows } = await db.query<EndpointRow>(
     `SELECT * FROM endpoints
       WHERE operator_id = $1 AND deleted_at IS NULL
+        AND ($5::text IS NULL OR affiliate_id = $5)
         AND ${afterCursor(2, 3)}
       ${NEWEST_FIRST}
       LIMIT $4`,
-    [operatorId, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
+    [operatorId, cursor?.createdAt ?? null, cursor?.id ?? null, limit, affiliateId],
   );
   return rows.map(endpointFromRow);
 }

@@ -1,8 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { IntakeLimit } from './intake-buckets.js';
 import { newId, randomBase62 } from './new-id.js';
 import { withTransaction, type Pool, type Queryable } from './pool.js';
+import { hashSecret, secretMatches } from './secret-hash.js';
 
 /** Repository of operators (tenants) and their API keys. */
 
@@ -31,10 +32,6 @@ function operatorOf(r: OperatorRow): Operator {
 }
 
 const KEY_PREFIX = 'ahk_';
-
-function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret).digest();
-}
 
 /** Splits `ahk_<keyId>_<secret>`; null when the shape is wrong. */
 function parseApiKey(apiKey: string): { keyId: string; secret: string } | null {
@@ -66,17 +63,14 @@ export async function createOperator(
   });
 }
 
-const DUMMY_HASH = hashSecret('no such key');
-
 /**
  * Resolves an API key to its operator, or null. The stored hash is compared in constant time, and an
  * unknown key id still costs a comparison, so timing tells nothing about which part was wrong.
  */
 export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promise<Operator | null> {
   const parsed = parseApiKey(apiKey);
-  const presented = hashSecret(parsed?.secret ?? apiKey);
   if (!parsed) {
-    timingSafeEqual(presented, DUMMY_HASH);
+    secretMatches(apiKey, undefined);
     return null;
   }
   const { rows } = await db.query<OperatorRow & { secret_hash: Buffer }>(
@@ -86,8 +80,7 @@ export async function findOperatorByApiKey(db: Queryable, apiKey: string): Promi
     [parsed.keyId],
   );
   const row = rows[0];
-  const matches = timingSafeEqual(presented, row?.secret_hash ?? DUMMY_HASH);
-  if (!row || !matches) return null;
+  if (!secretMatches(parsed.secret, row?.secret_hash) || !row) return null;
   return operatorOf(row);
 }
 

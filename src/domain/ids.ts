@@ -13,6 +13,7 @@ export const ID_PREFIXES = {
   delivery: 'dlv_',
   commission: 'com_',
   source: 'src_',
+  portalLink: 'pl_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

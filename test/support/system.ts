@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
 import type { Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
@@ -22,6 +24,8 @@ export interface System {
   pool: Pool;
   client: Client;
   gateway: TemporalGateway;
+  /** The Express app the API serves (to enumerate its routes). */
+  app: Express;
   taskQueue: string;
   adminToken: string;
   /** POST/GET helpers returning status and parsed JSON. */
@@ -67,11 +71,13 @@ export interface SystemOptions {
   trustProxy?: boolean | number | string;
   /** The history length at which event workflows continue as new (default: the workflow's own). */
   eventHistoryLimit?: number;
+  /** The API's and worker's logger (default: silent, or LOG_LEVEL); a test may read what it logs. */
+  logger?: Logger;
 }
 
 export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const env = testEnv();
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  const logger = opts.logger ?? createLogger(process.env.LOG_LEVEL ?? 'silent');
   installTemporalRuntime(logger);
   const pool = createPool(opts.databaseUrl ?? env.databaseUrl, 5);
   const gateway = new TemporalGateway(opts.temporalAddress ?? env.temporalAddress, 'default');
@@ -158,6 +164,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     pool,
     client: await gateway.client(),
     gateway,
+    app,
     taskQueue,
     adminToken: env.adminToken,
     request,

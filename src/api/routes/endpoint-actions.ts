@@ -1,8 +1,7 @@
 import { rotateEndpointSecret } from '../../db/endpoints.js';
-import { randomBase62 } from '../../db/new-id.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
-import { AppError, errors } from '../../errors.js';
-import { emitInternalEvent } from '../../ingest/internal-event.js';
+import { errors } from '../../errors.js';
+import { sendTestDelivery } from '../../ingest/test-delivery.js';
 import { recoverEndpoint } from '../../ingest/redrive.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut } from '../../contract/common.js';
@@ -74,28 +73,7 @@ export function endpointActionRoutes({ deps, mustFind }: EndpointContext) {
       },
       handler: async ({ params, operator }) => {
         const endpoint = await mustFind(operator.id, params.id);
-        let emitted;
-        try {
-          emitted = await emitInternalEvent(
-            {
-              pool: deps.pool,
-              client: await deps.client(),
-              taskQueue: deps.taskQueue,
-              startTimeoutMs: 5_000,
-            },
-            {
-              operatorId: operator.id,
-              key: `webhook.test~${endpoint.id}~${randomBase62(12)}`,
-              type: 'webhook.test',
-              data: { endpointId: endpoint.id, message: 'A test delivery from affiliate-hooks.' },
-              onlyEndpoint: endpoint,
-            },
-          );
-        } catch (err) {
-          if (err instanceof AppError) throw err;
-          throw errors.unavailable('temporal');
-        }
-        return { status: 202, body: toDeliveryOut(emitted.deliveries[0]!) };
+        return { status: 202, body: toDeliveryOut(await sendTestDelivery(deps, operator.id, endpoint)) };
       },
     }),
     defineRoute({
