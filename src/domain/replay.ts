@@ -125,3 +125,26 @@ export function countDecisions(decisions: readonly ReplayDecision[], queuedNow: 
   return counts;
 }
 
+
+/** A position in the feed: (transaction id, sequence) as decimal strings (src/db/feed.ts). */
+export interface Position {
+  xid: string;
+  seq: string;
+}
+
+/** Whether feed position `a` comes before `b`. */
+export function positionBefore(a: Position, b: Position): boolean {
+  const [ax, bx] = [BigInt(a.xid), BigInt(b.xid)];
+  return ax < bx || (ax === bx && BigInt(a.seq) < BigInt(b.seq));
+}
+
+/**
+ * The end (excluded) of a replay's range: just after the item `until` names, or the feed's horizon when
+ * absent, and never past the horizon (nothing can be read there yet, and what is written later is being
+ * delivered anyway).
+ */
+export function replayEnd(until: Position | null, horizon: Position): Position {
+  if (!until) return horizon;
+  const end = { xid: until.xid, seq: (BigInt(until.seq) + 1n).toString() };
+  return positionBefore(end, horizon) ? end : horizon;
+}
