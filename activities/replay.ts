@@ -19,7 +19,12 @@ import {
 } from '../src/db/replays.js';
 import { ACTIVITY_FAILURES } from '../src/domain/activity-failures.js';
 import type { EventType } from '../src/domain/event-types.js';
-import { countDecisions, decideReplay, type ReplayCounts, type ReplayDecision } from '../src/domain/replay.js';
+import {
+  countDecisions,
+  decideReplay,
+  type ReplayCounts,
+  type ReplayDecision,
+} from '../src/domain/replay.js';
 import { filterSubject } from '../src/domain/routing-filter.js';
 import { deliveryPlans } from './apply-event.js';
 import type { ActivityPorts } from './ports.js';

@@ -71,15 +71,23 @@ export async function replayEndpoint(input: ReplayEndpointInput): Promise<Replay
     }
     let result: ReplayPageResult;
     try {
-      result = await replayFeedPage({ operatorId: input.operatorId, replayId: input.replayId, page, pageSize });
+      result = await replayFeedPage({
+        operatorId: input.operatorId,
+        replayId: input.replayId,
+        page,
+        pageSize,
+      });
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : null;
-      if (!(cause instanceof ApplicationFailure) || cause.type !== ACTIVITY_FAILURES.replayTargetGone) throw err;
+      if (!(cause instanceof ApplicationFailure) || cause.type !== ACTIVITY_FAILURES.replayTargetGone)
+        throw err;
       await failReplay({ replayId: input.replayId, reason: cause.message });
       return { status: 'failed', pages: page };
     }
     page++;
-    setCurrentDetails(`Replaying endpoint ${input.endpointId}: ${page} page(s) of ${pageSize} feed items dealt with.`);
+    setCurrentDetails(
+      `Replaying endpoint ${input.endpointId}: ${page} page(s) of ${pageSize} feed items dealt with.`,
+    );
     if (result.done) return { status: 'completed', pages: page };
   }
 }

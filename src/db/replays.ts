@@ -310,9 +310,7 @@ export async function readReplayPage(
     attribution: r.facts?.effectiveAttribution ?? r.payload.attribution ?? null,
     data: r.payload.data ?? null,
     customerCountry: r.country,
-    delivery: r.delivery_id
-      ? { id: r.delivery_id, status: r.delivery_status!, replaced: r.replaced }
-      : null,
+    delivery: r.delivery_id ? { id: r.delivery_id, status: r.delivery_status!, replaced: r.replaced } : null,
   }));
 }
 

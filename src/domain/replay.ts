@@ -125,7 +125,6 @@ export function countDecisions(decisions: readonly ReplayDecision[], queuedNow: 
   return counts;
 }
 
-
 /** A position in the feed: (transaction id, sequence) as decimal strings (src/db/feed.ts). */
 export interface Position {
   xid: string;

@@ -3,7 +3,14 @@ import type { Endpoint } from '../db/endpoints.js';
 import type { FeedPosition } from '../db/feed.js';
 import { newId } from '../db/new-id.js';
 import type { Pool } from '../db/pool.js';
-import { deleteReplay, endReplay, feedHorizon, findReplay, insertReplay, type Replay } from '../db/replays.js';
+import {
+  deleteReplay,
+  endReplay,
+  feedHorizon,
+  findReplay,
+  insertReplay,
+  type Replay,
+} from '../db/replays.js';
 import { replayWorkflowId } from '../domain/ids.js';
 import { positionBefore, replayEnd } from '../domain/replay.js';
 import { errors } from '../errors.js';

@@ -48,7 +48,10 @@ describe('a replay decides per feed item', () => {
   });
   it('`*` never replays operational events (they reach only endpoints that name them)', () => {
     const star = sub({ eventTypes: ['*'], affiliateId: null });
-    assert.equal(decideReplay(star, item({ deliveredType: 'delivery.failing', affiliateId: null })).kind, 'skip');
+    assert.equal(
+      decideReplay(star, item({ deliveredType: 'delivery.failing', affiliateId: null })).kind,
+      'skip',
+    );
   });
   it("the endpoint's filter decides, and a new delivery keeps the record of why", () => {
     const filtered = sub({ filter: { field: 'country', eq: 'FR' } });
@@ -82,7 +85,7 @@ describe('a replay decides per feed item', () => {
 describe("a replay's counts", () => {
   it('add up to the items scanned, whatever the decisions and however many of the wanted were queued', () => {
     const decision = fc.constantFrom(
-      ...[
+      ...([
         { kind: 'skip', reason: 'not_subscribed' },
         { kind: 'skip', reason: 'filtered' },
         { kind: 'skip', reason: 'succeeded' },
@@ -91,7 +94,7 @@ describe("a replay's counts", () => {
         { kind: 'reopen', resend: true },
         { kind: 'reopen', resend: false },
         { kind: 'create', routing: null },
-      ] as const,
+      ] as const),
     );
     fc.assert(
       fc.property(fc.array(decision, { maxLength: 50 }), fc.nat(60), (decisions, queuedNow) => {
@@ -100,7 +103,12 @@ describe("a replay's counts", () => {
         assert.equal(c.scanned, decisions.length);
         assert.equal(c.queued, Math.min(wanted, queuedNow));
         assert.equal(
-          c.queued + c.inProgress + c.skippedNotSubscribed + c.skippedFiltered + c.skippedSucceeded + c.skippedReplaced,
+          c.queued +
+            c.inProgress +
+            c.skippedNotSubscribed +
+            c.skippedFiltered +
+            c.skippedSucceeded +
+            c.skippedReplaced,
           c.scanned,
         );
       }),

@@ -23,7 +23,10 @@ export function endpointReplayRoutes({ deps, mustFind }: EndpointContext) {
         202: { description: 'The replay, started; Location: where its progress is', schema: ReplayOut },
         404: notFound,
         409: { description: 'The endpoint is disabled', schema: ErrorOut },
-        422: { description: 'A cursor this API did not issue, or `until` not after `after`', schema: ErrorOut },
+        422: {
+          description: 'A cursor this API did not issue, or `until` not after `after`',
+          schema: ErrorOut,
+        },
         503: { description: 'Temporal away: nothing was queued', schema: ErrorOut },
       },
       handler: async ({ params, body, operator }) => {

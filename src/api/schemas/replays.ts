@@ -44,9 +44,15 @@ export const ReplayOut = z
     progress: z.object({
       pages: count('Pages of the feed dealt with'),
       scanned: count('Feed items in the range read so far'),
-      queued: count('Deliveries queued: put back to pending under their webhook-id, or made for the endpoint'),
-      resentSucceeded: count('Of `queued`: deliveries that had succeeded, sent again (the receiver deduplicates)'),
-      inProgress: count('Items whose delivery was still pending or retrying: left to go out on their schedule'),
+      queued: count(
+        'Deliveries queued: put back to pending under their webhook-id, or made for the endpoint',
+      ),
+      resentSucceeded: count(
+        'Of `queued`: deliveries that had succeeded, sent again (the receiver deduplicates)',
+      ),
+      inProgress: count(
+        'Items whose delivery was still pending or retrying: left to go out on their schedule',
+      ),
       skippedNotSubscribed: count("Items of a type, or an affiliate, the endpoint's subscription leaves out"),
       skippedFiltered: count("Items the endpoint's filter leaves out"),
       skippedSucceeded: count('Items whose delivery had succeeded, left out (`missingOnly`)'),
