@@ -25,7 +25,11 @@ export const redriveDeliveriesSignal = defineSignal<[{ deliveryIds: string[] }]>
  * Deliver again deliveries an endpoint's replay put back to pending (same webhook-id) or made, each with
  * its plan as PostgreSQL has it (POST /v1/endpoints/{id}/replay; a closed workflow is started again).
  */
-export const replayDeliveriesSignal = defineSignal<[{ deliveries: DeliveryPlan[] }]>('replayDeliveries');
+export const replayDeliveriesSignal = defineSignal<[ReplayedDeliveries]>('replayDeliveries');
+
+export interface ReplayedDeliveries {
+  deliveries: DeliveryPlan[];
+}
 
 export interface AttemptFailedInfo {
   deliveryId: string;

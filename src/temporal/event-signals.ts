@@ -8,9 +8,9 @@ import {
   retryDeliverySignal,
   wakeDeliverySignal,
   type AttemptFailedInfo,
+  type ReplayedDeliveries,
   type DeliveryView,
 } from '../../workflows/definitions.js';
-import type { DeliveryPlan } from '../../activities/index.js';
 import type { ProcessEventInput } from '../../workflows/process-event.js';
 import { eventSearchAttributes } from './start-event.js';
 import { WORKFLOW_TYPES } from './task-queues.js';
@@ -91,7 +91,7 @@ export async function replayDeliveries(
     input: ProcessEventInput;
     affiliateId?: string | null | undefined;
   },
-  plans: DeliveryPlan[],
+  plans: ReplayedDeliveries['deliveries'],
 ): Promise<{ runId: string }> {
   const handle = await client.workflow.signalWithStart(WORKFLOW_TYPES.processEvent, {
     workflowId: opts.workflowId,

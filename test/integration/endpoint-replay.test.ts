@@ -10,6 +10,9 @@ import { Webhook } from 'standardwebhooks';
 import { startReplay } from '../../src/ingest/replay.js';
 import { decodeFeedCursor } from '../../src/api/cursor.js';
 import { findEndpoint } from '../../src/db/endpoints.js';
+import { feedHorizon, findReplay, insertReplay } from '../../src/db/replays.js';
+import { replayFeedPage } from '../../activities/replay.js';
+import { temporalPorts } from '../../src/main/host/activity-deps.js';
 import { eventually } from '../support/eventually.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver, type Received } from '../support/receiver.js';
@@ -306,6 +309,72 @@ describe('replaying an endpoint from the feed', () => {
       for await (const run of sys.client.workflow.list({ query: `WorkflowId = '${rep.workflowId}'` }))
         runs.push(run);
       assert.ok(runs.length >= 2, `continued as new: ${runs.length} run(s)`);
+    },
+  );
+
+  it(
+    'a page retried after its transaction committed signals what it queued again and queues and counts nothing twice; a cancelled replay stops at its next page',
+    { timeout: 60_000 },
+    async () => {
+      const op = await sys.createOperator();
+      const aff = uniqueId('aff');
+      const path = `/retried-${aff}`;
+      const ep = await createEndpoint(op, path, { eventTypes: ['customer.registered'], affiliateId: aff });
+      const start = await feed(op);
+      const reg = registration(uniqueId('player'), { attribution: { affiliateId: aff } });
+      await send(op, reg);
+      await allEnded(ep.id, 1, 'succeeded');
+      const id = `rpl_${uniqueId('t').replace(/[^A-Za-z0-9]/g, '')}`;
+      await insertReplay(sys.pool, {
+        id,
+        operatorId: op.id,
+        endpointId: ep.id,
+        after: decodeFeedCursor(start.nextCursor, ['after']),
+        untilExclusive: await feedHorizon(sys.pool),
+        missingOnly: false,
+        eventTypes: ['customer.registered'],
+        affiliateId: aff,
+        filter: null,
+        workflowId: `replay:${op.id}:${id}`,
+      });
+      const deps = {
+        pool: sys.pool,
+        ports: temporalPorts({ pool: sys.pool, client: sys.client, taskQueue: sys.taskQueue }),
+      };
+      const input = { operatorId: op.id, replayId: id, page: 0, pageSize: 10 };
+      const first = await replayFeedPage(deps, input);
+      assert.equal(first.done, true);
+      assert.equal(first.counts?.queued, 1);
+      await rx.waitFor(path, 2);
+      await allEnded(ep.id, 1, 'succeeded');
+      const retried = await replayFeedPage(deps, input);
+      assert.deepEqual(retried, { done: true, counts: null });
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal(rx.requests(path).length, 2, 'the original delivery and one replay, no more');
+      const row = (await findReplay(sys.pool, op.id, id))!;
+      assert.equal(row.pages, 1);
+      assert.equal(row.counts.queued, 1);
+      assert.equal(row.status, 'completed');
+
+      // A cancelled replay's next page stops there and sends nothing.
+      const cancelledId = `${id}c`;
+      await insertReplay(sys.pool, {
+        ...{ id: cancelledId, operatorId: op.id, endpointId: ep.id, missingOnly: false, filter: null },
+        after: decodeFeedCursor(start.nextCursor, ['after']),
+        untilExclusive: await feedHorizon(sys.pool),
+        eventTypes: ['customer.registered'],
+        affiliateId: aff,
+        workflowId: `replay:${op.id}:${cancelledId}`,
+      });
+      const cancel = await api(op, 'POST', `/v1/endpoints/${ep.id}/replays/${cancelledId}/cancel`);
+      assert.equal(cancel.status, 200, JSON.stringify(cancel.body));
+      assert.equal(cancel.body.status, 'cancelled');
+      const stopped = await replayFeedPage(deps, { ...input, replayId: cancelledId });
+      assert.deepEqual(stopped, { done: true, counts: null });
+      const again = await api(op, 'POST', `/v1/endpoints/${ep.id}/replays/${cancelledId}/cancel`);
+      assert.equal(again.body.status, 'cancelled', 'an ended replay is left as it was');
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(rx.requests(path).length, 2);
     },
   );
 
