@@ -1,4 +1,3 @@
-import type { PostbackSettings } from '../domain/postback/presets.js';
 import { NO_COUNTS, type ReplayCounts } from '../domain/replay.js';
 import type { RoutingFilter } from '../domain/routing-filter.js';
 import type { FeedPosition } from './feed.js';
@@ -314,5 +313,3 @@ export async function readReplayPage(
   }));
 }
 
-/** What a postback endpoint's replay needs of it: its url and settings (null for a webhook endpoint). */
-export type ReplayPostback = { url: string; settings: PostbackSettings } | null;
