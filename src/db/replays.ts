@@ -312,4 +312,3 @@ export async function readReplayPage(
     delivery: r.delivery_id ? { id: r.delivery_id, status: r.delivery_status!, replaced: r.replaced } : null,
   }));
 }
-
