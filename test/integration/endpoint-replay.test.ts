@@ -72,6 +72,17 @@ async function feed(op: Operator, after?: string) {
   };
 }
 
+/**
+ * The feed after `after` once it lists at least `count` items: an item is listed (and replayable) only
+ * once no older transaction is open anywhere in the database, other test files' included.
+ */
+async function listed(op: Operator, after: string, count: number) {
+  return eventually(`${count} items in the feed`, async () => {
+    const f = await feed(op, after);
+    return f.data.length >= count ? f : undefined;
+  });
+}
+
 /** Each request verified as a receiver would (standardwebhooks), with its webhook-id and event/type. */
 function verified(ep: Endpoint, reqs: Received[]): Signed[] {
   const wh = new Webhook(ep.secret);
@@ -172,7 +183,7 @@ describe('replaying an endpoint from the feed', () => {
 
       // Back up: replay from before the outage.
       rx.script(path, []);
-      const range = await feed(op, before.nextCursor);
+      const range = await listed(op, before.nextCursor, 5);
       const seen = rx.requests(path).length;
       const r1 = await replay(op, ep, { after: before.nextCursor });
       const got = verified(ep, await next(path, seen, 2));
@@ -250,6 +261,7 @@ describe('replaying an endpoint from the feed', () => {
       await send(op, reg);
       await rx.waitFor(slowPath, 1);
       const ep = await createEndpoint(op, path, { eventTypes: ['customer.registered'], affiliateId: aff });
+      await listed(op, start.nextCursor, 1);
       const workflowId = `event:${op.id}:${reg.id}`;
       assert.equal((await sys.client.workflow.getHandle(workflowId).describe()).status.name, 'RUNNING');
 
@@ -284,6 +296,7 @@ describe('replaying an endpoint from the feed', () => {
       );
       for (const r of regs) await send(op, r);
       await allEnded(ep.id, 7, 'succeeded');
+      await listed(op, start.nextCursor, 7);
       const seen = rx.requests(path).length;
       const endpoint = (await findEndpoint(sys.pool, op.id, ep.id))!;
       const rep = await startReplay(
@@ -324,6 +337,7 @@ describe('replaying an endpoint from the feed', () => {
       const reg = registration(uniqueId('player'), { attribution: { affiliateId: aff } });
       await send(op, reg);
       await allEnded(ep.id, 1, 'succeeded');
+      await listed(op, start.nextCursor, 1);
       const id = `rpl_${uniqueId('t').replace(/[^A-Za-z0-9]/g, '')}`;
       await insertReplay(sys.pool, {
         id,
