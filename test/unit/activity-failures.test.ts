@@ -12,6 +12,7 @@ describe('activity failure types', () => {
       rateLimited: 'RateLimited',
       breakerOpen: 'EndpointBreakerOpen',
       postbackConfig: 'PostbackConfigError',
+      replayTargetGone: 'ReplayTargetGoneError',
     });
   });
 });
