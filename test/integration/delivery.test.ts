@@ -371,6 +371,30 @@ describe('driving deliveries by hand', () => {
     assert.match(detail.attempts[1].error, /^cancelled/);
   });
 
+  it('cancel during a slow local first attempt aborts its request within seconds, and logs it', async () => {
+    const { affiliateId, reg } = scoped();
+    const path = `/cancel-local-${affiliateId}`;
+    rx.script(path, [{ status: 200, delayMs: 8_000 }]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1s'], jitter: 0 } });
+    const handle = await send(reg);
+    await rx.waitFor(path, 1);
+    const [d] = await deliveriesOf(reg.id);
+    const started = Date.now();
+    const cancel = await sys.request('POST', `/v1/deliveries/${d!.id}/cancel`, { apiKey: op.apiKey });
+    assert.equal(cancel.status, 202);
+    const result = await handle.result();
+    assert.equal(result.deliveries[0]!.status, 'cancelled');
+    // A local attempt hears of no cancellation from Temporal while it runs: it asks PostgreSQL each second.
+    assert.ok(Date.now() - started < 6_000, 'the local attempt was aborted, not waited out');
+    assert.equal(rx.requests(path).length, 1);
+    const detail = await deliveryDetail(d!.id);
+    assert.deepEqual(
+      detail.attempts.map((a: any) => [a.number, a.statusCode]),
+      [[1, null]],
+    );
+    assert.match(detail.attempts[0].error, /^cancelled/);
+  });
+
   it('an attempt whose worker died on the wire is logged as outcome unknown before the next one', async () => {
     const { affiliateId, reg } = scoped();
     const path = `/lost-${affiliateId}`;
