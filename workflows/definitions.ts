@@ -6,6 +6,12 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DeliveryPlan } from '../activities/index.js';
 
+/**
+ * The patch level every starter gives a new event workflow run (`level` in its input): such a run takes
+ * the patches of that level as applied without recording markers (workflows/event-patches.ts).
+ */
+export const EVENT_WORKFLOW_LEVEL = 1;
+
 /** Attempt a waiting (`retrying`) delivery now instead of at its scheduled time. */
 export const retryDeliverySignal = defineSignal<[{ deliveryId: string }]>('retryDelivery');
 

@@ -8,9 +8,7 @@ import {
   ActivityFailure,
   CancellationScope,
   isCancellation,
-  patched,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   sleep,
   upsertSearchAttributes,
@@ -20,8 +18,24 @@ import type { DeliverResult, DeliveryPlan, RetryingOutcome } from '../activities
 import { CANCEL_REASONS } from '../src/domain/cancel-reasons.js';
 import { maxAttempts } from '../src/domain/retry-policy.js';
 import type { AttemptFailedInfo, DeliveryView } from './definitions.js';
+import {
+  applied,
+  BREAKER_WAITS,
+  PUBLISH_REOPENED_RUN,
+  QUIET_RETRY_MS,
+  quietFirstRetries,
+  SCHEDULE_FROM_STORE,
+  WAIT_FOR_CANCELLED_ATTEMPT,
+} from './event-patches.js';
 import { progressAttributes, progressDetails } from './event-progress.js';
-import { endSummary, firstAttemptSummary, logSummary, retryTimerSummary } from './wait-summaries.js';
+import { bookkeeping, endCancelled, startLocalAttempt } from './local-attempts.js';
+import {
+  endSummary,
+  firstAttemptSummary,
+  logSummary,
+  quietRetrySummary,
+  retryTimerSummary,
+} from './wait-summaries.js';
 import {
   attemptFailure,
   breakerWaitsOnly,
@@ -36,38 +50,6 @@ import {
   type Tracked,
 } from './tracked-delivery.js';
 
-/**
- * From this patch on, a delivery activity that is cancelled (retry-now, cancel) is waited for until it has
- * finished: the next attempt never starts while the previous one may still be on the wire.
- */
-const WAIT_FOR_CANCELLED_ATTEMPT = 'delivery-wait-for-cancelled-attempt';
-
-/** From this patch on, a continued run waits for the later of the handed-over and stored next attempts. */
-const SCHEDULE_FROM_STORE = 'delivery-signal-on-state-change';
-
-/**
- * From this patch on, a run that starts with deliveries already under way (a redrive's new run, a continued
- * run) publishes their statuses at once, and every change after: DeliveryStatus is the run's own, never
- * absent (a redriven run whose deliveries all succeeded used to publish nothing).
- */
-const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
-
-/**
- * From this patch on, a delivery whose activity Temporal gave up on while it only waited for its endpoint's
- * breaker (no attempt spent) is driven on by a new activity, never dead-lettered for waiting.
- */
-const BREAKER_WAITS = 'delivery-breaker-waits';
-
-/** The record-only local activities, named in the Web UI by what they write about which delivery. */
-function bookkeeping(summary: string) {
-  return proxyLocalActivities<Activities>({
-    startToCloseTimeout: '10s',
-    summary: `${summary} (retried until PostgreSQL answers)`,
-    // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
-    retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
-  });
-}
-
 /** The event as the run's current details name it. */
 export interface DeliveriesOf {
   type: string;
@@ -75,6 +57,8 @@ export interface DeliveriesOf {
   customerId: string;
   /** This run continues an earlier one (continue-as-new). */
   continued: boolean;
+  /** The patch level the run was started at (event-patches.ts); absent for runs of older starters. */
+  level?: number | undefined;
 }
 
 /** The deliveries one run drives, and what it shows of them. */
@@ -114,10 +98,10 @@ export class EventDeliveries {
   load(plans: DeliveryPlan[], handedOver: HandedOver[]): void {
     const handed = new Map(handedOver.map((h) => [h.deliveryId, h]));
     // Only a continued run asks (no marker on the happy path).
-    const fromStore = handed.size > 0 && patched(SCHEDULE_FROM_STORE);
+    const fromStore = handed.size > 0 && applied(this.event.level, SCHEDULE_FROM_STORE);
     // Only a run that starts with deliveries under way asks (a redrive's, a continued one).
     const underWay = plans.some((p) => p.attemptCount > 0 || TERMINAL.has(p.status));
-    this.publishAll = underWay && patched(PUBLISH_REOPENED_RUN);
+    this.publishAll = underWay && applied(this.event.level, PUBLISH_REOPENED_RUN);
     for (const plan of plans) {
       const d = track(plan);
       resume(d, handed.get(d.deliveryId), fromStore ? (plan.nextAttemptAt ?? null) : undefined);
@@ -149,7 +133,7 @@ export class EventDeliveries {
     // Handing off: the next run attempts it at once (unless an attempt on the wire fails and reschedules it).
     if (this.handingOff && d?.status === 'retrying') d.dueNow = true;
     // Only a waiting delivery is cut short: an attempt in flight is left to finish.
-    else if (d?.active && d.status === 'retrying' && d.scope) {
+    else if (d?.active && d.status === 'retrying' && d.scope && !d.local) {
       d.dueNow = true;
       d.interrupt = 'retry';
       d.scope.cancel();
@@ -233,7 +217,7 @@ export class EventDeliveries {
       if ((await this.firstAttempt(d)) === 'done') return;
     }
     // Retries cut short (retry-now) or cancelled wait for the attempt they interrupt to finish.
-    const waitCancelled = patched(WAIT_FOR_CANCELLED_ATTEMPT);
+    const waitCancelled = applied(this.event.level, WAIT_FOR_CANCELLED_ATTEMPT);
     for (;;) {
       if (d.interrupt === 'cancel') return this.cancel(d);
       if (this.handingOff) return;
@@ -258,7 +242,7 @@ export class EventDeliveries {
           continue;
         }
         // Temporal gave up on waits for the breaker alone: nothing was spent, so drive on.
-        if (breakerWaitsOnly(err) && patched(BREAKER_WAITS)) continue;
+        if (breakerWaitsOnly(err) && applied(this.event.level, BREAKER_WAITS)) continue;
         // Temporal gave up (attempts spent by crashes, or a non-retryable fault): the dead letter.
         const message = err instanceof Error ? err.message : String(err);
         await bookkeeping(endSummary(d, 'failed')).finishDelivery({
@@ -337,17 +321,9 @@ export class EventDeliveries {
    * short) and the retries continue as ordinary activities, whose waits cost the worker nothing.
    */
   private async firstAttempt(d: Tracked): Promise<'done' | 'retries'> {
-    const scope = new CancellationScope();
-    d.scope = scope;
-    const { deliverWebhook: deliverLocally } = proxyLocalActivities<Activities>({
-      startToCloseTimeout: d.timeoutMs + 15_000,
-      summary: firstAttemptSummary(d, maxAttempts(d.policy)),
-      retry: { maximumAttempts: 1 },
-    });
     let result: DeliverResult;
-    d.local = true;
     try {
-      result = await scope.run(() => deliverLocally({ deliveryId: d.deliveryId, driveBase: d.driveBase }));
+      result = await startLocalAttempt(d, firstAttemptSummary(d, maxAttempts(d.policy)));
     } catch (err) {
       d.local = false;
       if (isCancellation(err) && d.interrupt === 'cancel') {
@@ -357,25 +333,47 @@ export class EventDeliveries {
       const failed = attemptFailure(err);
       // Not an attempt that failed (a fault, PostgreSQL away...): the ordinary activity retries it.
       if (!failed) return 'retries';
+      d.quiet =
+        quietFirstRetries(this.event.level) &&
+        Date.parse(failed.nextAttemptAt) - Date.now() <= QUIET_RETRY_MS;
       this.noteFailure(d, failed);
-      return this.waitForNextAttempt(d);
+      return d.quiet ? this.quietRetry(d) : this.waitForNextAttempt(d);
     }
     d.local = false;
     if ((await this.absorb(d, result)) === 'done') return 'done';
     return this.waitForNextAttempt(d);
   }
 
-  private async cancel(d: Tracked): Promise<void> {
-    await CancellationScope.nonCancellable(() =>
-      bookkeeping(endSummary(d, 'cancelled')).finishDelivery({
-        deliveryId: d.deliveryId,
-        status: 'cancelled',
-        reason: d.cancelReason ?? 'cancelled',
-      }),
-    );
-    d.status = 'cancelled';
-    d.nextAttemptAt = null;
-    d.lastError = d.cancelReason;
+  /**
+   * A first retry due within QUIET_RETRY_MS, in a run of level 1 (event-patches.ts): made locally too, the
+   * failure published only if it fails as well. A delivery that fails once and succeeds on its next attempt
+   * costs that timer and attempt alone, no search-attribute upsert.
+   */
+  private async quietRetry(d: Tracked): Promise<'done' | 'retries'> {
+    if ((await this.waitForNextAttempt(d)) === 'done') return 'done';
+    let next: 'done' | 'retries' | 'wait';
+    try {
+      const result = await startLocalAttempt(d, quietRetrySummary(d));
+      d.local = false;
+      next = await this.absorb(d, result);
+    } catch (err) {
+      d.local = false;
+      const failed = attemptFailure(err);
+      if (isCancellation(err) && d.interrupt === 'cancel') {
+        await this.cancel(d);
+        next = 'done';
+      } else if (failed) {
+        this.noteFailure(d, failed);
+        next = 'wait';
+      } else next = 'retries';
+    }
+    d.quiet = false;
+    this.publish();
+    return next === 'wait' ? this.waitForNextAttempt(d) : next;
+  }
+
+  private cancel(d: Tracked): Promise<void> {
+    return endCancelled(d);
   }
 
   /** Upserts the search attributes and current details, only when they change. */
@@ -383,11 +381,13 @@ export class EventDeliveries {
     const all = [...this.byId.values()];
     if (!all.length) return;
     const { key, pairs } = progressAttributes(all);
-    // Each upsert is a billed action: the happy path (every delivery succeeding at once) makes none. From the
-    // first wait, failure or cancellation on, every change is published, down to the final statuses.
+    // Each upsert is a billed action: none on the happy path, nor for a short first wait kept quiet. From the
+    // first published wait, failure or cancellation on, every change is published, down to the final statuses.
     const eventful =
       this.publishAll ||
-      all.some((d) => d.status === 'retrying' || d.status === 'failed' || d.status === 'cancelled');
+      all.some(
+        (d) => (d.status === 'retrying' && !d.quiet) || d.status === 'failed' || d.status === 'cancelled',
+      );
     if (key !== this.lastPublished && (eventful || this.lastPublished !== '')) {
       this.lastPublished = key;
       upsertSearchAttributes(pairs);

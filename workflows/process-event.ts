@@ -19,7 +19,9 @@
  * each unfinished delivery's schedule (driveBase, nextAttemptAt); the next run reloads the deliveries.
  *
  * Cost on the happy path: one workflow start, one local activity to apply the event, one local activity
- * per delivery (its first attempt). A failed attempt costs its server-side retry alone: the workflow hears
+ * per delivery (its first attempt). A first attempt whose retry is due within seconds costs that retry
+ * alone (a timer and a second local attempt, nothing published unless it fails too; runs of patch level 1,
+ * event-patches.ts). Later failed attempts cost their server-side retry alone: the workflow hears
  * of a delivery's first failure (the local attempt's result, or one `deliveryAttemptFailed` signal when
  * the first attempt ran server-side) and of its end, not of the retries between, which Temporal runs
  * without a workflow task. A rate-limit wait costs a server-side retry; a waiting delivery costs no
@@ -37,7 +39,6 @@ import {
   allHandlersFinished,
   condition,
   makeContinueAsNewFunc,
-  patched,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
@@ -47,6 +48,7 @@ import type { Activities, EventFacts } from '../activities/index.js';
 import type { EventType } from '../src/domain/event-types.js';
 import { SA } from '../src/domain/search-attributes.js';
 import { EventDeliveries } from './event-deliveries.js';
+import { applied as patchApplied, CONTINUE_AS_NEW, EVERY_RUN_FINDABLE } from './event-patches.js';
 import { missingIdentity } from './event-progress.js';
 import { handOver, HISTORY_LIMIT, type HandedOver } from './tracked-delivery.js';
 import {
@@ -70,6 +72,11 @@ export interface ProcessEventInput {
   historyLimit?: number;
   /** What a previous run handed over: the unfinished deliveries' schedules (continue-as-new). */
   handedOver?: HandedOver[];
+  /**
+   * The patch level it was started at (EVENT_WORKFLOW_LEVEL in event-patches.ts): such a run asks for no
+   * patch of that level, so its first failure or hand-off records no marker and no extra upsert.
+   */
+  level?: number;
 }
 
 export interface ProcessEventResult {
@@ -78,15 +85,6 @@ export interface ProcessEventResult {
   emits: string[];
   deliveries: DeliveryView[];
 }
-
-/** From this patch on, a run whose history grows past its limit continues as new (see the header). */
-const CONTINUE_AS_NEW = 'event-continue-as-new';
-
-/**
- * From this patch on, a run started without the event's own search attributes (a redrive's run, started
- * by an older API or another service) sets them first, so every run is found by the same queries.
- */
-const EVERY_RUN_FINDABLE = 'event-every-run-findable';
 
 const { applyEvent } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
@@ -108,7 +106,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
 
   // Only a run started without them asks (no marker when the starter set them, as the API does).
   const identity = missingIdentity(input, workflowInfo().typedSearchAttributes);
-  if (identity.length && patched(EVERY_RUN_FINDABLE)) upsertSearchAttributes(identity);
+  if (identity.length && patchApplied(input.level, EVERY_RUN_FINDABLE)) upsertSearchAttributes(identity);
 
   const applied = await applyEvent({
     operatorId: input.operatorId,
@@ -139,7 +137,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     await condition(() => idle() || (!refused && long()));
     if (idle()) break;
     // A run started before the patch, replayed, keeps going as it did.
-    if (!patched(CONTINUE_AS_NEW)) {
+    if (!patchApplied(input.level, CONTINUE_AS_NEW)) {
       refused = true;
       continue;
     }

@@ -34,6 +34,8 @@ export interface Tracked extends DeliveryView {
   dueNow: boolean;
   /** What its last failed attempt known to this run ran into, for the summary of the wait after it. */
   lastFailure: FailureCause | null;
+  /** Failed once, with a short wait before its local retry: not published unless that retry fails too. */
+  quiet: boolean;
 }
 
 /**
@@ -144,6 +146,7 @@ export function track(plan: DeliveryPlan): Tracked {
     resumed: false,
     dueNow: false,
     lastFailure: null,
+    quiet: false,
   };
 }
 

@@ -65,6 +65,11 @@ export function firstAttemptSummary(d: SummarySubject, max: number): string {
   return `deliver ${target(d)}, attempt 1 of ${max}`;
 }
 
+/** The second attempt, made locally because its wait was short (EventDeliveries.firstAttempt). */
+export function quietRetrySummary(d: SummarySubject & { attemptCount: number }): string {
+  return `deliver ${target(d)}, attempt ${d.attemptCount + 1}, soon after the first failed`;
+}
+
 /**
  * A server-side delivery activity. Temporal retries it on the delivery's schedule without the workflow
  * hearing of each attempt, so it names the schedule's length, not an attempt number the run may no longer

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import {
+  EVENT_WORKFLOW_LEVEL,
   cancelDeliverySignal,
   deliveriesQuery,
   deliveryAttemptFailedSignal,
@@ -68,7 +69,7 @@ export async function redriveDeliveries(
   const handle = await client.workflow.signalWithStart(WORKFLOW_TYPES.processEvent, {
     workflowId: opts.workflowId,
     taskQueue: opts.taskQueue,
-    args: [opts.input],
+    args: [{ ...opts.input, level: EVENT_WORKFLOW_LEVEL }],
     signal: redriveDeliveriesSignal,
     signalArgs: [{ deliveryIds }],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
@@ -96,7 +97,7 @@ export async function replayDeliveries(
   const handle = await client.workflow.signalWithStart(WORKFLOW_TYPES.processEvent, {
     workflowId: opts.workflowId,
     taskQueue: opts.taskQueue,
-    args: [opts.input],
+    args: [{ ...opts.input, level: EVENT_WORKFLOW_LEVEL }],
     signal: replayDeliveriesSignal,
     signalArgs: [{ deliveries: plans }],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',

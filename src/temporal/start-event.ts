@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
+import { EVENT_WORKFLOW_LEVEL } from '../../workflows/definitions.js';
 import type { ProcessEventInput } from '../../workflows/index.js';
 import type { EventType } from '../domain/event-types.js';
 import { eventWorkflowId } from '../domain/ids.js';
@@ -52,7 +53,13 @@ export async function startEventWorkflow(
       client.workflow.start(WORKFLOW_TYPES.processEvent, {
         workflowId,
         taskQueue: opts.taskQueue,
-        args: [opts.historyLimit ? { ...args, historyLimit: opts.historyLimit } : args],
+        args: [
+          {
+            ...args,
+            level: EVENT_WORKFLOW_LEVEL,
+            ...(opts.historyLimit ? { historyLimit: opts.historyLimit } : {}),
+          },
+        ],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'USE_EXISTING',
         requestEagerStart: opts.eager,

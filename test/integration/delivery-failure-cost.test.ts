@@ -103,6 +103,79 @@ describe('a failed attempt costs its retry alone', () => {
     assert.ok(cost.workflowTasks <= 5, `workflow tasks: ${cost.workflowTasks}`);
   });
 
+  it('a delivery whose first attempt fails and whose retry, due within seconds, succeeds costs that timer and attempt alone: no upsert, no signal, no activity task', async () => {
+    const affiliateId = uniqueId('aff');
+    const reg = registration(uniqueId('player'), { attribution: { affiliateId } });
+    const path = `/once-${affiliateId}`;
+    rx.script(path, [{ status: 503, body: 'busy' }]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1s', '1h'], jitter: 0 } });
+    const res = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: reg });
+    assert.equal(res.status, 202);
+    const workflowId = eventWorkflowId(op.id, reg.id);
+    const result = await sys.client.workflow.getHandle<typeof processEvent>(workflowId).result();
+    assert.equal(result.deliveries[0]!.status, 'succeeded');
+    assert.equal(result.deliveries[0]!.attemptCount, 2);
+    assert.equal(rx.requests(path).length, 2);
+    // Both attempts are in the log, as always.
+    const delivery = await deliveryOf(reg.id);
+    const detail = await sys.request('GET', `/v1/deliveries/${delivery!.id}`, { apiKey: op.apiKey });
+    assert.equal(detail.status, 200, JSON.stringify(detail.body));
+    assert.deepEqual(
+      (detail.body.attempts as { statusCode: number }[]).map((a) => a.statusCode).sort(),
+      [200, 503],
+    );
+
+    const events = await historyOf(workflowId);
+    const cost = countOf(events);
+    console.log(`history after one failed attempt and a quick retry: ${JSON.stringify(cost)}`);
+    // The happy path's cost plus the retry's timer and its local attempt: nothing published, no patch marker.
+    assert.equal(cost.upserts, 0, `upserts: ${cost.upserts}`);
+    assert.equal(cost.signals, 0, `signals: ${cost.signals}`);
+    assert.equal(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes).length, 0);
+    assert.equal(events.filter((e) => e.activityTaskScheduledEventAttributes).length, 0);
+    assert.equal(events.filter((e) => e.timerStartedEventAttributes).length, 1);
+    assert.equal(
+      events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length,
+      3,
+      'applyEvent and two local attempts',
+    );
+  });
+
+  it('a delivery whose quick retry fails too is published as retrying and goes on server-side', async () => {
+    const affiliateId = uniqueId('aff');
+    const reg = registration(uniqueId('player'), { attribution: { affiliateId } });
+    const path = `/twice-${affiliateId}`;
+    rx.script(path, [
+      { status: 503, body: 'busy' },
+      { status: 503, body: 'busy' },
+    ]);
+    await createEndpoint(path, { affiliateId, retryPolicy: { schedule: ['1s', '1h'], jitter: 0 } });
+    const res = await sys.request('POST', '/v1/events', { apiKey: op.apiKey, json: reg });
+    assert.equal(res.status, 202);
+    const workflowId = eventWorkflowId(op.id, reg.id);
+    const waiting = await until('two failed attempts and the hour wait', async () => {
+      const d = await deliveryOf(reg.id);
+      return d?.attemptCount === 2 ? d : undefined;
+    });
+    assert.equal(waiting.status, 'retrying');
+    await until('the workflow listed as retrying', async () => {
+      for await (const wf of sys.client.workflow.list({
+        query: `DeliveryStatus = 'retrying' AND AffiliateId = '${affiliateId}'`,
+      })) {
+        if (wf.workflowId === workflowId) return true;
+      }
+      return undefined;
+    });
+    const retry = await sys.request('POST', `/v1/deliveries/${waiting.id}/retry`, { apiKey: op.apiKey });
+    assert.equal(retry.status, 202, JSON.stringify(retry.body));
+    const result = await sys.client.workflow.getHandle<typeof processEvent>(workflowId).result();
+    assert.equal(result.deliveries[0]!.status, 'succeeded');
+    assert.equal(rx.requests(path).length, 3);
+    const cost = countOf(await historyOf(workflowId));
+    assert.equal(cost.upserts, 2, `retrying, then succeeded: ${cost.upserts}`);
+    assert.equal(cost.signals, 1, 'the retry-now');
+  });
+
   it('a delivery whose first attempt runs server-side signals its workflow once, on its first failure; the REST API shows each attempt meanwhile', async () => {
     const affiliateId = uniqueId('aff');
     const reg = registration(uniqueId('player'), { attribution: { affiliateId } });
