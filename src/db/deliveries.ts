@@ -235,6 +235,8 @@ export interface DeliveryFilter {
   eventId?: string | undefined;
   eventType?: string | undefined;
   since?: string | undefined;
+  /** Created before this instant (with `since`, a window [since, until)). */
+  until?: string | undefined;
   /** Only this affiliate's deliveries (ofAffiliate): what its portal link shows. */
   affiliateId?: string | undefined;
 }
@@ -256,6 +258,7 @@ export async function listDeliveries(
         AND ($4::text IS NULL OR event_id = $4)
         AND ($5::text IS NULL OR event_type = $5)
         AND ($6::timestamptz IS NULL OR created_at >= $6)
+        AND ($11::timestamptz IS NULL OR created_at < $11)
         AND ${afterCursor(7, 8)}
       ${NEWEST_FIRST}
       LIMIT $9`,
@@ -270,6 +273,7 @@ export async function listDeliveries(
       cursor?.id ?? null,
       limit,
       filter.affiliateId ?? null,
+      filter.until ?? null,
     ],
   );
   return rows.map(fromRow);

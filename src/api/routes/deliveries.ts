@@ -10,7 +10,7 @@ import { defineRoute } from '../route.js';
 import { ErrorOut } from '../../contract/common.js';
 import {
   DeliveryDetailOut,
-  ListDeliveriesQuery,
+  ListOperatorDeliveriesQuery,
   toAttemptOut,
   toDeliveryOut,
 } from '../schemas/deliveries.js';
@@ -43,7 +43,7 @@ export function deliveryRoutes(deps: RedriveDeps) {
       path: '/v1/deliveries',
       summary: 'List deliveries, newest first, filtered',
       auth: 'operator',
-      query: ListDeliveriesQuery,
+      query: ListOperatorDeliveriesQuery,
       responses: { 200: { description: '{data, nextCursor}' } },
       handler: async ({ query, operator }) => {
         const rows = await listDeliveries(

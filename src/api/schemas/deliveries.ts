@@ -61,6 +61,12 @@ export const ListDeliveriesQuery = z.object({
   eventId: ExternalId.optional(),
   eventType: z.string().max(100).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional().describe('Created before this instant'),
+});
+
+/** The operator's list also filters by affiliate: deliveries to endpoints scoped to it (as its portal shows). */
+export const ListOperatorDeliveriesQuery = ListDeliveriesQuery.extend({
+  affiliateId: ExternalId.optional(),
 });
 
 export function toDeliveryOut(d: Delivery) {
