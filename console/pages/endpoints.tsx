@@ -72,6 +72,7 @@ export function EndpointsPage({ params }: { params: URLSearchParams }) {
 export function EndpointPage({ id }: { id: string }) {
   const path = `/v1/endpoints/${encodeURIComponent(id)}`;
   const ep = useLoad(() => call<Endpoint>('operator', 'GET', path), path);
+  const health = useLoad(() => call<Health>('operator', 'GET', `${path}/health`), `${path}/health`);
   const action = useAction();
   const e = ep.data;
   return (
@@ -107,6 +108,7 @@ export function EndpointPage({ id }: { id: string }) {
               ['Created', <When at={e.createdAt} />],
             ]}
           />
+          {health.data ? <HealthFacts h={health.data} /> : <ErrorNote error={health.error} />}
           <p>
             <a href={href(`/deliveries?endpointId=${e.id}`)}>Its deliveries</a> ·{' '}
             <a href={href(`/deliveries?endpointId=${e.id}&status=failed`)}>its dead letters</a>
@@ -149,6 +151,48 @@ export function EndpointPage({ id }: { id: string }) {
         </>
       ) : null}
     </section>
+  );
+}
+
+interface Health {
+  attempts: number;
+  succeeded: number;
+  failed: number;
+  successRate: string | null;
+  lastFailure: {
+    deliveryId: string;
+    number: number;
+    at: string;
+    statusCode: number | null;
+    error: string;
+  } | null;
+}
+
+function HealthFacts({ h }: { h: Health }) {
+  const rate = h.successRate === null ? 'no attempts' : `${(Number(h.successRate) * 100).toFixed(1)} %`;
+  return (
+    <>
+      <h2>Last 24 hours</h2>
+      <Facts
+        rows={[
+          ['Success rate', rate],
+          ['Attempts', `${h.attempts} (${h.succeeded} succeeded, ${h.failed} failed)`],
+          [
+            'Last failure',
+            h.lastFailure ? (
+              <>
+                <a href={href(`/deliveries/${h.lastFailure.deliveryId}`)}>
+                  {h.lastFailure.deliveryId} #{h.lastFailure.number}
+                </a>{' '}
+                {h.lastFailure.error} (<When at={h.lastFailure.at} />)
+              </>
+            ) : (
+              'none'
+            ),
+          ],
+        ]}
+      />
+    </>
   );
 }
 
