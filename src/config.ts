@@ -83,7 +83,9 @@ export const ConfigSchema = z.object({
   TEMPORAL_UI_URL: z
     .url()
     .default('http://127.0.0.1:8233')
-    .describe("Base URL of the Temporal Web UI, used to print links to workflows and by the console's links to them."),
+    .describe(
+      "Base URL of the Temporal Web UI, used to print links to workflows and by the console's links to them.",
+    ),
   TEMPORAL_START_TIMEOUT: durationMs
     .default(5_000)
     .describe('How long the API waits for Temporal to start a workflow before answering 503.'),

@@ -100,7 +100,8 @@ export function endpointActionRoutes({ deps, mustFind }: EndpointContext) {
     defineRoute({
       method: 'get',
       path: '/v1/endpoints/{id}/health',
-      summary: "The endpoint's last 24 hours: attempts, how many succeeded, the latest failure; and its state",
+      summary:
+        "The endpoint's last 24 hours: attempts, how many succeeded, the latest failure; and its state",
       auth: 'operator',
       params: IdParams,
       responses: { 200: { description: 'Its health', schema: EndpointHealthOut }, 404: notFound },
