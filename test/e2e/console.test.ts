@@ -27,8 +27,8 @@ let sys: System;
 let rx: Receiver;
 let browser: BrowserSession;
 let op: { id: string; apiKey: string };
-/** Every URL the browser asked for, in order. */
-const requested: string[] = [];
+/** Every URL the browser asked for, in order, and whether the portal page asked. */
+const requested: { url: string; portal: boolean }[] = [];
 
 before(async () => {
   const env = testEnv();
@@ -40,7 +40,15 @@ before(async () => {
   rx = await startReceiver();
   op = await sys.createOperator();
   browser = await launchChromium(env.chromiumPath);
-  browser.context.on('request', (r) => requested.push(r.url()));
+  browser.context.on('request', (r) => {
+    let from = '';
+    try {
+      from = r.frame().url();
+    } catch {
+      // a navigation whose frame is gone (a page closing): not the portal's own request
+    }
+    requested.push({ url: r.url(), portal: from.startsWith(`${sys.baseUrl}/portal`) });
+  });
   mkdirSync(shots, { recursive: true });
 });
 after(async () => {
@@ -184,10 +192,32 @@ describe('the console and the portal in a browser', () => {
     );
     await ui.close();
 
-    // The affiliate portal, from a link the operator made for A.
-    const link = (await api('POST', `/v1/affiliates/${a.affiliateId}/portal-links`, {})) as { token: string };
+    // The endpoint's health, from the story's delivery table.
+    await page.getByRole('table', { name: 'Deliveries' }).getByRole('link', { name: a.endpointId }).click();
+    const health = page.getByText(/^\d+ \(1 succeeded, 2 failed\)$/);
+    await shown(page, health, "the endpoint's health over 24 hours", 'console-7-endpoint.png');
+    await page.goBack();
+
+    // The affiliate: approve its pending commission, then make a portal link for it.
+    await page
+      .getByRole('table', { name: 'Commissions it moved' })
+      .getByRole('link', { name: a.affiliateId })
+      .click();
+    await page.getByRole('button', { name: /^Approve com_/ }).click();
+    const approved = page
+      .getByRole('table', { name: 'Commissions, newest first' })
+      .locator('.status-approved');
+    await approved.waitFor();
+    await page.getByRole('button', { name: 'Make a portal link' }).click();
+    const linkBox = page.getByLabel('Portal link (give it to the affiliate)');
+    await shown(page, linkBox, 'the new portal link', 'console-8-affiliate.png');
+    const portalUrl = await linkBox.inputValue();
+    assert.match(portalUrl, new RegExp(`^${sys.baseUrl}/portal#ahp_`));
+    const link = { token: portalUrl.split('#')[1]! };
+
+    // The affiliate portal, from that link.
     const portal = await browser.context.newPage();
-    await portal.goto(`${sys.baseUrl}/portal#${link.token}`, { waitUntil: 'load' });
+    await portal.goto(portalUrl, { waitUntil: 'load' });
     await shown(
       portal,
       portal.getByRole('table', { name: 'Your balances' }),
@@ -197,6 +227,10 @@ describe('the console and the portal in a browser', () => {
     assert.doesNotMatch(portal.url(), /ahp_/, 'the token leaves the address bar');
     const overview = await portal.locator('body').innerText();
     assert.ok(overview.includes(a.endpointId) && overview.includes('100.00 EUR'), overview);
+    // A test postback to its own endpoint, from the portal.
+    await portal.getByRole('button', { name: `Send a test to ${a.endpointId}` }).click();
+    await portal.getByText(/^Test sent: delivery dlv_/).waitFor();
+    await rx.waitFor('/a', 4);
     await portal.getByRole('link', { name: 'Deliveries', exact: true }).click();
     await shown(
       portal,
@@ -210,15 +244,19 @@ describe('the console and the portal in a browser', () => {
     for (const other of [b.affiliateId, b.endpointId, b.eventId, bDeliveries.data[0]!.id, op.id])
       assert.ok(!seen.includes(other), `the portal shows ${other}`);
 
-    // What the pages asked for: the page, its bundle and REST routes (the portal's under /v1/portal only).
-    const own = requested.filter((u) => u.startsWith(sys.baseUrl)).map((u) => new URL(u));
-    for (const u of own) {
-      assert.match(u.pathname, /^\/(console|portal)\/?$|^\/console\/assets\/app\.(js|css)$|^\/v1\//, u.href);
-      assert.ok(!u.href.includes(op.apiKey) && !u.href.includes(link.token), 'no credential in a URL');
+    // What the pages asked for: the page, its bundle and REST routes (the portal's under /v1/portal only),
+    // and never a credential in a URL.
+    const own = requested.filter((r) => r.url.startsWith(sys.baseUrl));
+    assert.ok(own.some((r) => r.portal) && own.some((r) => !r.portal));
+    for (const { url, portal: fromPortal } of own) {
+      const u = new URL(url);
+      assert.match(u.pathname, /^\/(console|portal)\/?$|^\/console\/assets\/app\.(js|css)$|^\/v1\//, url);
+      if (fromPortal) assert.match(u.pathname, /^\/portal$|^\/console\/assets\/|^\/v1\/portal\//, url);
+      assert.ok(!url.includes(op.apiKey) && !url.includes(link.token), 'no credential in a URL');
     }
-    const foreign = requested.filter(
-      (u) => !u.startsWith(sys.baseUrl) && !u.startsWith(testEnv().temporalUiUrl!),
-    );
+    const foreign = requested
+      .map((r) => r.url)
+      .filter((u) => !u.startsWith(sys.baseUrl) && !u.startsWith(testEnv().temporalUiUrl!));
     assert.deepEqual(foreign, [], 'nothing from elsewhere');
   });
 });
