@@ -66,8 +66,9 @@ export function consoleRouter(settings: ConsoleSettings): Router {
     res.setHeader('cache-control', 'no-store');
     res.type('html').send(consoleHtml(app, settings));
   };
-  router.get(['/console', '/console/'], page('console'));
-  router.get(['/portal', '/portal/'], page('portal'));
+  // Not strict: /console/ and /portal/ are answered too.
+  router.get('/console', page('console'));
+  router.get('/portal', page('portal'));
   router.get('/console/assets/:file', async (req, res, next) => {
     const kind = req.params.file === 'app.js' ? 'js' : req.params.file === 'app.css' ? 'css' : null;
     if (!kind) return next();
