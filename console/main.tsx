@@ -10,7 +10,7 @@ import { AffiliatePage, AffiliatesPage } from './pages/affiliates';
 import { DeliveriesPage, DeliveryPage } from './pages/deliveries';
 import { EndpointPage, EndpointsPage } from './pages/endpoints';
 import { EventLookup, EventPage } from './pages/event';
-import { SourcesPage } from './pages/sources';
+import { SourcePage, SourcesPage } from './pages/sources';
 import { PortalApp } from './portal';
 import { Field, href, useHashRoute } from './ui';
 
@@ -84,6 +84,7 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
   if (section === 'endpoints') return <EndpointsPage params={params} />;
   if (section === 'affiliates' && id) return <AffiliatePage id={id} params={params} />;
   if (section === 'affiliates') return <AffiliatesPage />;
+  if (section === 'sources' && id) return <SourcePage id={id} params={params} />;
   if (section === 'sources') return <SourcesPage params={params} />;
   return <DeliveriesPage who="operator" params={params} />;
 }

@@ -210,6 +210,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (res.headersSent) return;
+    res.locals.errorCode = appError.code; // for whoever notes the answer (the inbound request log)
     if (appError.status === 503) res.setHeader('retry-after', '5');
     if (appError instanceof RateLimitedError)
       res.setHeader('retry-after', String(appError.retryAfterSeconds));

@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   commission: 'com_',
   source: 'src_',
   portalLink: 'pl_',
+  inboundRequest: 'ir_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -170,4 +170,51 @@ describe('REST routes the console reads', () => {
     const foreign = await sys.request('GET', `/v1/endpoints/${ep.body.id}/health`, { apiKey: other.apiKey });
     assert.equal(foreign.status, 404, "another operator's endpoint is not found");
   });
+
+  it("notes an inbound source's requests: accepted, or refused and why, without the token", async () => {
+    const created = await api('POST', '/v1/sources', { name: 'Platform', verification: { type: 'token' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id, secret } = created.body as { id: string; secret: string };
+    const send = (token: string, json: unknown) =>
+      sys.request('POST', `/v1/inbound/${id}/${token}`, { json });
+    const event = registration(`cus-${randomBase62(8)}`);
+    assert.equal((await send(secret, event)).status, 202);
+    assert.equal((await send(`${secret}x`, event)).status, 401);
+    assert.equal((await send(secret, { ...event, id: 'evt-bad', type: 'no.such' })).status, 422);
+
+    const rows = await eventually('three requests noted', async () => {
+      const res = await api('GET', `/v1/sources/${id}/requests`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return res.body.data.length === 3 ? res.body.data : undefined;
+    });
+    // Newest first; each is noted as its answer goes out, so two close together may share a moment.
+    const times = rows.map((r: any) => Date.parse(r.receivedAt));
+    assert.deepEqual(
+      times,
+      [...times].sort((x, y) => y - x),
+    );
+    assert.deepEqual(
+      rows
+        .map((r: any) => [r.method, r.status, r.outcome, r.reason, r.eventIds])
+        .sort((x: any[], y: any[]) => x[1] - y[1]),
+      [
+        ['POST', 202, 'accepted', null, [event.id]],
+        ['POST', 401, 'refused', 'wrong_token', []],
+        ['POST', 422, 'refused', 'validation_failed', ['evt-bad']],
+      ],
+    );
+    assert.match(rows[0].id, /^ir_/);
+    assert.ok(!JSON.stringify(rows).includes(secret), 'never the token');
+
+    const paged = await api('GET', `/v1/sources/${id}/requests?limit=2`);
+    assert.equal(paged.body.data.length, 2);
+    const rest = await api('GET', `/v1/sources/${id}/requests?limit=2&cursor=${paged.body.nextCursor}`);
+    assert.deepEqual(
+      rest.body.data.map((r: any) => r.id),
+      [rows[2].id],
+    );
+    const other = await sys.createOperator();
+    const foreign = await sys.request('GET', `/v1/sources/${id}/requests`, { apiKey: other.apiKey });
+    assert.equal(foreign.status, 404, "another operator's source is not found");
+  });
 });

@@ -1,0 +1,15 @@
+-- What inbound sources sent lately, for the operator to read (GET /v1/sources/{id}/requests): each request
+-- to a known source, accepted or refused, with the answer's status and the reason as a code. Never the
+-- token, the signature or the body. Kept 7 days: each new request of a source removes its older ones.
+CREATE TABLE inbound_requests (
+  id           text PRIMARY KEY,
+  operator_id  text NOT NULL,
+  source_id    text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  method       text NOT NULL,
+  ip           text NOT NULL,
+  status       integer NOT NULL,
+  reason       text,
+  event_ids    text[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX inbound_requests_source ON inbound_requests (source_id, created_at DESC, id DESC);
