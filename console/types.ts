@@ -33,6 +33,13 @@ export interface Attempt {
   responseBody: string | null;
   responseBytes: number | null;
   responseContentType: string | null;
+  request?: {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    body: string | null;
+    bodyBytes: number;
+  } | null;
 }
 
 export type DeliveryDetail = Delivery & { attempts: Attempt[] };

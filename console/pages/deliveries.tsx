@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { call, query, type Page, type Who } from '../api';
-import { DELIVERY_STATUSES, type Delivery, type DeliveryDetail } from '../types';
+import { DELIVERY_STATUSES, type Attempt, type Delivery, type DeliveryDetail } from '../types';
 import {
   ErrorNote,
   Facts,
@@ -270,7 +270,15 @@ function AttemptLog({ delivery }: { delivery: DeliveryDetail }) {
   return (
     <Table
       caption="Attempt log"
-      head={['#', 'Started', 'Status code', 'Duration', 'Error', 'Response body (preview)']}
+      head={[
+        '#',
+        'Started',
+        'Status code',
+        'Duration',
+        'Error',
+        'Response body (preview)',
+        'Request as sent',
+      ]}
       empty={delivery.attempts.length === 0}
     >
       {delivery.attempts.map((a) => (
@@ -296,8 +304,32 @@ function AttemptLog({ delivery }: { delivery: DeliveryDetail }) {
               </small>
             ) : null}
           </td>
+          <td>
+            <RequestSent attempt={a} />
+          </td>
         </tr>
       ))}
     </Table>
+  );
+}
+
+/** The request as it went out (the API masks secret header values), folded away until asked for. */
+function RequestSent({ attempt }: { attempt: Attempt }) {
+  const r = attempt.request;
+  if (!r) return <span class="muted">not kept</span>;
+  const text = [
+    `${r.method} ${r.url}`,
+    ...Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`),
+    ...(r.body === null ? [] : ['', r.body + (r.bodyBytes > r.body.length ? ' …' : '')]),
+  ].join('\n');
+  return (
+    <details>
+      <summary>
+        {r.method} request of attempt {attempt.number}
+      </summary>
+      <pre class="preview" tabIndex={0} aria-label={`Request of attempt ${attempt.number}`}>
+        {text}
+      </pre>
+    </details>
   );
 }

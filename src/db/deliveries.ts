@@ -52,6 +52,17 @@ export interface DeliveryAttempt {
   responseBody: string | null;
   responseBytes?: number | null;
   responseContentType?: string | null;
+  /** The request as it went out, secrets masked (src/delivery/sent-request.ts); null when not kept. */
+  request?: SentRequestRecord | null;
+}
+
+/** What delivery_attempts.request holds (the shape of src/delivery's SentRequest). */
+export interface SentRequestRecord {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | null;
+  bodyBytes: number;
 }
 
 interface DeliveryRow {
@@ -215,6 +226,7 @@ export async function attemptsOf(db: Queryable, deliveryId: string): Promise<Del
     response_body: string | null;
     response_bytes: number | null;
     response_content_type: string | null;
+    request: SentRequestRecord | null;
   }>('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY number', [deliveryId]);
   return rows.map((r) => ({
     number: r.number,
@@ -226,6 +238,7 @@ export async function attemptsOf(db: Queryable, deliveryId: string): Promise<Del
     responseBody: r.response_body,
     responseBytes: r.response_bytes,
     responseContentType: r.response_content_type,
+    request: r.request ?? null,
   }));
 }
 

@@ -217,4 +217,36 @@ describe('REST routes the console reads', () => {
     const foreign = await sys.request('GET', `/v1/sources/${id}/requests`, { apiKey: other.apiKey });
     assert.equal(foreign.status, 404, "another operator's source is not found");
   });
+
+  it('logs each attempt with its request as sent, secrets masked', async () => {
+    const ep = await api('POST', '/v1/endpoints', {
+      url: rx.url('/sent'),
+      eventTypes: ['customer.registered'],
+      headers: { 'x-api-key': 'topsecret-123' },
+    });
+    assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    const event = registration(`cus-${randomBase62(8)}`, { attribution: { affiliateId: 'aff-none' } });
+    assert.equal((await api('POST', '/v1/events', event)).status, 202);
+    const [received] = await rx.waitFor('/sent', 1);
+    const detail = await eventually('the attempt logged', async () => {
+      const list = await api('GET', `/v1/deliveries?eventId=${event.id}&endpointId=${ep.body.id}`);
+      const id = list.body.data[0]?.id;
+      const res = id ? await api('GET', `/v1/deliveries/${id}`) : undefined;
+      return res?.body.attempts?.length ? res.body : undefined;
+    });
+    const request = detail.attempts[0].request;
+    assert.equal(request.method, 'POST');
+    assert.equal(request.url, rx.url('/sent'));
+    assert.equal(request.headers['webhook-id'], detail.id);
+    assert.equal(request.headers['webhook-timestamp'], received!.headers['webhook-timestamp']);
+    assert.equal(request.headers['content-type'], 'application/json');
+    assert.equal(request.headers['webhook-signature'], 'v1,[masked]');
+    assert.equal(request.headers['x-api-key'], '[masked]');
+    assert.equal(request.body, received!.body);
+    assert.equal(request.bodyBytes, Buffer.byteLength(received!.body));
+    const text = JSON.stringify(detail);
+    assert.ok(!text.includes('topsecret-123'), 'never the endpoint’s own header value');
+    const signature = String(received!.headers['webhook-signature']).split(',')[1]!;
+    assert.ok(!text.includes(signature), 'never the signature');
+  });
 });

@@ -47,6 +47,21 @@ export const AttemptOut = z.object({
     .describe('A printable preview of the first 4 KiB; other bytes as \\xNN'),
   responseBytes: z.number().nullable().describe('Body bytes received (reading stops past 64 KiB)'),
   responseContentType: z.string().nullable(),
+  request: z
+    .object({
+      method: z.string(),
+      url: z.string().describe("As sent (a URL's password masked)"),
+      headers: z
+        .record(z.string(), z.string())
+        .describe(
+          'As sent, values that may be secrets masked: the signature keeps only its version (`v1,[masked]`), ' +
+            "the endpoint's own headers read `[masked]`",
+        ),
+      body: z.string().nullable().describe('The first 4 KiB of the body; null when none was sent (a GET)'),
+      bodyBytes: z.number(),
+    })
+    .nullable()
+    .describe('The request as it went out; null for attempts logged before it was kept, or without one'),
 });
 
 export const DeliveryDetailOut = DeliveryOut.extend({ attempts: z.array(AttemptOut) }).meta({
@@ -98,5 +113,6 @@ export function toAttemptOut(a: DeliveryAttempt) {
     responseBody: a.responseBody,
     responseBytes: a.responseBytes ?? null,
     responseContentType: a.responseContentType ?? null,
+    request: a.request ?? null,
   };
 }

@@ -13,3 +13,8 @@ CREATE TABLE inbound_requests (
   event_ids    text[] NOT NULL DEFAULT '{}'
 );
 CREATE INDEX inbound_requests_source ON inbound_requests (source_id, created_at DESC, id DESC);
+
+-- Each attempt's request as it went out (method, URL, headers, the body's first 4 KiB), for the attempt log:
+-- header values that may be secrets (the signature, the endpoint's own headers) are masked before storing.
+-- Null for attempts logged before this column, or logged by the workflow after PostgreSQL was away.
+ALTER TABLE delivery_attempts ADD COLUMN request jsonb;
