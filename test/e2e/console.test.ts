@@ -151,12 +151,18 @@ describe('the console and the portal in a browser', () => {
     await shown(page, row, 'the dead letter in the filtered list', 'console-2-dead-letters.png');
     assert.equal(await page.getByRole('row').count(), 2, 'the header and the one failed delivery');
 
-    // Its attempt log: both 500s with their response bodies.
+    // Its attempt log: both 500s with their response bodies, and the first request as sent (keyboard).
     await row.click();
     const log = page.getByRole('table', { name: 'Attempt log' });
     await log.getByText('database locked').nth(1).waitFor();
-    await shown(page, log, 'the attempt log', 'console-3-attempt-log.png');
+    await log.getByText('POST request of attempt 1').focus();
+    await page.keyboard.press('Enter');
+    const sent = page.getByLabel('Request of attempt 1');
+    await shown(page, sent, 'the request as sent', 'console-3-attempt-log.png');
     assert.match(await log.innerText(), /500/);
+    assert.match(await sent.innerText(), /^POST http:\/\/127\.0\.0\.1:\d+\/a\n/);
+    assert.match(await sent.innerText(), /webhook-signature: v1,\[masked\]/);
+    assert.match(await sent.innerText(), new RegExp(`"eventId":"${a.eventId}"|${a.eventId}`));
 
     // Retry now: the receiver answers 200 this time, and the page follows the delivery to succeeded.
     rx.script('/a', [{ status: 200, body: 'ok' }]);
