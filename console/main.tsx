@@ -83,7 +83,7 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
   if (section === 'endpoints' && id) return <EndpointPage id={id} />;
   if (section === 'endpoints') return <EndpointsPage params={params} />;
   if (section === 'affiliates' && id) return <AffiliatePage id={id} params={params} />;
-  if (section === 'affiliates') return <AffiliatesPage />;
+  if (section === 'affiliates') return <AffiliatesPage params={params} />;
   if (section === 'sources' && id) return <SourcePage id={id} params={params} />;
   if (section === 'sources') return <SourcesPage params={params} />;
   return <DeliveriesPage who="operator" params={params} />;

@@ -1,5 +1,5 @@
 /**
- * Affiliates: one by id (the API lists commissions per affiliate, not affiliates), with its deal, balances
+ * Affiliates: the list, and one affiliate with its deal, balances
  * (payable included), commissions filtered by status with approve and reject for pending ones, and its
  * portal links (a new one is shown once, as the portal URL).
  */
@@ -21,24 +21,79 @@ import {
   When,
 } from '../ui';
 
-export function AffiliatesPage() {
+export function AffiliatesPage({ params }: { params: URLSearchParams }) {
   const [id, setId] = useState('');
+  const status = params.get('status') ?? '';
+  const cursor = params.get('cursor');
+  const path = `/v1/affiliates${query({ status, cursor, limit: '50' })}`;
+  const list = useLoad(() => call<Page<Affiliate>>('operator', 'GET', path), path);
   return (
     <section aria-labelledby="affiliates-title">
       <h1 id="affiliates-title">Affiliates</h1>
-      <form
-        class="inline"
-        aria-label="Open an affiliate"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (id.trim()) go(`/affiliates/${encodeURIComponent(id.trim())}`);
-        }}
-      >
-        <Field label="Affiliate id">
-          <input name="affiliateId" value={id} onInput={(e) => setId((e.target as HTMLInputElement).value)} />
-        </Field>
-        <button type="submit">Open</button>
-      </form>
+      <div class="filters">
+        <form class="inline" aria-label="Filter affiliates" onSubmit={(e) => e.preventDefault()}>
+          <Field label="Status">
+            <select
+              name="status"
+              value={status}
+              onChange={(e) => go('/affiliates', { status: (e.target as HTMLSelectElement).value })}
+            >
+              <option value="">any</option>
+              <option value="active">active</option>
+              <option value="suspended">suspended</option>
+            </select>
+          </Field>
+        </form>
+        <form
+          class="inline"
+          aria-label="Open an affiliate"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (id.trim()) go(`/affiliates/${encodeURIComponent(id.trim())}`);
+          }}
+        >
+          <Field label="Affiliate id">
+            <input
+              name="affiliateId"
+              value={id}
+              onInput={(e) => setId((e.target as HTMLInputElement).value)}
+            />
+          </Field>
+          <button type="submit">Open</button>
+        </form>
+      </div>
+      <ErrorNote error={list.error} />
+      <Loading loading={list.loading} />
+      {list.data ? (
+        <>
+          <Table
+            caption="Affiliates, newest first"
+            head={['Affiliate', 'Name', 'Status', 'Deal', 'Updated']}
+            empty={list.data.data.length === 0}
+          >
+            {list.data.data.map((a) => (
+              <tr key={a.affiliateId}>
+                <td>
+                  <a href={`#/affiliates/${encodeURIComponent(a.affiliateId)}`}>{a.affiliateId}</a>
+                </td>
+                <td>{a.name}</td>
+                <td>
+                  <Status value={a.status} />
+                </td>
+                <td>{String(a.deal.model ?? '')}</td>
+                <td>
+                  <When at={a.updatedAt} />
+                </td>
+              </tr>
+            ))}
+          </Table>
+          <Pager
+            cursor={cursor}
+            next={list.data.nextCursor}
+            onPage={(c) => go('/affiliates', { status, cursor: c })}
+          />
+        </>
+      ) : null}
     </section>
   );
 }

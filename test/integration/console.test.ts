@@ -249,4 +249,48 @@ describe('REST routes the console reads', () => {
     const signature = String(received!.headers['webhook-signature']).split(',')[1]!;
     assert.ok(!text.includes(signature), 'never the signature');
   });
+
+  it('lists the operator’s affiliates, newest first, by status, page by page', async () => {
+    const mine = await sys.createOperator();
+    const put = (affiliateId: string, status: string) =>
+      sys.request('PUT', `/v1/affiliates/${affiliateId}`, {
+        apiKey: mine.apiKey,
+        json: {
+          name: affiliateId,
+          status,
+          deal: { model: 'revshare', percent: '25', holdPeriod: '30d', clawbackWindow: '90d' },
+        },
+      });
+    for (const [id, status] of [
+      ['aff-1', 'active'],
+      ['aff-2', 'suspended'],
+      ['aff-3', 'active'],
+    ] as const)
+      assert.equal((await put(id, status)).status, 201);
+    const list = (q: string) => sys.request('GET', `/v1/affiliates${q}`, { apiKey: mine.apiKey });
+    const all = await list('');
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    assert.deepEqual(
+      all.body.data.map((a: any) => [a.affiliateId, a.status, a.deal.model]),
+      [
+        ['aff-3', 'active', 'revshare'],
+        ['aff-2', 'suspended', 'revshare'],
+        ['aff-1', 'active', 'revshare'],
+      ],
+    );
+    const active = await list('?status=active');
+    assert.deepEqual(
+      active.body.data.map((a: any) => a.affiliateId),
+      ['aff-3', 'aff-1'],
+    );
+    const first = await list('?limit=2');
+    const second = await list(`?limit=2&cursor=${first.body.nextCursor}`);
+    assert.deepEqual(
+      [...first.body.data, ...second.body.data].map((a: any) => a.affiliateId),
+      ['aff-3', 'aff-2', 'aff-1'],
+    );
+    assert.equal(second.body.nextCursor, null);
+    const others = await api('GET', '/v1/affiliates');
+    assert.ok(!others.body.data.some((a: any) => ['aff-1', 'aff-2', 'aff-3'].includes(a.affiliateId)));
+  });
 });
