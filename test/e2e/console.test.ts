@@ -85,6 +85,28 @@ async function shown(page: Page, element: Locator, what: string, shot: string): 
   await page.screenshot({ path: join(shots, shot), fullPage: true });
 }
 
+/**
+ * Every form control and button on the page has an accessible name (a label, its text or aria-label), and
+ * every table a caption: what a screen reader announces.
+ */
+async function assertLabelled(page: Page, where: string): Promise<void> {
+  // As a string: this file is compiled without the DOM's types.
+  const unnamed = (await page.evaluate(`(() => {
+    const missing = [];
+    for (const el of document.querySelectorAll('input, select, textarea, button')) {
+      const named =
+        (el.labels && el.labels.length > 0) ||
+        el.getAttribute('aria-label') ||
+        (el.tagName === 'BUTTON' && el.textContent.trim());
+      if (!named) missing.push(el.outerHTML.slice(0, 120));
+    }
+    for (const t of document.querySelectorAll('table'))
+      if (!(t.caption && t.caption.textContent.trim())) missing.push('a table without a caption');
+    return missing;
+  })()`)) as string[];
+  assert.deepEqual(unnamed, [], `${where}: controls without an accessible name`);
+}
+
 const deal = {
   model: 'cpa',
   amount: '100.00',
@@ -140,7 +162,8 @@ describe('the console and the portal in a browser', () => {
       'the sign-in form',
       'console-1-sign-in.png',
     );
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Operator API key').press('Enter'); // the keyboard signs in
+    await assertLabelled(page, 'the sign-in page');
 
     // The dead letter, by filter: status failed on A's endpoint.
     await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
@@ -149,6 +172,7 @@ describe('the console and the portal in a browser', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const row = page.getByRole('link', { name: dead.id, exact: true });
     await shown(page, row, 'the dead letter in the filtered list', 'console-2-dead-letters.png');
+    await assertLabelled(page, 'the deliveries page');
     assert.equal(await page.getByRole('row').count(), 2, 'the header and the one failed delivery');
 
     // Its attempt log: both 500s with their response bodies, and the first request as sent (keyboard).
@@ -202,6 +226,7 @@ describe('the console and the portal in a browser', () => {
     await page.getByRole('table', { name: 'Deliveries' }).getByRole('link', { name: a.endpointId }).click();
     const health = page.getByText(/^\d+ \(1 succeeded, 2 failed\)$/);
     await shown(page, health, "the endpoint's health over 24 hours", 'console-7-endpoint.png');
+    await assertLabelled(page, 'the endpoint page');
     await page.goBack();
 
     // The affiliate: approve its pending commission, then make a portal link for it.
@@ -217,6 +242,7 @@ describe('the console and the portal in a browser', () => {
     await page.getByRole('button', { name: 'Make a portal link' }).click();
     const linkBox = page.getByLabel('Portal link (give it to the affiliate)');
     await shown(page, linkBox, 'the new portal link', 'console-8-affiliate.png');
+    await assertLabelled(page, 'the affiliate page');
     const portalUrl = await linkBox.inputValue();
     assert.match(portalUrl, new RegExp(`^${sys.baseUrl}/portal#ahp_`));
     const link = { token: portalUrl.split('#')[1]! };
@@ -244,6 +270,7 @@ describe('the console and the portal in a browser', () => {
       "A's delivery",
       'portal-2-deliveries.png',
     );
+    await assertLabelled(portal, 'the portal’s deliveries');
     await portal.getByRole('link', { name: dead.id }).click();
     await portal.getByRole('table', { name: 'Attempt log' }).getByText('database locked').first().waitFor();
     const seen = await portal.locator('body').innerText();
