@@ -27,10 +27,19 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls one REST route; answers its JSON, or throws ApiError with the API's code and message. */
-export async function call<T>(who: Who, method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * Calls one REST route; answers its JSON, or throws ApiError with the API's code and message. `tryToken`
+ * is a key being tried (signing in) instead of the one kept.
+ */
+export async function call<T>(
+  who: Who,
+  method: string,
+  path: string,
+  body?: unknown,
+  tryToken?: string,
+): Promise<T> {
   if (!path.startsWith('/v1/')) throw new Error(`not a REST route: ${path}`);
-  const token = credential(who);
+  const token = tryToken ?? credential(who);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -44,6 +53,11 @@ export async function call<T>(who: Who, method: string, path: string, body?: unk
   });
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : undefined;
+  if (res.status === 401 && who === 'operator' && !tryToken && token) {
+    // The key was revoked or mistyped: back to signing in, rather than an error on every page.
+    forget('operator');
+    location.reload();
+  }
   if (!res.ok) {
     const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? res.statusText);

@@ -28,13 +28,12 @@ function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    remember('operator', key.trim());
     try {
       // Any operator route tells whether the key is good; this one is cheap.
-      await call('operator', 'GET', '/v1/endpoints?limit=1');
+      await call('operator', 'GET', '/v1/endpoints?limit=1', undefined, key.trim());
+      remember('operator', key.trim());
       onSignedIn();
     } catch (err) {
-      forget('operator');
       setError(
         err instanceof ApiError && err.status === 401 ? 'That API key was refused.' : (err as Error).message,
       );

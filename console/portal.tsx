@@ -4,7 +4,7 @@
  * /v1/portal/..., which answers the link's affiliate's data only.
  */
 import { useState } from 'preact/hooks';
-import { call, credential, forget, remember, type Page } from './api';
+import { ApiError, call, credential, forget, remember, type Page } from './api';
 import { DeliveriesPage, DeliveryPage } from './pages/deliveries';
 import type { Balance, Commission, Endpoint } from './types';
 import { ErrorNote, href, Loading, Status, Table, useAction, useHashRoute, useLoad, When } from './ui';
@@ -57,7 +57,13 @@ export function PortalApp() {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <ErrorNote error={me.error} />
+        {me.error instanceof ApiError && me.error.status === 401 ? (
+          <p class="error" role="alert">
+            This portal link has expired or was revoked. Ask your operator for a new one.
+          </p>
+        ) : (
+          <ErrorNote error={me.error} />
+        )}
         <Loading loading={me.loading && !me.data} />
         {me.data ? (
           section === 'deliveries' && id ? (

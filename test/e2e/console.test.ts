@@ -155,6 +155,9 @@ describe('the console and the portal in a browser', () => {
 
     const page = await browser.context.newPage();
     await page.goto(`${sys.baseUrl}/console`, { waitUntil: 'load' });
+    await page.getByLabel('Operator API key').fill('ahk_not-a-key');
+    await page.getByLabel('Operator API key').press('Enter');
+    await page.getByText('That API key was refused.').waitFor();
     await page.getByLabel('Operator API key').fill(op.apiKey);
     await shown(
       page,
