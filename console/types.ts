@@ -107,7 +107,7 @@ export interface EventStory {
   processedAt: string | null;
   derived: { ftd: boolean };
   workflowId: string;
-  customerWorkflowId: string;
+  customerWorkflowId: string | null;
   sourceId: string | null;
   deliveries: Delivery[];
   commissions: Commission[];
