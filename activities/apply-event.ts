@@ -10,7 +10,7 @@ import {
   type EventToApply,
 } from '../src/db/event-application.js';
 import type { EventFacts } from '../src/db/events.js';
-import { withTransaction, type Pool, type PoolClient } from '../src/db/pool.js';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from '../src/db/pool.js';
 import { ACTIVITY_FAILURES } from '../src/domain/activity-failures.js';
 import {
   attributedAffiliateId,
@@ -193,7 +193,7 @@ type PlannedEndpoint = Pick<Endpoint, 'url' | 'timeoutMs' | 'rateLimitPerSecond'
  * just matched) are reused; only the others (a replay, whose endpoints were not matched again) are read.
  */
 async function planOf(
-  tx: PoolClient,
+  tx: Queryable,
   facts: EventFacts,
   emits: string[],
   deliveries: Delivery[],
@@ -224,6 +224,11 @@ async function planOf(
       };
     }),
   };
+}
+
+/** The plans of deliveries read from PostgreSQL (a replay hands its event's workflow those it queued). */
+export async function deliveryPlans(tx: Queryable, deliveries: Delivery[]): Promise<DeliveryPlan[]> {
+  return (await planOf(tx, { effectiveAttribution: null, ftd: false }, [], deliveries, new Map())).deliveries;
 }
 
 function hostOf(url: string): string {

@@ -5,6 +5,7 @@ import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js
 import { createCommissionActivities } from './commissions.js';
 import { deliver } from './delivery/deliver.js';
 import { recordDeliveryOutcome } from './delivery/record-outcome.js';
+import { failReplay, replayFeedPage, type ReplayPageInput, type ReplayPageResult } from './replay.js';
 import { deleteExpiredRows, type CleanUpInput, type CleanUpResult } from './retention.js';
 import type {
   DeliverDeps,
@@ -18,6 +19,7 @@ import type {
 export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
 export type { CommissionDecision, CommissionStep } from './commissions.js';
 export type { CleanUpInput, CleanUpResult } from './retention.js';
+export type { ReplayPageInput, ReplayPageResult } from './replay.js';
 export type {
   AttemptFailure,
   DeliverInput,
@@ -27,7 +29,7 @@ export type {
   UnrecordedOutcome,
 } from './delivery/types.js';
 export type { EventFacts } from '../src/db/events.js';
-export type { ActivityPorts, CustomerTarget, EventStart, InternalEvent } from './ports.js';
+export type { ActivityPorts, CustomerTarget, EventStart, InternalEvent, ReplayTarget } from './ports.js';
 
 /**
  * Everything the activities need, injected so tests can hand in their own: the delivery dependencies, the
@@ -67,6 +69,14 @@ export function createActivities(deps: ActivityDeps) {
     /** Deletes the rows past their retention period, in batches (the retention Schedule's one activity). */
     async deleteExpiredRows(input: CleanUpInput): Promise<CleanUpResult> {
       return deleteExpiredRows(deps.pool, input);
+    },
+    /** One page of an endpoint's replay from the feed: judged, queued, handed to the event workflows. */
+    async replayFeedPage(input: ReplayPageInput): Promise<ReplayPageResult> {
+      return replayFeedPage(deps, input);
+    },
+    /** Ends a replay that cannot go on, with the reason. */
+    async failReplay(input: { replayId: string; reason: string }): Promise<void> {
+      await failReplay(deps, input);
     },
     ...createCommissionActivities(deps),
   };

@@ -1,6 +1,7 @@
 import type { Endpoint } from '../src/db/endpoints.js';
 import type { EndpointEndedReason } from '../src/domain/cancel-reasons.js';
-import type { EmittedEventType } from '../src/domain/event-types.js';
+import type { EmittedEventType, EventType } from '../src/domain/event-types.js';
+import type { DeliveryPlan } from './apply-event.js';
 
 /**
  * What the activities ask of the layers above them, as interfaces they own: the composition root
@@ -15,6 +16,11 @@ export interface ActivityPorts {
   startEventWorkflow(input: EventStart, opts: { timeoutMs: number }): Promise<void>;
   /** Tells the customer's workflow (started if not running) that a commission event waits to be settled. */
   signalCustomerEvent(target: CustomerTarget, eventId: string): Promise<void>;
+  /**
+   * Hands deliveries a replay put back to pending (or made) to their event's workflow: a signal to the
+   * running one, or a new run under the same id when it has closed (signal-with-start).
+   */
+  replayDeliveries(target: ReplayTarget, plans: DeliveryPlan[]): Promise<void>;
   /** Tells an event's workflow that a delivery started retrying (what it shows in its search attributes). */
   reportAttemptFailed(workflowId: string, info: AttemptFailedReport): Promise<void>;
   /** Asks an event's workflow to cancel one delivery; resolves `false` when the workflow is not running. */
@@ -67,6 +73,16 @@ export interface EventStart {
   eventId: string;
   type: EmittedEventType;
   customerId: string;
+}
+
+/** The event whose workflow a replay hands deliveries to, with what a new run of it starts with. */
+export interface ReplayTarget {
+  workflowId: string;
+  operatorId: string;
+  eventId: string;
+  type: EventType;
+  customerId: string;
+  affiliateId: string | null;
 }
 
 /** The customer whose workflow is woken, and the affiliate it is attributed to (searchable). */

@@ -17,6 +17,8 @@ export interface CostResult {
   endpoints: number;
   /** The events' affiliate has a deal: each event also wakes its customer's commission workflow. */
   deal: boolean;
+  /** The receiver refused each delivery's first attempt (503) and accepted its retry. */
+  failedFirst: boolean;
   events: number;
   delivered: number;
   temporal: CostPerEvent;
@@ -36,15 +38,23 @@ export async function productCost(
   monitor: pg.Client | null,
   databaseName: string | null,
   events: number,
-  deal = false,
+  variant: { deal?: boolean; failedFirst?: boolean } = {},
 ): Promise<CostResult> {
-  const phase = `cost-${shape.expected}${deal ? '-deal' : ''}`;
+  const deal = variant.deal ?? false;
+  const failedFirst = variant.failedFirst ?? false;
+  const tag = `${deal ? '-deal' : ''}${failedFirst ? '-failfirst' : ''}`;
+  const phase = `cost-${shape.expected}${tag}`;
   if (ctx.opts.costXactCheck) await waitForStatsFlush();
   const before = await pgSnapshot(counted, ctx.opts.costXactCheck ? monitor : null, databaseName);
-  const rate = Math.min(10, events);
-  const label = `cost: ${shape.expected} endpoint(s)${deal ? ', affiliate with a deal,' : ''} at ${rate}/s`;
+  // Refused first attempts at 10/s would fail five attempts in a row before the first retry succeeds and
+  // open the endpoint's breaker (BREAKER_FAILURE_THRESHOLD): 3/s keeps failures and successes interleaved.
+  const rate = Math.min(failedFirst ? 3 : 10, events);
+  const label =
+    `cost: ${shape.expected} endpoint(s)${deal ? ', affiliate with a deal,' : ''}` +
+    `${failedFirst ? ', first attempts refused,' : ''} at ${rate}/s`;
   ctx.sampler.begin(label);
-  await runLoad(ctx.tracker, shape, `${ctx.runTag}-cost${shape.expected}${deal ? 'd' : ''}`, {
+  const idPrefix = `${ctx.runTag}-cost${shape.expected}${deal ? 'd' : ''}${failedFirst ? 'f' : ''}`;
+  await runLoad(ctx.tracker, shape, idPrefix, {
     phase,
     rate,
     durationMs: 120_000,
@@ -69,6 +79,7 @@ export async function productCost(
   const result: CostResult = {
     endpoints: shape.expected,
     deal,
+    failedFirst,
     events: sent.length,
     delivered,
     temporal,
@@ -78,7 +89,7 @@ export async function productCost(
     cpuMsPerEvent,
   };
   ctx.say(
-    `  ${shape.expected} endpoint(s)${deal ? ' with a deal' : ''}: ${temporal.perEvent.actions} Temporal actions, ${result.postgres.roundTripsPerEvent ?? 'n/a'} PostgreSQL round trips per event`,
+    `  ${shape.expected} endpoint(s)${deal ? ' with a deal' : ''}${failedFirst ? ', first attempts refused' : ''}: ${temporal.perEvent.actions} Temporal actions, ${result.postgres.roundTripsPerEvent ?? 'n/a'} PostgreSQL round trips per event`,
   );
   return result;
 }

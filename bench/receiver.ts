@@ -8,10 +8,11 @@ import type { Tracker } from './tracker.js';
  * The local webhook receivers: one HTTP server on 127.0.0.1, one path per endpoint. Each request is checked
  * against the path's Standard Webhooks secret, its arrival time and `data.eventId` go to the tracker, and it
  * gets 200 at once, or 503 while its path prefix is marked down (the drain phase). A path prefix can also be
- * made to fail every request (500 at once) or to hang (no answer: the sender's timeout ends it), and the
- * arrivals under a watched prefix are recorded (the neighbours section).
+ * made to fail every request (500 at once) or to hang (no answer: the sender's timeout ends it), or to answer
+ * 503 to the first request of each webhook-id only (a failed first attempt, then a success: the cost phase),
+ * and the arrivals under a watched prefix are recorded (the neighbours section).
  */
-export type FailingBehaviour = 'error' | 'hang';
+export type FailingBehaviour = 'error' | 'hang' | 'first';
 
 export interface WatchedPrefix {
   /** Arrival times of the requests answered 200. */
@@ -29,13 +30,22 @@ export interface BenchReceiver {
   setDown(prefix: string, down: boolean): void;
   /**
    * Fail every request to a path starting with `prefix`: `error` answers 500 at once, `hang` answers nothing
-   * (until the sender gives up, the behaviour is cleared, or HANG_MAX_MS passes). `null` clears it and ends
-   * the requests still hanging there.
+   * (until the sender gives up, the behaviour is cleared, or HANG_MAX_MS passes), `first` answers 503 to the
+   * first request of each webhook-id and handles its retries normally. `null` clears it and ends the
+   * requests still hanging there.
    */
   setFailing(prefix: string, behaviour: FailingBehaviour | null): void;
   /** Records what arrives under `prefix` from now on (the same object on every call). */
   watch(prefix: string): WatchedPrefix;
-  counts(): { requests: number; ok: number; unavailable: number; badSignatures: number; bytes: number };
+  counts(): {
+    requests: number;
+    ok: number;
+    unavailable: number;
+    badSignatures: number;
+    bytes: number;
+    /** First attempts answered 503 under a `first` prefix. */
+    failedFirst: number;
+  };
   stop(): Promise<void>;
 }
 
@@ -48,7 +58,8 @@ export async function startBenchReceiver(tracker: Tracker): Promise<BenchReceive
   const failing = new Map<string, FailingBehaviour>();
   const watched = new Map<string, WatchedPrefix>();
   const hanging = new Map<ServerResponse, { prefix: string; timer: NodeJS.Timeout }>();
-  const counts = { requests: 0, ok: 0, unavailable: 0, badSignatures: 0, bytes: 0 };
+  const counts = { requests: 0, ok: 0, unavailable: 0, badSignatures: 0, bytes: 0, failedFirst: 0 };
+  const firstSeen = new Set<string>();
   const watchOf = (path: string) => {
     for (const [prefix, w] of watched) if (path.startsWith(prefix)) return w;
     return undefined;
@@ -73,7 +84,15 @@ export async function startBenchReceiver(tracker: Tracker): Promise<BenchReceive
         return;
       }
       const failPrefix = [...failing.keys()].find((prefix) => path.startsWith(prefix));
-      if (failPrefix !== undefined) {
+      if (failPrefix !== undefined && failing.get(failPrefix) === 'first') {
+        const id = header(req.headers['webhook-id']);
+        if (!firstSeen.has(id)) {
+          firstSeen.add(id);
+          counts.failedFirst++;
+          res.writeHead(503, { 'content-type': 'text/plain' }).end('first attempt refused');
+          return;
+        }
+      } else if (failPrefix !== undefined) {
         const w = watchOf(path);
         if (failing.get(failPrefix) === 'error') {
           if (w) w.errors++;

@@ -1,3 +1,4 @@
+import { renderCapacity } from './capacity.js';
 import type { CostResult } from './cost.js';
 import type { BenchOptions } from './options.js';
 import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
@@ -71,6 +72,16 @@ export interface BenchResult {
 
 const SHAPES = ['product', 'best', 'naive'] as const;
 
+/** The cost phase's plain run with `endpoints` endpoints: no deal, every first attempt accepted. */
+export function happyCost(costs: CostResult[], endpoints: number): CostResult | undefined {
+  return costs.find((c) => c.endpoints === endpoints && !c.deal && !c.failedFirst);
+}
+
+/** How a cost phase differs from the plain one, for its labels. */
+function variantOf(c: CostResult): string {
+  return `${c.deal ? ', affiliate with a deal' : ''}${c.failedFirst ? ', first attempts refused (503) then accepted' : ''}`;
+}
+
 function isSkipped(x: unknown): x is Skipped {
   return typeof x === 'object' && x !== null && (x as Skipped).skipped === true;
 }
@@ -118,7 +129,7 @@ export function computeRatios(r: Omit<BenchResult, 'ratios' | 'targets'>): Recor
     );
   }
   if (!isSkipped(r.cost)) {
-    const one = r.cost.product.find((c) => c.endpoints === 1 && !c.deal);
+    const one = happyCost(r.cost.product, 1);
     out['temporalActions.product1/best'] = ratio(
       one?.temporal.perEvent.actions,
       r.cost.best?.perEvent.actions,
@@ -135,11 +146,69 @@ export function computeRatios(r: Omit<BenchResult, 'ratios' | 'targets'>): Recor
   return out;
 }
 
+/**
+ * Issue 16's cheap failures: a failed first attempt costs its retry plus at most one action, and an event
+ * that waited out the receiver's outage at most 3x the happy path's actions.
+ */
+function failureTargets(r: Omit<BenchResult, 'targets'>): Target[] {
+  if (isSkipped(r.cost)) return [];
+  const out: Target[] = [];
+  const happy = happyCost(r.cost.product, 1)?.temporal.perEvent.actions;
+  const failed = r.cost.product.find((c) => c.failedFirst && c.endpoints === 1)?.temporal.perEvent;
+  if (happy !== undefined && failed) {
+    const extra = Math.round((failed.actions - happy) * 100) / 100;
+    out.push({
+      name: 'Actions a failed first attempt adds (its retry plus at most one)',
+      target: '<= 2',
+      measured: `${extra} (${failed.actions} vs ${happy} per event; ${failed.activityAttempts} activity attempts, ${failed.signals} signals, ${failed.upserts} upserts)`,
+      met: extra <= 2,
+    });
+  }
+  const drain = isSkipped(r.drain) ? null : r.drain;
+  const held = drain?.temporalOfDelayed?.perEvent.actions;
+  if (happy !== undefined && held !== undefined && drain) {
+    const times = ratio(held, happy);
+    out.push({
+      name: `Actions of an event that waited out a ${drain.downSeconds} s receiver outage vs the happy path`,
+      target: '<= 3x',
+      measured: `${held} vs ${happy} = ${x(times)}`,
+      met: times === null ? null : times <= 3,
+    });
+  }
+  return out;
+}
+
+/** End-to-end p99 at half saturation, and the system's CPU per delivered event against the best shape's. */
+function latencyAndCpuTargets(r: Omit<BenchResult, 'targets'>): Target[] {
+  const out: Target[] = [];
+  const half = (r.latency.product ?? []).find((run) => run.fraction === 0.5);
+  if (half)
+    out.push({
+      name: `p99 accept -> delivered at half saturation (${half.rate}/s)`,
+      target: '< 150 ms',
+      measured: `${f(half.endToEndMs.p99, ' ms')}`,
+      met: half.endToEndMs.p99 === null ? null : half.endToEndMs.p99 < 150,
+    });
+  const bestHalf = (r.latency.best ?? []).find((run) => run.fraction === 0.5);
+  if (half && bestHalf) {
+    const mine = systemCpuMsPerEvent(half);
+    const best = systemCpuMsPerEvent(bestHalf);
+    const times = ratio(mine, best);
+    out.push({
+      name: "CPU per delivered event vs the best shape, at half of each one's saturation",
+      target: '<= 1.2x',
+      measured: `${f(mine, ' ms')} vs ${f(best, ' ms')} = ${x(times)}`,
+      met: times === null ? null : times <= 1.2,
+    });
+  }
+  return out;
+}
+
 export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   const targets: Target[] = [];
   if (!isSkipped(r.cost)) {
     // The target is the delivery path's; with a deal the commission workflow's cost is reported on its own.
-    for (const c of r.cost.product.filter((x) => !x.deal)) {
+    for (const c of r.cost.product.filter((x) => !x.deal && !x.failedFirst)) {
       const limit = 3 + (c.endpoints - 1);
       const a = c.temporal.perEvent;
       targets.push({
@@ -150,6 +219,8 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       });
     }
   }
+  targets.push(...failureTargets(r));
+  targets.push(...latencyAndCpuTargets(r));
   for (const run of r.latency.product ?? []) {
     targets.push({
       name: `REST accept p99 at ${run.label.replace('pct', '%')} of saturation (${run.rate}/s)`,
@@ -491,11 +562,7 @@ export function renderMarkdown(r: BenchResult): string {
       ]);
     };
     for (const c of r.cost.product)
-      add(
-        `product, ${c.endpoints} endpoint(s)${c.deal ? ', affiliate with a deal' : ''}`,
-        c.temporal,
-        c.postgres,
-      );
+      add(`product, ${c.endpoints} endpoint(s)${variantOf(c)}`, c.temporal, c.postgres);
     add('best (eager + local activity)', r.cost.best, null);
     add('naive (start + activity)', r.cost.naive, null);
     table(
@@ -520,7 +587,7 @@ export function renderMarkdown(r: BenchResult): string {
     );
     for (const c of r.cost.product) {
       line(
-        `Where the work ran with ${c.endpoints} endpoint(s)${c.deal ? ' and a deal' : ''}, per event: ` +
+        `Where the work ran with ${c.endpoints} endpoint(s)${variantOf(c)}, per event: ` +
           Object.entries(c.temporal.ranOn)
             .map(([who, v]) => `${who} ${v.workflowTasks} workflow tasks, ${v.activityTasks} activity tasks`)
             .join('; ') +
@@ -546,6 +613,8 @@ export function renderMarkdown(r: BenchResult): string {
     ['target', 'wanted', 'measured', 'met'],
     r.targets.map((t) => [t.name, t.target, t.measured, t.met === null ? 'n/a' : t.met ? 'yes' : '**no**']),
   );
+
+  line(renderCapacity(r));
 
   line('## Delivery integrity');
   line();
@@ -599,7 +668,7 @@ function renderGrowth(r: BenchResult, line: Line, table: Table) {
   if (!isSkipped(r.cost))
     for (const c of r.cost.product)
       rows.push([
-        c.deal ? 'cost phase, affiliate with a deal' : 'cost phase',
+        `cost phase${variantOf(c)}`,
         c.endpoints,
         f(c.rate),
         c.temporal.perEvent.actions,

@@ -393,9 +393,28 @@ async function main(o: BenchOptions): Promise<void> {
           monitor,
           sys.databaseName,
           o.costEvents,
-          true,
+          { deal: true },
         ),
       );
+    }
+    // What a failed first attempt adds: every delivery's first attempt refused (503), its retry accepted.
+    {
+      const op = await operator('cf1', 1);
+      receiver.setFailing(op.prefix, 'first');
+      await quiet(ctx, 'the cost phase with failed first attempts');
+      costs.push(
+        await productCost(
+          ctx,
+          product(op.apiKey, 1),
+          op.id,
+          sys.counted,
+          monitor,
+          sys.databaseName,
+          o.costEvents,
+          { failedFirst: true },
+        ),
+      );
+      receiver.setFailing(op.prefix, null);
     }
     const sample = Math.min(20, o.costEvents);
     result.cost = {

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { round, sleep } from './stats.js';
 
 /**
@@ -20,6 +21,8 @@ export interface HistoryCounts {
   upserts: number;
   workflowTasks: number;
   historyEvents: number;
+  /** The history's size as Temporal stores it (protobuf-encoded): what retained storage is billed on. */
+  historyBytes: number;
   stateTransitions: number | null;
   /** Which worker (identity `<pid>@<host>`) completed the workflow tasks and ran the activities. */
   ranOn: Record<string, { workflowTasks: number; activityTasks: number }>;
@@ -39,7 +42,11 @@ export interface CostPerEvent {
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCounts> {
   const handle = client.workflow.getHandle(workflowId);
   const history = await handle.fetchHistory();
-  const c: HistoryCounts = { ...emptyCounts(), historyEvents: history.events?.length ?? 0 };
+  const c: HistoryCounts = {
+    ...emptyCounts(),
+    historyEvents: history.events?.length ?? 0,
+    historyBytes: proto.temporal.api.history.v1.History.encode(history).finish().length,
+  };
 
   const on = (identity: string | null | undefined) =>
     (c.ranOn[identity || 'unknown'] ??= { workflowTasks: 0, activityTasks: 0 });
@@ -101,6 +108,7 @@ function emptyCounts(): HistoryCounts {
     upserts: 0,
     workflowTasks: 0,
     historyEvents: 0,
+    historyBytes: 0,
     stateTransitions: null,
     ranOn: {},
   };
@@ -121,6 +129,7 @@ function summarize(counts: HistoryCounts[], events?: number): CostPerEvent {
     upserts: avg((c) => c.upserts),
     workflowTasks: avg((c) => c.workflowTasks),
     historyEvents: avg((c) => c.historyEvents),
+    historyBytes: Math.round(sum((c) => c.historyBytes) / n),
     stateTransitions: transitions.length
       ? round(transitions.reduce((a, c) => a + c.stateTransitions!, 0) / transitions.length, 2)
       : null,

@@ -123,9 +123,12 @@ export async function waitingRun(
   try {
     const countWaiting = async () => {
       if (!db) return null;
+      // Once its endpoint's breaker opens (after BREAKER_FAILURE_THRESHOLD failures in a row), a delivery
+      // waits for the breaker instead, in the same kind of server-side retry, without an attempt of its own.
       const { rows } = await db.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM deliveries
-          WHERE operator_id = $1 AND status = 'retrying' AND attempt_count >= 1`,
+          WHERE operator_id = $1
+            AND ((status = 'retrying' AND attempt_count >= 1) OR breaker_wait_since IS NOT NULL)`,
         [o.operator.id],
       );
       return Number(rows[0]!.n);

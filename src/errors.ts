@@ -101,6 +101,12 @@ export const errors = {
       'event_conflict',
       `Event ${id} was already submitted with a different body; event ids are idempotency keys.`,
     ),
+  endpointDisabled: (id: string) =>
+    new AppError(
+      409,
+      'endpoint_disabled',
+      `Endpoint ${id} is disabled: enable it (PATCH {"enabled": true}) before replaying to it.`,
+    ),
   payloadTooLarge: (limit: number) =>
     new AppError(413, 'payload_too_large', `The body is larger than the limit of ${limit} bytes.`),
   tooDeep: (limit: number, path: (string | number)[]) =>

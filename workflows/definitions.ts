@@ -4,6 +4,7 @@
  * src/temporal/event-signals.ts and src/temporal/customer-signals.ts, other services.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DeliveryPlan } from '../activities/index.js';
 
 /** Attempt a waiting (`retrying`) delivery now instead of at its scheduled time. */
 export const retryDeliverySignal = defineSignal<[{ deliveryId: string }]>('retryDelivery');
@@ -19,6 +20,16 @@ export const cancelDeliverySignal = defineSignal<[{ deliveryId: string; reason?:
 
 /** Deliver again deliveries that were `failed` and have been reopened (same webhook-id, fresh schedule). */
 export const redriveDeliveriesSignal = defineSignal<[{ deliveryIds: string[] }]>('redriveDeliveries');
+
+/**
+ * Deliver again deliveries an endpoint's replay put back to pending (same webhook-id) or made, each with
+ * its plan as PostgreSQL has it (POST /v1/endpoints/{id}/replay; a closed workflow is started again).
+ */
+export const replayDeliveriesSignal = defineSignal<[ReplayedDeliveries]>('replayDeliveries');
+
+export interface ReplayedDeliveries {
+  deliveries: DeliveryPlan[];
+}
 
 export interface AttemptFailedInfo {
   deliveryId: string;

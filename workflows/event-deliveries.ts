@@ -28,6 +28,7 @@ import {
   deliveryActivityOptions,
   settle,
   TERMINAL,
+  replayed,
   resume,
   track,
   view,
@@ -86,6 +87,9 @@ export class EventDeliveries {
   private lastPublished = '';
   /** Publish from the first change on, even on the happy path (a run that started with deliveries under way). */
   private publishAll = false;
+  /** Set once load() ran; a replay's plans arriving before it are taken up after (early). */
+  private loaded = false;
+  private readonly early: DeliveryPlan[] = [];
 
   constructor(private readonly event: DeliveriesOf) {}
 
@@ -121,6 +125,8 @@ export class EventDeliveries {
       // A redrive reopens failed deliveries in PostgreSQL before it signals, so a new run sees them pending.
       if (!TERMINAL.has(d.status)) this.launch(d);
     }
+    this.loaded = true;
+    if (this.early.length) this.replay(this.early.splice(0));
     this.publish();
   }
 
@@ -185,6 +191,14 @@ export class EventDeliveries {
         if (!this.handingOff) this.launch(d);
       }
     }
+    this.publish();
+  }
+
+  /** `replayDeliveries`: drive deliveries a replay put back to pending or made (tracked-delivery.ts). */
+  replay(plans: DeliveryPlan[]): void {
+    if (!this.loaded) return void this.early.push(...plans);
+    // In a hand-off they stay pending here, so the run continues as new and the next one drives them.
+    for (const d of replayed(this.byId, plans)) if (!this.handingOff) this.launch(d);
     this.publish();
   }
 

@@ -7,7 +7,8 @@
  * cancelDelivery (an attempt on the wire is aborted, and waited for; the reason is the delivery's lastError:
  * `cancelled by request`, or `endpoint_disabled` / `endpoint_deleted` when its endpoint's sweep sends it),
  * redriveDeliveries (deliver reopened failed deliveries again; a closed workflow is started again under its
- * id), deliveryAttemptFailed (from the activity, for visibility: only when a failed
+ * id), replayDeliveries (an endpoint's replay: deliveries it put back to pending, whatever they had ended
+ * as, or made, each with its plan; taken up after the deliveries are loaded), deliveryAttemptFailed (from the activity, for visibility: only when a failed
  * server-side attempt changes the delivery's state, pending -> retrying), wakeDelivery (from the workers: the
  * endpoint's breaker let a delivery waiting for it go; ends that wait now). Query: deliveries.
  * An attempt the activity sent but could not log comes back `unrecorded`: a record-only local activity
@@ -53,6 +54,7 @@ import {
   deliveriesQuery,
   deliveryAttemptFailedSignal,
   redriveDeliveriesSignal,
+  replayDeliveriesSignal,
   retryDeliverySignal,
   wakeDeliverySignal,
   type DeliveryView,
@@ -102,6 +104,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   setHandler(wakeDeliverySignal, ({ deliveryId }) => deliveries.wake(deliveryId));
   setHandler(cancelDeliverySignal, ({ deliveryId, reason }) => deliveries.cancelOne(deliveryId, reason));
   setHandler(redriveDeliveriesSignal, ({ deliveryIds }) => deliveries.redrive(deliveryIds));
+  setHandler(replayDeliveriesSignal, ({ deliveries: plans }) => deliveries.replay(plans));
 
   // Only a run started without them asks (no marker when the starter set them, as the API does).
   const identity = missingIdentity(input, workflowInfo().typedSearchAttributes);

@@ -104,6 +104,24 @@ export function breakerWaitsOnly(err: unknown): boolean {
   return cause instanceof ApplicationFailure && cause.type === ACTIVITY_FAILURES.breakerOpen;
 }
 
+/**
+ * The deliveries a replay hands over that this run is to drive afresh: still pending in PostgreSQL, and
+ * here unknown (made by the replay) or ended with no attempt since the replay read it (a retried signal
+ * never sends one twice). Each is tracked anew, on a fresh schedule from its attempt count.
+ */
+export function replayed(byId: Map<string, Tracked>, plans: DeliveryPlan[]): Tracked[] {
+  const fresh: Tracked[] = [];
+  for (const plan of plans) {
+    const d = byId.get(plan.deliveryId);
+    if (plan.status !== 'pending') continue;
+    if (d && (d.active || !TERMINAL.has(d.status) || d.attemptCount > plan.attemptCount)) continue;
+    const t = track(plan);
+    byId.set(t.deliveryId, t);
+    fresh.push(t);
+  }
+  return fresh;
+}
+
 export function track(plan: DeliveryPlan): Tracked {
   return {
     deliveryId: plan.deliveryId,

@@ -42,6 +42,8 @@ export interface RouteContext<B, P, Q> {
 export interface RouteResult {
   status: number;
   body?: unknown;
+  /** Headers beside the body (a 202's Location). */
+  headers?: Record<string, string>;
 }
 
 /** Keeps each route's type parameters while building a heterogeneous list. */
@@ -89,6 +91,7 @@ export function mountRoutes(
         if (err instanceof AppError) route.onRefused?.(err);
         throw err;
       }
+      if (result.headers) res.set(result.headers);
       if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     });

@@ -349,6 +349,31 @@ export async function reopenFailedDeliveries(
   return rows.map(fromRow);
 }
 
+/**
+ * Puts ended deliveries back to pending for a replay (src/db/replays.ts): failed, cancelled, and succeeded
+ * ones too (sent again under the same webhook-id); never one a later event replaced. Returns those it moved.
+ */
+export async function reopenForReplay(db: Queryable, operatorId: string, ids: string[]): Promise<Delivery[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    `UPDATE deliveries SET status = 'pending', redrive_count = redrive_count + 1, next_attempt_at = NULL,
+            schedule_started_at = now(), completed_at = NULL, cancel_requested_at = NULL, updated_at = now()
+      WHERE operator_id = $1 AND id = ANY($2) AND status IN ('failed', 'cancelled', 'succeeded')
+        AND replaced_by_event_id IS NULL
+      RETURNING *`,
+    [operatorId, ids],
+  );
+  return rows.map(fromRow);
+}
+
+/** The deliveries with these ids that are still pending (a replay's page, signalled again). */
+export async function pendingDeliveries(db: Queryable, ids: string[]): Promise<Delivery[]> {
+  const { rows } = await db.query<DeliveryRow>(
+    `SELECT * FROM deliveries WHERE id = ANY($1) AND status = 'pending' ORDER BY created_at, id`,
+    [ids],
+  );
+  return rows.map(fromRow);
+}
+
 /** Undoes reopenFailedDeliveries for deliveries that could not be handed to their workflow: failed again. */
 export async function returnToFailed(db: Queryable, ids: string[]): Promise<void> {
   await db.query(

@@ -19,6 +19,8 @@ export const ACTIVITY_FAILURES = {
   breakerOpen: 'EndpointBreakerOpen',
   /** deliverWebhook: a postback cannot be rendered from its endpoint's configuration (never retried). */
   postbackConfig: 'PostbackConfigError',
+  /** replayFeedPage: the replay, or the endpoint it replays, is gone (never retried: the replay fails). */
+  replayTargetGone: 'ReplayTargetGoneError',
 } as const;
 
 export type ActivityFailureType = (typeof ACTIVITY_FAILURES)[keyof typeof ACTIVITY_FAILURES];

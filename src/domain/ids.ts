@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   commission: 'com_',
   source: 'src_',
   portalLink: 'pl_',
+  replay: 'rpl_',
   inboundRequest: 'ir_',
 } as const;
 
@@ -22,6 +23,11 @@ export type IdKind = keyof typeof ID_PREFIXES;
 /** `event:<operatorId>:<eventId>`: one workflow per accepted event. */
 export function eventWorkflowId(operatorId: string, eventId: string): string {
   return `event:${operatorId}:${eventId}`;
+}
+
+/** `replay:<operatorId>:<replayId>`: one workflow per replay of an endpoint from the feed. */
+export function replayWorkflowId(operatorId: string, replayId: string): string {
+  return `replay:${operatorId}:${replayId}`;
 }
 
 /** `customer:<operatorId>:<customerId>`: the per-customer entity workflow (commission ordering). */

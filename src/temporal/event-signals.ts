@@ -4,9 +4,11 @@ import {
   deliveriesQuery,
   deliveryAttemptFailedSignal,
   redriveDeliveriesSignal,
+  replayDeliveriesSignal,
   retryDeliverySignal,
   wakeDeliverySignal,
   type AttemptFailedInfo,
+  type ReplayedDeliveries,
   type DeliveryView,
 } from '../../workflows/definitions.js';
 import type { ProcessEventInput } from '../../workflows/process-event.js';
@@ -71,6 +73,34 @@ export async function redriveDeliveries(
     signalArgs: [{ deliveryIds }],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     staticSummary: `redrive: ${opts.input.type} ${opts.input.eventId} (customer ${opts.input.customerId})`,
+    typedSearchAttributes: eventSearchAttributes(opts.input, opts.affiliateId),
+  });
+  return { runId: handle.signaledRunId };
+}
+
+/**
+ * Hands an endpoint replay's deliveries (pending again, or new) to their event's workflow: a signal to the
+ * running one, or a new run under the same id when it has closed, which loads them from PostgreSQL (the
+ * signal is then a no-op). Answers the run signalled, as redriveDeliveries does.
+ */
+export async function replayDeliveries(
+  client: Client,
+  opts: {
+    workflowId: string;
+    taskQueue: string;
+    input: ProcessEventInput;
+    affiliateId?: string | null | undefined;
+  },
+  plans: ReplayedDeliveries['deliveries'],
+): Promise<{ runId: string }> {
+  const handle = await client.workflow.signalWithStart(WORKFLOW_TYPES.processEvent, {
+    workflowId: opts.workflowId,
+    taskQueue: opts.taskQueue,
+    args: [opts.input],
+    signal: replayDeliveriesSignal,
+    signalArgs: [{ deliveries: plans }],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    staticSummary: `replay: ${opts.input.type} ${opts.input.eventId} (customer ${opts.input.customerId})`,
     typedSearchAttributes: eventSearchAttributes(opts.input, opts.affiliateId),
   });
   return { runId: handle.signaledRunId };

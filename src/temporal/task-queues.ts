@@ -2,4 +2,5 @@
 export const WORKFLOW_TYPES = {
   processEvent: 'processEvent',
   settleCustomer: 'settleCustomer',
+  replayEndpoint: 'replayEndpoint',
 } as const;

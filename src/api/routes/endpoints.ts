@@ -27,6 +27,7 @@ import {
   type PostbackIn,
 } from '../schemas/endpoints.js';
 import { endpointActionRoutes } from './endpoint-actions.js';
+import { endpointReplayRoutes } from './endpoint-replays.js';
 import {
   endpointContext,
   IdParams,
@@ -84,6 +85,7 @@ export function endpointRoutes(deps: EndpointRouteDeps) {
       },
     }),
     ...endpointActionRoutes(ctx),
+    ...endpointReplayRoutes(ctx),
   ];
 }
 

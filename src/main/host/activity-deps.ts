@@ -9,7 +9,12 @@ import { wakeBreakerWaitsInBackground } from '../../ingest/breaker-waits.js';
 import { endEndpointWaitsInBackground } from '../../ingest/endpoint-waits.js';
 import { emitInternalEvent } from '../../ingest/internal-event.js';
 import { signalCustomerEvent } from '../../temporal/customer-signals.js';
-import { cancelDelivery, reportAttemptFailed } from '../../temporal/event-signals.js';
+import {
+  cancelDelivery,
+  forgetSupersededRuns,
+  replayDeliveries,
+  reportAttemptFailed,
+} from '../../temporal/event-signals.js';
 import { startEventWorkflow } from '../../temporal/start-event.js';
 
 /**
@@ -29,6 +34,13 @@ export function temporalPorts(io: {
     startEventWorkflow: (input, opts) =>
       startEventWorkflow(client, input, { taskQueue, eager: false, timeoutMs: opts.timeoutMs }),
     signalCustomerEvent: (target, eventId) => signalCustomerEvent(client, { ...target, taskQueue }, eventId),
+    replayDeliveries: async ({ workflowId, affiliateId, ...input }, plans) => {
+      const { runId } = await replayDeliveries(client, { workflowId, taskQueue, input, affiliateId }, plans);
+      // Best effort, as a redrive's: a closed run left behind is only a stale search result.
+      await forgetSupersededRuns(client, workflowId, runId).catch((err: Error) =>
+        logger?.warn({ workflowId, err: err.message }, 'superseded runs of a replay left'),
+      );
+    },
     reportAttemptFailed: (workflowId, info) => reportAttemptFailed(client, workflowId, info),
     cancelDelivery: async (workflowId, deliveryId, reason) => {
       try {
