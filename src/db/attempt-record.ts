@@ -1,5 +1,6 @@
 import type { BreakerSettings } from '../domain/breaker.js';
-import type { DeliveryAttempt, DeliveryStatus } from './deliveries.js';
+import type { DeliveryStatus } from './deliveries.js';
+import type { DeliveryAttempt } from './delivery-attempts.js';
 import type { Queryable } from './pool.js';
 
 export interface AttemptRecord extends DeliveryAttempt {

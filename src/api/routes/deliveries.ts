@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { attemptsOf, findDelivery, listDeliveries, requestCancel } from '../../db/deliveries.js';
+import { findDelivery, listDeliveries, requestCancel } from '../../db/deliveries.js';
+import { attemptsOf } from '../../db/delivery-attempts.js';
 import { CANCEL_REASONS } from '../../domain/cancel-reasons.js';
 import { cancelDelivery, retryDelivery } from '../../temporal/event-signals.js';
 import { boundedWait } from '../../temporal/timeout.js';

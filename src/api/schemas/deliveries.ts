@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Delivery, DeliveryAttempt } from '../../db/deliveries.js';
+import type { Delivery } from '../../db/deliveries.js';
+import type { DeliveryAttempt } from '../../db/delivery-attempts.js';
 import { ExternalId } from '../../contract/common.js';
 import { RoutingOut } from './endpoint-filter.js';
 
