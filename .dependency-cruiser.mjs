@@ -17,6 +17,8 @@
  *   8. src/api                         routes (thin), schemas, HTTP plumbing
  *   9. src/main                        composition root; its host/ (the Temporal host side) is for src/main alone
  *
+ * Apart: console/, the browser pages (Preact) that call the REST API over HTTP; they import no server code.
+ *
  * There is no list of known exceptions: a new cycle or upward import fails `npm run lint`
  * (test/unit/architecture.test.ts plants some and checks that it does).
  */
@@ -104,6 +106,14 @@ export default {
       severity: 'error',
       from: { path: '^src/temporal/' },
       to: { path: '^activities/' },
+    },
+    {
+      name: 'console-calls-only-the-api',
+      comment:
+        'The console (console/) is a browser bundle on the REST API: it imports only console/ and preact, never the server code.',
+      severity: 'error',
+      from: { path: '^console/' },
+      to: { pathNot: '^(console/|node_modules/preact/)' },
     },
     {
       name: 'not-to-unresolvable',

@@ -20,6 +20,7 @@ COPY scripts ./scripts
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+COPY console ./console
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled code, nothing else ---------------------------

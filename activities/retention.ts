@@ -5,6 +5,7 @@ import {
   deleteExpiredDeliveries,
   deleteExpiredEvents,
   deleteExpiredInboundMessages,
+  deleteExpiredInboundRequests,
   type Batch,
   type CleanUpInput,
   type Cursor,
@@ -43,6 +44,7 @@ const STAGES: {
   { table: 'deliveries', batch: (p, i, after) => deleteExpiredDeliveries(p, i, TYPES, i.batchSize, after) },
   { table: 'events', batch: (p, i, after) => deleteExpiredEvents(p, i, TYPES, i.batchSize, after) },
   { table: 'inbound_messages', batch: (p, i) => deleteExpiredInboundMessages(p, i, i.batchSize) },
+  { table: 'inbound_requests', batch: (p, i) => deleteExpiredInboundRequests(p, i.batchSize) },
 ];
 
 /**
@@ -56,7 +58,7 @@ export async function deleteExpiredRows(pool: Pool, input: CleanUpInput): Promis
   const progress: Progress = resumed ?? {
     stage: 0,
     cursor: null,
-    deleted: { delivery_attempts: 0, deliveries: 0, events: 0, inbound_messages: 0 },
+    deleted: { delivery_attempts: 0, deliveries: 0, events: 0, inbound_messages: 0, inbound_requests: 0 },
   };
   for (; progress.stage < STAGES.length; progress.stage++, progress.cursor = null) {
     const { table, batch } = STAGES[progress.stage]!;
@@ -76,6 +78,7 @@ export async function deleteExpiredRows(pool: Pool, input: CleanUpInput): Promis
 }
 
 function count(progress: Progress, table: RetentionTable, n: number) {
-  progress.deleted[table] += n;
+  // A run resumed from a heartbeat of a version without this table has no count for it yet.
+  progress.deleted[table] = (progress.deleted[table] ?? 0) + n;
   if (n) retentionDeleted.inc({ table }, n);
 }

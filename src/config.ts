@@ -83,7 +83,9 @@ export const ConfigSchema = z.object({
   TEMPORAL_UI_URL: z
     .url()
     .default('http://127.0.0.1:8233')
-    .describe('Base URL of the Temporal Web UI, used to print links to workflows.'),
+    .describe(
+      "Base URL of the Temporal Web UI, used to print links to workflows and by the console's links to them.",
+    ),
   TEMPORAL_START_TIMEOUT: durationMs
     .default(5_000)
     .describe('How long the API waits for Temporal to start a workflow before answering 503.'),
@@ -265,6 +267,8 @@ const API = [
   'API_EMBEDDED_WORKER',
   // The feed says how far back it reaches.
   'RETENTION_EVENTS_AFTER',
+  // The console links an event's story to its workflows there.
+  'TEMPORAL_UI_URL',
 ] as const;
 const WORKER = [
   ...WORKER_HOST,

@@ -85,7 +85,8 @@ export const reconcilerStarts = new Counter({
 });
 
 /** Rows deleted by the retention clean-up (a delivery's attempts deleted with it count as attempts). */
-export type RetentionTable = 'delivery_attempts' | 'deliveries' | 'events' | 'inbound_messages';
+export type RetentionTable =
+  'delivery_attempts' | 'deliveries' | 'events' | 'inbound_messages' | 'inbound_requests';
 
 export const retentionDeleted = new Counter({
   name: 'affiliate_hooks_retention_deleted_rows_total',

@@ -13,6 +13,7 @@ import { prepareWebhook } from './prepare-webhook.js';
 import type { PreparedRequest } from './prepared.js';
 import { attemptDuration } from '../../src/metrics.js';
 import { countAttempt, recordWithRetry } from './record.js';
+import { recordingSender } from '../../src/delivery/sent-request.js';
 import { SLOT_SLEEP_MAX_MS, takeSendSlot } from './slot.js';
 import {
   subjectOf,
@@ -138,7 +139,8 @@ async function sendAndRecord(
 ): Promise<DeliverResult> {
   const subject = subjectOf(ctx, input.deliveryId, input.driveBase);
   const startedAt = (deps.now ?? (() => new Date()))();
-  const outcome = await prepared.send(deps.http, startedAt, signal);
+  const http = recordingSender(deps.http);
+  const outcome = await prepared.send(http.sender, startedAt, signal);
   attemptDuration.observe({ format: ctx.format }, outcome.durationMs / 1000);
   const decision = judge(
     {
@@ -165,7 +167,7 @@ async function sendAndRecord(
     },
     'delivery attempt',
   );
-  const recorded = await recordWithRetry(deps, subject, decision);
+  const recorded = await recordWithRetry(deps, subject, decision, http.sent());
   if (!recorded) return { status: 'unrecorded', subject, decision };
   countAttempt(recorded.status, decision.statusCode);
   const settled = await followUp(deps, subject, decision, recorded, {

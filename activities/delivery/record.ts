@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { recordAttempt, type BreakerChange } from '../../src/db/attempt-record.js';
 import type { DeliveryStatus } from '../../src/db/deliveries.js';
 import { DEFAULT_BREAKER } from '../../src/domain/breaker.js';
+import type { SentRequest } from '../../src/delivery/sent-request.js';
 import { deliveryAttempts, statusClass } from '../../src/metrics.js';
 import type { AttemptSubject, Decision, DeliverDeps } from './types.js';
 
@@ -28,10 +29,11 @@ export async function recordWithRetry(
   deps: DeliverDeps,
   subject: AttemptSubject,
   decision: Decision,
+  request: SentRequest | null = null,
 ): Promise<Recorded | null> {
   for (let i = 0; ; i++) {
     try {
-      return await writeAttempt(deps, subject, decision);
+      return await writeAttempt(deps, subject, decision, request);
     } catch (err) {
       deps.logger?.warn(
         { deliveryId: subject.deliveryId, attempt: decision.line.number, err: (err as Error).message },
@@ -44,11 +46,16 @@ export async function recordWithRetry(
   }
 }
 
-/** Logs an attempt and moves the delivery on (one statement); throws when PostgreSQL refuses. */
+/**
+ * Logs an attempt and moves the delivery on (one statement); throws when PostgreSQL refuses. The request
+ * as sent is kept only here, in the activity: an attempt the workflow logs later (PostgreSQL was away)
+ * goes without it, so it never enters the workflow's history.
+ */
 export function writeAttempt(
   deps: DeliverDeps,
   subject: AttemptSubject,
   decision: Decision,
+  request: SentRequest | null = null,
 ): Promise<Recorded> {
   const { line } = decision;
   return recordAttempt(
@@ -61,6 +68,7 @@ export function writeAttempt(
       status: decision.status === 'retrying' ? 'retrying' : decision.status,
       nextAttemptAt: decision.nextAttemptAt ? new Date(decision.nextAttemptAt) : null,
       breakerEffect: breakerEffect(decision.verdict),
+      request,
     },
     deps.breaker ?? DEFAULT_BREAKER,
   );

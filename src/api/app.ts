@@ -27,6 +27,7 @@ import { fxRateRoutes } from './routes/fx-rates.js';
 import { feedRoutes } from './routes/feed.js';
 import { portalLinkRoutes } from './routes/portal-links.js';
 import { portalRoutes } from './routes/portal.js';
+import { consoleRouter, type ConsoleSettings } from './console/serve.js';
 
 export interface AppDeps {
   pool: Pool;
@@ -43,6 +44,8 @@ export interface AppDeps {
   trustProxy?: boolean | number | string | undefined;
   /** RETENTION_EVENTS_AFTER, which the feed reports as how far back it reaches (its default when absent). */
   retentionEventsMs?: number | undefined;
+  /** The console's links to the Temporal Web UI; unset, its pages show workflow ids without links. */
+  console?: ConsoleSettings | undefined;
 }
 
 export function allRoutes(
@@ -141,6 +144,7 @@ export function createApp(deps: AppDeps): Express {
       logger: deps.logger,
     }),
   );
+  app.use(consoleRouter(deps.console ?? { temporalUiUrl: '', namespace: 'default' }));
   app.use(router);
   app.use((req, _res, next) => next(errors.routeNotFound(req.method, req.path)));
   app.use(errorHandler(deps.logger));
@@ -206,6 +210,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (res.headersSent) return;
+    res.locals.errorCode = appError.code; // for whoever notes the answer (the inbound request log)
     if (appError.status === 503) res.setHeader('retry-after', '5');
     if (appError instanceof RateLimitedError)
       res.setHeader('retry-after', String(appError.retryAfterSeconds));

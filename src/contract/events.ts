@@ -274,7 +274,14 @@ export const EventOut = z
     status: z.enum(['received', 'processing', 'processed', 'failed']),
     processedAt: z.string().nullable(),
     derived: z.object({ ftd: z.boolean() }).describe('What the orchestrator derived from the event'),
-    workflowId: z.string(),
+    workflowId: z.string().describe("The event's own workflow (processEvent): `event:<operator>:<eventId>`"),
+    customerWorkflowId: z
+      .string()
+      .nullable()
+      .describe(
+        "The customer's commission workflow (settleCustomer) that settles this event: " +
+          '`customer:<operator>:<customerId>`; null for an event the commission engine does not read',
+      ),
     sourceId: z
       .string()
       .nullable()

@@ -123,3 +123,26 @@ export async function findAffiliate(
   );
   return rows[0] ? affiliateFromRow(rows[0]) : null;
 }
+
+/** The operator's affiliates, newest first, keyset-paginated on (created_at, affiliate_id). */
+export async function listAffiliates(
+  db: Queryable,
+  operatorId: string,
+  filter: { status?: AffiliateStatus | undefined },
+  limit: number,
+  cursor: { createdAt: string; id: string } | null,
+): Promise<Affiliate[]> {
+  // As src/db/keyset.ts, at the cursor's millisecond, with the affiliate's id as the tie-breaker.
+  const { rows } = await db.query<AffiliateRow>(
+    `SELECT * FROM affiliates
+      WHERE operator_id = $1
+        AND ($2::text IS NULL OR status = $2)
+        AND ($3::timestamptz IS NULL
+             OR (date_trunc('milliseconds', created_at), affiliate_id)
+                < (date_trunc('milliseconds', $3::timestamptz), $4::text))
+      ORDER BY date_trunc('milliseconds', created_at) DESC, affiliate_id DESC
+      LIMIT $5`,
+    [operatorId, filter.status ?? null, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
+  );
+  return rows.map(affiliateFromRow);
+}

@@ -1,5 +1,6 @@
 import type { BreakerSettings } from '../domain/breaker.js';
-import type { DeliveryAttempt, DeliveryStatus } from './deliveries.js';
+import type { DeliveryStatus } from './deliveries.js';
+import type { DeliveryAttempt } from './delivery-attempts.js';
 import type { Queryable } from './pool.js';
 
 export interface AttemptRecord extends DeliveryAttempt {
@@ -103,8 +104,9 @@ export async function recordAttempt(
   }>(
     `WITH attempt AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
-                                      error_message, response_body, response_bytes, response_content_type)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $13, $14)
+                                      error_message, response_body, response_bytes, response_content_type,
+                                      request)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $13, $14, $19)
        ON CONFLICT DO NOTHING
      ), ${ENDPOINT_HEALTH_SQL}
      UPDATE deliveries
@@ -149,6 +151,7 @@ export async function recordAttempt(
       breaker.failureThreshold,
       breaker.probeBaseMs,
       breaker.probeMaxMs,
+      a.request ?? null,
     ],
   );
   const row = rows[0];

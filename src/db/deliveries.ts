@@ -41,19 +41,6 @@ export interface DeliveryRouting {
   reasons: ClauseResult[];
 }
 
-export interface DeliveryAttempt {
-  number: number;
-  startedAt: Date;
-  durationMs: number;
-  statusCode: number | null;
-  errorClass: string | null;
-  errorMessage: string | null;
-  /** A printable preview of the body's first 4 KiB (see printablePreview). */
-  responseBody: string | null;
-  responseBytes?: number | null;
-  responseContentType?: string | null;
-}
-
 interface DeliveryRow {
   id: string;
   operator_id: string;
@@ -204,37 +191,14 @@ export async function findDelivery(
   return rows[0] ? fromRow(rows[0]) : null;
 }
 
-export async function attemptsOf(db: Queryable, deliveryId: string): Promise<DeliveryAttempt[]> {
-  const { rows } = await db.query<{
-    number: number;
-    started_at: Date;
-    duration_ms: number;
-    status_code: number | null;
-    error_class: string | null;
-    error_message: string | null;
-    response_body: string | null;
-    response_bytes: number | null;
-    response_content_type: string | null;
-  }>('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY number', [deliveryId]);
-  return rows.map((r) => ({
-    number: r.number,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    statusCode: r.status_code,
-    errorClass: r.error_class,
-    errorMessage: r.error_message,
-    responseBody: r.response_body,
-    responseBytes: r.response_bytes,
-    responseContentType: r.response_content_type,
-  }));
-}
-
 export interface DeliveryFilter {
   status?: DeliveryStatus | undefined;
   endpointId?: string | undefined;
   eventId?: string | undefined;
   eventType?: string | undefined;
   since?: string | undefined;
+  /** Created before this instant (with `since`, a window [since, until)). */
+  until?: string | undefined;
   /** Only this affiliate's deliveries (ofAffiliate): what its portal link shows. */
   affiliateId?: string | undefined;
 }
@@ -256,6 +220,7 @@ export async function listDeliveries(
         AND ($4::text IS NULL OR event_id = $4)
         AND ($5::text IS NULL OR event_type = $5)
         AND ($6::timestamptz IS NULL OR created_at >= $6)
+        AND ($11::timestamptz IS NULL OR created_at < $11)
         AND ${afterCursor(7, 8)}
       ${NEWEST_FIRST}
       LIMIT $9`,
@@ -270,6 +235,7 @@ export async function listDeliveries(
       cursor?.id ?? null,
       limit,
       filter.affiliateId ?? null,
+      filter.until ?? null,
     ],
   );
   return rows.map(fromRow);

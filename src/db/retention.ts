@@ -1,3 +1,4 @@
+import { INBOUND_REQUESTS_KEPT } from './inbound-requests.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -213,6 +214,22 @@ export async function deleteExpiredInboundMessages(
   );
   const deleted = rows[0]?.deleted ?? 0;
   // Nothing here is kept past its period: a short batch means none is left.
+  return { deleted, next: deleted < limit ? null : ['-infinity'] };
+}
+
+/** Inbound sources' request log (GET /v1/sources/{id}/requests) past its 7 days, for sources gone quiet. */
+export async function deleteExpiredInboundRequests(db: Queryable, limit: number): Promise<Batch> {
+  const { rows } = await db.query<{ deleted: number }>(
+    `WITH gone AS (
+       DELETE FROM inbound_requests WHERE id IN (
+         SELECT id FROM inbound_requests
+          WHERE created_at < now() - interval '${INBOUND_REQUESTS_KEPT}' LIMIT $1)
+       RETURNING 1
+     )
+     SELECT count(*)::int AS deleted FROM gone`,
+    [limit],
+  );
+  const deleted = rows[0]?.deleted ?? 0;
   return { deleted, next: deleted < limit ? null : ['-infinity'] };
 }
 

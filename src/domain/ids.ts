@@ -15,6 +15,7 @@ export const ID_PREFIXES = {
   source: 'src_',
   portalLink: 'pl_',
   replay: 'rpl_',
+  inboundRequest: 'ir_',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -74,6 +74,7 @@ const app = createApp({
   defaultTimeoutMs: config.DELIVERY_TIMEOUT,
   trustProxy: config.TRUST_PROXY,
   retentionEventsMs: config.RETENTION_EVENTS_AFTER,
+  console: { temporalUiUrl: config.TEMPORAL_UI_URL, namespace: config.TEMPORAL_NAMESPACE },
 });
 
 // A client that sends its request slowly (headers or body) holds a connection and a socket at most this long:

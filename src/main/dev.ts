@@ -133,6 +133,7 @@ try {
   affiliate-hooks is running${mode === 'postgres' ? ' on Temporal on PostgreSQL (2 APIs, 2 workers)' : ''}.
 
   API            ${apiUrls.join(', ')}          (OpenAPI: ${apiUrl}/v1/openapi.json)
+  Console        ${apiUrl}/console                 (sign in with the API key below)
   Temporal UI    ${config.TEMPORAL_UI_URL}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows
   Demo operator  ${demo.operatorId}
   API key        ${demo.apiKey}

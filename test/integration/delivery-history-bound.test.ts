@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { attemptsOf } from '../../src/db/deliveries.js';
+import { attemptsOf } from '../../src/db/delivery-attempts.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import type { processEvent } from '../../workflows/process-event.js';
 import { uniqueId, registration } from '../support/factories.js';

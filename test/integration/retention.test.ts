@@ -233,6 +233,13 @@ describe('retention clean-up', () => {
        VALUES ($1, 'old', now() - interval '2 days'), ($1, 'new', now())`,
       [sourceId],
     );
+    // Its request log: one request eight days ago, one now.
+    await sys.pool.query(
+      `INSERT INTO inbound_requests (id, operator_id, source_id, created_at, method, ip, status)
+       VALUES ($1 || '-old', $2, $1, now() - interval '8 days', 'POST', '127.0.0.1', 202),
+              ($1 || '-new', $2, $1, now(), 'POST', '127.0.0.1', 202)`,
+      [sourceId, op.id],
+    );
 
     // Everything 200 days old, past every period, except: U's first deposit (100 days: inside the
     // conversions period) and U's status change (40 days: only its attempt log has expired).
@@ -268,7 +275,10 @@ describe('retention clean-up', () => {
       });
       const deleted = (await sys.client.workflow.getHandle(run).result()) as CleanUpResult;
       assert.ok(
-        deleted.events >= 3 && deleted.deliveries >= 2 && deleted.inbound_messages >= 1,
+        deleted.events >= 3 &&
+          deleted.deliveries >= 2 &&
+          deleted.inbound_messages >= 1 &&
+          deleted.inbound_requests >= 1,
         JSON.stringify(deleted),
       );
     } finally {
@@ -305,6 +315,11 @@ describe('retention clean-up', () => {
       [sourceId],
     );
     assert.deepEqual(inbound, [{ message_id: 'new' }]);
+    const { rows: requests } = await sys.pool.query(
+      'SELECT id FROM inbound_requests WHERE source_id = $1 ORDER BY id',
+      [sourceId],
+    );
+    assert.deepEqual(requests, [{ id: `${sourceId}-new` }], 'the request log keeps its last 7 days');
     assert.deepEqual(await ledger(), ledgerBefore, 'the ledger is untouched');
 
     // A chargeback of A's deposit after the clean-up: the commission is reversed, and the tracker that

@@ -13,7 +13,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 type Say = (line: string) => void;
 
 /** The test files that need the browser (test/run.ts finds or installs it before they start). */
-export const BROWSER_TEST_FILES = ['test/e2e/web-ui.test.ts'];
+export const BROWSER_TEST_FILES = ['test/e2e/web-ui.test.ts', 'test/e2e/console.test.ts'];
 
 const HOW_TO_GET_IT = `Chromium (for the Web UI test) was not found.
 Install it in one of these ways, then run this command again:

@@ -134,6 +134,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     secretRotationGraceMs: opts.secretRotationGraceMs ?? 86_400_000,
     defaultTimeoutMs: 15_000,
     trustProxy: opts.trustProxy,
+    console: { temporalUiUrl: env.temporalUiUrl ?? '', namespace: 'default' },
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -35,11 +35,18 @@ describe('the layer rules (dependency-cruiser)', () => {
     assert.equal(run.status, 0, run.output);
   });
 
-  it('fails on planted violations: upward import, cycle, impure src/domain, workflow and host imports', () => {
+  it('fails on planted violations: upward import, cycle, impure src/domain, workflow, host and console imports', () => {
     // One run over a copy of the tree with every probe planted (a run takes seconds); each must be reported.
     const tmp = mkdtempSync(join(tmpdir(), 'arch-probe-'));
     try {
-      for (const p of ['src', 'activities', 'workflows', 'tsconfig.json', '.dependency-cruiser.mjs']) {
+      for (const p of [
+        'src',
+        'activities',
+        'workflows',
+        'console',
+        'tsconfig.json',
+        '.dependency-cruiser.mjs',
+      ]) {
         cpSync(join(root, p), join(tmp, p), { recursive: true });
       }
       symlinkSync(join(root, 'node_modules'), join(tmp, 'node_modules'), 'dir');
@@ -64,6 +71,10 @@ describe('the layer rules (dependency-cruiser)', () => {
         'workflows/probe-pkg.ts': [
           "import { z } from 'zod';\nexport const p = z;\n",
           /error workflows-allowlist: workflows\/probe-pkg\.ts → node_modules\/zod\//,
+        ],
+        'console/probe.ts': [
+          "import { errors } from '../src/errors.js';\nexport const p = errors;\n",
+          /error console-calls-only-the-api: console\/probe\.ts → src\/errors\.ts/,
         ],
         'src/api/probe.ts': [
           "import '../main/host/worker.js';\nexport const p = 1;\n",

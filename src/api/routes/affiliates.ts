@@ -2,6 +2,7 @@ import { balances, findAffiliate, getCommission, listCommissions } from '../../d
 import type { Deal } from '../../domain/commission/deals.js';
 import { decideCommission, type Decision, type DecisionDeps } from '../../ingest/decide-commission.js';
 import { putAffiliate } from '../../ingest/put-affiliate.js';
+import { listAffiliates } from '../../db/affiliates.js';
 import { decodeCursor, page } from '../cursor.js';
 import { errors } from '../../errors.js';
 import { defineRoute } from '../route.js';
@@ -12,6 +13,7 @@ import {
   BalanceOut,
   CommissionOut,
   CommissionParams,
+  ListAffiliatesQuery,
   ListCommissionsQuery,
   RejectIn,
   toAffiliateOut,
@@ -33,6 +35,25 @@ function affiliateOnlyRoutes(deps: DecisionDeps & { startTimeoutMs?: number }) {
   };
 
   return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/affiliates',
+      summary: "The operator's affiliates with their deals, newest first (`?status=` active or suspended)",
+      auth: 'operator',
+      query: ListAffiliatesQuery,
+      responses: { 200: { description: '{data, nextCursor} of AffiliateOut' } },
+      handler: async ({ query, operator }) => {
+        const rows = await listAffiliates(
+          deps.pool,
+          operator.id,
+          { status: query.status },
+          query.limit + 1,
+          decodeCursor(query.cursor),
+        );
+        const keyed = rows.map((a) => ({ ...a, id: a.affiliateId }));
+        return { status: 200, body: page(keyed, query.limit, toAffiliateOut) };
+      },
+    }),
     defineRoute({
       method: 'put',
       path: '/v1/affiliates/{affiliateId}',

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { attemptsOf, findDelivery, listDeliveries, requestCancel } from '../../db/deliveries.js';
+import { findDelivery, listDeliveries, requestCancel } from '../../db/deliveries.js';
+import { attemptsOf } from '../../db/delivery-attempts.js';
 import { CANCEL_REASONS } from '../../domain/cancel-reasons.js';
 import { cancelDelivery, retryDelivery } from '../../temporal/event-signals.js';
 import { boundedWait } from '../../temporal/timeout.js';
@@ -10,7 +11,7 @@ import { defineRoute } from '../route.js';
 import { ErrorOut } from '../../contract/common.js';
 import {
   DeliveryDetailOut,
-  ListDeliveriesQuery,
+  ListOperatorDeliveriesQuery,
   toAttemptOut,
   toDeliveryOut,
 } from '../schemas/deliveries.js';
@@ -43,7 +44,7 @@ export function deliveryRoutes(deps: RedriveDeps) {
       path: '/v1/deliveries',
       summary: 'List deliveries, newest first, filtered',
       auth: 'operator',
-      query: ListDeliveriesQuery,
+      query: ListOperatorDeliveriesQuery,
       responses: { 200: { description: '{data, nextCursor}' } },
       handler: async ({ query, operator }) => {
         const rows = await listDeliveries(

@@ -1,4 +1,5 @@
 import { rotateEndpointSecret } from '../../db/endpoints.js';
+import { endpointHealth } from '../../db/endpoint-health.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
 import { errors } from '../../errors.js';
 import { sendTestDelivery } from '../../ingest/test-delivery.js';
@@ -6,9 +7,11 @@ import { recoverEndpoint } from '../../ingest/redrive.js';
 import { defineRoute } from '../route.js';
 import { ErrorOut } from '../../contract/common.js';
 import { toDeliveryOut } from '../schemas/deliveries.js';
-import { RecoverIn } from '../schemas/endpoints.js';
+import { EndpointHealthOut, RecoverIn } from '../schemas/endpoints.js';
 import { IdParams, notFound, type EndpointContext } from './endpoint-context.js';
 import { testFilterRoute } from './endpoint-filter.js';
+
+const HEALTH_WINDOW_MS = 24 * 3_600_000;
 
 /**
  * An endpoint's secret, its rotation, a test delivery, recovery of failed deliveries, and what its filter
@@ -92,6 +95,36 @@ export function endpointActionRoutes({ deps, mustFind }: EndpointContext) {
         await mustFind(operator.id, params.id);
         const count = await recoverEndpoint(deps, operator.id, params.id, body);
         return { status: 202, body: { count, dryRun: body.dryRun } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/endpoints/{id}/health',
+      summary:
+        "The endpoint's last 24 hours: attempts, how many succeeded, the latest failure; and its state",
+      auth: 'operator',
+      params: IdParams,
+      responses: { 200: { description: 'Its health', schema: EndpointHealthOut }, 404: notFound },
+      handler: async ({ params, operator }) => {
+        const endpoint = await mustFind(operator.id, params.id);
+        const since = new Date(Date.now() - HEALTH_WINDOW_MS);
+        const h = await endpointHealth(deps.pool, operator.id, endpoint.id, since);
+        return {
+          status: 200,
+          body: {
+            endpointId: endpoint.id,
+            window: '24h',
+            since: since.toISOString(),
+            attempts: h.attempts,
+            succeeded: h.succeeded,
+            failed: h.attempts - h.succeeded,
+            successRate: h.attempts ? (h.succeeded / h.attempts).toFixed(4) : null,
+            lastFailure: h.lastFailure && { ...h.lastFailure, at: h.lastFailure.at.toISOString() },
+            enabled: endpoint.enabled,
+            disabledReason: endpoint.disabledReason,
+            breaker: endpoint.breaker.state,
+          },
+        };
       },
     }),
     testFilterRoute({ deps, mustFind }),

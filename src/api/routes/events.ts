@@ -44,6 +44,8 @@ export function toEventOut(
     processedAt: e.processedAt?.toISOString() ?? null,
     derived: { ftd: e.facts?.ftd ?? false },
     workflowId: e.workflowId,
+    customerWorkflowId:
+      isCommissionEventType(e.type) && e.customerId ? customerWorkflowId(e.operatorId, e.customerId) : null,
     sourceId: e.sourceId,
     deliveries: deliveries.map(toDeliveryOut),
     commissions: commissions.map(toCommissionOut),

@@ -1,6 +1,7 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
 import type { Pool } from '../../db/pool.js';
+import { recordInboundRequest } from '../../db/inbound-requests.js';
 import type { SourceVerification } from '../../db/sources.js';
 import type { DeliveryRuntime } from '../../delivery/deps.js';
 import { eventsRefused } from '../../metrics.js';
@@ -78,6 +79,7 @@ export function inboundRouter(deps: InboundDeps): Router {
       });
     } catch (err) {
       if (!(err instanceof SourceRefusal)) throw err;
+      res.locals.inboundReason = err.reason;
       (res.locals.log as Logger | undefined)?.info(
         { sourceId: SOURCE_ID.test(sourceId) ? sourceId : undefined, reason: err.reason },
         'inbound request refused',
@@ -98,12 +100,7 @@ export function inboundRouter(deps: InboundDeps): Router {
     }
   }
 
-  // The token is a secret: the request log shows the path without it.
-  router.use('/v1/inbound', (req, res, next) => {
-    const [sourceId, ...rest] = req.path.split('/').filter(Boolean);
-    res.locals.logPath = `/v1/inbound/${(sourceId ?? '').slice(0, 64)}${rest.length ? '/[redacted]' : ''}`;
-    next();
-  });
+  router.use('/v1/inbound', redactAndNote(deps));
 
   const limit = deps.maxBodyBytes;
   const contentCheck = checkContent(limit);
@@ -125,6 +122,7 @@ export function inboundRouter(deps: InboundDeps): Router {
             ]);
           }
           const outcome = await acceptBatch(deps.accept, operatorId, body, { sourceId: verified.source.id });
+          res.locals.inboundEventIds = eventIdsOf(outcome.results);
           if (outcome.unavailable) throw new BatchUnavailableError(outcome.results);
           res.status(200).json({ results: outcome.results });
           return;
@@ -135,6 +133,7 @@ export function inboundRouter(deps: InboundDeps): Router {
           ]);
         }
         const outcome = await acceptBatch(deps.accept, operatorId, [body], { sourceId: verified.source.id });
+        res.locals.inboundEventIds = eventIdsOf(outcome.results);
         answerOne(res, outcome.results[0]!);
       });
     };
@@ -162,6 +161,7 @@ export function inboundRouter(deps: InboundDeps): Router {
       hashOf: () => mapped.hash,
       sourceId: verified.source.id,
     });
+    res.locals.inboundEventIds = eventIdsOf(outcome.results);
     answerOne(res, outcome.results[0]!);
   });
   // No token: an hmac source cannot take a postback (nothing to sign), and the answer is the same 401.
@@ -171,6 +171,41 @@ export function inboundRouter(deps: InboundDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The token is a secret: the request log shows the path without it. Once answered, the request is noted
+ * for the source's operator (GET /v1/sources/{id}/requests), with the reason of a refusal as a code.
+ */
+function redactAndNote(deps: Pick<InboundDeps, 'pool' | 'logger'>): RequestHandler {
+  const note = (req: Request, res: Response, sourceId: string): void => {
+    const status = res.statusCode;
+    const reason =
+      status < 400
+        ? null
+        : ((res.locals.inboundReason as string | undefined) ??
+          (res.locals.errorCode as string | undefined) ??
+          `http_${status}`);
+    recordInboundRequest(deps.pool, {
+      sourceId,
+      method: req.method,
+      ip: req.ip ?? req.socket.remoteAddress ?? '',
+      status,
+      reason,
+      eventIds: (res.locals.inboundEventIds as string[] | undefined) ?? [],
+    }).catch((err: Error) =>
+      ((res.locals.log as Logger | undefined) ?? deps.logger).warn(
+        { sourceId, err: err.message },
+        'inbound request not noted',
+      ),
+    );
+  };
+  return (req, res, next) => {
+    const [sourceId, ...rest] = req.path.split('/').filter(Boolean);
+    res.locals.logPath = `/v1/inbound/${(sourceId ?? '').slice(0, 64)}${rest.length ? '/[redacted]' : ''}`;
+    if (sourceId && SOURCE_ID.test(sourceId)) res.on('finish', () => note(req, res, sourceId));
+    next();
+  };
 }
 
 /** Refuses a body that is not JSON or is announced over the limit, before a byte of it is read. */
@@ -185,6 +220,11 @@ function checkContent(limit: number): RequestHandler {
     if (length !== undefined && Number(length) > limit) return next(errors.payloadTooLarge(limit));
     next();
   };
+}
+
+/** The event ids a request carried, as far as they could be read. */
+function eventIdsOf(results: BatchItemResult[]): string[] {
+  return results.map((r) => r.id).filter((id): id is string => typeof id === 'string');
 }
 
 /** One event's result, answered as POST /v1/events answers it. */

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { attemptsOf, findDelivery, listDeliveries } from '../../db/deliveries.js';
+import { findDelivery, listDeliveries } from '../../db/deliveries.js';
+import { attemptsOf } from '../../db/delivery-attempts.js';
 import { findEndpoint, listEndpoints } from '../../db/endpoints.js';
 import { balances, findAffiliate, listCommissions } from '../../db/ledger.js';
 import type { Pool } from '../../db/pool.js';

@@ -14,6 +14,7 @@ import {
   type SourceVerification,
 } from '../../db/sources.js';
 import type { DeliveryRuntime } from '../../delivery/deps.js';
+import { listInboundRequests } from '../../db/inbound-requests.js';
 import { generateWebhookSecret } from '../../delivery/secrets.js';
 import { mappingProblems } from '../../ingest/inbound-map.js';
 import { decodeCursor, page } from '../cursor.js';
@@ -26,6 +27,7 @@ import {
   SourceIn,
   SourceOut,
   SourcePatch,
+  InboundRequestOut,
   SourceSecretOut,
   toSourceOut,
 } from '../schemas/sources.js';
@@ -137,6 +139,7 @@ export function sourceRoutes(deps: SourceRouteDeps) {
       },
     }),
     rotateSecretRoute(deps, mustFind),
+    requestsRoute(deps, mustFind),
   ];
 }
 
@@ -207,6 +210,48 @@ function rotateSecretRoute(
           inboundUrl: inboundUrl(source, secret),
           previousSecretExpiresAt: Number.isFinite(latest) ? new Date(latest).toISOString() : null,
         },
+      };
+    },
+  });
+}
+
+function requestsRoute(deps: SourceRouteDeps, mustFind: (operatorId: string, id: string) => Promise<Source>) {
+  return defineRoute({
+    method: 'get',
+    path: '/v1/sources/{id}/requests',
+    summary:
+      "The source's requests of the last 7 days, newest first: accepted or refused and why (never a token, signature or body)",
+    auth: 'operator',
+    params: IdParams,
+    query: ListQuery,
+    responses: {
+      200: {
+        description: '{data, nextCursor} of InboundRequestOut',
+        schema: z.object({ data: z.array(InboundRequestOut), nextCursor: z.string().nullable() }),
+      },
+      404: notFound,
+    },
+    handler: async ({ params, query, operator }) => {
+      await mustFind(operator.id, params.id);
+      const rows = await listInboundRequests(
+        deps.pool,
+        operator.id,
+        params.id,
+        query.limit + 1,
+        decodeCursor(query.cursor),
+      );
+      return {
+        status: 200,
+        body: page(rows, query.limit, (r) => ({
+          id: r.id,
+          receivedAt: r.createdAt.toISOString(),
+          method: r.method,
+          ip: r.ip,
+          status: r.status,
+          outcome: r.status < 400 ? ('accepted' as const) : ('refused' as const),
+          reason: r.reason,
+          eventIds: r.eventIds,
+        })),
       };
     },
   });

@@ -144,6 +144,12 @@ export const AffiliateOut = z
   })
   .meta({ id: 'AffiliateOut' });
 
+export const ListAffiliatesQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+  status: z.enum(['active', 'suspended']).optional(),
+});
+
 export const COMMISSION_STATUSES = ['pending', 'approved', 'rejected', 'reversed'] as const;
 
 export const CommissionOut = z

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Delivery, DeliveryAttempt } from '../../db/deliveries.js';
+import type { Delivery } from '../../db/deliveries.js';
+import type { DeliveryAttempt } from '../../db/delivery-attempts.js';
 import { ExternalId } from '../../contract/common.js';
 import { RoutingOut } from './endpoint-filter.js';
 
@@ -47,6 +48,21 @@ export const AttemptOut = z.object({
     .describe('A printable preview of the first 4 KiB; other bytes as \\xNN'),
   responseBytes: z.number().nullable().describe('Body bytes received (reading stops past 64 KiB)'),
   responseContentType: z.string().nullable(),
+  request: z
+    .object({
+      method: z.string(),
+      url: z.string().describe("As sent (a URL's password masked)"),
+      headers: z
+        .record(z.string(), z.string())
+        .describe(
+          'As sent, values that may be secrets masked: the signature keeps only its version (`v1,[masked]`), ' +
+            "the endpoint's own headers read `[masked]`",
+        ),
+      body: z.string().nullable().describe('The first 4 KiB of the body; null when none was sent (a GET)'),
+      bodyBytes: z.number(),
+    })
+    .nullable()
+    .describe('The request as it went out; null for attempts logged before it was kept, or without one'),
 });
 
 export const DeliveryDetailOut = DeliveryOut.extend({ attempts: z.array(AttemptOut) }).meta({
@@ -61,6 +77,12 @@ export const ListDeliveriesQuery = z.object({
   eventId: ExternalId.optional(),
   eventType: z.string().max(100).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional().describe('Created before this instant'),
+});
+
+/** The operator's list also filters by affiliate: deliveries to endpoints scoped to it (as its portal shows). */
+export const ListOperatorDeliveriesQuery = ListDeliveriesQuery.extend({
+  affiliateId: ExternalId.optional(),
 });
 
 export function toDeliveryOut(d: Delivery) {
@@ -92,5 +114,6 @@ export function toAttemptOut(a: DeliveryAttempt) {
     responseBody: a.responseBody,
     responseBytes: a.responseBytes ?? null,
     responseContentType: a.responseContentType ?? null,
+    request: a.request ?? null,
   };
 }

@@ -316,3 +316,31 @@ export const RecoverIn = z
     dryRun: z.boolean().default(false),
   })
   .meta({ id: 'RecoverIn' });
+
+export const EndpointHealthOut = z
+  .object({
+    endpointId: z.string(),
+    window: z.literal('24h'),
+    since: z.string().describe('The window starts here (24 hours before the answer)'),
+    attempts: z.number().describe('Attempts started in the window, test sends included'),
+    succeeded: z.number(),
+    failed: z.number().describe('Attempts with an error: a non-2xx answer, a timeout, a refused postback'),
+    successRate: z
+      .string()
+      .nullable()
+      .describe('succeeded / attempts as a decimal string with 4 places ("0.9500"); null without attempts'),
+    lastFailure: z
+      .object({
+        deliveryId: z.string(),
+        number: z.number(),
+        at: z.string(),
+        statusCode: z.number().nullable(),
+        error: z.string(),
+      })
+      .nullable()
+      .describe('The latest failed attempt in the window'),
+    enabled: z.boolean(),
+    disabledReason: z.string().nullable(),
+    breaker: z.enum(['closed', 'open', 'half_open']),
+  })
+  .meta({ id: 'EndpointHealthOut' });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Endpoint } from '../../db/endpoints.js';
-import type { Delivery, DeliveryAttempt } from '../../db/deliveries.js';
+import type { Delivery } from '../../db/deliveries.js';
+import type { DeliveryAttempt } from '../../db/delivery-attempts.js';
 import { PORTAL_SCOPES, type PortalLink } from '../../db/portal-links.js';
 import { isDuration, parseDuration } from '../../domain/duration.js';
 import { ExternalId } from '../../contract/common.js';

@@ -130,3 +130,22 @@ export function toSourceOut(s: Source, secret?: string): SourceOut {
     ...(secret ? { secret } : {}),
   };
 }
+
+export const InboundRequestOut = z
+  .object({
+    id: z.string().describe('`ir_...`'),
+    receivedAt: z.string(),
+    method: z.string(),
+    ip: z.string().describe('The client address, as TRUST_PROXY lets the API read it'),
+    status: z.number().describe('The HTTP status it was answered'),
+    outcome: z.enum(['accepted', 'refused']).describe('accepted: answered below 400'),
+    reason: z
+      .string()
+      .nullable()
+      .describe(
+        'Why it was refused, as a code: wrong_signature, wrong_token, ip_not_allowed, stale_timestamp, replay, ' +
+          'missing_signature_headers, not_a_token_source, validation_failed, event_conflict, unavailable, ...; null when accepted',
+      ),
+    eventIds: z.array(z.string()).describe('The event ids it carried, as far as they could be read'),
+  })
+  .meta({ id: 'InboundRequestOut' });
