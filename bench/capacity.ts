@@ -9,9 +9,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { BenchResult } from './report.js';
 import type { RunResult } from './phases.js';
 import type { CostResult } from './cost.js';
+
+/** What the model reads of a bench result (report.ts's BenchResult has it). */
+export interface CapacitySource {
+  startedAt: string;
+  mode: string;
+  cost: { product: CostResult[] } | { skipped: true };
+  latency: { product?: RunResult[] | undefined };
+}
 
 export const TIERS = ['api', 'worker', 'temporal', 'postgres'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -170,7 +177,7 @@ function tiers(perEvent: Record<string, number> | undefined): TierMs | null {
 }
 
 /** The per-event figures of a bench result, or why they cannot be read from it. */
-export function figuresOf(r: BenchResult): PerEventFigures | string {
+export function figuresOf(r: CapacitySource): PerEventFigures | string {
   if ('skipped' in r.cost) return 'the cost section was skipped';
   const costs: CostResult[] = r.cost.product;
   const plain = (k: number) => costs.find((c) => c.endpoints === k && !c.deal && !c.failedFirst);
@@ -207,7 +214,7 @@ const usd = (v: number) => `$${Math.round(v).toLocaleString('en-US')}`;
 const pct = (v: number) => `${Math.round(v * 100)} %`;
 
 /** The model as Markdown: the figures it starts from, its assumptions, one row per scenario. */
-export function renderCapacity(r: BenchResult, a = DEFAULT_ASSUMPTIONS): string {
+export function renderCapacity(r: CapacitySource, a = DEFAULT_ASSUMPTIONS): string {
   const fig = figuresOf(r);
   const out: string[] = ['## Capacity and cost model', ''];
   if (typeof fig === 'string') return [...out, `Not computed: ${fig}.`, ''].join('\n');
@@ -254,5 +261,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error('usage: node --import tsx bench/capacity.ts <bench result .json>');
     process.exit(2);
   }
-  console.log(renderCapacity(JSON.parse(readFileSync(file, 'utf8')) as BenchResult));
+  console.log(renderCapacity(JSON.parse(readFileSync(file, 'utf8')) as CapacitySource));
 }

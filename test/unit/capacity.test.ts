@@ -6,9 +6,9 @@ import {
   figuresOf,
   priceActions,
   SCENARIOS,
+  type CapacitySource,
   type PerEventFigures,
 } from '../../bench/capacity.js';
-import type { BenchResult } from '../../bench/report.js';
 
 const figures: PerEventFigures = {
   cpuOne: { api: 20, worker: 4, temporal: 14, postgres: 6 },
@@ -74,7 +74,7 @@ describe('the capacity and cost model', () => {
   });
 
   it('says why it cannot read a result that lacks a figure, rather than inventing one', () => {
-    const noCost = { cost: { skipped: true, reason: 'skipped by --skip' } } as unknown as BenchResult;
+    const noCost = { cost: { skipped: true, reason: 'skipped by --skip' } } as unknown as CapacitySource;
     assert.match(String(figuresOf(noCost)), /skipped/);
     const cost = (endpoints: number, extra: Record<string, unknown> = {}) => ({
       endpoints,
@@ -88,12 +88,12 @@ describe('the capacity and cost model', () => {
     const withoutFailures = {
       cost: { product: [cost(1), cost(5)] },
       latency: { product: [] },
-    } as unknown as BenchResult;
+    } as unknown as CapacitySource;
     assert.match(String(figuresOf(withoutFailures)), /refused first attempts/);
     const withoutHalf = {
       cost: { product: [cost(1), cost(5), cost(1, { failedFirst: true })] },
       latency: { product: [] },
-    } as unknown as BenchResult;
+    } as unknown as CapacitySource;
     assert.match(String(figuresOf(withoutHalf)), /CPU per tier/);
   });
 });
