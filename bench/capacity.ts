@@ -226,7 +226,9 @@ export function renderCapacity(r: CapacitySource, a = DEFAULT_ASSUMPTIONS): stri
       `+${fig.historyBytesPerEndpoint} per further endpoint.`,
     '',
     `Assumptions: each tier sized at ${pct(a.utilisation)} busy; a failed first attempt costs the CPU of ` +
-      `${a.failureCpuPerEndpoint}x one more endpoint's delivery and succeeds on its retry; cores are this ` +
+      `${a.failureCpuPerEndpoint}x one more endpoint's delivery and succeeds on its retry; the API process ` +
+      `hosts a worker (eager starts: the event's workflow task and local attempts run where it was accepted), ` +
+      `so the worker process carries only server-side retries and commission workflows; cores are this ` +
       `machine's (the Temporal figure is the dev server's single process on SQLite: a lower bound for a ` +
       `cluster, which adds frontend/history/matching hops and its own database); Temporal Cloud at the Business ` +
       `plan's pay-as-you-go list price read on ${PRICE_LIST.readOn} (beyond 200M actions a month the price is ` +
@@ -234,7 +236,7 @@ export function renderCapacity(r: CapacitySource, a = DEFAULT_ASSUMPTIONS): stri
       `${a.retentionDays} days; active storage (open workflows) is left out: an event's workflow closes within ` +
       `seconds of its last delivery.`,
     '',
-    '| events/s | endpoints | failed first | API cores | worker cores | Temporal cores (self-hosted) | PostgreSQL cores | actions/event | actions/s | +500-APS units | actions/month | actions USD | retained GB | retained USD | plan USD | Cloud USD/month |',
+    '| events/s | endpoints | failed first | API cores (with its embedded worker) | worker cores (retries, commissions) | Temporal cores (self-hosted) | PostgreSQL cores | actions/event | actions/s | +500-APS units | actions/month | actions USD | retained GB | retained USD | plan USD | Cloud USD/month |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const s of SCENARIOS) {
