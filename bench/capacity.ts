@@ -171,9 +171,10 @@ function isRun(x: unknown): x is RunResult {
   return typeof x === 'object' && x !== null && 'cpuMsPerEvent' in x;
 }
 
+/** CPU ms per tier; a tier the run did not measure (PostgreSQL's backends of a given database) counts 0. */
 function tiers(perEvent: Record<string, number> | undefined): TierMs | null {
-  if (!perEvent || TIERS.some((t) => typeof perEvent[t] !== 'number')) return null;
-  return Object.fromEntries(TIERS.map((t) => [t, perEvent[t]!])) as TierMs;
+  if (!perEvent || !TIERS.some((t) => typeof perEvent[t] === 'number')) return null;
+  return Object.fromEntries(TIERS.map((t) => [t, perEvent[t] ?? 0])) as TierMs;
 }
 
 /** The per-event figures of a bench result, or why they cannot be read from it. */
@@ -187,6 +188,7 @@ export function figuresOf(r: CapacitySource): PerEventFigures | string {
   const half = (r.latency.product ?? []).find((run) => isRun(run) && run.fraction === 0.5);
   if (!one || !five) return 'the cost section has no 1- and 5-endpoint runs';
   if (!failed) return 'the cost section has no run with refused first attempts (a bench from before it)';
+  const unmeasured = TIERS.filter((t) => typeof half?.cpuMsPerEvent[t] !== 'number');
   const cpuOne = tiers(half?.cpuMsPerEvent);
   const cpu1 = tiers(one.cpuMsPerEvent);
   const cpu5 = tiers(five.cpuMsPerEvent);
@@ -206,7 +208,8 @@ export function figuresOf(r: CapacitySource): PerEventFigures | string {
     historyBytesPerEndpoint: Math.max(0, Math.round(((a5.historyBytes ?? 0) - (a1.historyBytes ?? 0)) / 4)),
     source:
       `bench run ${r.startedAt} (${r.mode}): CPU at half saturation (${half?.rate}/s, 1 endpoint), ` +
-      `per-endpoint and per-failure deltas from the cost phases (${one.rate}/s)`,
+      `per-endpoint and per-failure deltas from the cost phases (${one.rate}/s)` +
+      (unmeasured.length ? `; not measured in this run, counted 0: ${unmeasured.join(', ')}` : ''),
   };
 }
 

@@ -83,13 +83,27 @@ describe('npm run bench (smoke mode)', () => {
     assert.ok(result.resources.phases.length > 0);
     assert.equal(typeof result.resources.phases[0].processes.api?.cpuPercent, 'number');
     assert.deepEqual(
-      result.cost.product.map((c: { endpoints: number; deal: boolean }) => [c.endpoints, c.deal]),
+      result.cost.product.map((c: { endpoints: number; deal: boolean; failedFirst: boolean }) => [
+        c.endpoints,
+        c.deal,
+        c.failedFirst,
+      ]),
       [
-        [1, false],
-        [5, false],
-        [1, true],
+        [1, false, false],
+        [5, false, false],
+        [1, true, false],
+        [1, false, true],
       ],
     );
+    // Refused first attempts: each delivery was tried at least twice, and the targets say what that cost.
+    const failed = result.cost.product.find((c: { failedFirst: boolean }) => c.failedFirst);
+    assert.ok(failed.temporal.perEvent.historyBytes > 0);
+    assert.ok(
+      result.targets.some((t: { name: string }) => t.name.startsWith('Actions a failed first attempt adds')),
+      JSON.stringify(result.targets.map((t: { name: string }) => t.name)),
+    );
+    assert.match(markdown, /## Capacity and cost model/);
+    assert.match(markdown, /\| 10,000 \| 5 \| 10 % \|/);
     for (const c of result.cost.product) {
       assert.equal(c.delivered, c.events);
       // With a deal each event also has its customer's workflow.
