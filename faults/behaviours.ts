@@ -25,8 +25,14 @@ export interface Behaviour {
 }
 
 const policy = (...schedule: string[]) => ({ retryPolicy: { schedule, jitter: 0 } });
-/** Plenty of attempts, short waits: a delivery that must succeed outlives several worker kills. */
-const patient = policy(...Array.from({ length: 12 }, () => '1s'));
+/**
+ * Plenty of attempts, short waits, then a tail like a real schedule's: a delivery that must succeed outlives
+ * several worker kills, and its schedule's time (118 s) outlasts the endpoint breaker's waits. The breaker
+ * ends a delivery it holds once the schedule's whole span has passed; with 12 x 1 s (an 11 s span, shorter
+ * than two worker kills) it dead-lettered 117 of 134 deliveries to the 500, 503, 200 receiver, each of which
+ * would have succeeded at its third attempt.
+ */
+const patient = policy(...Array.from({ length: 8 }, () => '1s'), '5s', '15s', '30s', '60s');
 
 export const BEHAVIOURS: Behaviour[] = [
   {

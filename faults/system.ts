@@ -95,6 +95,13 @@ export async function startFaultSystem(o: {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       API_EMBEDDED_WORKER: 'false',
       RECONCILE_GRACE: '5s',
+      // The breaker is on (the product's default), on the run's compressed clock: schedules here are seconds
+      // (faults/behaviours.ts), so its waits are too. With the default 30 s first probe and 1 h recheck, a
+      // delivery held by an open breaker outlived its whole schedule and ended failed (seen: flaky-5xx 126
+      // and throttled 88 of 134 dead-lettered, receivers that answer 200 at the third or second attempt).
+      BREAKER_PROBE_INTERVAL: '1s',
+      BREAKER_PROBE_MAX_INTERVAL: '2s',
+      BREAKER_RECHECK_INTERVAL: '3s',
     };
     const api = supervise('api', env, o.logDir, /api listening/);
     cleanups.push(() => api.stop());
