@@ -43,6 +43,10 @@ function spawnEntry(entry: 'api' | 'worker', taskQueue: string, extra: NodeJS.Pr
       SSRF_ALLOWLIST: '127.0.0.0/8,::1/128',
       LOG_LEVEL: 'warn',
       ENV_FILE: 'none',
+      // The breaker off, as in startSystem's own worker unless a test asks: these tests count what each
+      // delivery's schedule does, and an open breaker (30 s to its first probe) would rightly end a short
+      // schedule's deliveries unsent.
+      BREAKER_FAILURE_THRESHOLD: '0',
       ...extra,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
