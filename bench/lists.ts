@@ -4,7 +4,7 @@
  *
  * It starts the whole system (bench/system.ts), creates two operators, their affiliates and endpoints
  * through the API, then writes `--deliveries` deliveries (and their events) for each operator straight into
- * PostgreSQL, spread over 30 days, with the statuses a month of real traffic leaves (mostly succeeded, 1 %
+ * PostgreSQL, spread over 30 days (and 20 more for an eleventh affiliate's one endpoint), with the statuses a month of real traffic leaves (mostly succeeded, 1 %
  * failed with three attempts each, a few retrying and cancelled), and `--commissions` commission accruals
  * for the first operator's affiliates (a seventh of those past their hold approved). Only the lists are measured: seeding through the
  * pipeline would take the bench hours and measure the pipeline.
@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     ['deliveries, one event type (1 of 4)', '/v1/deliveries?eventType=trade.closed'],
     ['deliveries, an event type with none', '/v1/deliveries?eventType=affiliate.updated'],
     ['deliveries, one affiliate (1 of 10)', '/v1/deliveries?affiliateId=aff-3'],
+    ['deliveries, an affiliate with 20 (one endpoint)', '/v1/deliveries?affiliateId=aff-rare'],
     ['deliveries, an affiliate with none', '/v1/deliveries?affiliateId=aff-none'],
     ['deliveries, one affiliate, failed', '/v1/deliveries?affiliateId=aff-3&status=failed'],
     ['deliveries, the last hour', `/v1/deliveries?since=${iso(now - 3_600_000)}`],
@@ -209,6 +210,16 @@ async function seedOperator(
       });
   }
   for (let k = 0; k < 4; k++) await post({ url: `https://crm.example/hooks/${k}`, eventTypes: ['*'] });
+  // A new affiliate with one endpoint and a handful of deliveries among the operator's many.
+  await putAffiliate(apiUrl, op.apiKey, 'aff-rare', {
+    model: 'cpa',
+    amount: '100.00',
+    currency: 'EUR',
+    holdPeriod: '30d',
+    clawbackWindow: '90d',
+  });
+  await post({ url: 'https://tracker-rare.example/postback', eventTypes: ['*'], affiliateId: 'aff-rare' });
+  const rare = endpoints.pop()!;
   // The endpoints existed, as subscribed now, for the whole month the deliveries cover.
   await db.query(
     `UPDATE endpoint_subscriptions SET valid_from = valid_from - interval '40 days' WHERE endpoint_id = ANY($1)`,
@@ -245,6 +256,22 @@ async function seedOperator(
        FROM deliveries d, generate_series(1, 3) n
       WHERE d.operator_id = $1 AND d.status = 'failed'`,
     [op.id],
+  );
+  await db.query(
+    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
+                         received_at, workflow_started_at, acknowledged_at, status, processed_at)
+     SELECT $1, 'evt-rare-' || i, 'deposit.completed', t, 'cus-rare-' || i, '{}', 'seed', 'seed-rare-' || i,
+            t, t, t, 'processed', t
+       FROM generate_series(1, 20) i, LATERAL (SELECT now() - i * interval '1 day' AS t) x`,
+    [op.id],
+  );
+  await db.query(
+    `INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, status, retry_policy,
+                             attempt_count, workflow_id, created_at, updated_at, completed_at)
+     SELECT 'dlv_' || $3 || 'rare' || i, $1, 'evt-rare-' || i, $2, 'deposit.completed', 'succeeded',
+            '{"kind":"schedule"}', 1, 'seed-rare-' || i, t, t, t
+       FROM generate_series(1, 20) i, LATERAL (SELECT now() - i * interval '1 day' AS t) x`,
+    [op.id, rare, randomBase62(8)],
   );
   say(
     `${name}: ${count} deliveries and their events written in ${((Date.now() - start) / 1000).toFixed(1)} s`,

@@ -1,5 +1,6 @@
 import type { AffiliateField } from '../domain/affiliate-events.js';
 import type { Deal } from '../domain/commission/deals.js';
+import { afterCursor, newestFirst } from './keyset.js';
 import type { Queryable } from './pool.js';
 
 /** Repository of affiliates and their deals (migration 004). */
@@ -132,15 +133,13 @@ export async function listAffiliates(
   limit: number,
   cursor: { createdAt: string; id: string } | null,
 ): Promise<Affiliate[]> {
-  // As src/db/keyset.ts, at the cursor's millisecond, with the affiliate's id as the tie-breaker.
+  // As every list (src/db/keyset.ts), with the affiliate's id as the tie-breaker.
   const { rows } = await db.query<AffiliateRow>(
     `SELECT * FROM affiliates
       WHERE operator_id = $1
         AND ($2::text IS NULL OR status = $2)
-        AND ($3::timestamptz IS NULL
-             OR (date_trunc('milliseconds', created_at), affiliate_id)
-                < (date_trunc('milliseconds', $3::timestamptz), $4::text))
-      ORDER BY date_trunc('milliseconds', created_at) DESC, affiliate_id DESC
+        AND ${afterCursor(3, 4, { id: 'affiliate_id' })}
+      ${newestFirst({ id: 'affiliate_id' })}
       LIMIT $5`,
     [operatorId, filter.status ?? null, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
   );

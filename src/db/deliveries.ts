@@ -2,7 +2,7 @@ import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
 import type { ClauseResult, RoutingFilter } from '../domain/routing-filter.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
-import { afterCursor, NEWEST_FIRST } from './keyset.js';
+import { afterCursor, createdWithin, NEWEST_FIRST } from './keyset.js';
 import { releaseSlotSql } from './rate-limit.js';
 
 /** Repository of deliveries (one per event x endpoint x delivered type) and their attempt log. */
@@ -177,6 +177,19 @@ function ofAffiliate(p: number): string {
                   '-infinity'))))`;
 }
 
+/** The operator's endpoints scoped to the affiliate now (not deleted): where its deliveries are found. */
+async function affiliateEndpointIds(
+  db: Queryable,
+  operatorId: string,
+  affiliateId: string,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM endpoints WHERE operator_id = $1 AND affiliate_id = $2 AND deleted_at IS NULL ORDER BY id`,
+    [operatorId, affiliateId],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** One delivery of the operator; with `affiliateId`, only if it is that affiliate's (ofAffiliate). */
 export async function findDelivery(
   db: Queryable,
@@ -203,7 +216,14 @@ export interface DeliveryFilter {
   affiliateId?: string | undefined;
 }
 
-/** Newest first, keyset-paginated on (created_at, id). */
+/**
+ * Newest first, keyset-paginated on (created_at, id). With `affiliateId`, each of the affiliate's endpoints
+ * gives its newest `limit` in order and the page is the newest `limit` of those: the endpoint narrows the
+ * read first, where filtering the operator's whole list row by row on ofAffiliate read all of it for an
+ * affiliate with few deliveries (about 0.5 s at 100,000). The endpoints are read first and named one by one
+ * (not joined), so PostgreSQL plans each from its own statistics: joined, it planned every endpoint as the
+ * average one, and read and sorted all of a large endpoint's deliveries for a page.
+ */
 export async function listDeliveries(
   db: Queryable,
   operatorId: string,
@@ -211,33 +231,42 @@ export async function listDeliveries(
   limit: number,
   cursor: { createdAt: string; id: string } | null,
 ): Promise<Delivery[]> {
-  const { rows } = await db.query<DeliveryRow>(
-    `SELECT * FROM deliveries d
-      WHERE operator_id = $1
-        AND ${ofAffiliate(10)}
+  const params: unknown[] = [
+    operatorId,
+    filter.status ?? null,
+    filter.endpointId ?? null,
+    filter.eventId ?? null,
+    filter.eventType ?? null,
+    filter.since ?? null,
+    cursor?.createdAt ?? null,
+    cursor?.id ?? null,
+    limit,
+    filter.affiliateId ?? null,
+    filter.until ?? null,
+  ];
+  const matches = `operator_id = $1
         AND ($2::text IS NULL OR status = $2)
         AND ($3::text IS NULL OR endpoint_id = $3)
         AND ($4::text IS NULL OR event_id = $4)
         AND ($5::text IS NULL OR event_type = $5)
-        AND ($6::timestamptz IS NULL OR created_at >= $6)
-        AND ($11::timestamptz IS NULL OR created_at < $11)
-        AND ${afterCursor(7, 8)}
-      ${NEWEST_FIRST}
-      LIMIT $9`,
-    [
-      operatorId,
-      filter.status ?? null,
-      filter.endpointId ?? null,
-      filter.eventId ?? null,
-      filter.eventType ?? null,
-      filter.since ?? null,
-      cursor?.createdAt ?? null,
-      cursor?.id ?? null,
-      limit,
-      filter.affiliateId ?? null,
-      filter.until ?? null,
-    ],
-  );
+        AND ${createdWithin(6, 11)}
+        AND ${afterCursor(7, 8)}`;
+  let sql = `SELECT * FROM deliveries d
+        WHERE ${matches} AND $10::text IS NULL
+        ${NEWEST_FIRST}
+        LIMIT $9`;
+  if (filter.affiliateId) {
+    const endpoints = await affiliateEndpointIds(db, operatorId, filter.affiliateId);
+    if (!endpoints.length) return [];
+    const branches = endpoints.map(
+      (id) => `(SELECT * FROM deliveries d
+          WHERE endpoint_id = $${params.push(id)} AND ${matches} AND ${ofAffiliate(10)}
+          ${NEWEST_FIRST}
+          LIMIT $9)`,
+    );
+    sql = `SELECT * FROM (${branches.join(' UNION ALL ')}) d ${NEWEST_FIRST} LIMIT $9`;
+  }
+  const { rows } = await db.query<DeliveryRow>(sql, params);
   return rows.map(fromRow);
 }
 

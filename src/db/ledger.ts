@@ -5,7 +5,7 @@ import { format, type Decimal } from '../domain/money.js';
 import { entryFromRow, type CommissionEntry, type EntryRow } from './commission-entries.js';
 import { fxOfEntries } from './fx-rates.js';
 import type { Queryable } from './pool.js';
-import { afterCursor, NEWEST_FIRST } from './keyset.js';
+import { afterCursor, NEWEST_FIRST, newestFirst } from './keyset.js';
 
 /**
  * The commission ledger (migration 004): commissions as the API lists them and balances here; affiliates
@@ -140,6 +140,11 @@ async function withFx(db: Queryable, operatorId: string, rows: CommissionRow[]):
  * An affiliate's commissions, newest first, keyset-paginated on (created_at, id) like every list: pass
  * `limit + 1` to learn whether there is a next page. `status` filters on the current status; reversal
  * entries count as `reversed`.
+ *
+ * Without a status, the page's entries are read in order from the affiliate's index and each is looked up
+ * in the `commissions` view (`OFFSET 0` keeps the lookup a per-entry index read: joined plainly, PostgreSQL
+ * builds the whole view first). A status is a property of the view's joins, so with one the view is read
+ * for the whole affiliate and sorted, which is cheaper than a lookup per entry when few match.
  */
 export async function listCommissions(
   db: Queryable,
@@ -151,13 +156,21 @@ export async function listCommissions(
     cursor?: { createdAt: string; id: string } | null;
   },
 ): Promise<Commission[]> {
+  const entries = { createdAt: 'a.created_at', id: 'a.id' };
   const { rows } = await db.query<CommissionRow>(
-    `SELECT * FROM commissions
-      WHERE operator_id = $1 AND affiliate_id = $2
-        AND ($3::text IS NULL OR status = $3)
-        AND ${afterCursor(4, 5)}
-      ${NEWEST_FIRST}
-      LIMIT $6`,
+    opts.status
+      ? `SELECT * FROM commissions
+          WHERE operator_id = $1 AND affiliate_id = $2 AND status = $3
+            AND ${afterCursor(4, 5)}
+          ${NEWEST_FIRST}
+          LIMIT $6`
+      : `SELECT c.* FROM commission_entries a
+           CROSS JOIN LATERAL (SELECT * FROM commissions v WHERE v.id = a.id OFFSET 0) c
+          WHERE a.operator_id = $1 AND a.affiliate_id = $2 AND a.kind IN ('accrual', 'reversal')
+            AND $3::text IS NULL
+            AND ${afterCursor(4, 5, entries)}
+          ${newestFirst(entries)}
+          LIMIT $6`,
     [
       operatorId,
       affiliateId,
