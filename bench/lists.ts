@@ -229,9 +229,9 @@ async function seedOperator(
   // One event every ~26 s over 30 days; each goes to one endpoint (its affiliate's, or an operator-wide one).
   await db.query(
     `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                         received_at, workflow_started_at, acknowledged_at, status, processed_at)
+                         received_at, workflow_started_at, acknowledged_at, status, processed_at, settled_at)
      SELECT $1, 'evt-' || i, ($3::text[])[1 + i % 4], t, 'cus-' || (i % 20000), '{}', 'seed', 'seed-' || i,
-            t, t, t, 'processed', t
+            t, t, t, 'processed', t, t
        FROM generate_series(1, $2::int) i, LATERAL (SELECT now() - i * ($4::numeric / $2) * interval '1 ms' AS t) x`,
     [op.id, count, EVENT_TYPES, 30 * DAY_MS],
   );
@@ -259,9 +259,9 @@ async function seedOperator(
   );
   await db.query(
     `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                         received_at, workflow_started_at, acknowledged_at, status, processed_at)
+                         received_at, workflow_started_at, acknowledged_at, status, processed_at, settled_at)
      SELECT $1, 'evt-rare-' || i, 'deposit.completed', t, 'cus-rare-' || i, '{}', 'seed', 'seed-rare-' || i,
-            t, t, t, 'processed', t
+            t, t, t, 'processed', t, t
        FROM generate_series(1, 20) i, LATERAL (SELECT now() - i * interval '1 day' AS t) x`,
     [op.id],
   );

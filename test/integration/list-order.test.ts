@@ -91,9 +91,11 @@ before(async () => {
     [operatorId],
   );
   await pool.query(
+    // Started, processed and settled, as events this old are: other test files share the database, and the
+    // reconciler (which starts events recorded but never started, oldest first) must not take 5,000 of these.
     `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id,
-                         received_at, status)
-     SELECT $1, 'evt-' || i, 'deposit.completed', t, 'cus-' || i, '{}', 'h', 'wf-' || i, t, 'processed'
+                         received_at, workflow_started_at, acknowledged_at, status, processed_at, settled_at)
+     SELECT $1, 'evt-' || i, 'deposit.completed', t, 'cus-' || i, '{}', 'h', 'wf-' || i, t, t, t, 'processed', t, t
        FROM generate_series(1, $2::int) i, LATERAL (SELECT now() - i * interval '1 minute' AS t) x`,
     [operatorId, DELIVERIES],
   );
