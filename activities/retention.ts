@@ -6,6 +6,7 @@ import {
   deleteExpiredEvents,
   deleteExpiredInboundMessages,
   deleteExpiredInboundRequests,
+  deleteExpiredReplays,
   type Batch,
   type CleanUpInput,
   type Cursor,
@@ -45,6 +46,7 @@ const STAGES: {
   { table: 'events', batch: (p, i, after) => deleteExpiredEvents(p, i, TYPES, i.batchSize, after) },
   { table: 'inbound_messages', batch: (p, i) => deleteExpiredInboundMessages(p, i, i.batchSize) },
   { table: 'inbound_requests', batch: (p, i) => deleteExpiredInboundRequests(p, i.batchSize) },
+  { table: 'endpoint_replays', batch: (p, i) => deleteExpiredReplays(p, i, i.batchSize) },
 ];
 
 /**
@@ -58,7 +60,14 @@ export async function deleteExpiredRows(pool: Pool, input: CleanUpInput): Promis
   const progress: Progress = resumed ?? {
     stage: 0,
     cursor: null,
-    deleted: { delivery_attempts: 0, deliveries: 0, events: 0, inbound_messages: 0, inbound_requests: 0 },
+    deleted: {
+      delivery_attempts: 0,
+      deliveries: 0,
+      events: 0,
+      inbound_messages: 0,
+      inbound_requests: 0,
+      endpoint_replays: 0,
+    },
   };
   for (; progress.stage < STAGES.length; progress.stage++, progress.cursor = null) {
     const { table, batch } = STAGES[progress.stage]!;

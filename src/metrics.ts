@@ -86,11 +86,16 @@ export const reconcilerStarts = new Counter({
 
 /** Rows deleted by the retention clean-up (a delivery's attempts deleted with it count as attempts). */
 export type RetentionTable =
-  'delivery_attempts' | 'deliveries' | 'events' | 'inbound_messages' | 'inbound_requests';
+  | 'delivery_attempts'
+  | 'deliveries'
+  | 'events'
+  | 'inbound_messages'
+  | 'inbound_requests'
+  | 'endpoint_replays';
 
 export const retentionDeleted = new Counter({
   name: 'affiliate_hooks_retention_deleted_rows_total',
-  help: 'Rows the retention clean-up deleted, by table (delivery_attempts, deliveries, events, inbound_messages).',
+  help: 'Rows the retention clean-up deleted, by table (delivery_attempts, deliveries, events, inbound_messages, inbound_requests, endpoint_replays).',
   labelNames: ['table'] as const,
   registers: [registry],
 });

@@ -233,6 +233,29 @@ export async function deleteExpiredInboundRequests(db: Queryable, limit: number)
   return { deleted, next: deleted < limit ? null : ['-infinity'] };
 }
 
+/**
+ * Endpoint replays (POST /v1/endpoints/{id}/replay) that ended as long ago as a delivery is kept: their
+ * progress and counts describe deliveries that are gone by then. A replay still running is kept.
+ */
+export async function deleteExpiredReplays(
+  db: Queryable,
+  periods: RetentionPeriods,
+  limit: number,
+): Promise<Batch> {
+  const { rows } = await db.query<{ deleted: number }>(
+    `WITH gone AS (
+       DELETE FROM endpoint_replays WHERE id IN (
+         SELECT id FROM endpoint_replays
+          WHERE status <> 'running' AND coalesce(completed_at, updated_at) < ${AGO('$1')} LIMIT $2)
+       RETURNING 1
+     )
+     SELECT count(*)::int AS deleted FROM gone`,
+    [periods.deliveriesMs, limit],
+  );
+  const deleted = rows[0]?.deleted ?? 0;
+  return { deleted, next: deleted < limit ? null : ['-infinity'] };
+}
+
 /** The batch's outcome: a full batch goes on from its last row, a short one ends the walk. */
 function batchOf<R extends { deleted: number; n: number }>(
   row: R | undefined,

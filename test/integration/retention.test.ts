@@ -174,7 +174,7 @@ describe('retention clean-up', () => {
       affiliateId,
       postback: { preset: 'everflow' },
     });
-    await endpoint({
+    const hooksEndpoint = await endpoint({
       url: tracker.url('/hooks'),
       eventTypes: ['customer.registered', 'customer.status_changed'],
     });
@@ -241,6 +241,21 @@ describe('retention clean-up', () => {
       [sourceId, op.id],
     );
 
+    // Replays of an endpoint: one that ended 200 days ago, one that ended now, one still running since
+    // 200 days ago (its workflow would go on: never deleted under it).
+    const replayIds = ['old', 'new', 'running'].map((k) => `${uniqueId('rpl')}-${k}`);
+    await sys.pool.query(
+      `INSERT INTO endpoint_replays (id, operator_id, endpoint_id, after_xid, after_seq, until_xid, until_seq,
+                                     event_types, workflow_id, status, cursor_xid, cursor_seq, created_at,
+                                     updated_at, completed_at)
+       SELECT t.id, $2, $3, '1', 0, '2', 0, ARRAY['*'], 'replay:' || t.id, t.status, '1', 0, t.at, t.at, t.done
+         FROM (VALUES (($1::text[])[1], 'completed', now() - interval '200 days', now() - interval '200 days'),
+                     (($1::text[])[2], 'completed', now(), now()),
+                     (($1::text[])[3], 'running', now() - interval '200 days', NULL::timestamptz))
+              AS t(id, status, at, done)`,
+      [replayIds, op.id, hooksEndpoint],
+    );
+
     // Everything 200 days old, past every period, except: U's first deposit (100 days: inside the
     // conversions period) and U's status change (40 days: only its attempt log has expired).
     await age([regA.id, regA2.id, depA.id, kycA.id, regP.id, depP.id, kycU.id, depU2.id], 200);
@@ -278,7 +293,8 @@ describe('retention clean-up', () => {
         deleted.events >= 3 &&
           deleted.deliveries >= 2 &&
           deleted.inbound_messages >= 1 &&
-          deleted.inbound_requests >= 1,
+          deleted.inbound_requests >= 1 &&
+          deleted.endpoint_replays >= 1,
         JSON.stringify(deleted),
       );
     } finally {
@@ -320,6 +336,15 @@ describe('retention clean-up', () => {
       [sourceId],
     );
     assert.deepEqual(requests, [{ id: `${sourceId}-new` }], 'the request log keeps its last 7 days');
+    const { rows: replays } = await sys.pool.query(
+      'SELECT id FROM endpoint_replays WHERE id = ANY($1) ORDER BY id',
+      [replayIds],
+    );
+    assert.deepEqual(
+      replays.map((r) => r.id),
+      [replayIds[1], replayIds[2]].sort(),
+      'a replay that ended 200 days ago goes; a recent one and a running one stay',
+    );
     assert.deepEqual(await ledger(), ledgerBefore, 'the ledger is untouched');
 
     // A chargeback of A's deposit after the clean-up: the commission is reversed, and the tracker that
