@@ -34,3 +34,22 @@ export class Cleanup {
     return this.running;
   }
 }
+
+/**
+ * Runs a bench command's `main` with `cleanup` undone at the end whatever happens (a failure is printed as
+ * `<name>: failed: ...`), also on Ctrl-C and SIGTERM, then exits: 0, 1 on failure, 130 on a signal.
+ */
+export async function runMain(name: string, cleanup: Cleanup, main: () => Promise<void>): Promise<never> {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => void cleanup.run().finally(() => process.exit(130)));
+  let exitCode = 0;
+  try {
+    await main();
+  } catch (err) {
+    exitCode = 1;
+    console.error(`${name}: failed: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    await cleanup.run();
+  }
+  process.exit(exitCode);
+}

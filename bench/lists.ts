@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { encodeCursor } from '../src/api/cursor.js';
 import { randomBase62 } from '../src/db/new-id.js';
-import { Cleanup } from './cleanup.js';
+import { Cleanup, runMain } from './cleanup.js';
 import { percentiles, ratio } from './stats.js';
 import { startSystem } from './system.js';
 import { createOperator, putAffiliate } from './volume-load.js';
@@ -37,8 +37,6 @@ const { values: args } = parseArgs({
 });
 const say = (line: string) => console.log(`lists: ${line}`);
 const cleanup = new Cleanup(say);
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.on(signal, () => void cleanup.run().finally(() => process.exit(130)));
 
 const AFFILIATES = 10;
 const EVENT_TYPES = ['customer.registered', 'deposit.completed', 'deposit.ftd', 'trade.closed'];
@@ -61,16 +59,7 @@ export interface ListTiming {
   ratio: number | null;
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (err) {
-  exitCode = 1;
-  console.error(`lists: failed: ${(err as Error).stack ?? String(err)}`);
-} finally {
-  await cleanup.run();
-}
-process.exit(exitCode);
+await runMain('lists', cleanup, main);
 
 async function main(): Promise<void> {
   const startedAt = new Date();

@@ -22,7 +22,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { randomBase62 } from '../src/db/new-id.js';
 import { customerWorkflowId, eventWorkflowId } from '../src/domain/ids.js';
-import { Cleanup } from './cleanup.js';
+import { Cleanup, runMain } from './cleanup.js';
 import { perEvent, pgSnapshot, waitForStatsFlush } from './pg-counts.js';
 import { ResourceSampler, type PhaseUse } from './resources.js';
 import { percentiles, round } from './stats.js';
@@ -54,8 +54,6 @@ const { values: args } = parseArgs({
 const say = (line: string) => console.log(`volume: ${line}`);
 const skip = new Set(args.skip.split(',').filter(Boolean));
 const cleanup = new Cleanup(say);
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.on(signal, () => void cleanup.run().finally(() => process.exit(130)));
 
 interface Ctx {
   sys: RunningSystem;
@@ -66,16 +64,7 @@ interface Ctx {
   tag: string;
 }
 
-let exitCode = 0;
-try {
-  await main();
-} catch (err) {
-  exitCode = 1;
-  console.error(`volume: failed: ${(err as Error).stack ?? String(err)}`);
-} finally {
-  await cleanup.run();
-}
-process.exit(exitCode);
+await runMain('volume', cleanup, main);
 
 async function main(): Promise<void> {
   const startedAt = new Date();

@@ -220,7 +220,7 @@ export interface DeliveryFilter {
  * Newest first, keyset-paginated on (created_at, id). With `affiliateId`, each of the affiliate's endpoints
  * gives its newest `limit` in order and the page is the newest `limit` of those: the endpoint narrows the
  * read first, where filtering the operator's whole list row by row on ofAffiliate read all of it for an
- * affiliate with few deliveries (about 0.5 s at 100,000). The endpoints are read first and named one by one
+ * affiliate with few deliveries (about 0.7 s at 100,000). The endpoints are read first and named one by one
  * (not joined), so PostgreSQL plans each from its own statistics: joined, it planned every endpoint as the
  * average one, and read and sorted all of a large endpoint's deliveries for a page.
  */

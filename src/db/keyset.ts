@@ -11,7 +11,7 @@
  */
 
 /** The sort key of a list row: its `created_at` at millisecond precision (see above). */
-export function newestKey(column = 'created_at'): string {
+function newestKey(column = 'created_at'): string {
   return `date_trunc('milliseconds', ${column} AT TIME ZONE 'UTC')`;
 }
 

@@ -197,63 +197,65 @@ export async function deleteExpiredEvents(
 }
 
 /** Inbound replay records signed before the inbound period: a replay of them is refused as stale anyway. */
-export async function deleteExpiredInboundMessages(
+export function deleteExpiredInboundMessages(
   db: Queryable,
   periods: RetentionPeriods,
   limit: number,
 ): Promise<Batch> {
-  const { rows } = await db.query<{ deleted: number }>(
-    `WITH gone AS (
-       DELETE FROM inbound_messages WHERE (source_id, message_id, signed_at) IN (
-         SELECT source_id, message_id, signed_at FROM inbound_messages
-          WHERE signed_at < ${AGO('$1')} ORDER BY signed_at LIMIT $2)
-       RETURNING 1
-     )
-     SELECT count(*)::int AS deleted FROM gone`,
-    [periods.inboundMs, limit],
-  );
-  const deleted = rows[0]?.deleted ?? 0;
-  // Nothing here is kept past its period: a short batch means none is left.
-  return { deleted, next: deleted < limit ? null : ['-infinity'] };
+  return deleteWhere(db, 'inbound_messages', ['source_id', 'message_id', 'signed_at'], {
+    where: `signed_at < ${AGO('$1')} ORDER BY signed_at`,
+    params: [periods.inboundMs],
+    limit,
+  });
 }
 
 /** Inbound sources' request log (GET /v1/sources/{id}/requests) past its 7 days, for sources gone quiet. */
-export async function deleteExpiredInboundRequests(db: Queryable, limit: number): Promise<Batch> {
-  const { rows } = await db.query<{ deleted: number }>(
-    `WITH gone AS (
-       DELETE FROM inbound_requests WHERE id IN (
-         SELECT id FROM inbound_requests
-          WHERE created_at < now() - interval '${INBOUND_REQUESTS_KEPT}' LIMIT $1)
-       RETURNING 1
-     )
-     SELECT count(*)::int AS deleted FROM gone`,
-    [limit],
-  );
-  const deleted = rows[0]?.deleted ?? 0;
-  return { deleted, next: deleted < limit ? null : ['-infinity'] };
+export function deleteExpiredInboundRequests(db: Queryable, limit: number): Promise<Batch> {
+  return deleteWhere(db, 'inbound_requests', ['id'], {
+    where: `created_at < now() - interval '${INBOUND_REQUESTS_KEPT}'`,
+    params: [],
+    limit,
+  });
 }
 
 /**
  * Endpoint replays (POST /v1/endpoints/{id}/replay) that ended as long ago as a delivery is kept: their
  * progress and counts describe deliveries that are gone by then. A replay still running is kept.
  */
-export async function deleteExpiredReplays(
+export function deleteExpiredReplays(
   db: Queryable,
   periods: RetentionPeriods,
   limit: number,
 ): Promise<Batch> {
+  return deleteWhere(db, 'endpoint_replays', ['id'], {
+    where: `status <> 'running' AND coalesce(completed_at, updated_at) < ${AGO('$1')}`,
+    params: [periods.deliveriesMs],
+    limit,
+  });
+}
+
+/**
+ * Deletes at most `limit` rows of a table that keeps nothing past its period: those `where` picks (its
+ * parameters `$1..`, the limit after them), matched by the table's key columns. Nothing is kept back, so
+ * a short batch means none is left and ends the walk.
+ */
+async function deleteWhere(
+  db: Queryable,
+  table: string,
+  key: string[],
+  q: { where: string; params: unknown[]; limit: number },
+): Promise<Batch> {
   const { rows } = await db.query<{ deleted: number }>(
     `WITH gone AS (
-       DELETE FROM endpoint_replays WHERE id IN (
-         SELECT id FROM endpoint_replays
-          WHERE status <> 'running' AND coalesce(completed_at, updated_at) < ${AGO('$1')} LIMIT $2)
+       DELETE FROM ${table} WHERE (${key.join(', ')}) IN (
+         SELECT ${key.join(', ')} FROM ${table} WHERE ${q.where} LIMIT $${q.params.length + 1})
        RETURNING 1
      )
      SELECT count(*)::int AS deleted FROM gone`,
-    [periods.deliveriesMs, limit],
+    [...q.params, q.limit],
   );
   const deleted = rows[0]?.deleted ?? 0;
-  return { deleted, next: deleted < limit ? null : ['-infinity'] };
+  return { deleted, next: deleted < q.limit ? null : ['-infinity'] };
 }
 
 /** The batch's outcome: a full batch goes on from its last row, a short one ends the walk. */
