@@ -289,12 +289,22 @@ describe('GET /v1/feed', () => {
     assert.deepEqual(empty.data, []);
     assert.equal(empty.retention.oldestItemAt, null);
   });
-  // Last: it expires every event of this file's database that nothing protects.
+  // The test database is shared with files running at the same time, so this one only expires what it
+  // made old: its operator's events move 1,000 days back, past anything another file ages, and the
+  // clean-up runs with periods a day short of that.
   it('loses an item when the retention clean-up deletes its event, and keeps the ones retention keeps', async () => {
     const op = await sys.createOperator('feed clean-up');
     const [registered, ...deposited] = await customer(op);
     await settled(op, [registered!, ...deposited]);
-    const periods = { attemptsMs: 0, deliveriesMs: 0, eventsMs: 0, conversionsMs: 0, inboundMs: 0 };
+    const bystander = await sys.createOperator('feed clean-up bystander');
+    const unprotected = await customer(bystander);
+    await settled(bystander, unprotected);
+    await sys.pool.query(
+      "UPDATE events SET received_at = received_at - interval '1000 days' WHERE operator_id = $1",
+      [op.id],
+    );
+    const ms = 999 * 86_400_000;
+    const periods = { attemptsMs: ms, deliveriesMs: ms, eventsMs: ms, conversionsMs: ms, inboundMs: ms };
     const types = { commissionTypes: COMMISSION_EVENT_TYPES, conversionTypes: ['deposit.completed'] };
     let next: Cursor | undefined;
     do {
@@ -303,5 +313,7 @@ describe('GET /v1/feed', () => {
     } while (next);
     // The deposit had no delivery and nothing protects it; the registration binds its customer: kept.
     assert.deepEqual((await all(op)).map(key), [registered]);
+    // Another operator's events, as unprotected but not old, are untouched.
+    assert.deepEqual((await all(bystander)).map(key).sort(), [...unprotected].sort());
   });
 });
