@@ -5,25 +5,34 @@ import { eventJson } from './payload.js';
 import { cpuPerEvent, drainRetrySchedule, loadFigures, quiet, settle, type Ctx } from './phases.js';
 import type { PhaseUse } from './resources.js';
 import { createBenchOperator, type BenchOperator } from './setup.js';
-import { now, ratio, round, sleep, type Percentiles } from './stats.js';
+import { now, percentiles, ratio, round, sleep, type Percentiles } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
 import { Tracker, type TrackedEvent } from './tracker.js';
 
 /**
  * The neighbours section: does one tenant's trouble delay another tenant's healthy deliveries?
  *
- * Tenant A (one healthy endpoint) sends `--neighbours-rate` events/s in two phases of the same length, after
- * a few unmeasured seconds of the same load (a warm-up):
+ * Tenant A (one healthy endpoint) sends `--neighbours-rate` events/s in three phases, after a few unmeasured
+ * seconds of the same load (a warm-up):
  *
- * 1. **alone**: nothing else runs;
- * 2. **with neighbours**: tenant B's endpoint (`rateLimitPerSecond: 1`) was just sent a backlog of
+ * 1. **alone**: nothing else runs (`--neighbours-seconds`);
+ * 2. **with neighbours**, twice as long: tenant B's endpoint (`rateLimitPerSecond: 1`) was just sent a backlog of
  *    `--neighbours-backlog` events, and tenant C's two endpoints fail every attempt, one answering 500 at once,
  *    one never answering (the product's default timeout ends each attempt), with `--neighbours-failing-rate`
  *    events/s flowing to them since a warm-up before the phase and a short retry schedule, so their retries
- *    keep flowing through the whole phase.
+ *    keep flowing through the whole phase;
+ * 3. **alone again** (`--neighbours-seconds`), once B's and C's workflows are terminated and the system is
+ *    quiet.
  *
- * Reported: A's accept -> delivered (from the POST to the arrival at the receiver) p50 / p95 / p99 in both
- * phases and their ratio (the target: p99 within 1.5x), B's drain rate (arrivals at its endpoint per second
+ * The baseline is both alone phases' events together, one before and one after the phase with neighbours,
+ * so a machine that drifts during the section (a host that slows down, the Temporal dev server's SQLite file
+ * that grows) moves the baseline as it moves the phase it is compared with; and the phase with neighbours is
+ * as long as the two together, so each side's p99 rests on as many events. A single alone phase's p99 went
+ * from 38 to 48 ms between quiet runs, which alone moved the ratio across the target.
+ *
+ * Reported: A's accept -> delivered (from the POST to the arrival at the receiver) p50 / p95 / p99 in every
+ * phase and the ratio of the phase with neighbours to the baseline (the target: p99 within 1.5x), and to
+ * the first alone phase alone (what the section reported before), B's drain rate (arrivals at its endpoint per second
  * during the phase: its limit is 1/s), C's deliveries by status (how many are retrying), and the Temporal
  * actions per event of each tenant. B's and C's events are kept out of the run's integrity figures (C's are
  * never delivered, B's drain long after): a tracker of their own counts them. At the end their workflows
@@ -108,12 +117,29 @@ export interface NeighboursResult {
   phaseSeconds: number;
   alone: NeighbourPhase;
   withNeighbours: NeighbourPhase;
-  /** withNeighbours over alone, end to end. */
-  ratios: { p50: number | null; p95: number | null; p99: number | null };
+  /** Tenant A alone again after B and C are stopped; null when their clean-up or the quiet wait failed. */
+  aloneAfter: NeighbourPhase | null;
+  /** Accept -> delivered of both alone phases' events together. */
+  baselineMs: Percentiles;
+  /** withNeighbours over the baseline (both alone phases), end to end: the target's ratio. */
+  ratios: Ratios;
+  /** withNeighbours over the first alone phase only. */
+  ratiosFirstAlone: Ratios;
   backlog: BacklogNeighbour;
   failing: FailingNeighbour;
   cleanup: string;
 }
+
+interface Ratios {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+const ratiosOf = (x: Percentiles, base: Percentiles): Ratios => ({
+  p50: ratio(x.p50, base.p50),
+  p95: ratio(x.p95, base.p95),
+  p99: ratio(x.p99, base.p99),
+});
 
 /** The most a phase's A events wait for their Temporal histories to complete before they are counted. */
 const COST_WAIT_MS = 30_000;
@@ -156,7 +182,7 @@ export async function neighboursRun(
       ...(rateLimitPerSecond ? { rateLimitPerSecond } : {}),
     });
   // Every failing delivery keeps retrying (1 s, 2 s, then every 5 s) past the end of the phase.
-  const failingSchedule = drainRetrySchedule((warmMs + phaseMs) / 1000);
+  const failingSchedule = drainRetrySchedule((warmMs + 2 * phaseMs) / 1000);
   const a = await operator('nA', 1, drainRetrySchedule(15));
   const b = await operator('nB', 1, drainRetrySchedule(15), 1);
   const c = await operator('nC', 2, failingSchedule);
@@ -209,7 +235,7 @@ export async function neighboursRun(
         phase: 'neighbour-C',
         rate: failingRate,
         // Bounded: stopped once the phase is measured, at the latest after every wait it can have.
-        durationMs: warmMs + 120_000 + phaseMs + settleMaxMs,
+        durationMs: warmMs + 120_000 + 2 * phaseMs + settleMaxMs,
         maxInFlight: 16,
         settleMs: 5_000,
         signal: stopTrickle.signal,
@@ -226,7 +252,7 @@ export async function neighboursRun(
     const held = await waitBacklogHeld(db, b.id, backlog.filter((e) => e.acceptedAt !== null).length);
     const heldAfterSeconds = held ? (now() - tHeld) / 1000 : null;
 
-    ctx.say(`  tenant A at ${rate}/s for ${phaseMs / 1000} s beside them`);
+    ctx.say(`  tenant A at ${rate}/s for ${(2 * phaseMs) / 1000} s beside them`);
     let cAtPhaseEnd: Map<string, StatusCounts> | null = null;
     let cRequestsAtPhaseEnd = [0, 0];
     let phaseWindow = { from: 0, to: 0 };
@@ -237,7 +263,7 @@ export async function neighboursRun(
       'neighbours-noisy',
       'neighbours: tenant A beside B and C',
       rate,
-      phaseMs,
+      2 * phaseMs,
       async (from, to) => {
         phaseWindow = { from, to };
         cRequestsAtPhaseEnd = cWatch.map((w) => w.errors + w.hung + w.ok.length);
@@ -264,11 +290,10 @@ export async function neighboursRun(
       phaseSeconds: phaseMs / 1000,
       alone,
       withNeighbours,
-      ratios: {
-        p50: ratio(withNeighbours.endToEndMs.p50, alone.endToEndMs.p50),
-        p95: ratio(withNeighbours.endToEndMs.p95, alone.endToEndMs.p95),
-        p99: ratio(withNeighbours.endToEndMs.p99, alone.endToEndMs.p99),
-      },
+      aloneAfter: null,
+      baselineMs: alone.endToEndMs,
+      ratios: ratiosOf(withNeighbours.endToEndMs, alone.endToEndMs),
+      ratiosFirstAlone: ratiosOf(withNeighbours.endToEndMs, alone.endToEndMs),
       backlog: {
         rateLimitPerSecond: 1,
         sent: backlog.length,
@@ -324,8 +349,7 @@ export async function neighboursRun(
     };
     const r = result;
     ctx.say(
-      `  A end-to-end p99 alone ${alone.endToEndMs.p99} ms, beside B and C ${withNeighbours.endToEndMs.p99} ms (${r.ratios.p99 ?? 'n/a'}x); ` +
-        `B received ${arrivedDuringPhase} in the ${round(phaseSeconds, 1)} s phase (${r.backlog.drainPerSec ?? 'n/a'}/s); ` +
+      `  B received ${arrivedDuringPhase} in the ${round(phaseSeconds, 1)} s phase (${r.backlog.drainPerSec ?? 'n/a'}/s); ` +
         `C retrying: ${r.failing.endpoints.map((e) => `${e.behaviour} ${e.retrying ?? 'n/a'}/${e.deliveries ?? 'n/a'}`).join(', ')}`,
     );
     cleanup = await stopNeighbours(ctx, [
@@ -333,6 +357,38 @@ export async function neighboursRun(
       [c, cEvents],
     ]);
     result.cleanup = cleanup;
+    // Whatever still hangs at C is released (and answered 500 from now on) before A runs alone again.
+    ctx.receiver.setFailing(cHang.path, null);
+    ctx.receiver.setFailing(c.prefix, 'error');
+    // The terminations' own work (workflow tasks, cancelled attempts) ends first.
+    await sleep(5_000);
+    await quiet(ctx, 'the second alone phase');
+    ctx.say(`  tenant A alone again at ${rate}/s for ${phaseMs / 1000} s`);
+    const aloneAfter = await phaseRun(
+      ctx,
+      shapeA,
+      a.id,
+      'neighbours-alone-after',
+      'neighbours: tenant A alone again',
+      rate,
+      phaseMs,
+    );
+    const baseline = percentiles(
+      ['neighbours-alone', 'neighbours-alone-after'].flatMap((phase) =>
+        ctx.tracker
+          .ofPhase(phase)
+          .filter((e) => e.deliveredAt !== null)
+          .map((e) => e.deliveredAt! - e.sentAt),
+      ),
+    );
+    result.aloneAfter = aloneAfter;
+    result.baselineMs = baseline;
+    result.ratios = ratiosOf(withNeighbours.endToEndMs, baseline);
+    ctx.say(
+      `  A end-to-end p99 alone ${alone.endToEndMs.p99} ms, beside B and C ${withNeighbours.endToEndMs.p99} ms, ` +
+        `alone again ${aloneAfter.endToEndMs.p99} ms: ${r.ratios.p99 ?? 'n/a'}x both alone phases, ` +
+        `${r.ratiosFirstAlone.p99 ?? 'n/a'}x the first`,
+    );
     return result;
   } finally {
     stopTrickle.abort();

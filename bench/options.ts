@@ -35,6 +35,8 @@ export interface BenchOptions {
   pids: Record<string, number>;
   outDir: string;
   maxInFlight: number;
+  /** API processes behind the one port (node:cluster), each with its embedded worker; default 1. */
+  apiProcesses: number;
   /** Write V8 CPU profiles of the API and worker processes next to the results. */
   profile: boolean;
   /** Extra environment for the API and worker processes the bench starts (A/B runs of a setting). */
@@ -111,10 +113,14 @@ const USAGE = `usage: npm run bench -- [options]
                           workflow timer after a failed local first attempt)
   --idle-seconds S        each idle window of the waiting section, before and with them (default 60, quick 30)
   --neighbours-rate N     the healthy tenant's events/s in the neighbours section (default 15)
-  --neighbours-seconds S  each of its two phases, alone and with noisy neighbours (default 60, quick 30)
-  --neighbours-backlog N  events the 1/s rate-limited neighbour holds when the second phase starts (default 500)
+  --neighbours-seconds S  each of its alone phases, before and after the phase with noisy neighbours (which
+                          lasts twice as long) (default 60, quick 30)
+  --neighbours-backlog N  events the 1/s rate-limited neighbour holds when the phase with neighbours starts
+                          (default 500)
   --neighbours-failing-rate N
                           events/s to the neighbour whose endpoints fail every attempt (default 1)
+  --api-processes N       API processes (each with its embedded worker) behind the one port, forked with
+                          node:cluster by bench/api-cluster.ts (default 1: src/main/api.ts alone)
   --profile               write V8 CPU profiles of the API and worker (<out>/<timestamp>-profiles/<api|worker>/)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -144,6 +150,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'database-url': { type: 'string' },
       pids: { type: 'string' },
       'max-in-flight': { type: 'string' },
+      'api-processes': { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean' },
       'xact-check': { type: 'boolean' },
@@ -213,6 +220,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     pids,
     outDir: values.out ?? 'bench/results',
     maxInFlight: int('max-in-flight', values['max-in-flight'], 256, 1, 4_096),
+    apiProcesses: int('api-processes', values['api-processes'], 1, 1, 64),
     profile: values.profile ?? false,
     systemEnv: Object.fromEntries(
       (values.env ?? []).map((pair) => {
@@ -270,6 +278,7 @@ type PresetNumbers = Omit<
   | 'pids'
   | 'outDir'
   | 'maxInFlight'
+  | 'apiProcesses'
   | 'profile'
   | 'systemEnv'
   | 'order'

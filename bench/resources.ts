@@ -85,6 +85,26 @@ interface Open {
   peakReset: Set<string>;
 }
 
+/**
+ * A role measured over several processes (`api#1`, `api#2`, ...: the API tier behind one port) is reported
+ * as one role (`api`): CPU and peak memory summed, CPU % of one core.
+ */
+function foldCopies(processes: Record<string, ProcessUse>): void {
+  for (const [role, use] of Object.entries(processes)) {
+    const base = /^(.+)#[^#]+$/.exec(role)?.[1];
+    if (!base) continue;
+    delete processes[role];
+    const into = processes[base];
+    processes[base] = into
+      ? {
+          cpuPercent: into.cpuPercent + use.cpuPercent,
+          cpuMs: into.cpuMs + use.cpuMs,
+          peakRssMb: into.peakRssMb === null || use.peakRssMb === null ? null : into.peakRssMb + use.peakRssMb,
+        }
+      : { ...use };
+  }
+}
+
 export class ResourceSampler {
   private readonly roles = new Map<string, number>();
   private readonly pgLatest = new Map<number, number>();
@@ -217,6 +237,7 @@ export class ResourceSampler {
         peakRssMb: peakKb === null ? null : Math.round(peakKb / 1024),
       };
     }
+    foldCopies(processes);
     if (this.monitor && this.databaseName) {
       let ticks = 0;
       for (const [pid, latest] of this.pgLatest) ticks += latest - (o.pgTicks.get(pid) ?? latest);

@@ -103,6 +103,7 @@ async function main(o: BenchOptions): Promise<void> {
       apiUrl: o.apiUrl,
       adminToken: o.adminToken,
       pids: o.pids,
+      apiProcesses: o.apiProcesses,
       extraEnv: o.systemEnv,
       profileDir: o.profile
         ? join(outDirOf(o), `${startedAt.toISOString().replace(/[:.]/g, '-')}-profiles`)
@@ -247,6 +248,7 @@ async function main(o: BenchOptions): Promise<void> {
       apiUrl: sys.apiUrl,
       database: sys.databaseName,
       apiEmbeddedWorker: sys.managed.api ? true : 'unknown',
+      apiProcesses: sys.managed.api ? o.apiProcesses : 'unknown',
     },
     ceiling: { skipped: true, reason: 'skipped by --skip' },
     saturation: {},

@@ -28,6 +28,11 @@ export interface SystemOptions {
   pids?: Record<string, number>;
   /** Extra environment for the API and worker. */
   extraEnv?: Record<string, string>;
+  /**
+   * API processes behind the one port (node:cluster, bench/api-cluster.ts); 1 runs src/main/api.ts itself.
+   * Their CPU is measured as the role `api` (each copy tracked as `api#<n>`, folded into it).
+   */
+  apiProcesses?: number;
   /** Directory for V8 CPU profiles of the API and worker; none when unset. */
   profileDir?: string | undefined;
   say: (line: string) => void;
@@ -127,9 +132,13 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
       API_EMBEDDED_WORKER: 'true',
       ...o.extraEnv,
     };
+    const apiProcesses = o.apiProcesses ?? 1;
+    if (apiProcesses > 1) env.BENCH_API_PROCESSES = String(apiProcesses);
     for (const entry of ['worker', 'api'] as const) {
       logs[entry] = join(o.tmpDir, `${entry}.log`);
-      const child = spawnEntry(entry, env, logs[entry], o.profileDir);
+      const cluster = entry === 'api' && apiProcesses > 1;
+      const script = cluster ? join(root, 'bench', 'api-cluster.ts') : join(root, 'src', 'main', `${entry}.ts`);
+      const child = spawnEntry(entry, script, env, logs[entry], o.profileDir, !cluster);
       cleanup.add(`${entry} process`, () => stopProcess(child, 20_000));
       if (child.pid) pids[entry] = child.pid;
       counted[entry] = child;
@@ -140,7 +149,16 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
       const logTails = (['api', 'worker'] as const).map((e) => `--- ${e} log ---\n${tail(logs[e]!)}`);
       throw new Error(`${(err as Error).message}\n${logTails.join('\n')}`, { cause: err });
     }
-    o.say(`API at ${apiUrl} (embedded worker on), worker process running`);
+    if (apiProcesses > 1) {
+      const copies = await apiCopies(counted.api!);
+      // The primary only hands out connections; the copies are the tier.
+      pids['api#primary'] = pids.api!;
+      delete pids.api;
+      copies.forEach((pid, i) => (pids[`api#${i + 1}`] = pid));
+    }
+    o.say(
+      `API at ${apiUrl} (embedded worker on${apiProcesses > 1 ? `, ${apiProcesses} processes behind the port` : ''}), worker process running`,
+    );
   } else if (!adminToken) {
     throw new Error('--api-url needs --admin-token (or ADMIN_TOKEN) to create the bench operators');
   }
@@ -161,11 +179,29 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
   };
 }
 
+/** The pids of the API copies a cluster primary (bench/api-cluster.ts) forked. */
+function apiCopies(primary: ChildProcess): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the API cluster did not name its processes')), 10_000);
+    const onMessage = (m: { type?: string; pids?: number[] }) => {
+      if (m?.type !== 'bench:api-pids') return;
+      clearTimeout(timer);
+      primary.off('message', onMessage);
+      resolve(m.pids!);
+    };
+    primary.on('message', onMessage);
+    primary.send({ type: 'bench:api-pids' });
+  });
+}
+
 function spawnEntry(
   entry: 'api' | 'worker',
+  script: string,
   env: NodeJS.ProcessEnv,
   logFile: string,
   profileDir: string | undefined,
+  /** False for the cluster primary: it sums its copies' counts itself. */
+  countHook = true,
 ): ChildProcess {
   const child = spawn(
     process.execPath,
@@ -174,9 +210,8 @@ function spawnEntry(
       ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, entry)] : []),
       '--import',
       'tsx',
-      '--import',
-      join(root, 'bench', 'pg-count-hook.mjs'),
-      join(root, 'src', 'main', `${entry}.ts`),
+      ...(countHook ? ['--import', join(root, 'bench', 'pg-count-hook.mjs')] : []),
+      script,
     ],
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
   );

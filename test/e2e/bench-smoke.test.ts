@@ -112,11 +112,16 @@ describe('npm run bench (smoke mode)', () => {
       assert.equal(typeof c.postgres.roundTripsPerEvent, 'number');
     }
     assert.ok(result.targets.length >= 4);
-    // The healthy tenant measured alone and beside the noisy ones, both phases delivered in full.
-    for (const phase of [result.neighbours.alone, result.neighbours.withNeighbours]) {
+    // The healthy tenant measured alone, beside the noisy ones and alone again, every phase delivered in
+    // full; the baseline is both alone phases' events.
+    const nb = result.neighbours;
+    assert.ok(nb.aloneAfter, 'the second alone phase ran');
+    for (const phase of [nb.alone, nb.withNeighbours, nb.aloneAfter]) {
       assert.equal(typeof phase.endToEndMs.p99, 'number', phase.label);
       assert.equal(phase.delivered, phase.accepted, phase.label);
     }
+    assert.equal(nb.baselineMs.count, nb.alone.endToEndMs.count + nb.aloneAfter.endToEndMs.count);
+    assert.equal(nb.withNeighbours.seconds >= nb.alone.seconds, true);
     assert.equal(result.neighbours.backlog.accepted, result.neighbours.backlog.sent);
     assert.equal(result.neighbours.failing.endpoints.length, 2);
 
