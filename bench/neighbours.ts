@@ -58,6 +58,11 @@ export interface NeighbourPhase {
   cpuMsPerEvent: Record<string, number>;
   /** Temporal work per event, from a sample of the phase's histories. */
   temporal: CostPerEvent | null;
+  /**
+   * The phase's slowest events, slowest first: when each was sent (seconds into the phase) and how long it
+   * took. Clustered times mean a stall of the whole system; spread ones, a tail of the load itself.
+   */
+  slowest: { atS: number; acceptMs: number | null; endToEndMs: number }[];
 }
 
 export interface BacklogNeighbour {
@@ -442,6 +447,14 @@ async function phaseRun(
     ...loadFigures(events, load, seconds),
     resources,
     cpuMsPerEvent: cpuPerEvent(resources, delivered.length),
+    slowest: delivered
+      .map((e) => ({
+        atS: round((e.sentAt - load.startedAt) / 1000, 1),
+        acceptMs: e.acceptMs === null ? null : round(e.acceptMs, 1),
+        endToEndMs: round(e.deliveredAt! - e.sentAt, 1),
+      }))
+      .sort((x, y) => y.endToEndMs - x.endToEndMs)
+      .slice(0, 8),
     temporal: sample.length
       ? await costOf(
           ctx.client,

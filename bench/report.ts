@@ -828,7 +828,19 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       row('alone', nb.alone),
       row('beside B and C', nb.withNeighbours),
       ...(nb.aloneAfter ? [row('alone again', nb.aloneAfter)] : []),
-      ['both alone phases (the baseline)', '', '', '', '', '', pcts(nb.baselineMs), f(nb.baselineMs.max), '', '', ''],
+      [
+        'both alone phases (the baseline)',
+        '',
+        '',
+        '',
+        '',
+        '',
+        pcts(nb.baselineMs),
+        f(nb.baselineMs.max),
+        '',
+        '',
+        '',
+      ],
       [
         'ratio: beside / baseline',
         '',
@@ -865,6 +877,18 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
   );
   line();
   const phases = [nb.alone, nb.withNeighbours, ...(nb.aloneAfter ? [nb.aloneAfter] : [])];
+  line(
+    'Slowest events of each phase (seconds into the phase: accept -> delivered ms, accept ms): ' +
+      phases
+        .map(
+          (p) =>
+            `${p.label.replace('neighbours: ', '')}: ` +
+            (p.slowest ?? []).map((e) => `${e.atS} s: ${e.endToEndMs} (${e.acceptMs ?? 'n/a'})`).join(', '),
+        )
+        .join('; ') +
+      '.',
+  );
+  line();
   const other = phases.map((p) => p.resources.processes.other?.cpuPercent);
   if (other.some((v) => (v ?? 0) > 20))
     line(

@@ -99,7 +99,8 @@ function foldCopies(processes: Record<string, ProcessUse>): void {
       ? {
           cpuPercent: into.cpuPercent + use.cpuPercent,
           cpuMs: into.cpuMs + use.cpuMs,
-          peakRssMb: into.peakRssMb === null || use.peakRssMb === null ? null : into.peakRssMb + use.peakRssMb,
+          peakRssMb:
+            into.peakRssMb === null || use.peakRssMb === null ? null : into.peakRssMb + use.peakRssMb,
         }
       : { ...use };
   }

@@ -137,7 +137,9 @@ export async function startSystem(o: SystemOptions, cleanup: Cleanup): Promise<R
     for (const entry of ['worker', 'api'] as const) {
       logs[entry] = join(o.tmpDir, `${entry}.log`);
       const cluster = entry === 'api' && apiProcesses > 1;
-      const script = cluster ? join(root, 'bench', 'api-cluster.ts') : join(root, 'src', 'main', `${entry}.ts`);
+      const script = cluster
+        ? join(root, 'bench', 'api-cluster.ts')
+        : join(root, 'src', 'main', `${entry}.ts`);
       const child = spawnEntry(entry, script, env, logs[entry], o.profileDir, !cluster);
       cleanup.add(`${entry} process`, () => stopProcess(child, 20_000));
       if (child.pid) pids[entry] = child.pid;
