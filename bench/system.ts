@@ -210,6 +210,8 @@ function spawnEntry(
     [
       // One file per thread (main, workflow thread, tsx's loader thread): the main thread's is the largest.
       ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, entry)] : []),
+      // Diagnostic flags NODE_OPTIONS refuses (e.g. `--trace-gc`, whose lines go to the process's log).
+      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       '--import',
       'tsx',
       ...(countHook ? ['--import', join(root, 'bench', 'pg-count-hook.mjs')] : []),
