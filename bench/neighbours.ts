@@ -63,6 +63,8 @@ export interface NeighbourPhase {
    * took. Clustered times mean a stall of the whole system; spread ones, a tail of the load itself.
    */
   slowest: { atS: number; acceptMs: number | null; endToEndMs: number }[];
+  /** When the phase's offering began (UTC), to line its slowest events up with other processes' logs. */
+  startedAt: string;
 }
 
 export interface BacklogNeighbour {
@@ -455,6 +457,7 @@ async function phaseRun(
       }))
       .sort((x, y) => y.endToEndMs - x.endToEndMs)
       .slice(0, 8),
+    startedAt: new Date(load.startedAt).toISOString(),
     temporal: sample.length
       ? await costOf(
           ctx.client,

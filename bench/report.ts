@@ -882,7 +882,7 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       phases
         .map(
           (p) =>
-            `${p.label.replace('neighbours: ', '')}: ` +
+            `${p.label.replace('neighbours: ', '')}${p.startedAt ? ` (from ${p.startedAt})` : ''}: ` +
             (p.slowest ?? []).map((e) => `${e.atS} s: ${e.endToEndMs} (${e.acceptMs ?? 'n/a'})`).join(', '),
         )
         .join('; ') +
