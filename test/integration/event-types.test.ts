@@ -81,7 +81,14 @@ describe('GET /v1/event-types', () => {
     };
     const put = await api('PUT', `/v1/affiliates/${affiliateId}`, { name: affiliateId, deal });
     assert.equal(put.status, 201, JSON.stringify(put.body));
-    const all = await endpoint('/all', { eventTypes: ['*'], affiliateId });
+    // `/all` refuses its first answers, so conversions arrive late, as under load (see arrivedAtAll); its
+    // retries come a second apart, so they arrive within the test.
+    const all = await endpoint('/all', {
+      eventTypes: ['*'],
+      affiliateId,
+      retryPolicy: { schedule: Array(10).fill('1s'), jitter: 0 },
+    });
+    rx.script('/all', Array(8).fill({ status: 503 }));
     // Operational events reach only endpoints that name them; `/gone` answers 410 and is disabled.
     await endpoint('/ops', { eventTypes: ['endpoint.disabled', 'delivery.exhausted'] });
     await endpoint('/gone', { eventTypes: ['customer.registered'], affiliateId });
@@ -115,12 +122,43 @@ describe('GET /v1/event-types', () => {
         );
       });
 
+    // Delivered means answered 2xx and recorded so: `/all` refuses its first answers, so a request seen is
+    // not yet a conversion received. The bodies name the customer; the deliveries list says which succeeded.
+    const arrivedAtAll = (customerId: string, types: string[]) =>
+      eventually(
+        `${types.join(', ')} of ${customerId} delivered to /all`,
+        async () => {
+          const bodies = rx
+            .requests('/all')
+            .map(
+              (r) => JSON.parse(r.body) as { type: string; data: { eventId: string; customerId?: string } },
+            )
+            .filter((g) => g.data.customerId === customerId);
+          for (const type of types) {
+            const sent = new Set(bodies.filter((g) => g.type === type).map((g) => g.data.eventId));
+            if (!sent.size) return undefined;
+            const res = await api(
+              'GET',
+              `/v1/deliveries?endpointId=${all.id}&eventType=${type}&status=succeeded&limit=500`,
+            );
+            const delivered = (res.body.data as { eventId: string }[]).some((d) => sent.has(d.eventId));
+            if (!delivered) return undefined;
+          }
+          return true;
+        },
+        90_000,
+      );
+
     // Approved by hand, then charged back: accrued, approved, reversed.
     const a = customer();
     await register(a);
     await deposit(a, 1);
     const ca = await commissionOf(a);
     assert.equal((await api('POST', `/v1/commissions/${ca.id}/approve`)).status, 200);
+    // A reversal or rejection overtakes a conversion its endpoint has not yet received: the endpoint then
+    // gets neither (src/commission/notify.ts). Each undoing waits until its conversion has arrived, or a
+    // slow delivery under load leaves the walk without its commission.reversed / commission.rejected.
+    await arrivedAtAll(a, ['deposit.completed', 'deposit.ftd', 'commission.accrued', 'commission.approved']);
     await send({
       id: uniqueId('cb'),
       type: 'deposit.chargeback',
@@ -133,6 +171,7 @@ describe('GET /v1/event-types', () => {
     await register(b);
     await deposit(b, 1);
     const cb = await commissionOf(b);
+    await arrivedAtAll(b, ['deposit.completed', 'deposit.ftd', 'commission.accrued']);
     assert.equal(
       (await api('POST', `/v1/commissions/${cb.id}/reject`, { reason: 'duplicate player' })).status,
       200,
