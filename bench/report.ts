@@ -2,7 +2,7 @@ import { renderCapacity } from './capacity.js';
 import type { CostResult } from './cost.js';
 import type { BenchOptions } from './options.js';
 import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
-import type { PhaseUse } from './resources.js';
+import { STEAL_SUSPECT_PERCENT, type PhaseUse } from './resources.js';
 import { ratio } from './stats.js';
 import type { NeighboursResult } from './neighbours.js';
 import type { CostPerEvent } from './temporal-cost.js';
@@ -234,12 +234,14 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
     const alone = nb.baselineMs.p99;
     const beside = nb.withNeighbours.endToEndMs.p99;
     const late = nb.withNeighbours.undelivered;
+    const stolen = stolenPhases([nb.alone, nb.withNeighbours, ...(nb.aloneAfter ? [nb.aloneAfter] : [])]);
     targets.push({
       name: `Healthy endpoint p99 accept -> delivered beside noisy neighbours vs alone before and after (${nb.rate}/s)`,
       target: '<= 1.5x',
       measured:
         `${f(beside, ' ms')} vs ${f(alone, ' ms')} = ${x(nb.ratios.p99)} (${x(nb.ratiosFirstAlone.p99)} against the first alone phase only)` +
-        (late ? ` (${late} not delivered within the settle limit, not counted)` : ''),
+        (late ? ` (${late} not delivered within the settle limit, not counted)` : '') +
+        (stolen ? `; **the hypervisor stalled the machine** (${stolen}): this run measures the host` : ''),
       met: nb.ratios.p99 === null ? null : nb.ratios.p99 <= 1.5 && late === 0,
     });
     targets.push({
@@ -508,6 +510,7 @@ export function renderMarkdown(r: BenchResult): string {
       's',
       ...roles.map((role) => `${role} CPU`),
       ...roles.filter((role) => role !== 'postgres' && role !== 'other').map((role) => `${role} MB`),
+      'steal (worst second)',
     ],
     r.resources.phases.map((p) => [
       p.phase,
@@ -516,6 +519,7 @@ export function renderMarkdown(r: BenchResult): string {
       ...roles
         .filter((role) => role !== 'postgres' && role !== 'other')
         .map((role) => f(p.processes[role]?.peakRssMb)),
+      p.steal ? `${p.steal.percent} % (${p.steal.worstSecondPercent} %)` : 'n/a',
     ]),
   );
   const noisy = r.resources.phases.filter((p) => (p.processes.other?.cpuPercent ?? 0) > 20);
@@ -524,6 +528,13 @@ export function renderMarkdown(r: BenchResult): string {
       ? `**Noise:** the rest of the machine (\`other\`) used more than 20 % of a core in ${noisy.length} phase(s) ` +
           `(${noisy.map((p) => `${p.phase}: ${p.processes.other!.cpuPercent} %`).join('; ')}): their figures are suspect.`
       : 'The rest of the machine (`other`) stayed under 20 % of a core in every phase.',
+  );
+  const stolen = stolenPhases(r.resources.phases.map((resources) => ({ label: resources.phase, resources })));
+  line(
+    stolen
+      ? `**Steal:** the hypervisor took a core's CPU from this machine in some seconds (${stolen}): every ` +
+          'process stalls at once, so those phases measured the host as well as the product.'
+      : `The hypervisor took under ${STEAL_SUSPECT_PERCENT} % of a core (steal) in every second sampled.`,
   );
   line();
   line(
@@ -882,7 +893,8 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       phases
         .map(
           (p) =>
-            `${p.label.replace('neighbours: ', '')}${p.startedAt ? ` (from ${p.startedAt})` : ''}: ` +
+            `${p.label.replace('neighbours: ', '')}${p.startedAt ? ` (from ${p.startedAt})` : ''}` +
+            `${p.resources.steal ? `, steal ${p.resources.steal.percent} % (worst second ${p.resources.steal.worstSecondPercent} %)` : ''}: ` +
             (p.slowest ?? []).map((e) => `${e.atS} s: ${e.endToEndMs} (${e.acceptMs ?? 'n/a'})`).join(', '),
         )
         .join('; ') +
@@ -944,4 +956,18 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
   line();
   line(`Cleanup: ${nb.cleanup}.`);
   line();
+}
+
+/**
+ * The phases whose worst sampled second lost at least STEAL_SUSPECT_PERCENT of a core to the hypervisor,
+ * as `label: worst %`, or '' when none did. Such a second stalls the product and the bench's clock alike:
+ * the neighbours runs that missed their target by far each held one (BENCHMARKS.md).
+ */
+function stolenPhases(phases: { label: string; resources: PhaseUse }[]): string {
+  return phases
+    .filter((p) => (p.resources.steal?.worstSecondPercent ?? 0) >= STEAL_SUSPECT_PERCENT)
+    .map(
+      (p) => `${p.label.replace('neighbours: ', '')}: ${p.resources.steal!.worstSecondPercent} % of a core`,
+    )
+    .join('; ');
 }

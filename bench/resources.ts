@@ -8,6 +8,12 @@ import type pg from 'pg';
  * where permitted, and the largest VmRSS sampled in the phase as a fallback). PostgreSQL is counted as
  * the CPU of the backends serving the bench database (from pg_stat_activity), without memory: their
  * resident set is mostly shared buffers. `other` is the rest of the machine's busy time (/proc/stat).
+ *
+ * `steal` is CPU time the hypervisor gave to other guests while this machine's CPUs wanted to run (the
+ * steal column of /proc/stat): on a shared virtual machine it stalls every process at once, the product
+ * and the bench's own clock alike, so a phase that holds some measures the host, not the product. It is
+ * kept apart from `other`, with the worst second of the phase, since a stall of a second or two hides in
+ * a phase's average.
  */
 export interface ProcessUse {
   cpuPercent: number;
@@ -19,7 +25,17 @@ export interface PhaseUse {
   phase: string;
   seconds: number;
   processes: Record<string, ProcessUse>;
+  /** % of one core taken by the hypervisor (steal), over the phase and in its worst sampled second. */
+  steal?: StealUse;
 }
+
+export interface StealUse {
+  percent: number;
+  worstSecondPercent: number;
+}
+
+/** A phase whose worst second lost this much of a core to the hypervisor measured the host as well. */
+export const STEAL_SUSPECT_PERCENT = 20;
 
 const CLK_TCK = (() => {
   try {
@@ -39,12 +55,16 @@ function cpuTicks(pid: number): number | null {
   }
 }
 
-/** Busy ticks of the whole machine (all CPUs), from /proc/stat. */
-function machineBusyTicks(): number | null {
+/**
+ * Ticks of the whole machine (all CPUs), from /proc/stat: busy (user, nice, system, irq, softirq) and
+ * stolen by the hypervisor (steal), apart.
+ */
+function machineTicks(): { busy: number; steal: number } | null {
   try {
     const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const steal = cpu[7] ?? 0;
     const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
-    return total - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+    return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0) - steal, steal };
   } catch {
     return null;
   }
@@ -79,7 +99,8 @@ interface Open {
   phase: string;
   startedAt: number;
   ticks: Map<string, number>;
-  machineTicks: number | null;
+  machine: { busy: number; steal: number } | null;
+  worstStealPercent: number;
   pgTicks: Map<number, number>;
   peakRss: Map<string, number>;
   peakReset: Set<string>;
@@ -112,6 +133,7 @@ export class ResourceSampler {
   private readonly open = new Map<string, Open>();
   private timer: NodeJS.Timeout | undefined;
   private pgBusy = false;
+  private lastSteal: { at: number; ticks: number } | null = null;
   readonly phases: PhaseUse[] = [];
   /** Peak resident set over the whole run, per role (VmHWM read at the end is not reset by phases). */
   readonly runPeakRssMb: Record<string, number> = {};
@@ -145,6 +167,7 @@ export class ResourceSampler {
   }
 
   private async sample(): Promise<void> {
+    this.sampleSteal();
     for (const [role, pid] of this.roles) {
       const mem = memoryKb(pid);
       if (!mem) continue;
@@ -152,6 +175,20 @@ export class ResourceSampler {
       for (const o of this.open.values()) o.peakRss.set(role, Math.max(o.peakRss.get(role) ?? 0, mem.rss));
     }
     await this.samplePostgres();
+  }
+
+  /** The steal of the last interval, as % of one core, counted towards each open phase's worst second. */
+  private sampleSteal(): void {
+    const m = machineTicks();
+    const at = performance.now();
+    if (!m) return;
+    const last = this.lastSteal;
+    // Shorter intervals (a phase's end samples too) read too few ticks to say anything: they count with the next.
+    if (last && at - last.at < 500) return;
+    this.lastSteal = { at, ticks: m.steal };
+    if (!last) return;
+    const percent = Math.round((((m.steal - last.ticks) / CLK_TCK) * 1000 * 100) / (at - last.at));
+    for (const o of this.open.values()) o.worstStealPercent = Math.max(o.worstStealPercent, percent);
   }
 
   private async samplePostgres(): Promise<void> {
@@ -183,10 +220,10 @@ export class ResourceSampler {
   async waitForQuiet(maxMs: number, thresholdPercent = 25): Promise<{ waitedMs: number; quiet: boolean }> {
     const started = performance.now();
     for (let i = 0; i < 1_000; i++) {
-      const m0 = machineBusyTicks();
+      const m0 = machineTicks()?.busy ?? null;
       const r0 = [...this.roles.values()].map((pid) => cpuTicks(pid) ?? 0);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const m1 = machineBusyTicks();
+      const m1 = machineTicks()?.busy ?? null;
       const r1 = [...this.roles.values()].map((pid) => cpuTicks(pid) ?? 0);
       if (m0 === null || m1 === null) return { waitedMs: 0, quiet: true };
       const own = r1.reduce((a, t, j) => a + t - (r0[j] ?? t), 0);
@@ -203,7 +240,8 @@ export class ResourceSampler {
       phase,
       startedAt: performance.now(),
       ticks: new Map(),
-      machineTicks: machineBusyTicks(),
+      machine: machineTicks(),
+      worstStealPercent: 0,
       pgTicks: new Map(this.pgLatest),
       peakRss: new Map(),
       peakReset: new Set(),
@@ -249,18 +287,26 @@ export class ResourceSampler {
         peakRssMb: null,
       };
     }
-    const machineAfter = machineBusyTicks();
-    if (o.machineTicks !== null && machineAfter !== null) {
+    const machineAfter = machineTicks();
+    let steal: StealUse | undefined;
+    if (o.machine !== null && machineAfter !== null) {
       // Everything else on the machine: a busy neighbour shows here and makes the phase's figures suspect.
       const tracked = Object.values(processes).reduce((a, p) => a + p.cpuMs, 0);
-      const cpuMs = Math.max(0, ((machineAfter - o.machineTicks) / CLK_TCK) * 1000 - tracked);
+      const cpuMs = Math.max(0, ((machineAfter.busy - o.machine.busy) / CLK_TCK) * 1000 - tracked);
       processes.other = {
         cpuPercent: Math.round(cpuMs / seconds / 10),
         cpuMs: Math.round(cpuMs),
         peakRssMb: null,
       };
+      const stealMs = ((machineAfter.steal - o.machine.steal) / CLK_TCK) * 1000;
+      steal = { percent: Math.round(stealMs / seconds / 10), worstSecondPercent: o.worstStealPercent };
     }
-    const use = { phase, seconds: Math.round(seconds * 10) / 10, processes };
+    const use: PhaseUse = {
+      phase,
+      seconds: Math.round(seconds * 10) / 10,
+      processes,
+      ...(steal ? { steal } : {}),
+    };
     this.phases.push(use);
     return use;
   }

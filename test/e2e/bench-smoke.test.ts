@@ -82,6 +82,11 @@ describe('npm run bench (smoke mode)', () => {
     assert.equal(result.accept.length >= 3, true);
     assert.ok(result.resources.phases.length > 0);
     assert.equal(typeof result.resources.phases[0].processes.api?.cpuPercent, 'number');
+    // The hypervisor's steal is measured apart from the rest of the machine, per phase and its worst second.
+    for (const phase of result.resources.phases as { phase: string; steal?: Record<string, number> }[]) {
+      assert.equal(typeof phase.steal?.percent, 'number', phase.phase);
+      assert.ok(phase.steal!.worstSecondPercent! >= 0, phase.phase);
+    }
     assert.deepEqual(
       result.cost.product.map((c: { endpoints: number; deal: boolean; failedFirst: boolean }) => [
         c.endpoints,
@@ -103,6 +108,7 @@ describe('npm run bench (smoke mode)', () => {
       JSON.stringify(result.targets.map((t: { name: string }) => t.name)),
     );
     assert.match(markdown, /## Capacity and cost model/);
+    assert.match(markdown, /\*\*Steal:\*\* the hypervisor took|The hypervisor took under 20 % of a core/);
     assert.match(markdown, /\| 10,000 \| 5 \| 10 % \|/);
     for (const c of result.cost.product) {
       assert.equal(c.delivered, c.events);
