@@ -78,6 +78,13 @@ export interface BacklogNeighbour {
    * slot): the phase starts then, so it measures a backlog held, not its intake burst. Null without a db.
    */
   heldAfterSeconds: number | null;
+  /**
+   * From then until the machine, the product included, used less than SETTLED_PERCENT of a core over a
+   * second: the deliveries are recorded as waiting before their workers have finished taking them in (the
+   * worker's first attempt of each, which finds no slot), a burst of a few seconds at 2 cores' worth that
+   * the phase would otherwise start in. Null when it did not settle within SETTLE_MAX_MS, or in smoke mode.
+   */
+  settledAfterSeconds: number | null;
   /** Arrivals at B's endpoint while A's second phase was offered, and per second. */
   arrivedDuringPhase: number;
   drainPerSec: number | null;
@@ -150,6 +157,9 @@ const ratiosOf = (x: Percentiles, base: Percentiles): Ratios => ({
 
 /** The most a phase's A events wait for their Temporal histories to complete before they are counted. */
 const COST_WAIT_MS = 30_000;
+/** The machine counts as settled after B's backlog below this much of one core (B's and C's own pace is far less). */
+const SETTLED_PERCENT = 50;
+const SETTLE_MAX_MS = 30_000;
 const SAMPLE = 20;
 
 export async function neighboursRun(
@@ -189,7 +199,7 @@ export async function neighboursRun(
       ...(rateLimitPerSecond ? { rateLimitPerSecond } : {}),
     });
   // Every failing delivery keeps retrying (1 s, 2 s, then every 5 s) past the end of the phase.
-  const failingSchedule = drainRetrySchedule((warmMs + 2 * phaseMs) / 1000);
+  const failingSchedule = drainRetrySchedule((warmMs + SETTLE_MAX_MS + 2 * phaseMs) / 1000);
   const a = await operator('nA', 1, drainRetrySchedule(15));
   const b = await operator('nB', 1, drainRetrySchedule(15), 1);
   const c = await operator('nC', 2, failingSchedule);
@@ -258,6 +268,13 @@ export async function neighboursRun(
     const tHeld = now();
     const held = await waitBacklogHeld(db, b.id, backlog.filter((e) => e.acceptedAt !== null).length);
     const heldAfterSeconds = held ? (now() - tHeld) / 1000 : null;
+    const settled =
+      ctx.opts.mode === 'smoke' ? null : await ctx.sampler.waitForSettled(SETTLE_MAX_MS, SETTLED_PERCENT);
+    if (settled && !settled.settled)
+      ctx.say(
+        `  (the machine still used ${settled.lastPercent} % of a core after the backlog; the phase starts anyway)`,
+      );
+    checkAbort(ctx.signal);
 
     ctx.say(`  tenant A at ${rate}/s for ${(2 * phaseMs) / 1000} s beside them`);
     let cAtPhaseEnd: Map<string, StatusCounts> | null = null;
@@ -307,6 +324,7 @@ export async function neighboursRun(
         accepted: bAccepted.length,
         sendSeconds: round(sendSeconds, 1),
         heldAfterSeconds: heldAfterSeconds === null ? null : round(heldAfterSeconds, 1),
+        settledAfterSeconds: settled?.settled ? round(settled.waitedMs / 1000, 1) : null,
         arrivedDuringPhase,
         drainPerSec: phaseSeconds > 0 ? round(arrivedDuringPhase / phaseSeconds, 2) : null,
         sectionSeconds: round((tEnd - tBacklog) / 1000, 1),

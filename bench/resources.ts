@@ -235,6 +235,30 @@ export class ResourceSampler {
     return { waitedMs: Math.round(performance.now() - started), quiet: false };
   }
 
+  /**
+   * Waits (at most maxMs) until the whole machine, the product included, has used less than
+   * `thresholdPercent` of a core over a second: a burst the product is still taking in has passed.
+   * Returns how long it waited and the last second's use.
+   */
+  async waitForSettled(
+    maxMs: number,
+    thresholdPercent: number,
+  ): Promise<{ waitedMs: number; settled: boolean; lastPercent: number | null }> {
+    const started = performance.now();
+    let lastPercent: number | null = null;
+    for (;;) {
+      const m0 = machineTicks();
+      const t0 = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const m1 = machineTicks();
+      if (!m0 || !m1) return { waitedMs: 0, settled: true, lastPercent: null };
+      lastPercent = Math.round((((m1.busy - m0.busy) / CLK_TCK) * 1000 * 100) / (performance.now() - t0));
+      const waitedMs = Math.round(performance.now() - started);
+      if (lastPercent < thresholdPercent) return { waitedMs, settled: true, lastPercent };
+      if (waitedMs >= maxMs) return { waitedMs, settled: false, lastPercent };
+    }
+  }
+
   begin(phase: string): void {
     const o: Open = {
       phase,
