@@ -95,6 +95,15 @@ export const ConfigSchema = z.object({
     .describe(
       'Path to a prebuilt workflow bundle (`npm run build` writes dist/workflow-bundle.js); unset, workers bundle workflows/ at start.',
     ),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .optional()
+    .describe(
+      "Workflows a worker keeps in memory between their tasks; an evicted one replays its history on its next task. Unset: the Temporal SDK's default from the heap limit, ((heap MiB - 200) x 600 / 1024), 2,310 on a 4 GiB heap. Lower it to bound a worker's memory when many customers' settlement workflows sleep on holds; 0 turns the cache off.",
+    ),
   HOST: z
     .string()
     .default('127.0.0.1')
@@ -244,6 +253,7 @@ const WORKER_HOST = [
   'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_START_TIMEOUT',
   'TEMPORAL_WORKFLOW_BUNDLE',
+  'WORKER_MAX_CACHED_WORKFLOWS',
   'SECRETS_ENCRYPTION_KEYS',
   'SSRF_ALLOWLIST',
   'HTTPS_ONLY',

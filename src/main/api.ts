@@ -8,7 +8,7 @@ import { temporalSettingsFrom } from '../temporal/connection-options.js';
 import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
-import { createWorker } from './host/worker.js';
+import { createWorker, workerTuning } from './host/worker.js';
 import { onShutdown } from './shutdown.js';
 import { startupConfig } from './startup-config.js';
 
@@ -42,6 +42,7 @@ if (config.API_EMBEDDED_WORKER) {
         deps: activityDepsFrom(config, delivery, { pool, client: await gateway.client(), logger }),
         workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
         logger,
+        tuning: workerTuning(config),
       });
       workerRun = worker.run();
       logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'embedded worker running');

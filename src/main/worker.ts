@@ -8,7 +8,7 @@ import { connectWithRetry, TemporalGateway } from '../temporal/gateway.js';
 import { ensureRetentionSchedule, RETENTION_SCHEDULE_ID } from '../temporal/retention-schedule.js';
 import { activityDepsFrom } from './host/activity-deps.js';
 import { installTemporalRuntime } from './host/runtime.js';
-import { createWorker } from './host/worker.js';
+import { createWorker, workerTuning } from './host/worker.js';
 import { startMetricsServer } from './metrics-server.js';
 import { onShutdown } from './shutdown.js';
 import { startupConfig } from './startup-config.js';
@@ -40,6 +40,7 @@ const worker = await createWorker({
   deps: activityDepsFrom(config, delivery, { pool, client: await gateway.client(), logger }),
   workflowBundlePath: config.TEMPORAL_WORKFLOW_BUNDLE,
   logger,
+  tuning: workerTuning(config),
 });
 const reconciler = startReconciler(
   {

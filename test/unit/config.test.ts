@@ -12,6 +12,7 @@ import {
   loadConfig,
 } from '../../src/config.js';
 import { loadEnvFile } from '../../src/main/startup-config.js';
+import { workerTuning } from '../../src/main/host/worker.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const ADMIN = {
@@ -76,6 +77,20 @@ describe('configuration', () => {
       'RECONCILE_INTERVAL',
       'SECRETS_ENCRYPTION_KEYS',
     ]);
+  });
+
+  it("sizes the workers' workflow cache only when asked, and refuses a negative size", () => {
+    assert.deepEqual(workerTuning(loadConfig(ADMIN)), {});
+    const config = loadConfig({ ...ADMIN, WORKER_MAX_CACHED_WORKFLOWS: '200' });
+    assert.deepEqual(workerTuning(config), { maxCachedWorkflows: 200 });
+    assert.deepEqual(workerTuning(loadConfig({ ...ADMIN, WORKER_MAX_CACHED_WORKFLOWS: '0' })), {
+      maxCachedWorkflows: 0,
+    });
+    assert.throws(
+      () => loadConfig({ ...ADMIN, WORKER_MAX_CACHED_WORKFLOWS: '-1' }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.problems.some((p) => p.startsWith('WORKER_MAX_CACHED_WORKFLOWS')),
+    );
   });
 
   it('treats an empty variable as unset', () => {

@@ -61,3 +61,12 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     ...opts.tuning,
   });
 }
+
+/** The worker settings an operator may tune; unset ones keep the SDK's defaults. */
+export function workerTuning(config: {
+  WORKER_MAX_CACHED_WORKFLOWS?: number | undefined;
+}): CreateWorkerOptions['tuning'] {
+  return config.WORKER_MAX_CACHED_WORKFLOWS === undefined
+    ? {}
+    : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS };
+}
