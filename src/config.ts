@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
 import { BREAKER_CONFIG, BREAKER_KEYS } from './config/breaker.js';
+import { WORKER_TUNING_CONFIG, WORKER_TUNING_KEYS } from './config/worker-tuning.js';
 import { durationMs } from './config/durations.js';
 import { fxSettings } from './config/fx.js';
 import { RETENTION_KEYS, RETENTION_SETTINGS, retentionProblems } from './config/retention.js';
@@ -95,15 +96,6 @@ export const ConfigSchema = z.object({
     .describe(
       'Path to a prebuilt workflow bundle (`npm run build` writes dist/workflow-bundle.js); unset, workers bundle workflows/ at start.',
     ),
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(1_000_000)
-    .optional()
-    .describe(
-      "Workflows a worker keeps in memory between their tasks; an evicted one replays its history on its next task. Unset: the Temporal SDK's default from the heap limit, ((heap MiB - 200) x 600 / 1024), 2,310 on a 4 GiB heap. Lower it to bound a worker's memory when many customers' settlement workflows sleep on holds; 0 turns the cache off.",
-    ),
   HOST: z
     .string()
     .default('127.0.0.1')
@@ -179,6 +171,7 @@ export const ConfigSchema = z.object({
     .default(4)
     .describe('After this many failed attempts of one delivery, `delivery.failing` is emitted.'),
   ...BREAKER_CONFIG,
+  ...WORKER_TUNING_CONFIG,
   ...fxSettings,
   MAX_BODY_BYTES: z.coerce
     .number()
@@ -253,7 +246,7 @@ const WORKER_HOST = [
   'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_START_TIMEOUT',
   'TEMPORAL_WORKFLOW_BUNDLE',
-  'WORKER_MAX_CACHED_WORKFLOWS',
+  ...WORKER_TUNING_KEYS,
   'SECRETS_ENCRYPTION_KEYS',
   'SSRF_ALLOWLIST',
   'HTTPS_ONLY',
