@@ -158,7 +158,7 @@ const ratiosOf = (x: Percentiles, base: Percentiles): Ratios => ({
 /** The most a phase's A events wait for their Temporal histories to complete before they are counted. */
 const COST_WAIT_MS = 30_000;
 /** The machine counts as settled after B's backlog below this much of one core (B's and C's own pace is far less). */
-const SETTLED_PERCENT = 50;
+export const SETTLED_PERCENT = 50;
 const SETTLE_MAX_MS = 30_000;
 const SAMPLE = 20;
 

@@ -4,7 +4,7 @@ import type { BenchOptions } from './options.js';
 import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
 import { STEAL_SUSPECT_PERCENT, type PhaseUse } from './resources.js';
 import { ratio } from './stats.js';
-import type { NeighboursResult } from './neighbours.js';
+import { SETTLED_PERCENT, type NeighboursResult } from './neighbours.js';
 import type { CostPerEvent } from './temporal-cost.js';
 import type { WaitingResult, WaitingWindow } from './waiting.js';
 
@@ -917,7 +917,7 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       : 'n/a';
   line(
     `**Tenant B** (one endpoint, \`rateLimitPerSecond: ${bk.rateLimitPerSecond}\`): ${bk.sent} events sent (${bk.accepted} accepted) ` +
-      `in ${bk.sendSeconds} s${bk.heldAfterSeconds === null ? '' : `, all applied and waiting for their slots ${bk.heldAfterSeconds} s later`}${bk.settledAfterSeconds == null ? '' : ` and taken in by the workers ${bk.settledAfterSeconds} s after that (the machine under 50 % of a core)`}, just before the phase. During the phase it received **${bk.arrivedDuringPhase}** ` +
+      `in ${bk.sendSeconds} s${bk.heldAfterSeconds === null ? '' : `, all applied and waiting for their slots ${bk.heldAfterSeconds} s later`}${bk.settledAfterSeconds == null ? '' : ` and taken in by the workers ${bk.settledAfterSeconds} s after that (the machine under ${SETTLED_PERCENT} % of a core)`}, just before the phase. During the phase it received **${bk.arrivedDuringPhase}** ` +
       `(**${f(bk.drainPerSec, '/s')}**; its limit is ${bk.rateLimitPerSecond}/s), ${bk.arrivedInSection} over the ` +
       `${bk.sectionSeconds} s from the first backlog event to the end of the phase's deliveries; longest time ` +
       `without an arrival ${f(bk.longestGapS, ' s')}, ${f(bk.sinceLastArrivalS, ' s')} since the last one at the end. ` +

@@ -213,6 +213,26 @@ export class ResourceSampler {
   }
 
   /**
+   * The CPU used over the next second, as % of one core: by the whole machine (steal apart) and by the
+   * processes tracked. Null where /proc/stat cannot be read.
+   */
+  private async oneSecondOfCpu(): Promise<{ machine: number; tracked: number } | null> {
+    const m0 = machineTicks();
+    const r0 = [...this.roles.values()].map((pid) => cpuTicks(pid) ?? 0);
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const m1 = machineTicks();
+    const r1 = [...this.roles.values()].map((pid) => cpuTicks(pid) ?? 0);
+    if (!m0 || !m1) return null;
+    const percent = (ticks: number) =>
+      Math.round(((ticks / CLK_TCK) * 1000 * 100) / (performance.now() - t0));
+    return {
+      machine: percent(m1.busy - m0.busy),
+      tracked: percent(r1.reduce((a, t, j) => a + t - (r0[j] ?? t), 0)),
+    };
+  }
+
+  /**
    * Waits (at most maxMs) until the rest of the machine has used less than `thresholdPercent` of a core
    * over a second, so a phase does not start while something else (a test run, a build) is busy.
    * Returns how long it waited.
@@ -220,16 +240,11 @@ export class ResourceSampler {
   async waitForQuiet(maxMs: number, thresholdPercent = 25): Promise<{ waitedMs: number; quiet: boolean }> {
     const started = performance.now();
     for (let i = 0; i < 1_000; i++) {
-      const m0 = machineTicks()?.busy ?? null;
-      const r0 = [...this.roles.values()].map((pid) => cpuTicks(pid) ?? 0);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const m1 = machineTicks()?.busy ?? null;
-      const r1 = [...this.roles.values()].map((pid) => cpuTicks(pid) ?? 0);
-      if (m0 === null || m1 === null) return { waitedMs: 0, quiet: true };
-      const own = r1.reduce((a, t, j) => a + t - (r0[j] ?? t), 0);
-      const otherPercent = ((m1 - m0 - own) / CLK_TCK) * 100;
+      const cpu = await this.oneSecondOfCpu();
+      if (!cpu) return { waitedMs: 0, quiet: true };
       const waitedMs = Math.round(performance.now() - started);
-      if (otherPercent < thresholdPercent) return { waitedMs: i === 0 ? 0 : waitedMs, quiet: true };
+      if (cpu.machine - cpu.tracked < thresholdPercent)
+        return { waitedMs: i === 0 ? 0 : waitedMs, quiet: true };
       if (waitedMs >= maxMs) return { waitedMs, quiet: false };
     }
     return { waitedMs: Math.round(performance.now() - started), quiet: false };
@@ -245,17 +260,12 @@ export class ResourceSampler {
     thresholdPercent: number,
   ): Promise<{ waitedMs: number; settled: boolean; lastPercent: number | null }> {
     const started = performance.now();
-    let lastPercent: number | null = null;
     for (;;) {
-      const m0 = machineTicks();
-      const t0 = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const m1 = machineTicks();
-      if (!m0 || !m1) return { waitedMs: 0, settled: true, lastPercent: null };
-      lastPercent = Math.round((((m1.busy - m0.busy) / CLK_TCK) * 1000 * 100) / (performance.now() - t0));
+      const cpu = await this.oneSecondOfCpu();
+      if (!cpu) return { waitedMs: 0, settled: true, lastPercent: null };
       const waitedMs = Math.round(performance.now() - started);
-      if (lastPercent < thresholdPercent) return { waitedMs, settled: true, lastPercent };
-      if (waitedMs >= maxMs) return { waitedMs, settled: false, lastPercent };
+      if (cpu.machine < thresholdPercent) return { waitedMs, settled: true, lastPercent: cpu.machine };
+      if (waitedMs >= maxMs) return { waitedMs, settled: false, lastPercent: cpu.machine };
     }
   }
 

@@ -9,7 +9,7 @@ export const WORKER_TUNING_CONFIG = {
     .max(1_000_000)
     .optional()
     .describe(
-      "Workflows a worker keeps in memory between their tasks; an evicted one replays its history on its next task. Unset: the Temporal SDK's default from the heap limit, ((heap MiB - 200) x 600 / 1024), 2,310 on a 4 GiB heap. Lower it to bound a worker's memory when many customers' settlement workflows sleep on holds; 0 turns the cache off.",
+      "Workflows a worker keeps in memory between their tasks; an evicted one replays its history on its next task. Unset: the Temporal SDK's default from the heap limit, ((heap MiB - 200) x 600 / 1024), about 2,300 on a 4 GiB heap. Lower it to bound a worker's memory when many customers' settlement workflows sleep on holds; 0 turns the cache off.",
     ),
 };
 
