@@ -30,7 +30,10 @@ export interface PerEventFigures {
   cpuOne: TierMs;
   /** CPU ms each further endpoint adds (5 endpoints minus 1, over 4, both cost phases at the same rate). */
   cpuPerEndpoint: TierMs;
-  /** Temporal actions per event with one endpoint, and what each further endpoint adds. */
+  /**
+   * Temporal Cloud's billable actions per event with one endpoint, and what each further endpoint adds
+   * (temporal-cost.ts, billableActions: the local activities of one workflow task are one action).
+   */
   actionsOne: number;
   actionsPerEndpoint: number;
   /** Actions a delivery's failed first attempt adds (measured: first attempts refused, retries accepted). */
@@ -198,17 +201,23 @@ export function figuresOf(r: CapacitySource): PerEventFigures | string {
   for (const t of TIERS) cpuPerEndpoint[t] = round(Math.max(0, (cpu5[t] - cpu1[t]) / 4), 2);
   const a1 = one.temporal.perEvent;
   const a5 = five.temporal.perEvent;
+  // A result saved before billable actions were counted has only the per-command sum: an upper bound.
+  const counted = [a1, a5, failed.temporal.perEvent].every((p) => typeof p.billable === 'number');
+  const billed = (p: typeof a1) => (counted ? p.billable : p.actions);
   return {
     cpuOne,
     cpuPerEndpoint,
-    actionsOne: a1.actions,
-    actionsPerEndpoint: round((a5.actions - a1.actions) / 4, 2),
-    actionsPerFailure: round(Math.max(0, failed.temporal.perEvent.actions - a1.actions), 2),
+    actionsOne: billed(a1),
+    actionsPerEndpoint: round((billed(a5) - billed(a1)) / 4, 2),
+    actionsPerFailure: round(Math.max(0, billed(failed.temporal.perEvent) - billed(a1)), 2),
     historyBytesOne: a1.historyBytes ?? 0,
     historyBytesPerEndpoint: Math.max(0, Math.round(((a5.historyBytes ?? 0) - (a1.historyBytes ?? 0)) / 4)),
     source:
       `bench run ${r.startedAt} (${r.mode}): CPU at half saturation (${half?.rate}/s, 1 endpoint), ` +
       `per-endpoint and per-failure deltas from the cost phases (${one.rate}/s)` +
+      (counted
+        ? ''
+        : '; a result without billable actions: each local activity counted as an action, an upper bound') +
       (unmeasured.length ? `; not measured in this run, counted 0: ${unmeasured.join(', ')}` : ''),
   };
 }
@@ -224,7 +233,7 @@ export function renderCapacity(r: CapacitySource, a = DEFAULT_ASSUMPTIONS): stri
   const ms = (t: TierMs) => TIERS.map((k) => `${k} ${t[k]}`).join(', ');
   out.push(
     `From ${fig.source}. Per event with one endpoint: CPU ms ${ms(fig.cpuOne)}; each further endpoint adds ` +
-      `${ms(fig.cpuPerEndpoint)}. Temporal actions ${fig.actionsOne} with one endpoint, +${fig.actionsPerEndpoint} per ` +
+      `${ms(fig.cpuPerEndpoint)}. Temporal Cloud billable actions ${fig.actionsOne} with one endpoint, +${fig.actionsPerEndpoint} per ` +
       `further endpoint, +${fig.actionsPerFailure} per failed first attempt; history ${fig.historyBytesOne} bytes, ` +
       `+${fig.historyBytesPerEndpoint} per further endpoint.`,
     '',

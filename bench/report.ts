@@ -160,7 +160,7 @@ function failureTargets(r: Omit<BenchResult, 'targets'>): Target[] {
     out.push({
       name: 'Actions a failed first attempt adds (its retry plus at most one)',
       target: '<= 2',
-      measured: `${extra} (${failed.actions} vs ${happy} per event; ${failed.activityAttempts} activity attempts, ${failed.signals} signals, ${failed.upserts} upserts)`,
+      measured: `${extra} (${failed.actions} vs ${happy} per event; ${failed.activityAttempts} activity attempts, ${failed.signals} signals, ${failed.upserts} upserts; billable ${f(failed.billable)} vs ${f(happyCost(r.cost.product, 1)?.temporal.perEvent.billable)})`,
       met: extra <= 2,
     });
   }
@@ -214,7 +214,7 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       targets.push({
         name: `Temporal actions per event, ${c.endpoints} endpoint(s), happy path`,
         target: `<= ${limit}`,
-        measured: `${a.actions} (${a.actionsWithoutUpserts} without search-attribute upserts)`,
+        measured: `${a.actions} (${a.actionsWithoutUpserts} without search-attribute upserts; ${f(a.billable)} billable on Temporal Cloud)`,
         met: a.actions <= limit,
       });
     }
@@ -558,6 +558,7 @@ export function renderMarkdown(r: BenchResult): string {
         name,
         c.sampled,
         p.actions,
+        f(p.billable),
         p.starts,
         p.activityAttempts,
         p.localActivities,
@@ -581,6 +582,7 @@ export function renderMarkdown(r: BenchResult): string {
         'shape',
         'workflows',
         'actions',
+        'billable actions (Temporal Cloud)',
         'starts',
         'activity attempts',
         'local activities',
@@ -794,7 +796,7 @@ function actionsOf(c: CostPerEvent | null | undefined): string {
   if (!c) return 'n/a';
   const t = c.perEvent;
   return (
-    `${t.actions} (${t.activityAttempts} activity attempts, ${t.localActivities} local activities, ${t.timers} timers, ` +
+    `${t.actions}, ${f(t.billable)} billable (${t.activityAttempts} activity attempts, ${t.localActivities} local activities, ${t.timers} timers, ` +
     `${t.signals} signals, ${t.upserts} upserts; ${c.sampled} sampled, ${c.completed} completed)`
   );
 }

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { round, sleep } from './stats.js';
 
 /**
@@ -7,7 +8,9 @@ import { round, sleep } from './stats.js';
  * activity attempts (the attempt number of each activity's last start), local activities (MarkerRecorded),
  * timers, signals, search-attribute upserts, workflow tasks, history length, and the state transitions
  * the server reports. "Actions" sums starts, activity attempts, local activities, timers, signals and
- * upserts: what a metered Temporal service bills for, give or take its batching of local activities.
+ * upserts: the work each event asks of the server, one local activity at a time. "Billable actions" is
+ * what Temporal Cloud bills for the same history, by its published rules (billableActions below), which
+ * count every local activity of one workflow task as one action.
  */
 export interface HistoryCounts {
   workflows: number;
@@ -19,6 +22,8 @@ export interface HistoryCounts {
   timers: number;
   signals: number;
   upserts: number;
+  /** Temporal Cloud's count of the same history (billableActions). */
+  billable: number;
   workflowTasks: number;
   historyEvents: number;
   /** The history's size as Temporal stores it (protobuf-encoded): what retained storage is billed on. */
@@ -39,6 +44,43 @@ export interface CostPerEvent {
   };
 }
 
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** The search attribute the SDK upserts for `patched()`: exempt from Temporal Cloud's action count. */
+const CHANGE_VERSION = 'TemporalChangeVersion';
+
+/**
+ * The actions Temporal Cloud bills for a history, by the rules its documentation publishes
+ * (docs.temporal.io/cloud/actions, read 2026-12-06):
+ * - a workflow start, one for a signal-with-start that started it (its signal is the history's event 2);
+ * - each activity attempt (the attempt number of each activity's last start);
+ * - the markers of one workflow task together: every local activity (and `patched()` marker) recorded
+ *   by one workflow task completion is one action, not one each;
+ * - each timer started, each signal received, each search-attribute upsert, except one that only sets
+ *   TemporalChangeVersion.
+ * Not in a history, so not counted: queries, activity heartbeats that reach the server, and the heartbeats
+ * of a workflow task kept open by a local activity running past the task's timeout.
+ */
+export function billableActions(events: readonly HistoryEvent[]): number {
+  let n = 0;
+  const markerTasks = new Set<string>();
+  for (const e of events) {
+    if (e.workflowExecutionStartedEventAttributes) n++;
+    else if (e.activityTaskStartedEventAttributes) n += e.activityTaskStartedEventAttributes.attempt ?? 1;
+    else if (e.markerRecordedEventAttributes)
+      markerTasks.add(String(e.markerRecordedEventAttributes.workflowTaskCompletedEventId ?? e.eventId));
+    else if (e.timerStartedEventAttributes) n++;
+    else if (e.workflowExecutionSignaledEventAttributes) n += Number(e.eventId) === 2 ? 0 : 1;
+    else if (e.upsertWorkflowSearchAttributesEventAttributes) {
+      const keys = Object.keys(
+        e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {},
+      );
+      if (keys.some((k) => k !== CHANGE_VERSION)) n++;
+    }
+  }
+  return n + markerTasks.size;
+}
+
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCounts> {
   const handle = client.workflow.getHandle(workflowId);
   const history = await handle.fetchHistory();
@@ -46,6 +88,7 @@ export async function countHistory(client: Client, workflowId: string): Promise<
     ...emptyCounts(),
     historyEvents: history.events?.length ?? 0,
     historyBytes: proto.temporal.api.history.v1.History.encode(history).finish().length,
+    billable: billableActions(history.events ?? []),
   };
 
   const on = (identity: string | null | undefined) =>
@@ -106,6 +149,7 @@ function emptyCounts(): HistoryCounts {
     timers: 0,
     signals: 0,
     upserts: 0,
+    billable: 0,
     workflowTasks: 0,
     historyEvents: 0,
     historyBytes: 0,
@@ -127,6 +171,7 @@ function summarize(counts: HistoryCounts[], events?: number): CostPerEvent {
     timers: avg((c) => c.timers),
     signals: avg((c) => c.signals),
     upserts: avg((c) => c.upserts),
+    billable: avg((c) => c.billable),
     workflowTasks: avg((c) => c.workflowTasks),
     historyEvents: avg((c) => c.historyEvents),
     historyBytes: Math.round(sum((c) => c.historyBytes) / n),

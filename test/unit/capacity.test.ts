@@ -96,4 +96,40 @@ describe('the capacity and cost model', () => {
     } as unknown as CapacitySource;
     assert.match(String(figuresOf(withoutHalf)), /CPU per tier/);
   });
+
+  it("bills Temporal Cloud's actions (one per workflow task's local activities) when the run counted them", () => {
+    const half = {
+      label: '50pct',
+      fraction: 0.5,
+      rate: 20,
+      cpuMsPerEvent: { api: 10, worker: 0, temporal: 8, postgres: 4 },
+    };
+    const cost = (endpoints: number, perEvent: Record<string, number>, failedFirst = false) => ({
+      endpoints,
+      deal: false,
+      failedFirst,
+      rate: 10,
+      cpuMsPerEvent: { api: 1, worker: 1, temporal: 1, postgres: 1 },
+      temporal: { perEvent: { historyBytes: 100, ...perEvent } },
+    });
+    const source = (billable: boolean) =>
+      ({
+        startedAt: 't',
+        mode: 'quick',
+        cost: {
+          product: [
+            cost(1, { actions: 3, ...(billable ? { billable: 2 } : {}) }),
+            cost(5, { actions: 7, ...(billable ? { billable: 2 } : {}) }),
+            cost(1, { actions: 5, ...(billable ? { billable: 4 } : {}) }, true),
+          ],
+        },
+        latency: { product: [half] },
+      }) as unknown as CapacitySource;
+    const billed = figuresOf(source(true)) as PerEventFigures;
+    assert.deepEqual([billed.actionsOne, billed.actionsPerEndpoint, billed.actionsPerFailure], [2, 0, 2]);
+    assert.doesNotMatch(billed.source, /upper bound/);
+    const older = figuresOf(source(false)) as PerEventFigures;
+    assert.deepEqual([older.actionsOne, older.actionsPerEndpoint, older.actionsPerFailure], [3, 1, 2]);
+    assert.match(older.source, /each local activity counted as an action, an upper bound/);
+  });
 });
