@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
 import { BREAKER_CONFIG, BREAKER_KEYS } from './config/breaker.js';
-import { WORKER_TUNING_CONFIG, WORKER_TUNING_KEYS } from './config/worker-tuning.js';
+import { API_WORKER_TUNING_KEYS, WORKER_TUNING_CONFIG, WORKER_TUNING_KEYS } from './config/worker-tuning.js';
 import { durationMs } from './config/durations.js';
 import { fxSettings } from './config/fx.js';
 import { RETENTION_KEYS, RETENTION_SETTINGS, retentionProblems } from './config/retention.js';
@@ -268,8 +268,8 @@ const API = [
   'DELIVERY_TIMEOUT',
   'MAX_BODY_BYTES',
   'API_EMBEDDED_WORKER',
-  // The feed says how far back it reaches.
-  'RETENTION_EVENTS_AFTER',
+  ...API_WORKER_TUNING_KEYS,
+  'RETENTION_EVENTS_AFTER', // the feed says how far back it reaches
   // The console links an event's story to its workflows there.
   'TEMPORAL_UI_URL',
 ] as const;

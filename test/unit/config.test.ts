@@ -93,6 +93,17 @@ describe('configuration', () => {
     );
   });
 
+  it("keeps server-side activities off the API's embedded worker only when asked", () => {
+    assert.equal(loadConfig(ADMIN).API_EMBEDDED_WORKER_RETRIES, true);
+    const apart = loadConfig({ ...ADMIN, API_EMBEDDED_WORKER_RETRIES: 'false' });
+    assert.deepEqual(workerTuning(apart), { enableNonLocalActivities: false });
+    assert.throws(
+      () => loadConfig({ ...ADMIN, API_EMBEDDED_WORKER_RETRIES: 'maybe' }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.problems.some((p) => p.startsWith('API_EMBEDDED_WORKER_RETRIES')),
+    );
+  });
+
   it('treats an empty variable as unset', () => {
     assert.equal(loadConfig({ ...ADMIN, PORT: '' }).PORT, 3000);
   });

@@ -40,7 +40,10 @@ export interface CreateWorkerOptions {
   tuning?: Partial<
     Pick<
       WorkerOptions,
-      'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'
+      | 'maxConcurrentActivityTaskExecutions'
+      | 'maxConcurrentWorkflowTaskExecutions'
+      | 'maxCachedWorkflows'
+      | 'enableNonLocalActivities'
     >
   >;
 }
@@ -62,11 +65,18 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   });
 }
 
-/** The worker settings an operator may tune; unset ones keep the SDK's defaults. */
+/**
+ * The worker settings an operator may tune; unset ones keep the SDK's defaults. The API passes its
+ * API_EMBEDDED_WORKER_RETRIES: false leaves server-side activities (retries, waits) to the worker processes.
+ */
 export function workerTuning(config: {
   WORKER_MAX_CACHED_WORKFLOWS?: number | undefined;
+  API_EMBEDDED_WORKER_RETRIES?: boolean;
 }): CreateWorkerOptions['tuning'] {
-  return config.WORKER_MAX_CACHED_WORKFLOWS === undefined
-    ? {}
-    : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS };
+  return {
+    ...(config.WORKER_MAX_CACHED_WORKFLOWS === undefined
+      ? {}
+      : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }),
+    ...(config.API_EMBEDDED_WORKER_RETRIES === false ? { enableNonLocalActivities: false } : {}),
+  };
 }
