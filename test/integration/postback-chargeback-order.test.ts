@@ -48,16 +48,19 @@ async function deliveryOf(eventId: string, endpointId: string, eventType: string
     : null;
 }
 
+/** Polls `fn` until it returns something; on time-out says what `seen` last showed (CI under load once timed out here). */
 async function until<T>(
   what: string,
   fn: () => Promise<T | null | undefined | false>,
-  ms = 30_000,
+  seen: () => Promise<unknown>,
+  ms = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      assert.fail(`timed out after ${ms} ms waiting for ${what}; last seen: ${JSON.stringify(await seen())}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -83,10 +86,22 @@ describe('a chargeback that overtakes its deposit on a postback endpoint', () =>
 
     const ftd = deposit(customerId);
     assert.equal((await api('POST', '/v1/events', ftd)).status, 202);
-    const waiting = await until('the deposit to be retrying', async () => {
-      const d = await deliveryOf(ftd.id, ep.body.id, 'deposit.ftd');
-      return d?.status === 'retrying' && d;
-    });
+    const waiting = await until(
+      'the deposit to be retrying',
+      async () => {
+        const d = await deliveryOf(ftd.id, ep.body.id, 'deposit.ftd');
+        return d?.status === 'retrying' && d;
+      },
+      async () => ({
+        deliveries: (await api('GET', `/v1/deliveries?eventId=${ftd.id}`)).body,
+        trackerPaths: tracker.paths(),
+        workflow: await sys.client.workflow
+          .getHandle(eventWorkflowId(op.id, ftd.id))
+          .describe()
+          .then((d) => d.status.name)
+          .catch((err: Error) => err.message),
+      }),
+    );
 
     const cb = {
       id: uniqueId('cb'),
