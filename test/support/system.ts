@@ -11,7 +11,7 @@ import { createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/
 import { createLogger } from '../../src/log.js';
 import { activityDepsFrom } from '../../src/main/host/activity-deps.js';
 import { installTemporalRuntime } from '../../src/main/host/runtime.js';
-import { createWorker } from '../../src/main/host/worker.js';
+import { createWorker, type CreateWorkerOptions } from '../../src/main/host/worker.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { testEnv } from './env.js';
 
@@ -71,6 +71,9 @@ export interface SystemOptions {
   trustProxy?: boolean | number | string;
   /** The history length at which event workflows continue as new (default: the workflow's own). */
   eventHistoryLimit?: number;
+  /** Worker settings as the entry points pass them (workerTuning), and the worker's identity in histories. */
+  workerTuning?: CreateWorkerOptions['tuning'];
+  workerIdentity?: string;
   /** The API's and worker's logger (default: silent, or LOG_LEVEL); a test may read what it logs. */
   logger?: Logger;
 }
@@ -112,6 +115,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
         { pool, client: await gateway.client(), logger },
       ),
       workflowBundlePath: env.workflowBundle,
+      tuning: opts.workerTuning,
+      identity: opts.workerIdentity,
     });
     workerRun = worker.run();
   }

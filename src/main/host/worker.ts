@@ -37,6 +37,8 @@ export interface CreateWorkerOptions {
   /** A prebuilt bundle (see bundleWorkflows); without it the worker bundles at start (a few seconds). */
   workflowBundlePath?: string | undefined;
   logger?: Logger;
+  /** How the worker names itself in histories (default: the SDK's `<pid>@<host>`). */
+  identity?: string;
   tuning?: Partial<
     Pick<
       WorkerOptions,
@@ -61,6 +63,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities(opts.deps),
     ...workflowSource,
     shutdownGraceTime: '10s',
+    ...(opts.identity ? { identity: opts.identity } : {}),
     ...opts.tuning,
   });
 }
