@@ -13,8 +13,8 @@ export const WORKER_TUNING_CONFIG = {
     ),
   API_EMBEDDED_WORKER_RETRIES: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .default('true')
     .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(true)
     .describe(
       "Whether the API's embedded worker also runs server-side activities: delivery retries, waits for a send slot or for an endpoint's breaker, replay pages, clean-up. false: it runs only the event workflows it starts and their local first attempts, and the worker processes (which every deployment runs, for the reconciler) run the rest, so no backlog or failing endpoint queues work in the API's event loop ahead of fresh events.",
     ),
