@@ -5,7 +5,7 @@ import { eventJson } from './payload.js';
 import { cpuPerEvent, drainRetrySchedule, loadFigures, quiet, settle, type Ctx } from './phases.js';
 import type { PhaseUse } from './resources.js';
 import { createBenchOperator, type BenchOperator } from './setup.js';
-import { now, percentiles, ratio, round, sleep, type Percentiles } from './stats.js';
+import { now, percentiles, quantileRatioInterval, ratio, round, sleep, type Percentiles } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
 import { Tracker, type TrackedEvent } from './tracker.js';
 
@@ -137,6 +137,11 @@ export interface NeighboursResult {
   baselineMs: Percentiles;
   /** withNeighbours over the baseline (both alone phases), end to end: the target's ratio. */
   ratios: Ratios;
+  /**
+   * The p99 ratio's 90 % bootstrap interval (stats.ts, quantileRatioInterval): how far this run's events
+   * pin the ratio down. An interval that holds 1.5 means the run cannot tell met from missed.
+   */
+  ratioP99Interval: { low: number; high: number } | null;
   /** withNeighbours over the first alone phase only. */
   ratiosFirstAlone: Ratios;
   backlog: BacklogNeighbour;
@@ -317,6 +322,7 @@ export async function neighboursRun(
       aloneAfter: null,
       baselineMs: alone.endToEndMs,
       ratios: ratiosOf(withNeighbours.endToEndMs, alone.endToEndMs),
+      ratioP99Interval: null,
       ratiosFirstAlone: ratiosOf(withNeighbours.endToEndMs, alone.endToEndMs),
       backlog: {
         rateLimitPerSecond: 1,
@@ -398,20 +404,23 @@ export async function neighboursRun(
       rate,
       phaseMs,
     );
-    const baseline = percentiles(
-      ['neighbours-alone', 'neighbours-alone-after'].flatMap((phase) =>
+    const endToEnd = (phases: string[]) =>
+      phases.flatMap((phase) =>
         ctx.tracker
           .ofPhase(phase)
           .filter((e) => e.deliveredAt !== null)
           .map((e) => e.deliveredAt! - e.sentAt),
-      ),
-    );
+      );
+    const baselineSample = endToEnd(['neighbours-alone', 'neighbours-alone-after']);
+    const baseline = percentiles(baselineSample);
     result.aloneAfter = aloneAfter;
     result.baselineMs = baseline;
     result.ratios = ratiosOf(withNeighbours.endToEndMs, baseline);
+    result.ratioP99Interval = quantileRatioInterval(endToEnd(['neighbours-noisy']), baselineSample);
     ctx.say(
       `  A end-to-end p99 alone ${alone.endToEndMs.p99} ms, beside B and C ${withNeighbours.endToEndMs.p99} ms, ` +
-        `alone again ${aloneAfter.endToEndMs.p99} ms: ${r.ratios.p99 ?? 'n/a'}x both alone phases, ` +
+        `alone again ${aloneAfter.endToEndMs.p99} ms: ${r.ratios.p99 ?? 'n/a'}x both alone phases ` +
+        `(90 % interval ${r.ratioP99Interval ? `${r.ratioP99Interval.low}-${r.ratioP99Interval.high}` : 'n/a'}), ` +
         `${r.ratiosFirstAlone.p99 ?? 'n/a'}x the first`,
     );
     return result;

@@ -239,7 +239,7 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       name: `Healthy endpoint p99 accept -> delivered beside noisy neighbours vs alone before and after (${nb.rate}/s)`,
       target: '<= 1.5x',
       measured:
-        `${f(beside, ' ms')} vs ${f(alone, ' ms')} = ${x(nb.ratios.p99)} (${x(nb.ratiosFirstAlone.p99)} against the first alone phase only)` +
+        `${f(beside, ' ms')} vs ${f(alone, ' ms')} = ${x(nb.ratios.p99)}${intervalOf(nb)} (${x(nb.ratiosFirstAlone.p99)} against the first alone phase only)` +
         (late ? ` (${late} not delivered within the settle limit, not counted)` : '') +
         (stolen ? `; **the hypervisor stalled the machine** (${stolen}): this run measures the host` : ''),
       met: nb.ratios.p99 === null ? null : nb.ratios.p99 <= 1.5 && late === 0,
@@ -792,6 +792,14 @@ function renderWaiting(r: BenchResult, line: Line, table: Table) {
   }
 }
 
+/** The p99 ratio's bootstrap interval, and whether the run can tell met from missed (1.5x inside it). */
+function intervalOf(nb: { ratioP99Interval?: { low: number; high: number } | null }): string {
+  const i = nb.ratioP99Interval;
+  if (!i) return '';
+  const undecided = i.low <= 1.5 && 1.5 <= i.high;
+  return ` (90 % bootstrap interval ${i.low}-${i.high}x${undecided ? ': this run cannot tell met from missed' : ''})`;
+}
+
 function actionsOf(c: CostPerEvent | null | undefined): string {
   if (!c) return 'n/a';
   const t = c.perEvent;
@@ -861,7 +869,7 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
         '',
         '',
         '',
-        `${x(nb.ratios.p50)} / ${x(nb.ratios.p95)} / **${x(nb.ratios.p99)}** (target p99 <= 1.5x)`,
+        `${x(nb.ratios.p50)} / ${x(nb.ratios.p95)} / **${x(nb.ratios.p99)}**${intervalOf(nb)} (target p99 <= 1.5x)`,
         '',
         '',
         '',

@@ -13,8 +13,7 @@ export interface Percentiles {
 export function percentiles(values: readonly number[]): Percentiles {
   if (!values.length) return { count: 0, p50: null, p95: null, p99: null, max: null, mean: null };
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) =>
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+  const rank = (p: number) => rankOf(sorted, p);
   const sum = sorted.reduce((a, b) => a + b, 0);
   return {
     count: sorted.length,
@@ -24,6 +23,48 @@ export function percentiles(values: readonly number[]): Percentiles {
     max: round(sorted[sorted.length - 1]!, 1),
     mean: round(sum / sorted.length, 1),
   };
+}
+
+/** The nearest-rank quantile q of ascending values (the rule `percentiles` uses). */
+function rankOf(sorted: ArrayLike<number>, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/**
+ * How far one run can trust a ratio of two samples' quantile q (x's over base's): both samples are resampled
+ * with replacement `rounds` times, and the interval holds the central `level` of the resampled ratios
+ * (a percentile bootstrap). A seeded generator makes it reproducible from the samples. Null when a sample
+ * is empty.
+ */
+export function quantileRatioInterval(
+  x: readonly number[],
+  base: readonly number[],
+  o: { q?: number; rounds?: number; level?: number; seed?: number } = {},
+): { low: number; high: number } | null {
+  const { q = 0.99, rounds = 1000, level = 0.9 } = o;
+  if (!x.length || !base.length) return null;
+  let state = o.seed ?? 1;
+  const next = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const resampled = (values: readonly number[]) => {
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = values[Math.floor(next() * values.length)]!;
+    return out.sort();
+  };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const b = rankOf(resampled(base), q);
+    if (b > 0) ratios.push(rankOf(resampled(x), q) / b);
+  }
+  if (!ratios.length) return null;
+  ratios.sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  return { low: round(rankOf(ratios, tail), 2), high: round(rankOf(ratios, 1 - tail), 2) };
 }
 
 export function round(value: number, digits = 2): number {

@@ -127,6 +127,9 @@ describe('npm run bench (smoke mode)', () => {
       assert.equal(phase.delivered, phase.accepted, phase.label);
     }
     assert.equal(nb.baselineMs.count, nb.alone.endToEndMs.count + nb.aloneAfter.endToEndMs.count);
+    // The p99 ratio comes with how far the run's events pin it down.
+    assert.ok(nb.ratioP99Interval, 'the ratio has a bootstrap interval');
+    assert.ok(nb.ratioP99Interval.low <= nb.ratioP99Interval.high);
     assert.equal(nb.withNeighbours.seconds >= nb.alone.seconds, true);
     assert.equal(result.neighbours.backlog.accepted, result.neighbours.backlog.sent);
     assert.equal(result.neighbours.failing.endpoints.length, 2);
