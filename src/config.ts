@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cidrProblem } from './cidr.js';
+import { booleanFlag } from './config/boolean-flag.js';
 import { BREAKER_CONFIG, BREAKER_KEYS } from './config/breaker.js';
 import { API_WORKER_TUNING_KEYS, WORKER_TUNING_CONFIG, WORKER_TUNING_KEYS } from './config/worker-tuning.js';
 import { durationMs } from './config/durations.js';
@@ -14,10 +15,6 @@ import { pemProblem } from './pem.js';
  * `describe()` texts are the documentation: the README table and `.env.example` are generated from them
  * (`npm run config:doc`), and a test keeps them in step.
  */
-const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 const commaList = (v: string) =>
   v
     .split(',')

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { booleanFlag } from './boolean-flag.js';
 
 /** How each process hosting a worker sizes it; unset, the Temporal SDK's defaults (src/main/host/worker.ts). */
 export const WORKER_TUNING_CONFIG = {
@@ -11,9 +12,7 @@ export const WORKER_TUNING_CONFIG = {
     .describe(
       "Workflows a worker keeps in memory between their tasks; an evicted one replays its history on its next task. Unset: the Temporal SDK's default from the heap limit, ((heap MiB - 200) x 600 / 1024), about 2,300 on a 4 GiB heap. Lower it to bound a worker's memory when many customers' settlement workflows sleep on holds; 0 turns the cache off.",
     ),
-  API_EMBEDDED_WORKER_RETRIES: z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+  API_EMBEDDED_WORKER_RETRIES: booleanFlag
     .default(true)
     .describe(
       "Whether the API's embedded worker also runs server-side activities: delivery retries, waits for a send slot or for an endpoint's breaker, replay pages, clean-up. false: it runs only the event workflows it starts and their local first attempts, and the worker processes (which every deployment runs, for the reconciler) run the rest, so no backlog or failing endpoint queues work in the API's event loop ahead of fresh events.",

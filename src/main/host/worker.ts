@@ -69,7 +69,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
 }
 
 /**
- * The worker settings an operator may tune; unset ones keep the SDK's defaults. The API passes its
+ * The worker settings an operator may tune; unset ones keep the SDK's defaults. Only the API reads
  * API_EMBEDDED_WORKER_RETRIES: false leaves server-side activities (retries, waits) to the worker processes.
  */
 export function workerTuning(config: {
