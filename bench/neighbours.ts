@@ -63,8 +63,42 @@ export interface NeighbourPhase {
    * took. Clustered times mean a stall of the whole system; spread ones, a tail of the load itself.
    */
   slowest: { atS: number; acceptMs: number | null; endToEndMs: number }[];
+  /**
+   * The phase cut into windows of `TAIL_WINDOW_S` seconds (by when each event was sent): each window's events
+   * and their accept -> delivered p99, so a tail that grows through a phase tells apart from stalls spread over it.
+   */
+  tailOverTime?: TailWindow[];
   /** When the phase's offering began (UTC), to line its slowest events up with other processes' logs. */
   startedAt: string;
+}
+
+export interface TailWindow {
+  fromS: number;
+  events: number;
+  p99Ms: number | null;
+  /** Events over 200 ms accept -> delivered. */
+  over200: number;
+}
+
+/** The length of one window of a phase's tail over time. */
+export const TAIL_WINDOW_S = 30;
+
+/** A phase's delivered events cut into windows of `windowS` by when they were sent (ms from the phase start). */
+export function tailOverTime(
+  events: { atMs: number; endToEndMs: number }[],
+  phaseMs: number,
+  windowS = TAIL_WINDOW_S,
+): TailWindow[] {
+  const count = Math.max(1, Math.ceil(phaseMs / (windowS * 1000)));
+  const buckets: number[][] = Array.from({ length: count }, () => []);
+  for (const e of events)
+    buckets[Math.min(count - 1, Math.max(0, Math.floor(e.atMs / (windowS * 1000))))]!.push(e.endToEndMs);
+  return buckets.map((b, i) => ({
+    fromS: i * windowS,
+    events: b.length,
+    p99Ms: percentiles(b).p99,
+    over200: b.filter((v) => v > 200).length,
+  }));
 }
 
 export interface BacklogNeighbour {
@@ -484,6 +518,10 @@ async function phaseRun(
       }))
       .sort((x, y) => y.endToEndMs - x.endToEndMs)
       .slice(0, 8),
+    tailOverTime: tailOverTime(
+      delivered.map((e) => ({ atMs: e.sentAt - load.startedAt, endToEndMs: e.deliveredAt! - e.sentAt })),
+      load.endedAt - load.startedAt,
+    ),
     startedAt: new Date(load.startedAt).toISOString(),
     temporal: sample.length
       ? await costOf(

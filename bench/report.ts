@@ -912,6 +912,20 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       '.',
   );
   line();
+  if (phases.some((p) => p.tailOverTime?.length))
+    line(
+      'Tail over time (each phase in windows of 30 s by when the event was sent: accept -> delivered p99 ms, ' +
+        'events over 200 ms): ' +
+        phases
+          .map(
+            (p) =>
+              `${p.label.replace('neighbours: ', '')}: ` +
+              (p.tailOverTime ?? []).map((w) => `${w.fromS} s ${w.p99Ms ?? 'n/a'} (${w.over200})`).join(', '),
+          )
+          .join('; ') +
+        '.',
+    );
+  line();
   const other = phases.map((p) => p.resources.processes.other?.cpuPercent);
   if (other.some((v) => (v ?? 0) > 20))
     line(

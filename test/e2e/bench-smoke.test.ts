@@ -125,6 +125,12 @@ describe('npm run bench (smoke mode)', () => {
     for (const phase of [nb.alone, nb.withNeighbours, nb.aloneAfter]) {
       assert.equal(typeof phase.endToEndMs.p99, 'number', phase.label);
       assert.equal(phase.delivered, phase.accepted, phase.label);
+      // Its tail over time accounts for every delivered event once.
+      assert.equal(
+        phase.tailOverTime.reduce((n: number, w: { events: number }) => n + w.events, 0),
+        phase.delivered,
+        phase.label,
+      );
     }
     assert.equal(nb.baselineMs.count, nb.alone.endToEndMs.count + nb.aloneAfter.endToEndMs.count);
     // The p99 ratio comes with how far the run's events pin it down.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { tailOverTime } from '../../bench/neighbours.js';
 import { percentiles, quantileRatioInterval } from '../../bench/stats.js';
 
 /** Deterministic samples with a long tail, like end-to-end latencies: mostly fast, a few slow. */
@@ -28,5 +29,48 @@ describe("the bench's bootstrap interval of a p99 ratio", () => {
     assert.deepEqual(quantileRatioInterval(x, base), quantileRatioInterval(x, base));
     assert.equal(quantileRatioInterval([], base), null);
     assert.equal(quantileRatioInterval(x, []), null);
+  });
+});
+
+describe("the bench's tail over time of a neighbours phase", () => {
+  it('puts each event in the window it was sent in and gives each window its own p99', () => {
+    // 90 s at 10/s: a quiet first window, a stall in the second, a slow tail growing in the third.
+    const events = Array.from({ length: 900 }, (_, i) => {
+      const atMs = i * 100;
+      const stall = atMs >= 40_000 && atMs < 41_000;
+      const growing = atMs >= 60_000 && i % 10 === 0;
+      return { atMs, endToEndMs: stall ? 600 : growing ? 250 + (atMs - 60_000) / 100 : 40 };
+    });
+    const windows = tailOverTime(events, 90_000, 30);
+    assert.deepEqual(
+      windows.map((w) => [w.fromS, w.events, w.over200]),
+      [
+        [0, 300, 0],
+        [30, 300, 10],
+        [60, 300, 30],
+      ],
+    );
+    assert.equal(windows[0]!.p99Ms, 40);
+    assert.equal(windows[1]!.p99Ms, 600);
+    assert.ok(windows[2]!.p99Ms! > 250, String(windows[2]!.p99Ms));
+  });
+
+  it('keeps an event sent at the very end in the last window, and leaves an empty window without a p99', () => {
+    const windows = tailOverTime(
+      [
+        { atMs: 0, endToEndMs: 10 },
+        { atMs: 60_000, endToEndMs: 20 },
+      ],
+      60_000,
+      20,
+    );
+    assert.deepEqual(
+      windows.map((w) => [w.events, w.p99Ms]),
+      [
+        [1, 10],
+        [0, null],
+        [1, 20],
+      ],
+    );
   });
 });
