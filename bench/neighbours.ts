@@ -4,6 +4,7 @@ import { productShape, runLoad, type Shape } from './load.js';
 import { eventJson } from './payload.js';
 import { cpuPerEvent, drainRetrySchedule, loadFigures, quiet, settle, type Ctx } from './phases.js';
 import type { PhaseUse } from './resources.js';
+import { watchOwnStalls, type OwnStalls } from './own-stalls.js';
 import { createBenchOperator, type BenchOperator } from './setup.js';
 import { now, percentiles, quantileRatioInterval, ratio, round, sleep, type Percentiles } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
@@ -68,6 +69,8 @@ export interface NeighbourPhase {
    * and their accept -> delivered p99, so a tail that grows through a phase tells apart from stalls spread over it.
    */
   tailOverTime?: TailWindow[];
+  /** The bench's own event-loop delay and GC pauses during the phase (bench/own-stalls.ts). */
+  benchStalls?: OwnStalls;
   /** When the phase's offering began (UTC), to line its slowest events up with other processes' logs. */
   startedAt: string;
 }
@@ -489,6 +492,7 @@ async function phaseRun(
   atLoadEnd?: (from: number, to: number) => Promise<void>,
 ): Promise<NeighbourPhase> {
   ctx.sampler.begin(label);
+  const own = watchOwnStalls();
   const load = await runLoad(ctx.tracker, shape, `${ctx.runTag}-${phase}`, {
     phase,
     rate,
@@ -498,6 +502,7 @@ async function phaseRun(
   });
   await atLoadEnd?.(load.startedAt, load.endedAt);
   await settle(ctx, [phase]);
+  const benchStalls = own.stop();
   const resources = await ctx.sampler.end(label);
   const seconds = Math.max(0.001, (load.endedAt - load.startedAt) / 1000);
   const events = ctx.tracker.ofPhase(phase);
@@ -522,6 +527,7 @@ async function phaseRun(
       delivered.map((e) => ({ atMs: e.sentAt - load.startedAt, endToEndMs: e.deliveredAt! - e.sentAt })),
       load.endedAt - load.startedAt,
     ),
+    benchStalls,
     startedAt: new Date(load.startedAt).toISOString(),
     temporal: sample.length
       ? await costOf(

@@ -905,7 +905,8 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
         .map(
           (p) =>
             `${p.label.replace('neighbours: ', '')}${p.startedAt ? ` (from ${p.startedAt})` : ''}` +
-            `${p.resources.steal ? `, steal ${p.resources.steal.percent} % (worst second ${p.resources.steal.worstSecondPercent} %)` : ''}: ` +
+            `${p.resources.steal ? `, steal ${p.resources.steal.percent} % (worst second ${p.resources.steal.worstSecondPercent} %)` : ''}` +
+            `${p.benchStalls ? `, the bench's own loop delay p99 ${p.benchStalls.loopDelayP99Ms} / max ${p.benchStalls.loopDelayMaxMs} ms and GC pause max ${p.benchStalls.gcMaxPauseMs} ms (${p.benchStalls.gcPausesOver50Ms} over 50 ms)` : ''}: ` +
             (p.slowest ?? []).map((e) => `${e.atS} s: ${e.endToEndMs} (${e.acceptMs ?? 'n/a'})`).join(', '),
         )
         .join('; ') +

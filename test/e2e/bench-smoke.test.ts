@@ -131,6 +131,9 @@ describe('npm run bench (smoke mode)', () => {
         phase.delivered,
         phase.label,
       );
+      // And says whether the bench itself stalled while it measured.
+      assert.equal(typeof phase.benchStalls.loopDelayMaxMs, 'number', phase.label);
+      assert.equal(typeof phase.benchStalls.gcMaxPauseMs, 'number', phase.label);
     }
     assert.equal(nb.baselineMs.count, nb.alone.endToEndMs.count + nb.aloneAfter.endToEndMs.count);
     // The p99 ratio comes with how far the run's events pin it down.
