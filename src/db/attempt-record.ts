@@ -101,8 +101,10 @@ export async function recordAttempt(
     replaced_by_event_id: string | null;
     breaker_change: BreakerChange;
     breaker_probe_at: Date | null;
-  }>(
-    `WITH attempt AS (
+  }>({
+    // Named, like the claim (delivery-claim.ts): planned once per connection, not per attempt.
+    name: 'deliver:record-attempt-1',
+    text: `WITH attempt AS (
        INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error_class,
                                       error_message, response_body, response_bytes, response_content_type,
                                       request)
@@ -132,7 +134,7 @@ export async function recordAttempt(
       RETURNING (SELECT failing_since FROM health) AS failing_since, status, replaced_by_event_id,
                 (SELECT breaker_change FROM health) AS breaker_change,
                 (SELECT breaker_probe_at FROM health) AS breaker_probe_at`,
-    [
+    values: [
       deliveryId,
       a.number,
       a.startedAt,
@@ -153,7 +155,7 @@ export async function recordAttempt(
       breaker.probeMaxMs,
       a.request ?? null,
     ],
-  );
+  });
   const row = rows[0];
   return {
     failingSince: row?.failing_since ?? null,

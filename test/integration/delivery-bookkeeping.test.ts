@@ -35,7 +35,9 @@ function poolLosingTheLog(pool: Pool): Pool {
   return new Proxy(pool, {
     get(target, prop, receiver) {
       if (prop !== 'query') return Reflect.get(target, prop, receiver);
-      return (text: unknown, values?: unknown) => {
+      return (query: unknown, values?: unknown) => {
+        // A statement comes as its text, or as a named one's config.
+        const text = typeof query === 'string' ? query : (query as { text?: unknown } | null)?.text;
         if (
           typeof text === 'string' &&
           /INSERT INTO delivery_attempts \(delivery_id, number, started_at, duration_ms, status_code/.test(
@@ -47,7 +49,7 @@ function poolLosingTheLog(pool: Pool): Pool {
           });
           return Promise.reject(err);
         }
-        return target.query(text as string, values as unknown[]);
+        return target.query(query as string, values as unknown[]);
       };
     },
   });
