@@ -4,7 +4,7 @@ import type { BenchOptions } from './options.js';
 import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
 import { STEAL_SUSPECT_PERCENT, type PhaseUse } from './resources.js';
 import { ratio } from './stats.js';
-import { SETTLED_PERCENT, type NeighboursResult } from './neighbours.js';
+import { SETTLED_PERCENT, TAIL_WINDOW_S, type NeighboursResult } from './neighbours.js';
 import type { CostPerEvent } from './temporal-cost.js';
 import type { WaitingResult, WaitingWindow } from './waiting.js';
 
@@ -913,9 +913,9 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
       '.',
   );
   line();
-  if (phases.some((p) => p.tailOverTime?.length))
+  if (phases.some((p) => p.tailOverTime?.length)) {
     line(
-      'Tail over time (each phase in windows of 30 s by when the event was sent: accept -> delivered p99 ms, ' +
+      `Tail over time (each phase in windows of ${TAIL_WINDOW_S} s by when the event was sent: accept -> delivered p99 ms, ` +
         'events over 200 ms): ' +
         phases
           .map(
@@ -926,7 +926,8 @@ function renderNeighbours(r: BenchResult, line: Line, table: Table) {
           .join('; ') +
         '.',
     );
-  line();
+    line();
+  }
   const other = phases.map((p) => p.resources.processes.other?.cpuPercent);
   if (other.some((v) => (v ?? 0) > 20))
     line(
