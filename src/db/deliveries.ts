@@ -1,5 +1,6 @@
 import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
 import type { ClauseResult, RoutingFilter } from '../domain/routing-filter.js';
+import { columnList } from './columns.js';
 import { newId } from './new-id.js';
 import type { Queryable } from './pool.js';
 import { afterCursor, createdWithin, NEWEST_FIRST } from './keyset.js';
@@ -95,6 +96,36 @@ export interface NewDelivery {
   routing?: DeliveryRouting | null;
 }
 
+// prettier-ignore
+const DELIVERY_COLUMNS = columnList<DeliveryRow>({
+  id: true, operator_id: true, event_id: true, endpoint_id: true, event_type: true, status: true,
+  retry_policy: true, attempt_count: true, next_attempt_at: true, last_error: true, workflow_id: true,
+  redrive_count: true, created_at: true, updated_at: true, completed_at: true, replaced_by_event_id: true,
+  in_flight_attempt: true, breaker_wait_since: true, routing: true,
+});
+
+/**
+ * ensureDeliveries' statement, named (every event's application runs it; planning cost about half of
+ * running it): one text whatever the number of deliveries, which come as one JSON array ($4), and its
+ * columns listed, never `*` (a prepared statement whose result type a migration changes fails).
+ */
+const ENSURE_DELIVERIES = {
+  name: 'deliveries:ensure-1',
+  text: `WITH inserted AS (
+           INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id,
+                                   routing)
+           SELECT w.id, $1, $2, w.endpoint_id, w.event_type, w.retry_policy, $3, w.routing
+             FROM jsonb_to_recordset($4::jsonb)
+                  AS w(id text, endpoint_id text, event_type text, retry_policy jsonb, routing jsonb)
+           ON CONFLICT (operator_id, event_id, endpoint_id, event_type) DO NOTHING
+           RETURNING ${DELIVERY_COLUMNS}
+         )
+         SELECT ${DELIVERY_COLUMNS}, true AS created FROM inserted
+         UNION ALL
+         SELECT ${DELIVERY_COLUMNS}, false AS created FROM deliveries WHERE operator_id = $1 AND event_id = $2
+         ORDER BY created_at, id`,
+};
+
 /**
  * Creates the event's deliveries that do not exist yet (replay-safe) and returns all of them, ordered as
  * deliveriesOfEvent orders them.
@@ -113,32 +144,17 @@ export async function ensureDeliveries(
   wanted: NewDelivery[],
 ): Promise<Delivery[]> {
   if (!wanted.length) return deliveriesOfEvent(db, operatorId, eventId);
-  const values: unknown[] = [operatorId, eventId, workflowId];
-  const tuples = wanted.map((d) => {
-    values.push(
-      newId('delivery'),
-      d.endpointId,
-      d.eventType,
-      d.retryPolicy,
-      d.routing ? JSON.stringify(d.routing) : null,
-    );
-    const n = values.length;
-    return `($${n - 4}, $1, $2, $${n - 3}, $${n - 2}, $${n - 1}::jsonb, $3, $${n}::jsonb)`;
+  const newRows = wanted.map((d) => ({
+    id: newId('delivery'),
+    endpoint_id: d.endpointId,
+    event_type: d.eventType,
+    retry_policy: d.retryPolicy,
+    routing: d.routing ?? null,
+  }));
+  const { rows } = await db.query<DeliveryRow & { created: boolean }>({
+    ...ENSURE_DELIVERIES,
+    values: [operatorId, eventId, workflowId, JSON.stringify(newRows)],
   });
-  const { rows } = await db.query<DeliveryRow & { created: boolean }>(
-    `WITH inserted AS (
-       INSERT INTO deliveries (id, operator_id, event_id, endpoint_id, event_type, retry_policy, workflow_id,
-                               routing)
-       VALUES ${tuples.join(', ')}
-       ON CONFLICT (operator_id, event_id, endpoint_id, event_type) DO NOTHING
-       RETURNING *
-     )
-     SELECT *, true AS created FROM inserted
-     UNION ALL
-     SELECT *, false AS created FROM deliveries WHERE operator_id = $1 AND event_id = $2
-     ORDER BY created_at, id`,
-    values,
-  );
   const createdCount = rows.filter((r) => r.created).length;
   if (createdCount < new Set(wanted.map((d) => `${d.endpointId}\u0000${d.eventType}`)).size) {
     return deliveriesOfEvent(db, operatorId, eventId);

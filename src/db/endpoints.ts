@@ -12,6 +12,7 @@ import {
   type BreakerColumns,
   type EndpointBreaker,
 } from './endpoint-breaker.js';
+import { columnList } from './columns.js';
 import { newId } from './new-id.js';
 export { operatorRetryPolicy } from './operators.js';
 import type { Queryable } from './pool.js';
@@ -78,6 +79,24 @@ export interface EndpointRow extends BreakerColumns {
   failing_since: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+// prettier-ignore
+const ENDPOINT_COLUMNS = {
+  id: true, operator_id: true, url: true, description: true, event_types: true, affiliate_id: true,
+  format: true, headers: true, retry_policy: true, timeout_ms: true, rate_limit_per_second: true,
+  postback: true, filter: true, enabled: true, disabled_reason: true, disabled_at: true,
+  secret_sealed: true, previous_secrets: true, failing_since: true, created_at: true, updated_at: true,
+  consecutive_failures: true, breaker_opened_at: true, breaker_since: true, breaker_probe_at: true,
+  breaker_probe_started_at: true,
+} as const;
+
+/**
+ * The columns endpointFromRow reads, of the endpoints table aliased `alias`, for a statement that cannot
+ * use `e.*` (a named prepared statement: src/db/columns.ts).
+ */
+export function endpointColumns(alias: string): string {
+  return columnList<EndpointRow>(ENDPOINT_COLUMNS, alias);
 }
 
 export function endpointFromRow(r: EndpointRow): Endpoint {

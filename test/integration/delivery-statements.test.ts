@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { applyEventTx } from '../../activities/apply-event.js';
 import { deliver } from '../../activities/delivery/deliver.js';
 import { deliveryWaitingAnHour, handDeliveryDeps, inspectedPool } from '../support/attempt-by-hand.js';
-import { uniqueId } from '../support/factories.js';
+import { registration, uniqueId } from '../support/factories.js';
+import { recordOnly } from '../support/recorded.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
- * An attempt's two large statements, the claim and the attempt log, reach PostgreSQL as named prepared
+ * An event's application and an attempt's two large statements, the claim and the attempt log, reach PostgreSQL as named prepared
  * statements: planned once per connection. Planned afresh they cost more than they run (BENCHMARKS.md, "the
  * delivery's two statements planned once"), which made a tenant whose deliveries wait for an open breaker
  * a noisy neighbour.
@@ -46,5 +48,41 @@ describe("an attempt's statements", () => {
     assert.equal(log.length, 1, 'one attempt log');
     assert.equal(claim[0]!.name, 'deliver:claim-1');
     assert.equal(log[0]!.name, 'deliver:record-attempt-1');
+  });
+});
+
+describe("an event's application", () => {
+  it('runs named statements alone: the subscribers it finds and the deliveries it makes too', async () => {
+    const affiliateId = uniqueId('aff');
+    for (const path of ['/a', '/b']) {
+      const res = await sys.request('POST', '/v1/endpoints', {
+        apiKey: op.apiKey,
+        json: { url: rx.url(`${path}-${affiliateId}`), eventTypes: ['*'], affiliateId },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    const event = registration(uniqueId('player'), { attribution: { affiliateId } });
+    const ref = await recordOnly(sys.pool, op.id, event);
+    const seen: { name: string | null; text: string }[] = [];
+    const pool = inspectedPool(sys.pool, (s) => void seen.push(s), { transactions: true });
+    try {
+      const applied = await applyEventTx(pool, ref);
+      assert.equal(applied.deliveries.length, 2);
+    } finally {
+      // Not for any reconciler to start: nothing runs this event.
+      await sys.pool.query(
+        'UPDATE events SET workflow_started_at = now() WHERE operator_id = $1 AND event_id = $2',
+        [op.id, event.id],
+      );
+    }
+    const statements = seen.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)\b/.test(s.text));
+    assert.deepEqual(
+      statements.filter((s) => !s.name).map((s) => s.text.slice(0, 80)),
+      [],
+      'every statement named',
+    );
+    const names = statements.map((s) => s.name);
+    assert.ok(names.includes('apply-event:find-subscriptions-1'), names.join());
+    assert.ok(names.includes('deliveries:ensure-1'), names.join());
   });
 });

@@ -65,16 +65,26 @@ export function handDeliveryDeps(pool: Pool): { deps: DeliverDeps; close(): void
 export function inspectedPool(
   pool: Pool,
   inspect: (s: { name: string | null; text: string }) => Error | void,
+  opts: { transactions?: boolean } = {},
 ): Pool {
-  return new Proxy(pool, {
+  const inspected = <T extends object>(queryable: T): T =>
+    new Proxy(queryable, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver);
+        return (query: unknown, values?: unknown) => {
+          const q = typeof query === 'string' ? { text: query } : (query as { name?: string; text: string });
+          const err = inspect({ name: q.name ?? null, text: q.text });
+          if (err) return Promise.reject(err);
+          return (target as unknown as Pool).query(query as string, values as unknown[]);
+        };
+      },
+    });
+  if (!opts.transactions) return inspected(pool);
+  // The statements of transactions too: those of the clients connect() hands out.
+  return new Proxy(inspected(pool), {
     get(target, prop, receiver) {
-      if (prop !== 'query') return Reflect.get(target, prop, receiver);
-      return (query: unknown, values?: unknown) => {
-        const q = typeof query === 'string' ? { text: query } : (query as { name?: string; text: string });
-        const err = inspect({ name: q.name ?? null, text: q.text });
-        if (err) return Promise.reject(err);
-        return target.query(query as string, values as unknown[]);
-      };
+      if (prop !== 'connect') return Reflect.get(target, prop, receiver);
+      return async () => inspected(await pool.connect());
     },
   });
 }
