@@ -69,14 +69,43 @@ export interface AppliedEvent {
 }
 
 /**
+ * What the API hands an event's workflow when it applied the event itself, between recording it and
+ * starting the workflow (src/ingest/accept-event.ts): the run then makes its first attempts in its first
+ * activation, with no local activity before them.
+ */
+export interface AppliedBeforeStart {
+  facts: EventFacts;
+  emits: string[];
+  deliveries: DeliveryPlan[];
+  /** The affiliate whose customer's settlement workflow the run wakes (a commission event); absent: none. */
+  wakeAffiliateId?: string;
+}
+
+/**
+ * The affiliate of the customer whose settlement workflow an applied event wakes, or null: a commission
+ * event attributed to an affiliate the operator has set up (`known`), unless a wake is already on its way
+ * (a settlement already due reads this event too: src/db/migrations/012_customer_wakes.sql).
+ */
+export function affiliateToWake(type: string, applied: AppliedEvent, known: boolean): string | null {
+  const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
+  if (!isCommissionEventType(type) || typeof affiliateId !== 'string' || !known) return null;
+  return applied.wake === false ? null : affiliateId;
+}
+
+/**
  * Applies an event to what is known of its customer, in one transaction, and records the facts derived:
  * the effective attribution (src/domain/attribution.ts) and whether a deposit is the FTD
  * (src/domain/first-deposit.ts). Idempotent: a replayed call returns the facts recorded the first time.
  *
  * Concurrent events of one customer serialise on the customer row lock, so of two racing first deposits
- * exactly one becomes the FTD.
+ * exactly one becomes the FTD. `beforeStart`: the API applies it before starting the event's workflow, so
+ * the row's workflow start is left unconfirmed (the workflow applying it confirms it).
  */
-export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEvent> {
+export async function applyEventTx(
+  pool: Pool,
+  ref: EventRef,
+  opts: { beforeStart?: boolean } = {},
+): Promise<AppliedEvent> {
   return withTransaction(pool, async (tx) => {
     const event = await lockEventToApply(tx, ref.operatorId, ref.eventId);
     if (!event) {
@@ -118,6 +147,7 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
       affiliateId,
       isCommissionEventType(event.type),
       emits,
+      !opts.beforeStart,
     );
     const plan = await planOf(
       tx,

@@ -1,7 +1,7 @@
 import { finishDelivery as finishDeliveryRow } from '../src/db/deliveries.js';
 import { findAffiliate } from '../src/db/ledger.js';
 import { isCommissionEventType } from '../src/domain/commission/facts.js';
-import { applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
+import { affiliateToWake, applyEventTx, type AppliedEvent, type EventRef } from './apply-event.js';
 import { createCommissionActivities } from './commissions.js';
 import { deliver } from './delivery/deliver.js';
 import { recordDeliveryOutcome } from './delivery/record-outcome.js';
@@ -16,7 +16,7 @@ import type {
   UnrecordedOutcome,
 } from './delivery/types.js';
 
-export type { AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
+export type { AppliedBeforeStart, AppliedEvent, DeliveryPlan, EventRef } from './apply-event.js';
 export type { CommissionDecision, CommissionStep } from './commissions.js';
 export type { CleanUpInput, CleanUpResult } from './retention.js';
 export type { ReplayPageInput, ReplayPageResult } from './replay.js';
@@ -30,6 +30,14 @@ export type {
 } from './delivery/types.js';
 export type { EventFacts } from '../src/db/events.js';
 export type { ActivityPorts, CustomerTarget, EventStart, InternalEvent, ReplayTarget } from './ports.js';
+
+/** The customer whose settlement workflow an event wakes (wakeCustomer). */
+export interface CustomerWake {
+  operatorId: string;
+  eventId: string;
+  customerId: string;
+  affiliateId: string;
+}
 
 /**
  * Everything the activities need, injected so tests can hand in their own: the delivery dependencies, the
@@ -48,8 +56,15 @@ export function createActivities(deps: ActivityDeps) {
       const { type, customerId, ...eventRef } = ref;
       const applied = await applyEventTx(deps.pool, eventRef);
       if (type && customerId && isCommissionEventType(type))
-        await wakeCustomer(eventRef, customerId, applied);
+        await wakeCustomer(eventRef, type, customerId, applied);
       return applied;
+    },
+    /** Wakes the customer's settlement workflow for an event the API applied before starting its workflow. */
+    async wakeCustomer(input: CustomerWake): Promise<void> {
+      await deps.ports?.signalCustomerEvent(
+        { operatorId: input.operatorId, customerId: input.customerId, affiliateId: input.affiliateId },
+        input.eventId,
+      );
     },
     /**
      * One attempt of a delivery, webhook or postback (the registered name predates postbacks; histories
@@ -87,7 +102,7 @@ export function createActivities(deps: ActivityDeps) {
    * not settled now; the customer's next event that is folds them in too (the settlement takes every
    * unsettled event of the customer, in event-time order).
    */
-  async function wakeCustomer(ref: EventRef, customerId: string, applied: AppliedEvent) {
+  async function wakeCustomer(ref: EventRef, type: string, customerId: string, applied: AppliedEvent) {
     const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
     if (typeof affiliateId !== 'string' || !deps.ports) return;
     // applyEvent answered it in its transaction; a replay (event applied before) asks again.
@@ -95,13 +110,12 @@ export function createActivities(deps: ActivityDeps) {
     if (known === undefined) {
       known = (await findAffiliate(deps.pool, ref.operatorId, affiliateId)) !== null;
     }
-    if (!known) return;
-    // A settlement already due reads this event too (src/db/migrations/012_customer_wakes.sql).
-    if (applied.wake === false) return;
-    await deps.ports.signalCustomerEvent(
-      { operatorId: ref.operatorId, customerId, affiliateId },
-      ref.eventId,
-    );
+    const wake = affiliateToWake(type, applied, known);
+    if (wake)
+      await deps.ports.signalCustomerEvent(
+        { operatorId: ref.operatorId, customerId, affiliateId: wake },
+        ref.eventId,
+      );
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * processEvent: one workflow per accepted event, id `event:<operatorId>:<eventId>`.
  *
- * States: applying (one local activity derives the facts and creates the deliveries) -> delivering (one
+ * States: applying (one local activity derives the facts and creates the deliveries, unless the API did
+ * it before the start) -> delivering (one
  * activity per delivery, side by side, retried by Temporal on the delivery's own policy) -> completed.
  * Signals: retryDelivery (cut a wait short; an attempt it races finishes and its outcome counts),
  * cancelDelivery (an attempt on the wire is aborted, and waited for; the reason is the delivery's lastError:
@@ -18,8 +19,10 @@
  * interrupts the waiting ones (an attempt on the wire finishes, its outcome kept) and continues as new with
  * each unfinished delivery's schedule (driveBase, nextAttemptAt); the next run reloads the deliveries.
  *
- * Cost on the happy path: one workflow start, one local activity to apply the event, one local activity
- * per delivery (its first attempt). A first attempt whose retry is due within seconds costs that retry
+ * Cost on the happy path: one workflow start and one local activity per delivery (its first attempt),
+ * all in the run's first workflow task: the API applied the event before starting the run and handed it the
+ * plans (`applied`; a commission event that wakes its customer adds one local activity beside the
+ * attempts). A run started by anything else applies the event first, in one local activity. A first attempt whose retry is due within seconds costs that retry
  * alone (a timer and a second local attempt, nothing published unless it fails too; runs of patch level 1,
  * event-patches.ts). Later failed attempts cost their server-side retry alone: the workflow hears
  * of a delivery's first failure (the local attempt's result, or one `deliveryAttemptFailed` signal when
@@ -44,7 +47,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, EventFacts } from '../activities/index.js';
+import type { Activities, AppliedBeforeStart, EventFacts } from '../activities/index.js';
 import type { EventType } from '../src/domain/event-types.js';
 import { SA } from '../src/domain/search-attributes.js';
 import { EventDeliveries } from './event-deliveries.js';
@@ -77,6 +80,13 @@ export interface ProcessEventInput {
    * patch of that level, so its first failure or hand-off records no marker and no extra upsert.
    */
   level?: number;
+  /**
+   * The event as the API applied it before starting this run (facts, delivery plans, whom to wake): the
+   * run makes its first attempts at once, without the applyEvent local activity. Absent for every other
+   * starter (a batch, the reconciler, a redrive, an emitted event) and for a continued run, which apply
+   * (or reload) it themselves.
+   */
+  applied?: AppliedBeforeStart;
 }
 
 export interface ProcessEventResult {
@@ -86,11 +96,17 @@ export interface ProcessEventResult {
   deliveries: DeliveryView[];
 }
 
+// PostgreSQL (or Temporal, for a wake) being away is a wait, never a loss: keep trying, backing off to a minute.
+const UNTIL_IT_ANSWERS = { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' };
 const { applyEvent } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   summary: 'apply the event in PostgreSQL: attribution, first deposit, deliveries',
-  // PostgreSQL being away is a wait, never a loss: keep trying, backing off to a minute.
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: UNTIL_IT_ANSWERS,
+});
+const { wakeCustomer } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10s',
+  summary: "wake the customer's settlement workflow",
+  retry: UNTIL_IT_ANSWERS,
 });
 
 /** Processes one operator event: derives its meaning, delivers it to every subscribed endpoint. */
@@ -108,14 +124,26 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
   const identity = missingIdentity(input, workflowInfo().typedSearchAttributes);
   if (identity.length && patchApplied(input.level, EVERY_RUN_FINDABLE)) upsertSearchAttributes(identity);
 
-  const applied = await applyEvent({
-    operatorId: input.operatorId,
-    eventId: input.eventId,
-    workflowId: workflowInfo().workflowId,
-    // Lets the activity wake the customer's commission workflow for the events that can move money.
-    type: input.type,
-    customerId: input.customerId,
-  });
+  const applied =
+    input.applied ??
+    (await applyEvent({
+      operatorId: input.operatorId,
+      eventId: input.eventId,
+      workflowId: workflowInfo().workflowId,
+      // Lets the activity wake the customer's commission workflow for the events that can move money.
+      type: input.type,
+      customerId: input.customerId,
+    }));
+  // Applied by the API: the wake goes out beside the first attempts, in the same workflow task.
+  const wakeAffiliateId = input.applied?.wakeAffiliateId;
+  const woken = wakeAffiliateId
+    ? wakeCustomer({
+        operatorId: input.operatorId,
+        eventId: input.eventId,
+        customerId: input.customerId,
+        affiliateId: wakeAffiliateId,
+      })
+    : undefined;
 
   const affiliateId = applied.facts.effectiveAttribution?.affiliateId;
   if (
@@ -144,6 +172,7 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     deliveries.handOff();
     await condition(idle);
   }
+  await woken;
   await condition(allHandlersFinished);
   // A cancel during the hand-off drives its delivery to the end: wait for that too.
   if (deliveries.handingOff) await condition(() => idle() && allHandlersFinished());
@@ -153,7 +182,13 @@ export async function processEvent(input: ProcessEventInput): Promise<ProcessEve
     // itself (checked with the dev server), and they are passed explicitly so that never depends on it.
     await makeContinueAsNewFunc<typeof processEvent>({
       typedSearchAttributes: workflowInfo().typedSearchAttributes,
-    })({ ...input, handedOver: unfinished.map(handOver) });
+    })({ ...continued(input), handedOver: unfinished.map(handOver) });
   }
   return { facts: applied.facts, emits: applied.emits, deliveries: deliveries.views() };
+}
+
+/** A continued run's input: it reloads its deliveries from PostgreSQL, not from what the API applied. */
+function continued(input: ProcessEventInput): ProcessEventInput {
+  const { applied: _applied, ...rest } = input;
+  return rest;
 }

@@ -32,10 +32,13 @@ const APPLY_STATEMENTS = {
     // Also answers whether the event's affiliate is set up and, for a commission event ($5), whether it
     // is the one to wake the customer's settlement (migrations/012_customer_wakes.sql), and appends the
     // types it is delivered as ($6, in order) to the feed (migrations/024_feed.sql), in one round trip.
-    name: 'apply-event:mark-processed-4',
+    // The workflow applying it ($7) also confirms its own start; the API applying it before the start
+    // does not (the start may still fail, and the reconciler looks for rows without one).
+    name: 'apply-event:mark-processed-5',
     text: `WITH marked AS (
              UPDATE events SET status = 'processed', processed_at = now(), facts = $3,
-                    workflow_started_at = coalesce(workflow_started_at, now())
+                    workflow_started_at = CASE WHEN $7::boolean THEN coalesce(workflow_started_at, now())
+                                               ELSE workflow_started_at END
               WHERE operator_id = $1 AND event_id = $2
           RETURNING customer_id,
                     EXISTS (SELECT 1 FROM affiliates WHERE operator_id = $1 AND affiliate_id = $4::text)
@@ -122,7 +125,8 @@ export async function findBindingRegistration(
  * in `emits` (attributed to `affiliateId`). Answers whether the operator has set up `affiliateId` (false
  * when null) and, for a commission event (`commission`), whether this event must signal the customer's
  * settlement workflow: false when a signal is already on its way and the step it leads to has not yet
- * read the unsettled events (it will read this one).
+ * read the unsettled events (it will read this one). `started`: the event's workflow is the one applying
+ * it, so its start is confirmed too; false when the API applies it before starting the workflow.
  */
 export async function markEventProcessed(
   tx: Queryable,
@@ -132,10 +136,11 @@ export async function markEventProcessed(
   affiliateId: string | null,
   commission: boolean,
   emits: readonly string[],
+  started: boolean,
 ): Promise<{ affiliateKnown: boolean; wake: boolean }> {
   const { rows } = await tx.query<{ affiliate_known: boolean; wake: boolean }>({
     ...APPLY_STATEMENTS.markProcessed,
-    values: [operatorId, eventId, facts, affiliateId, commission, emits],
+    values: [operatorId, eventId, facts, affiliateId, commission, emits, started],
   });
   return { affiliateKnown: rows[0]?.affiliate_known ?? false, wake: rows[0]?.wake ?? false };
 }

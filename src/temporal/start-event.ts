@@ -84,13 +84,19 @@ export interface AcceptedEventRef {
   attribution?: { affiliateId?: string | undefined } | null | undefined;
 }
 
-/** Starts the workflow of an operator's recorded event (`event:<operatorId>:<id>`), idempotently. */
+/**
+ * Starts the workflow of an operator's recorded event (`event:<operatorId>:<id>`), idempotently; with
+ * `applied` when the caller applied the event already (the run then skips that step, and is findable by
+ * the affiliate the event inherited from its registration from its start).
+ */
 export function startAcceptedEvent(
   client: Client,
   operatorId: string,
   event: AcceptedEventRef,
   opts: StartEventOptions,
+  applied?: ProcessEventInput['applied'],
 ): Promise<void> {
+  const inherited = applied?.facts.effectiveAttribution?.affiliateId;
   return startEventWorkflow(
     client,
     {
@@ -99,7 +105,8 @@ export function startAcceptedEvent(
       eventId: event.id,
       type: event.type as EventType,
       customerId: event.customerId,
-      affiliateId: event.attribution?.affiliateId,
+      affiliateId: typeof inherited === 'string' ? inherited : event.attribution?.affiliateId,
+      ...(applied ? { applied } : {}),
     },
     opts,
   );

@@ -54,7 +54,7 @@ describe("the API's embedded worker with API_EMBEDDED_WORKER_RETRIES=false", () 
       );
       assert.ok(activityOn.length >= 1, 'the delivery ran as a server-side activity');
       assert.deepEqual(new Set(activityOn), new Set(['worker-process']), `${e.id}: ${activityOn.join()}`);
-      // The eagerly started first task, with its local activity (applyEvent), ran in the API's worker.
+      // The eagerly started first task, with its local first attempt, ran in the API's worker.
       const first = history.find((x) => x.workflowTaskCompletedEventAttributes);
       assert.equal(first?.workflowTaskCompletedEventAttributes?.identity, 'api-embedded');
     }

@@ -64,6 +64,8 @@ interface Run {
   continuedAsNew: boolean;
   /** The summaries of the run's timers: what the Web UI says each wait waits for. */
   timers: string[];
+  /** The run was started with the event as the API applied it (the first run only; later ones reload it). */
+  applied: boolean;
 }
 
 /** The runs of a workflow id, oldest first, each with its history length: follows the continue-as-new chain. */
@@ -84,7 +86,11 @@ async function runsOf(workflowId: string): Promise<Run[]> {
       .map((e) =>
         e.userMetadata?.summary ? String(defaultPayloadConverter.fromPayload(e.userMetadata.summary)) : '',
       );
-    runs.push({ runId, events: events.length, continuedAsNew: Boolean(next), timers });
+    const input = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const applied = Boolean(
+      input && (defaultPayloadConverter.fromPayload(input) as { applied?: unknown }).applied,
+    );
+    runs.push({ runId, events: events.length, continuedAsNew: Boolean(next), timers, applied });
     runId = next;
   }
   return runs;
@@ -137,6 +143,12 @@ describe('a long-running event continues as new', () => {
     assert.deepEqual(
       runs.map((r) => r.continuedAsNew),
       [...runs.slice(1).map(() => true), false],
+    );
+    // The API applied the event for the first run; a continued run reloads its deliveries instead of
+    // carrying the first run's plans along.
+    assert.deepEqual(
+      runs.map((r) => r.applied),
+      runs.map((_, i) => i === 0),
     );
     // Every wait says in the Web UI what it waits for, in a continued run too: the run before hands over
     // what the last attempt ran into.

@@ -9,7 +9,7 @@ import { freePort, startDevServer, type DevServer } from '../../src/main/host/de
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, webhookIdsByEvent } from '../support/receiver.js';
-import { recordOnly } from '../support/recorded.js';
+import { AGED_GRACE_MS, ageEvents, recordOnly } from '../support/recorded.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -89,16 +89,17 @@ describe('when Temporal is unreachable', () => {
     // What acceptEvent writes before it starts the workflow; then the process "dies".
     const { workflowId } = await recordOnly(sys.pool, op.id, event);
     await assert.rejects(sys.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
+    await ageEvents(sys.pool, op.id, [event.id]);
 
     const deps = {
       pool: sys.pool,
       client: sys.client,
       start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
       logger: createLogger('silent'),
-      graceMs: 0,
+      graceMs: AGED_GRACE_MS,
     };
-    // Other test files share this database, so the reconciler may have their rows to start too: run it
-    // until this event's row is taken (bounded).
+    // Other test files share this database, so the reconciler may have old rows of theirs to start too:
+    // run it until this event's row is taken (bounded).
     for (let i = 0; i < 20 && !(await rowState(event.id))?.workflow_started_at; i++)
       await reconcileOnce(deps);
     await sys.client.workflow.getHandle(workflowId).result();
@@ -155,6 +156,13 @@ describe('an affiliate change while Temporal is unreachable', () => {
       const kept = await eventRow();
       assert.ok(kept, 'the event was recorded with the change');
       assert.equal(kept.workflow_started_at, null);
+      // Aged for this file's reconciler alone, with the endpoint's subscription (an event goes to the
+      // subscribers as of its acceptance).
+      await ageEvents(sys.pool, op.id, [kept.event_id]);
+      await sys.pool.query(
+        `UPDATE endpoint_subscriptions SET valid_from = valid_from - interval '2 hours' WHERE endpoint_id = $1`,
+        [(ep.body as { id: string }).id],
+      );
 
       await startServer();
       const deps = {
@@ -162,7 +170,7 @@ describe('an affiliate change while Temporal is unreachable', () => {
         client: sys.client,
         start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
         logger: createLogger('silent'),
-        graceMs: 0,
+        graceMs: AGED_GRACE_MS,
       };
       for (let i = 0; i < 20 && !(await eventRow())?.workflow_started_at; i++) await reconcileOnce(deps);
       assert.ok((await eventRow())?.workflow_started_at);
@@ -184,6 +192,7 @@ describe('a worker told to stop while its reconciler works off a backlog', () =>
       await recordOnly(sys.pool, op.id, event);
       ids.push(event.id);
     }
+    await ageEvents(sys.pool, op.id, ids);
     const startedOfOurs = async () => {
       const { rows } = await sys.pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM events
@@ -198,7 +207,7 @@ describe('a worker told to stop while its reconciler works off a backlog', () =>
         client: sys.client,
         start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
         logger: createLogger('silent'),
-        graceMs: 0,
+        graceMs: AGED_GRACE_MS,
       },
       10,
     );

@@ -25,3 +25,19 @@ export async function recordOnly(
   });
   return { operatorId, eventId: event.id, workflowId };
 }
+
+/**
+ * A reconciler grace that only events aged by ageEvents have passed. A test's reconciler with a grace of
+ * 0 would also start other test files' events caught between their recording and their start (on its own
+ * task queue, away from their worker); events are aged an hour, the grace is half of that.
+ */
+export const AGED_GRACE_MS = 30 * 60_000;
+
+/** Backdates the events' acceptance by an hour, past AGED_GRACE_MS, for a test's reconciler to take. */
+export async function ageEvents(pool: Pool, operatorId: string, eventIds: string[]): Promise<void> {
+  await pool.query(
+    `UPDATE events SET received_at = received_at - interval '1 hour'
+      WHERE operator_id = $1 AND event_id = ANY($2::text[])`,
+    [operatorId, eventIds],
+  );
+}
