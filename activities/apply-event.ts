@@ -7,9 +7,10 @@ import {
   findBindingRegistration,
   lockEventToApply,
   markEventProcessed,
+  recordEventToApply,
   type EventToApply,
 } from '../src/db/event-application.js';
-import type { EventFacts } from '../src/db/events.js';
+import type { EventFacts, NewEvent } from '../src/db/events.js';
 import { withTransaction, type Pool, type PoolClient, type Queryable } from '../src/db/pool.js';
 import { ACTIVITY_FAILURES } from '../src/domain/activity-failures.js';
 import {
@@ -96,16 +97,12 @@ export function affiliateToWake(type: string, applied: AppliedEvent, known: bool
  * Applies an event to what is known of its customer, in one transaction, and records the facts derived:
  * the effective attribution (src/domain/attribution.ts) and whether a deposit is the FTD
  * (src/domain/first-deposit.ts). Idempotent: a replayed call returns the facts recorded the first time.
+ * Run by the event's workflow, which confirms its own start with it.
  *
  * Concurrent events of one customer serialise on the customer row lock, so of two racing first deposits
- * exactly one becomes the FTD. `beforeStart`: the API applies it before starting the event's workflow, so
- * the row's workflow start is left unconfirmed (the workflow applying it confirms it).
+ * exactly one becomes the FTD.
  */
-export async function applyEventTx(
-  pool: Pool,
-  ref: EventRef,
-  opts: { beforeStart?: boolean } = {},
-): Promise<AppliedEvent> {
+export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEvent> {
   return withTransaction(pool, async (tx) => {
     const event = await lockEventToApply(tx, ref.operatorId, ref.eventId);
     if (!event) {
@@ -119,45 +116,68 @@ export async function applyEventTx(
       const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, []);
       return planOf(tx, event.facts, emittedTypes(event.type, event.facts), deliveries, new Map());
     }
-
-    const { facts, customerCountry } = await deriveFacts(tx, ref.operatorId, event);
-    const emits = emittedTypes(event.type, facts);
-    const affiliateId = attributedAffiliateId(facts.effectiveAttribution);
-    // Every delivered type's subscribers as of the event's acceptance, and the operator's default retry
-    // policy, in one round trip; their filters (as of acceptance too) are judged here, on what the event
-    // says, with no further statement.
-    const subscriptions = await findSubscriptions(tx, ref.operatorId, emits, affiliateId, event.acceptedAt);
-    const subject = filterSubject({
-      brand: event.payload.brand,
-      attribution: facts.effectiveAttribution,
-      data: event.payload.data,
-      customerCountry,
-    });
-    const wanted = subscriptions.filter(carried).flatMap((s) => {
-      const { deliver, routing } = routeThrough(s.filter, subject);
-      if (!deliver) return [];
-      return [{ endpointId: s.endpoint.id, eventType: s.eventType, retryPolicy: s.retryPolicy, routing }];
-    });
-    const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, wanted);
-    const { affiliateKnown, wake } = await markEventProcessed(
-      tx,
-      ref.operatorId,
-      ref.eventId,
-      facts,
-      affiliateId,
-      isCommissionEventType(event.type),
-      emits,
-      !opts.beforeStart,
-    );
-    const plan = await planOf(
-      tx,
-      facts,
-      emits,
-      deliveries,
-      new Map(subscriptions.map((s) => [s.endpoint.id, s.endpoint])),
-    );
-    return { ...plan, affiliateKnown, wake };
+    return applyNew(tx, ref, event, true);
   });
+}
+
+/**
+ * Records a new event and applies it (as applyEventTx), in one transaction: what the API does before it
+ * starts the event's workflow. The row's start is left unconfirmed (the start may still fail, and the
+ * reconciler looks for rows without one). Null when an event with this (operator, id) was recorded before:
+ * nothing is written then.
+ */
+export async function recordAndApplyTx(pool: Pool, e: NewEvent): Promise<AppliedEvent | null> {
+  return withTransaction(pool, async (tx) => {
+    const event = await recordEventToApply(tx, e);
+    if (!event) return null;
+    return applyNew(
+      tx,
+      { operatorId: e.operatorId, eventId: e.eventId, workflowId: e.workflowId },
+      event,
+      false,
+    );
+  });
+}
+
+/** The application of an event not applied before, locked (or inserted) by this transaction. */
+async function applyNew(
+  tx: PoolClient,
+  ref: EventRef,
+  event: EventToApply,
+  started: boolean,
+): Promise<AppliedEvent> {
+  const { facts, customerCountry } = await deriveFacts(tx, ref.operatorId, event);
+  const emits = emittedTypes(event.type, facts);
+  const affiliateId = attributedAffiliateId(facts.effectiveAttribution);
+  // Every delivered type's subscribers as of the event's acceptance, and the operator's default retry
+  // policy, in one round trip; their filters (as of acceptance too) are judged here, on what the event
+  // says, with no further statement.
+  const subscriptions = await findSubscriptions(tx, ref.operatorId, emits, affiliateId, event.acceptedAt);
+  const subject = filterSubject({
+    brand: event.payload.brand,
+    attribution: facts.effectiveAttribution,
+    data: event.payload.data,
+    customerCountry,
+  });
+  const wanted = subscriptions.filter(carried).flatMap((s) => {
+    const { deliver, routing } = routeThrough(s.filter, subject);
+    if (!deliver) return [];
+    return [{ endpointId: s.endpoint.id, eventType: s.eventType, retryPolicy: s.retryPolicy, routing }];
+  });
+  const deliveries = await ensureDeliveries(tx, ref.operatorId, ref.eventId, ref.workflowId, wanted);
+  const { affiliateKnown, wake } = await markEventProcessed(
+    tx,
+    ref.operatorId,
+    ref.eventId,
+    facts,
+    affiliateId,
+    isCommissionEventType(event.type),
+    emits,
+    started,
+  );
+  const endpoints = new Map(subscriptions.map((s) => [s.endpoint.id, s.endpoint]));
+  const plan = await planOf(tx, facts, emits, deliveries, endpoints);
+  return { ...plan, affiliateKnown, wake };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Attribution, AttributableEvent } from '../domain/attribution.js';
-import type { EventFacts, EventRow, EventStatus } from './events.js';
+import type { EventFacts, EventRow, EventStatus, NewEvent } from './events.js';
 import type { Queryable } from './pool.js';
 
 /** The event reads and writes of an event's application (activities/apply-event.ts), in one transaction. */
@@ -14,6 +14,14 @@ import type { Queryable } from './pool.js';
 const WAKE_LOST_AFTER = "interval '60 seconds'";
 
 const APPLY_STATEMENTS = {
+  recordNew: {
+    // The event recorded and, when new, returned as `lock` reads it: the insert holds its row lock.
+    name: 'apply-event:record-new-1',
+    text: `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (operator_id, event_id) DO NOTHING
+           RETURNING type, customer_id, occurred_at, received_at::text AS accepted_at, payload, status, facts`,
+  },
   lock: {
     name: 'apply-event:lock-event-2',
     text: `SELECT type, customer_id, occurred_at, received_at::text AS accepted_at, payload, status, facts
@@ -77,19 +85,12 @@ export interface EventToApply extends AttributableEvent {
   facts: EventFacts | null;
 }
 
-/** Locks the event's row for the transaction that applies it; null when there is no such event. */
-export async function lockEventToApply(
-  tx: Queryable,
-  operatorId: string,
-  eventId: string,
-): Promise<EventToApply | null> {
-  type Row = Pick<EventRow, 'type' | 'customer_id' | 'occurred_at' | 'status' | 'facts'>;
-  const { rows } = await tx.query<Row & { accepted_at: string; payload: EventToApply['payload'] }>({
-    ...APPLY_STATEMENTS.lock,
-    values: [operatorId, eventId],
-  });
-  const r = rows[0];
-  if (!r) return null;
+type LockedRow = Pick<EventRow, 'type' | 'customer_id' | 'occurred_at' | 'status' | 'facts'> & {
+  accepted_at: string;
+  payload: EventToApply['payload'];
+};
+
+function toApply(eventId: string, r: LockedRow): EventToApply {
   return {
     eventId,
     type: r.type,
@@ -100,6 +101,38 @@ export async function lockEventToApply(
     status: r.status,
     facts: r.facts,
   };
+}
+
+/**
+ * Records a new event within the transaction that applies it, and returns it as lockEventToApply would
+ * (its row locked by the insert); null when an event with its (operator, id) was recorded before (nothing
+ * is written then).
+ */
+export async function recordEventToApply(tx: Queryable, e: NewEvent): Promise<EventToApply | null> {
+  const { rows } = await tx.query<LockedRow>({
+    ...APPLY_STATEMENTS.recordNew,
+    values: [
+      e.operatorId,
+      e.eventId,
+      e.type,
+      e.occurredAt,
+      e.customerId,
+      e.payload,
+      e.bodyHash,
+      e.workflowId,
+    ],
+  });
+  return rows[0] ? toApply(e.eventId, rows[0]) : null;
+}
+
+/** Locks the event's row for the transaction that applies it; null when there is no such event. */
+export async function lockEventToApply(
+  tx: Queryable,
+  operatorId: string,
+  eventId: string,
+): Promise<EventToApply | null> {
+  const { rows } = await tx.query<LockedRow>({ ...APPLY_STATEMENTS.lock, values: [operatorId, eventId] });
+  return rows[0] ? toApply(eventId, rows[0]) : null;
 }
 
 /**

@@ -1,9 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { affiliateToWake, applyEventTx, type AppliedBeforeStart } from '../../activities/apply-event.js';
+import { affiliateToWake, recordAndApplyTx, type AppliedBeforeStart } from '../../activities/apply-event.js';
 import { errors } from '../errors.js';
 import type { EventIn } from '../contract/events.js';
-import { recordEvent, markWorkflowStarted, type StoredEvent } from '../db/events.js';
+import {
+  findEvent,
+  markWorkflowStarted,
+  recordEvent,
+  type NewEvent,
+  type StoredEvent,
+} from '../db/events.js';
 import { isDatabaseUnavailable, type Pool } from '../db/pool.js';
 import { eventWorkflowId } from '../domain/ids.js';
 import { startAcceptedEvent, type StartEventOptions } from '../temporal/start-event.js';
@@ -15,9 +21,10 @@ import { bodyHash } from '../body-hash.js';
  *
  * 1. The event is recorded in PostgreSQL under (operator, id). The primary key decides, atomically, whether
  *    this is new, a duplicate (same canonical body) or a conflict (different body).
- * 2. A new event is applied (attribution, first deposit, its deliveries: activities/apply-event.ts), in a
- *    transaction of its own, so its workflow starts with the delivery plans and makes its first attempts
- *    at once. Should that fail, the workflow applies it itself: a recorded event needs nothing more.
+ * 2. A new event is applied (attribution, first deposit, its deliveries: activities/apply-event.ts) in the
+ *    transaction that records it, so its workflow starts with the delivery plans and makes its first
+ *    attempts at once. Should applying fail, the event is recorded alone and its workflow applies it: a
+ *    recorded event needs nothing more.
  * 3. Its workflow is started under the business key `event:<operator>:<id>`, reusing a running one and
  *    never restarting a closed one, so any number of starts make one workflow.
  * 4. The row is marked started and acknowledged, and only then does the sender get 202.
@@ -47,31 +54,23 @@ export async function acceptEvent(
 ): Promise<AcceptResult> {
   const workflowId = eventWorkflowId(operatorId, event.id);
   const hash = bodyHash(event);
-  let stored: StoredEvent;
-  let inserted: boolean;
-  try {
-    ({ inserted, event: stored } = await recordEvent(deps.pool, {
-      operatorId,
-      eventId: event.id,
-      type: event.type,
-      occurredAt: event.occurredAt,
-      customerId: event.customerId,
-      payload: event as unknown as Record<string, unknown>,
-      bodyHash: hash,
-      workflowId,
-    }));
-  } catch (err) {
-    if (isDatabaseUnavailable(err)) throw errors.unavailable('database');
-    throw err;
-  }
+  const { inserted, stored, applied } = await record(deps, {
+    operatorId,
+    eventId: event.id,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    customerId: event.customerId,
+    payload: event as unknown as Record<string, unknown>,
+    bodyHash: hash,
+    workflowId,
+  });
 
-  if (!inserted) {
+  if (!inserted && stored) {
     if (stored.bodyHash !== hash) throw errors.eventConflict(event.id);
     if (stored.acknowledgedAt) return { duplicate: true, workflowId };
     // Recorded by an earlier attempt that could not confirm its start: resume at the start.
   }
 
-  const applied = inserted ? await applyBeforeStart(deps, operatorId, event, workflowId) : undefined;
   try {
     const client = await deps.client();
     await startAcceptedEvent(client, operatorId, event, deps.start, applied);
@@ -93,35 +92,37 @@ export async function acceptEvent(
 }
 
 /**
- * Step 2: the event applied before its workflow starts, as the run's input; undefined when that failed
- * (PostgreSQL went away, say), which leaves the applying to the workflow, as for every other starter.
+ * Steps 1 and 2: a new event recorded and applied in one transaction, with what its run starts with; an
+ * event recorded before, or one whose application failed (then recorded alone, for its workflow to apply),
+ * recorded as it was, without.
  */
-async function applyBeforeStart(
+async function record(
   deps: AcceptDeps,
-  operatorId: string,
-  event: EventIn,
-  workflowId: string,
-): Promise<AppliedBeforeStart | undefined> {
+  e: NewEvent,
+): Promise<{ inserted: boolean; stored?: StoredEvent; applied?: AppliedBeforeStart }> {
   try {
-    const applied = await applyEventTx(
-      deps.pool,
-      { operatorId, eventId: event.id, workflowId },
-      { beforeStart: true },
-    );
-    // Applied before (cannot be, for a row just inserted): the workflow's own step also asks whom to wake.
-    if (applied.affiliateKnown === undefined) return undefined;
-    const wake = affiliateToWake(event.type, applied, applied.affiliateKnown);
-    return {
-      facts: applied.facts,
-      emits: applied.emits,
-      deliveries: applied.deliveries,
-      ...(wake ? { wakeAffiliateId: wake } : {}),
-    };
+    const applied = await recordAndApplyTx(deps.pool, e);
+    if (!applied) {
+      // Recorded before: a duplicate, a conflict, or a retry after a failed start.
+      const stored = await findEvent(deps.pool, e.operatorId, e.eventId);
+      if (stored) return { inserted: false, stored };
+    } else if (applied.affiliateKnown !== undefined) {
+      const wake = affiliateToWake(e.type, applied, applied.affiliateKnown);
+      const plans = { facts: applied.facts, emits: applied.emits, deliveries: applied.deliveries };
+      return { inserted: true, applied: wake ? { ...plans, wakeAffiliateId: wake } : plans };
+    }
   } catch (err) {
+    if (isDatabaseUnavailable(err)) throw errors.unavailable('database');
     deps.logger.warn(
-      { err: { message: (err as Error).message }, workflowId },
-      'applying the event before its start failed; its workflow applies it',
+      { err: { message: (err as Error).message }, workflowId: e.workflowId },
+      'applying the event on acceptance failed; recorded alone, its workflow applies it',
     );
-    return undefined;
+  }
+  try {
+    const { inserted, event } = await recordEvent(deps.pool, e);
+    return { inserted, stored: event };
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw errors.unavailable('database');
+    throw err;
   }
 }

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import type { Pool } from '../../src/db/pool.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { acceptEvent, type AcceptDeps } from '../../src/ingest/accept-event.js';
 import { reconcileOnce } from '../../src/ingest/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import type { processEvent, ProcessEventInput } from '../../workflows/process-event.js';
+import { inspectedPool } from '../support/attempt-by-hand.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { AGED_GRACE_MS, ageEvents } from '../support/recorded.js';
@@ -224,18 +224,19 @@ describe('an event applied by the API before its workflow starts', () => {
     assert.equal(inputOf(await historyOf(workflowId)).applied, undefined);
   });
 
-  it('an apply that fails before the start leaves the applying to the workflow', async () => {
+  it('an apply that fails rolls its transaction back: the event is recorded alone, once, and its workflow applies it', async () => {
     const affiliateId = uniqueId('aff');
     const path = `/apply-fails-${affiliateId}`;
     await createEndpoint(path, affiliateId);
-    // Statements pass; a transaction cannot get a connection (PostgreSQL refusing new ones, say).
-    const pool = new Proxy(sys.pool, {
-      get(target, prop) {
-        if (prop === 'connect') return () => Promise.reject(new Error('too many connections'));
-        const value = Reflect.get(target, prop);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as Pool;
+    // The transaction that records and applies the event fails at its subscribers, after its INSERT.
+    const pool = inspectedPool(
+      sys.pool,
+      (s) =>
+        s.name === 'apply-event:find-subscriptions-1'
+          ? new Error('canceling statement due to user request')
+          : undefined,
+      { transactions: true },
+    );
     const reg = registration(uniqueId('player'), { attribution: { affiliateId } });
     const accepted = await acceptEvent(acceptDeps({ pool }), op.id, reg as never);
     assert.equal(accepted.duplicate, false);
@@ -246,5 +247,9 @@ describe('an event applied by the API before its workflow starts', () => {
     const events = await historyOf(workflowId);
     assert.equal(inputOf(events).applied, undefined);
     assert.equal(localActivities(events), 2, 'applyEvent, then the first attempt');
+    assert.deepEqual(await deliveryRows(reg.id), [{ status: 'succeeded', attempt_count: 1 }]);
+    const row = await rowOf(reg.id);
+    assert.equal(row?.status, 'processed');
+    assert.ok(row?.workflow_started_at && row.acknowledged_at);
   });
 });

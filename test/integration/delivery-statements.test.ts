@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { applyEventTx } from '../../activities/apply-event.js';
+import { applyEventTx, recordAndApplyTx } from '../../activities/apply-event.js';
+import { bodyHash } from '../../src/body-hash.js';
+import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deliver } from '../../activities/delivery/deliver.js';
 import { deliveryWaitingAnHour, handDeliveryDeps, inspectedPool } from '../support/attempt-by-hand.js';
 import { registration, uniqueId } from '../support/factories.js';
@@ -61,18 +63,31 @@ describe("an event's application", () => {
       });
       assert.equal(res.status, 201, JSON.stringify(res.body));
     }
+    // Applied by its workflow (recorded before), and recorded and applied at once (the API's way).
     const event = registration(uniqueId('player'), { attribution: { affiliateId } });
+    const other = registration(uniqueId('player'), { attribution: { affiliateId } });
     const ref = await recordOnly(sys.pool, op.id, event);
     const seen: { name: string | null; text: string }[] = [];
     const pool = inspectedPool(sys.pool, (s) => void seen.push(s), { transactions: true });
     try {
       const applied = await applyEventTx(pool, ref);
       assert.equal(applied.deliveries.length, 2);
+      const recorded = await recordAndApplyTx(pool, {
+        operatorId: op.id,
+        eventId: other.id,
+        type: other.type,
+        occurredAt: other.occurredAt,
+        customerId: other.customerId,
+        payload: other,
+        bodyHash: bodyHash(other),
+        workflowId: eventWorkflowId(op.id, other.id),
+      });
+      assert.equal(recorded?.deliveries.length, 2);
     } finally {
-      // Not for any reconciler to start: nothing runs this event.
+      // Not for any reconciler to start: nothing runs these events.
       await sys.pool.query(
-        'UPDATE events SET workflow_started_at = now() WHERE operator_id = $1 AND event_id = $2',
-        [op.id, event.id],
+        'UPDATE events SET workflow_started_at = now() WHERE operator_id = $1 AND event_id = ANY($2)',
+        [op.id, [event.id, other.id]],
       );
     }
     const statements = seen.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)\b/.test(s.text));
@@ -84,5 +99,6 @@ describe("an event's application", () => {
     const names = statements.map((s) => s.name);
     assert.ok(names.includes('apply-event:find-subscriptions-1'), names.join());
     assert.ok(names.includes('deliveries:ensure-1'), names.join());
+    assert.ok(names.includes('apply-event:record-new-1'), names.join());
   });
 });
