@@ -125,6 +125,25 @@ export interface DrainResult {
   temporalOfDelayed: CostPerEvent | null;
   /** Operational events the product emitted during the phase (delivery.failing, delivery.recovered...). */
   operationalEvents: Record<string, number> | null;
+  /** Read when events were left undelivered (bench/run.ts): what held them, for whoever reads the run. */
+  stuck?: DrainStuck | null;
+}
+
+/** The drain operator's endpoints' breakers and unfinished deliveries, read right after a phase that left some. */
+export interface DrainStuck {
+  endpoints: {
+    id: string;
+    breakerOpenedAt: string | null;
+    breakerProbeAt: string | null;
+    breakerProber: string | null;
+    breakerProbeStartedAt: string | null;
+    breakerSweptAt: string | null;
+    consecutiveFailures: number;
+  }[];
+  /** Unfinished deliveries by status, and whether each waits for the breaker. */
+  unfinished: { status: string; breakerWaiting: boolean; count: number }[];
+  /** Where the API's and worker's logs were copied (the bench's temporary folder goes with the run). */
+  logsDir: string | null;
 }
 
 /** Lets the machine go quiet (bounded) before a measured phase; says so when it had to wait. */

@@ -496,6 +496,13 @@ export function renderMarkdown(r: BenchResult): string {
             .join(', ') || 'none'
         }.`,
       );
+    if (d.stuck) {
+      line();
+      line(
+        `**Events left undelivered.** Right after the phase: endpoints ${JSON.stringify(d.stuck.endpoints)}; ` +
+          `unfinished deliveries ${JSON.stringify(d.stuck.unfinished)}; the API's and worker's logs kept in ${d.stuck.logsDir}.`,
+      );
+    }
     line();
   }
 

@@ -6,7 +6,7 @@
  * the end, on failure and on Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -29,6 +29,7 @@ import {
   saturation,
   steadyRun,
   type Ctx,
+  type DrainStuck,
   type RunResult,
   type SaturationResult,
 } from './phases.js';
@@ -360,6 +361,14 @@ async function main(o: BenchOptions): Promise<void> {
     result.drain = await drainRun(ctx, productTp, tp.prefix, sat, tp.id, () =>
       operationalEventCounts(sys.databaseUrl, tp.id),
     );
+    if (result.drain.undeliveredAfterMax > 0) {
+      // Rare, and gone with the run's database and temporary folder: keep what shows what held them.
+      const logsDir = join(outDirOf(o), `${startedAt.toISOString().replace(/[:.]/g, '-')}-logs`);
+      mkdirSync(logsDir, { recursive: true });
+      for (const [name, file] of Object.entries(sys.logs))
+        if (existsSync(file)) copyFileSync(file, join(logsDir, `${name}.log`));
+      result.drain.stuck = await stuckDrainState(sys.databaseUrl, tp.id, logsDir).catch(() => null);
+    }
   }
 
   if (run('cost')) {
@@ -568,6 +577,34 @@ async function operationalEventCounts(databaseUrl: string | null, operatorId: st
       [operatorId],
     );
     return Object.fromEntries(rows.map((r) => [r.type, Number(r.n)]));
+  } finally {
+    await db.end();
+  }
+}
+
+async function stuckDrainState(
+  databaseUrl: string | null,
+  operatorId: string,
+  logsDir: string,
+): Promise<DrainStuck | null> {
+  if (!databaseUrl) return null;
+  const db = new pg.Client({ connectionString: databaseUrl, application_name: 'affiliate-hooks-bench' });
+  await db.connect();
+  try {
+    const endpoints = await db.query<DrainStuck['endpoints'][number]>(
+      `SELECT id, breaker_opened_at::text AS "breakerOpenedAt", breaker_probe_at::text AS "breakerProbeAt",
+              breaker_prober AS "breakerProber", breaker_probe_started_at::text AS "breakerProbeStartedAt",
+              breaker_swept_at::text AS "breakerSweptAt", consecutive_failures AS "consecutiveFailures"
+         FROM endpoints WHERE operator_id = $1 ORDER BY created_at`,
+      [operatorId],
+    );
+    const unfinished = await db.query<{ status: string; breakerWaiting: boolean; count: number }>(
+      `SELECT status, breaker_wait_since IS NOT NULL AS "breakerWaiting", count(*)::int AS count
+         FROM deliveries WHERE operator_id = $1 AND status IN ('pending', 'retrying')
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [operatorId],
+    );
+    return { endpoints: endpoints.rows, unfinished: unfinished.rows, logsDir };
   } finally {
     await db.end();
   }
