@@ -363,10 +363,16 @@ async function main(o: BenchOptions): Promise<void> {
     );
     if (result.drain.undeliveredAfterMax > 0) {
       // Rare, and gone with the run's database and temporary folder: keep what shows what held them.
-      const logsDir = join(outDirOf(o), `${startedAt.toISOString().replace(/[:.]/g, '-')}-logs`);
-      mkdirSync(logsDir, { recursive: true });
-      for (const [name, file] of Object.entries(sys.logs))
-        if (existsSync(file)) copyFileSync(file, join(logsDir, `${name}.log`));
+      // Never at the cost of the run: a copy that fails leaves the logs out.
+      let logsDir: string | null = join(outDirOf(o), `${startedAt.toISOString().replace(/[:.]/g, '-')}-logs`);
+      try {
+        mkdirSync(logsDir, { recursive: true });
+        for (const [name, file] of Object.entries(sys.logs))
+          if (existsSync(file)) copyFileSync(file, join(logsDir, `${name}.log`));
+      } catch (err) {
+        say(`  could not keep the logs: ${(err as Error).message}`);
+        logsDir = null;
+      }
       result.drain.stuck = await stuckDrainState(sys.databaseUrl, tp.id, logsDir).catch(() => null);
     }
   }
@@ -585,7 +591,7 @@ async function operationalEventCounts(databaseUrl: string | null, operatorId: st
 async function stuckDrainState(
   databaseUrl: string | null,
   operatorId: string,
-  logsDir: string,
+  logsDir: string | null,
 ): Promise<DrainStuck | null> {
   if (!databaseUrl) return null;
   const db = new pg.Client({ connectionString: databaseUrl, application_name: 'affiliate-hooks-bench' });
