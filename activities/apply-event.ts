@@ -122,21 +122,21 @@ export async function applyEventTx(pool: Pool, ref: EventRef): Promise<AppliedEv
 
 /**
  * Records a new event and applies it (as applyEventTx), in one transaction: what the API does before it
- * starts the event's workflow. The row's start is left unconfirmed (the start may still fail, and the
- * reconciler looks for rows without one). Null when an event with this (operator, id) was recorded before:
- * nothing is written then.
+ * starts the event's workflow, and what it starts the run with. The row's start is left unconfirmed (the
+ * start may still fail, and the reconciler looks for rows without one). Null when an event with this
+ * (operator, id) was recorded before: nothing is written then.
  */
-export async function recordAndApplyTx(pool: Pool, e: NewEvent): Promise<AppliedEvent | null> {
-  return withTransaction(pool, async (tx) => {
+export async function recordAndApplyTx(pool: Pool, e: NewEvent): Promise<AppliedBeforeStart | null> {
+  const applied = await withTransaction(pool, async (tx) => {
     const event = await recordEventToApply(tx, e);
     if (!event) return null;
-    return applyNew(
-      tx,
-      { operatorId: e.operatorId, eventId: e.eventId, workflowId: e.workflowId },
-      event,
-      false,
-    );
+    const ref = { operatorId: e.operatorId, eventId: e.eventId, workflowId: e.workflowId };
+    return applyNew(tx, ref, event, false);
   });
+  if (!applied) return null;
+  const { facts, emits, deliveries } = applied;
+  const wake = affiliateToWake(e.type, applied, applied.affiliateKnown);
+  return wake ? { facts, emits, deliveries, wakeAffiliateId: wake } : { facts, emits, deliveries };
 }
 
 /** The application of an event not applied before, locked (or inserted) by this transaction. */
@@ -145,7 +145,7 @@ async function applyNew(
   ref: EventRef,
   event: EventToApply,
   started: boolean,
-): Promise<AppliedEvent> {
+): Promise<AppliedEvent & { affiliateKnown: boolean }> {
   const { facts, customerCountry } = await deriveFacts(tx, ref.operatorId, event);
   const emits = emittedTypes(event.type, facts);
   const affiliateId = attributedAffiliateId(facts.effectiveAttribution);

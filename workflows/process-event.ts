@@ -2,8 +2,8 @@
  * processEvent: one workflow per accepted event, id `event:<operatorId>:<eventId>`.
  *
  * States: applying (one local activity derives the facts and creates the deliveries, unless the API did
- * it before the start) -> delivering (one
- * activity per delivery, side by side, retried by Temporal on the delivery's own policy) -> completed.
+ * it before the start) -> delivering (one activity per delivery, side by side, retried by Temporal on the
+ * delivery's own policy) -> completed.
  * Signals: retryDelivery (cut a wait short; an attempt it races finishes and its outcome counts),
  * cancelDelivery (an attempt on the wire is aborted, and waited for; the reason is the delivery's lastError:
  * `cancelled by request`, or `endpoint_disabled` / `endpoint_deleted` when its endpoint's sweep sends it),
@@ -20,16 +20,17 @@
  * each unfinished delivery's schedule (driveBase, nextAttemptAt); the next run reloads the deliveries.
  *
  * Cost on the happy path: one workflow start and one local activity per delivery (its first attempt),
- * all in the run's first workflow task: the API applied the event before starting the run and handed it the
- * plans (`applied`; a commission event that wakes its customer adds one local activity beside the
- * attempts). A run started by anything else applies the event first, in one local activity. A first attempt whose retry is due within seconds costs that retry
- * alone (a timer and a second local attempt, nothing published unless it fails too; runs of patch level 1,
- * event-patches.ts). Later failed attempts cost their server-side retry alone: the workflow hears
- * of a delivery's first failure (the local attempt's result, or one `deliveryAttemptFailed` signal when
- * the first attempt ran server-side) and of its end, not of the retries between, which Temporal runs
- * without a workflow task. A rate-limit wait costs a server-side retry; a waiting delivery costs no
- * worker CPU. A delivery held by its endpoint's open breaker waits on a server-side retry too (no attempt
- * spent), until a probe that succeeds wakes it (a signal) or its recheck comes.
+ * all in the run's first workflow task: the API applied the event before starting the run and handed it
+ * the plans (`applied`; a commission event that wakes its customer adds one local activity beside the
+ * attempts). A run started by anything else applies the event first, in one local activity. A first
+ * attempt whose retry is due within seconds costs that retry alone (a timer and a second local attempt,
+ * nothing published unless it fails too; runs of patch level 1, event-patches.ts). Later failed attempts
+ * cost their server-side retry alone: the workflow hears of a delivery's first failure (the local
+ * attempt's result, or one `deliveryAttemptFailed` signal when the first attempt ran server-side) and of
+ * its end, not of the retries between, which Temporal runs without a workflow task. A rate-limit wait
+ * costs a server-side retry; a waiting delivery costs no worker CPU. A delivery held by its endpoint's
+ * open breaker waits on a server-side retry too (no attempt spent), until a probe that succeeds wakes it
+ * (a signal) or its recheck comes.
  * So the search attributes, details and `deliveries` query change with a delivery's state, not each attempt:
  * a waiting delivery's `DeliveryAttempt` / `NextAttemptAt` are its first failure's ("retrying since about",
  * see event-progress.ts); the live figures are on the pending activity and in PostgreSQL (the REST API).

@@ -1,5 +1,12 @@
 import type { Attribution, AttributableEvent } from '../domain/attribution.js';
-import type { EventFacts, EventRow, EventStatus, NewEvent } from './events.js';
+import {
+  INSERT_NEW_EVENT,
+  newEventValues,
+  type EventFacts,
+  type EventRow,
+  type EventStatus,
+  type NewEvent,
+} from './events.js';
 import type { Queryable } from './pool.js';
 
 /** The event reads and writes of an event's application (activities/apply-event.ts), in one transaction. */
@@ -17,9 +24,7 @@ const APPLY_STATEMENTS = {
   recordNew: {
     // The event recorded and, when new, returned as `lock` reads it: the insert holds its row lock.
     name: 'apply-event:record-new-1',
-    text: `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (operator_id, event_id) DO NOTHING
+    text: `${INSERT_NEW_EVENT}
            RETURNING type, customer_id, occurred_at, received_at::text AS accepted_at, payload, status, facts`,
   },
   lock: {
@@ -111,16 +116,7 @@ function toApply(eventId: string, r: LockedRow): EventToApply {
 export async function recordEventToApply(tx: Queryable, e: NewEvent): Promise<EventToApply | null> {
   const { rows } = await tx.query<LockedRow>({
     ...APPLY_STATEMENTS.recordNew,
-    values: [
-      e.operatorId,
-      e.eventId,
-      e.type,
-      e.occurredAt,
-      e.customerId,
-      e.payload,
-      e.bodyHash,
-      e.workflowId,
-    ],
+    values: newEventValues(e),
   });
   return rows[0] ? toApply(e.eventId, rows[0]) : null;
 }

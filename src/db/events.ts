@@ -104,6 +104,20 @@ export interface NewEvent {
 }
 
 /**
+ * The insert of a new event, $1-$8 from newEventValues, a no-op when its (operator, id) exists; the caller
+ * adds what it returns (recordEvent here, recordEventToApply in event-application.ts).
+ */
+export const INSERT_NEW_EVENT = `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload,
+                                                     body_hash, workflow_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (operator_id, event_id) DO NOTHING`;
+
+/** A new event's values, $1-$8 of INSERT_NEW_EVENT (and of recordEmittedEvent's insert). */
+export function newEventValues(e: NewEvent): unknown[] {
+  return [e.operatorId, e.eventId, e.type, e.occurredAt, e.customerId, e.payload, e.bodyHash, e.workflowId];
+}
+
+/**
  * Records the event unless one with the same (operator, id) exists. Returns the stored row and whether
  * this call inserted it. Concurrent submissions of one id serialise on the primary key.
  */
@@ -111,13 +125,7 @@ export async function recordEvent(
   db: Queryable,
   e: NewEvent,
 ): Promise<{ inserted: boolean; event: StoredEvent }> {
-  const inserted = await db.query<EventRow>(
-    `INSERT INTO events (operator_id, event_id, type, occurred_at, customer_id, payload, body_hash, workflow_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-     ON CONFLICT (operator_id, event_id) DO NOTHING
-     RETURNING *`,
-    [e.operatorId, e.eventId, e.type, e.occurredAt, e.customerId, e.payload, e.bodyHash, e.workflowId],
-  );
+  const inserted = await db.query<EventRow>(`${INSERT_NEW_EVENT} RETURNING *`, newEventValues(e));
   if (inserted.rows[0]) return { inserted: true, event: fromRow(inserted.rows[0]) };
   const existing = await findEvent(db, e.operatorId, e.eventId);
   if (!existing) throw new Error('event vanished between insert and read');
@@ -307,20 +315,7 @@ export async function recordEmittedEvent(db: Queryable, e: NewEmittedEvent): Pro
          FROM recorded WHERE facts IS NOT NULL AND $12::boolean
      )
      SELECT count(*)::int AS inserted FROM recorded`,
-    [
-      e.operatorId,
-      e.eventId,
-      e.type,
-      e.occurredAt,
-      e.customerId,
-      e.payload,
-      e.bodyHash,
-      e.workflowId,
-      e.facts,
-      e.settled ?? false,
-      e.commissionEntryId,
-      e.inFeed,
-    ],
+    [...newEventValues(e), e.facts, e.settled ?? false, e.commissionEntryId, e.inFeed],
   );
   return { inserted: (rows[0]?.inserted ?? 0) > 0 };
 }

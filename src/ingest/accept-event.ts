@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import { affiliateToWake, recordAndApplyTx, type AppliedBeforeStart } from '../../activities/apply-event.js';
+import { recordAndApplyTx, type AppliedBeforeStart } from '../../activities/apply-event.js';
 import { errors } from '../errors.js';
 import type { EventIn } from '../contract/events.js';
 import {
@@ -102,15 +102,10 @@ async function record(
 ): Promise<{ inserted: boolean; stored?: StoredEvent; applied?: AppliedBeforeStart }> {
   try {
     const applied = await recordAndApplyTx(deps.pool, e);
-    if (!applied) {
-      // Recorded before: a duplicate, a conflict, or a retry after a failed start.
-      const stored = await findEvent(deps.pool, e.operatorId, e.eventId);
-      if (stored) return { inserted: false, stored };
-    } else if (applied.affiliateKnown !== undefined) {
-      const wake = affiliateToWake(e.type, applied, applied.affiliateKnown);
-      const plans = { facts: applied.facts, emits: applied.emits, deliveries: applied.deliveries };
-      return { inserted: true, applied: wake ? { ...plans, wakeAffiliateId: wake } : plans };
-    }
+    if (applied) return { inserted: true, applied };
+    // Recorded before: a duplicate, a conflict, or a retry after a failed start.
+    const stored = await findEvent(deps.pool, e.operatorId, e.eventId);
+    if (stored) return { inserted: false, stored };
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw errors.unavailable('database');
     deps.logger.warn(

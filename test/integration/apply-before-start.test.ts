@@ -10,7 +10,7 @@ import type { processEvent, ProcessEventInput } from '../../workflows/process-ev
 import { inspectedPool } from '../support/attempt-by-hand.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
-import { AGED_GRACE_MS, ageEvents } from '../support/recorded.js';
+import { ageEvents, agedReconcilerDeps } from '../support/recorded.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -202,13 +202,7 @@ describe('an event applied by the API before its workflow starts', () => {
     assert.deepEqual(await deliveryRows(reg.id), [{ status: 'pending', attempt_count: 0 }]);
 
     await ageEvents(sys.pool, op.id, [reg.id]);
-    const deps = {
-      pool: sys.pool,
-      client: sys.client,
-      start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
-      logger: createLogger('silent'),
-      graceMs: AGED_GRACE_MS,
-    };
+    const deps = agedReconcilerDeps(sys);
     // Other test files share this database: run it until this event's row is taken (bounded).
     for (let i = 0; i < 20 && !(await rowOf(reg.id))?.workflow_started_at; i++) await reconcileOnce(deps);
     // The sender's retry meanwhile is told 202 and starts nothing more.

@@ -4,12 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { reconcileOnce, startReconciler } from '../../src/ingest/reconciler.js';
-import { createLogger } from '../../src/log.js';
 import { freePort, startDevServer, type DevServer } from '../../src/main/host/dev-server.js';
 import { testEnv } from '../support/env.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
 import { startReceiver, webhookIdsByEvent } from '../support/receiver.js';
-import { AGED_GRACE_MS, ageEvents, recordOnly } from '../support/recorded.js';
+import { ageEvents, agedReconcilerDeps, recordOnly } from '../support/recorded.js';
 import { startSystem, type System } from '../support/system.js';
 
 /**
@@ -91,13 +90,7 @@ describe('when Temporal is unreachable', () => {
     await assert.rejects(sys.client.workflow.getHandle(workflowId).describe(), WorkflowNotFoundError);
     await ageEvents(sys.pool, op.id, [event.id]);
 
-    const deps = {
-      pool: sys.pool,
-      client: sys.client,
-      start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
-      logger: createLogger('silent'),
-      graceMs: AGED_GRACE_MS,
-    };
+    const deps = agedReconcilerDeps(sys);
     // Other test files share this database, so the reconciler may have old rows of theirs to start too:
     // run it until this event's row is taken (bounded).
     for (let i = 0; i < 20 && !(await rowState(event.id))?.workflow_started_at; i++)
@@ -165,13 +158,7 @@ describe('an affiliate change while Temporal is unreachable', () => {
       );
 
       await startServer();
-      const deps = {
-        pool: sys.pool,
-        client: sys.client,
-        start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
-        logger: createLogger('silent'),
-        graceMs: AGED_GRACE_MS,
-      };
+      const deps = agedReconcilerDeps(sys);
       for (let i = 0; i < 20 && !(await eventRow())?.workflow_started_at; i++) await reconcileOnce(deps);
       assert.ok((await eventRow())?.workflow_started_at);
       const [got] = await rx.waitFor('/aff', 1, 60_000);
@@ -201,16 +188,7 @@ describe('a worker told to stop while its reconciler works off a backlog', () =>
       );
       return rows[0]!.n;
     };
-    const reconciler = startReconciler(
-      {
-        pool: sys.pool,
-        client: sys.client,
-        start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
-        logger: createLogger('silent'),
-        graceMs: AGED_GRACE_MS,
-      },
-      10,
-    );
+    const reconciler = startReconciler(agedReconcilerDeps(sys), 10);
     try {
       while ((await startedOfOurs()) === 0) await new Promise((r) => setTimeout(r, 20));
     } finally {

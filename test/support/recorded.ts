@@ -2,6 +2,9 @@ import { recordEvent } from '../../src/db/events.js';
 import type { Pool } from '../../src/db/pool.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { bodyHash } from '../../src/body-hash.js';
+import type { ReconcilerDeps } from '../../src/ingest/reconciler.js';
+import { createLogger } from '../../src/log.js';
+import type { System } from './system.js';
 
 /**
  * Records an event as the API does before it starts the workflow, and starts nothing: the state an event is
@@ -24,6 +27,17 @@ export async function recordOnly(
     workflowId,
   });
   return { operatorId, eventId: event.id, workflowId };
+}
+
+/** A reconciler on the system's task queue that takes only events aged by ageEvents. */
+export function agedReconcilerDeps(sys: Pick<System, 'pool' | 'client' | 'taskQueue'>): ReconcilerDeps {
+  return {
+    pool: sys.pool,
+    client: sys.client,
+    start: { taskQueue: sys.taskQueue, eager: false, timeoutMs: 5_000 },
+    logger: createLogger('silent'),
+    graceMs: AGED_GRACE_MS,
+  };
 }
 
 /**
