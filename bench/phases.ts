@@ -127,6 +127,11 @@ export interface DrainResult {
   operationalEvents: Record<string, number> | null;
   /** Read when events were left undelivered (bench/run.ts): what held them, for whoever reads the run. */
   stuck?: DrainStuck | null;
+  /**
+   * Wake-ups the workers' breaker watch sent again by the end of the phase, from their logs (bench/run.ts):
+   * a closed breaker swept anew, an overdue probe's prober woken. Above zero, a wake-up went missing.
+   */
+  watchWakes?: { sweeps: number; probers: number } | null;
 }
 
 /** The drain operator's endpoints' breakers and unfinished deliveries, read right after a phase that left some. */

@@ -496,6 +496,11 @@ export function renderMarkdown(r: BenchResult): string {
             .join(', ') || 'none'
         }.`,
       );
+    if (d.watchWakes)
+      line(
+        `Wake-ups the breaker watch sent again (a first one went missing): ${d.watchWakes.sweeps} sweeps of a closed breaker, ` +
+          `${d.watchWakes.probers} overdue probers woken.`,
+      );
     if (d.stuck) {
       line();
       line(

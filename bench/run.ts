@@ -6,7 +6,15 @@
  * the end, on failure and on Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -361,6 +369,9 @@ async function main(o: BenchOptions): Promise<void> {
     result.drain = await drainRun(ctx, productTp, tp.prefix, sat, tp.id, () =>
       operationalEventCounts(sys.databaseUrl, tp.id),
     );
+    result.drain.watchWakes = watchWakesLogged(
+      Object.entries(sys.logs).filter(([n]) => n.startsWith('worker')),
+    );
     if (result.drain.undeliveredAfterMax > 0) {
       // Rare, and gone with the run's database and temporary folder: keep what shows what held them.
       // Never at the cost of the run: a copy that fails leaves the logs out.
@@ -586,6 +597,24 @@ async function operationalEventCounts(databaseUrl: string | null, operatorId: st
   } finally {
     await db.end();
   }
+}
+
+/** The breaker watch's rescues (src/ingest/breaker-watch.ts) so far, counted in the workers' logs. */
+function watchWakesLogged(logs: Array<[string, string]>): { sweeps: number; probers: number } | null {
+  let sweeps = 0;
+  let probers = 0;
+  try {
+    for (const [, file] of logs) {
+      if (!existsSync(file)) continue;
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (line.includes('swept again')) sweeps++;
+        else if (line.includes('its prober woken')) probers++;
+      }
+    }
+  } catch {
+    return null;
+  }
+  return { sweeps, probers };
 }
 
 async function stuckDrainState(

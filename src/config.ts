@@ -277,6 +277,7 @@ const WORKER = [
   'TEMPORAL_METRICS_PORT',
   'RECONCILE_INTERVAL',
   'RECONCILE_GRACE',
+  'BREAKER_WATCH_INTERVAL', // the watch runs beside the reconciler
   ...RETENTION_KEYS,
 ] as const;
 

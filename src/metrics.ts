@@ -63,6 +63,13 @@ export const breakerWaits = new Counter({
   registers: [registry],
 });
 
+export const breakerWatchWakes = new Counter({
+  name: 'affiliate_hooks_endpoint_breaker_watch_wakes_total',
+  help: "Wake-ups of an endpoint breaker's waiting deliveries the watch sent again because the first was lost: a closed breaker swept anew, or the prober of an overdue probe woken. Anything above zero is a wake-up that went missing.",
+  labelNames: ['kind'] as const,
+  registers: [registry],
+});
+
 export const commissionEntries = new Counter({
   name: 'affiliate_hooks_commission_entries_total',
   help: 'Ledger entries booked by committed settlement steps, by kind and currency.',

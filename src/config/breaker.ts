@@ -28,6 +28,11 @@ export const BREAKER_CONFIG = {
     .describe(
       'A delivery waiting for an open breaker looks again by itself after this long, should no probe wake it.',
     ),
+  BREAKER_WATCH_INTERVAL: duration
+    .default(10_000)
+    .describe(
+      "How often each worker looks for breakers whose wake-up went missing (a closed breaker's deliveries still waiting, an open one's probe overdue) and wakes them again.",
+    ),
 };
 
 export const BREAKER_KEYS = [

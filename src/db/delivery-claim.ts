@@ -1,6 +1,7 @@
 import type { PostbackSettings } from '../domain/postback/presets.js';
 import type { ResolvedRetryPolicy } from '../domain/retry-policy.js';
 import type { DeliveryStatus } from './deliveries.js';
+import { SWEEP_AGAIN_AFTER } from './endpoint-breaker.js';
 import type { PreviousSecret } from './endpoints.js';
 import type { Queryable } from './pool.js';
 
@@ -129,7 +130,7 @@ export async function claimAttempt(
        UPDATE endpoints e SET breaker_swept_at = now()
          FROM base b
         WHERE e.id = b.endpoint_id AND e.breaker_opened_at IS NULL AND e.breaker_swept_at IS NOT NULL
-          AND e.breaker_swept_at < now() - interval '30 seconds'
+          AND e.breaker_swept_at < now() - ${SWEEP_AGAIN_AFTER}
           AND EXISTS (SELECT 1 FROM deliveries w
                        WHERE w.endpoint_id = e.id AND w.breaker_wait_since IS NOT NULL AND w.id <> b.id
                          AND w.status IN ('pending', 'retrying'))

@@ -96,3 +96,86 @@ export async function breakerWaitersPage(
   );
   return rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, since: r.since }));
 }
+
+/** How long a sweep of an endpoint's waiting deliveries is given before another may run (claim or watch). */
+export const SWEEP_AGAIN_AFTER = "interval '30 seconds'";
+
+/**
+ * Closed breakers whose waiting deliveries were not all woken (the sweep after the close stopped, or its
+ * signals were lost) and not swept for SWEEP_AGAIN_AFTER: each is marked swept now and returned, so one
+ * watcher, and no claim meanwhile, sweeps it again. The index of waiting deliveries answers each in one probe.
+ */
+export async function unsweptBreakers(db: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE endpoints e SET breaker_swept_at = now()
+      WHERE e.id IN (
+        SELECT x.id FROM endpoints x
+         WHERE x.breaker_opened_at IS NULL AND x.breaker_swept_at < now() - ${SWEEP_AGAIN_AFTER}
+           AND EXISTS (SELECT 1 FROM deliveries w
+                        WHERE w.endpoint_id = x.id AND w.breaker_wait_since IS NOT NULL
+                          AND w.status IN ('pending', 'retrying'))
+         LIMIT $1 FOR UPDATE SKIP LOCKED)
+        AND e.breaker_opened_at IS NULL
+      RETURNING e.id`,
+    [limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Open breakers whose probe is overdue by `graceMs` and not on the wire (or on the wire past its
+ * activity's time: its worker died), for one delivery to be woken to make it: the one named, while it is
+ * pending; else the one waiting longest, named here. A breaker nudged is not nudged again for
+ * SWEEP_AGAIN_AFTER (breaker_swept_at, unused while it is open), so a prober queued behind a backlog is not
+ * cancelled and rescheduled on every look.
+ */
+export async function overdueProbers(
+  db: Queryable,
+  graceMs: number,
+  limit: number,
+): Promise<Array<BreakerWaiter & { endpointId: string }>> {
+  const { rows } = await db.query<{ endpoint_id: string; id: string; workflow_id: string; since: Date }>(
+    `WITH overdue AS (
+       SELECT e.id, p.id AS prober_id, p.workflow_id AS prober_workflow_id, p.breaker_wait_since AS prober_since
+         FROM endpoints e
+         LEFT JOIN deliveries p ON p.id = e.breaker_prober AND p.status IN ('pending', 'retrying')
+        WHERE e.breaker_opened_at IS NOT NULL
+          AND (e.breaker_swept_at IS NULL OR e.breaker_swept_at < now() - ${SWEEP_AGAIN_AFTER})
+          AND CASE WHEN e.breaker_probe_started_at IS NULL
+                   THEN e.breaker_probe_at < now() - make_interval(secs => $1::float8 / 1000)
+                   ELSE e.breaker_probe_started_at
+                        < now() - make_interval(secs => (e.timeout_ms + 15000 + $1::float8) / 1000) END
+        LIMIT $2
+        FOR UPDATE OF e SKIP LOCKED
+     ), next AS (
+       SELECT o.id AS endpoint_id, coalesce(o.prober_id, w.id) AS id,
+              coalesce(o.prober_workflow_id, w.workflow_id) AS workflow_id,
+              coalesce(o.prober_since, w.since, now()) AS since
+         FROM overdue o
+         LEFT JOIN LATERAL (
+           SELECT d.id, d.workflow_id, d.breaker_wait_since AS since FROM deliveries d
+            WHERE o.prober_id IS NULL AND d.endpoint_id = o.id AND d.breaker_wait_since IS NOT NULL
+              AND d.status IN ('pending', 'retrying')
+            ORDER BY d.breaker_wait_since, d.id
+            LIMIT 1) w ON true
+        WHERE coalesce(o.prober_id, w.id) IS NOT NULL
+     ), nudged AS (
+       UPDATE endpoints e
+          SET breaker_swept_at = now(), breaker_prober = n.id,
+              -- A probe left by a delivery that ended is over: the one named now starts its own.
+              breaker_probe_started_at = CASE WHEN e.breaker_prober IS DISTINCT FROM n.id THEN NULL
+                                              ELSE e.breaker_probe_started_at END
+         FROM next n
+        WHERE e.id = n.endpoint_id
+        RETURNING e.id
+     )
+     SELECT n.endpoint_id, n.id, n.workflow_id, n.since FROM next n JOIN nudged u ON u.id = n.endpoint_id`,
+    [graceMs, limit],
+  );
+  return rows.map((r) => ({
+    endpointId: r.endpoint_id,
+    id: r.id,
+    workflowId: r.workflow_id,
+    since: r.since,
+  }));
+}

@@ -49,7 +49,8 @@ export async function handProbeToNextWaiter(deps: BreakerWaitsDeps, endpointId: 
   return next ? wake(await deps.client(), next) : false;
 }
 
-async function wake(client: Client, w: BreakerWaiter): Promise<boolean> {
+/** Signals one waiting delivery's run to look again; false when its run has closed. */
+export async function wake(client: Client, w: BreakerWaiter): Promise<boolean> {
   try {
     await boundedWait(wakeDelivery(client, w.workflowId, w.id), 5_000, 'the wake signal');
     return true;

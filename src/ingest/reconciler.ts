@@ -5,6 +5,7 @@ import type { Pool } from '../db/pool.js';
 import type { InboundEventType } from '../domain/event-types.js';
 import { reconcilerStarts } from '../metrics.js';
 import { startEventWorkflow, type StartEventOptions } from '../temporal/start-event.js';
+import { runEvery } from './periodic.js';
 
 export interface ReconcilerDeps {
   pool: Pool;
@@ -65,25 +66,12 @@ export async function reconcileOnce(
  * after the backlog: a worker draining on SIGTERM must not spend its grace period starting workflows.
  */
 export function startReconciler(deps: ReconcilerDeps, intervalMs: number): { stop: () => Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const stopping = () => stopped;
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      try {
-        // A full batch means more may wait (after an outage): keep going, a bounded number of batches.
-        for (let i = 0; i < 50 && !stopped && (await reconcileOnce(deps, BATCH, stopping)) === BATCH; i++);
-      } catch (err) {
-        deps.logger.warn({ err: { message: (err as Error).message } }, 'reconcile failed');
-      }
-    });
-  }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+  return runEvery(
+    intervalMs,
+    async (stopping) => {
+      // A full batch means more may wait (after an outage): keep going, a bounded number of batches.
+      for (let i = 0; i < 50 && !stopping() && (await reconcileOnce(deps, BATCH, stopping)) === BATCH; i++);
     },
-  };
+    (err) => deps.logger.warn({ err: { message: err.message } }, 'reconcile failed'),
+  );
 }

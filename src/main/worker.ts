@@ -1,6 +1,7 @@
 import { cleanUpInputFrom } from '../config/retention.js';
 import { createPool } from '../db/pool.js';
 import { createDeliveryRuntime } from '../delivery/deps.js';
+import { startBreakerWatch } from '../ingest/breaker-watch.js';
 import { startReconciler } from '../ingest/reconciler.js';
 import { createLogger } from '../log.js';
 import { temporalSettingsFrom } from '../temporal/connection-options.js';
@@ -14,7 +15,7 @@ import { onShutdown } from './shutdown.js';
 import { startupConfig } from './startup-config.js';
 
 /**
- * Entry point: the Temporal worker (workflows and activities) and the start reconciler.
+ * Entry point: the Temporal worker (workflows and activities), the start reconciler and the breaker watch.
  * SIGTERM stops polling, lets in-flight activities finish, then closes connections.
  */
 const config = startupConfig('worker');
@@ -52,6 +53,10 @@ const reconciler = startReconciler(
   },
   config.RECONCILE_INTERVAL,
 );
+const breakerWatch = startBreakerWatch(
+  { pool, client: () => gateway.client(), logger },
+  config.BREAKER_WATCH_INTERVAL,
+);
 // The retention clean-up runs on this task queue, on the settings this worker read (a failure is logged:
 // deliveries must not wait for it).
 await ensureRetentionSchedule(await gateway.client(), {
@@ -70,6 +75,7 @@ const running = worker.run();
 onShutdown(logger, config.SHUTDOWN_GRACE, async () => {
   metrics?.close();
   await reconciler.stop();
+  await breakerWatch.stop();
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
   await gateway.close();

@@ -48,14 +48,41 @@ async function sendMany(affiliateId: string, count: number) {
   return events;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+/** Polls until `probe` answers; on timeout the error says what `explain` reads of the state then. */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  explain?: () => Promise<string>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const got = await probe();
     if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    if (Date.now() > deadline) {
+      const state = explain ? `\n${await explain().catch((err: Error) => err.message)}` : '';
+      throw new Error(`not within ${timeoutMs} ms: ${what}${state}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** An endpoint's breaker columns and its deliveries, for a failure message: what held them. */
+async function breakerStateOf(endpointId: string): Promise<string> {
+  const ep = await sys.pool.query(
+    `SELECT breaker_opened_at, breaker_probe_at, breaker_prober, breaker_probe_started_at, breaker_swept_at,
+            breaker_probes_failed, consecutive_failures, now() FROM endpoints WHERE id = $1`,
+    [endpointId],
+  );
+  const ds = await sys.pool.query(
+    `SELECT id, status, attempt_count, redrive_count, breaker_wait_since, in_flight_attempt, next_attempt_at,
+            last_error, updated_at FROM deliveries WHERE endpoint_id = $1 ORDER BY id`,
+    [endpointId],
+  );
+  return [
+    `endpoint ${JSON.stringify(ep.rows[0])}`,
+    ...ds.rows.map((r) => `delivery ${JSON.stringify(r)}`),
+  ].join('\n');
 }
 
 describe('an endpoint that fails every attempt, with 50 deliveries pending', () => {
@@ -211,10 +238,15 @@ describe('deliveries waiting for an open breaker', () => {
         json: { since: new Date(Date.now() - 3_600_000).toISOString() },
       });
       assert.equal(recover.status, 202, JSON.stringify(recover.body));
-      await until('all 8 redriven deliveries succeeded', async () => {
-        const rows = await deliveriesOf(endpoint.id);
-        return rows.every((r) => r.status === 'succeeded') ? rows : undefined;
-      });
+      await until(
+        'all 8 redriven deliveries succeeded',
+        async () => {
+          const rows = await deliveriesOf(endpoint.id);
+          return rows.every((r) => r.status === 'succeeded') ? rows : undefined;
+        },
+        60_000,
+        () => breakerStateOf(endpoint.id),
+      );
       const wh = new Webhook(endpoint.secret);
       const ok = rx.requests(path).slice(logged[0]!.n);
       const ids = webhookIdsByEvent(ok, (r) => wh.verify(r.body, r.headers as any) as any);

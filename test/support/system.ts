@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities/index.js';
 import { createApp } from '../../src/api/app.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { randomBase62 } from '../../src/db/new-id.js';
@@ -11,6 +12,7 @@ import { createDeliveryRuntime, type DeliveryRuntime } from '../../src/delivery/
 import { createLogger } from '../../src/log.js';
 import { activityDepsFrom } from '../../src/main/host/activity-deps.js';
 import { installTemporalRuntime } from '../../src/main/host/runtime.js';
+import { startBreakerWatch } from '../../src/ingest/breaker-watch.js';
 import { createWorker, type CreateWorkerOptions } from '../../src/main/host/worker.js';
 import { TemporalGateway } from '../../src/temporal/gateway.js';
 import { testEnv } from './env.js';
@@ -67,6 +69,13 @@ export interface SystemOptions {
    * turns it on.
    */
   breaker?: { failureThreshold: number; probeBaseMs: number; probeMaxMs: number; recheckMs: number };
+  /**
+   * What the in-process worker runs: everything (default), its workflows and their local attempts only
+   * (server-side activities left to another worker), or server-side activities only (no workflows).
+   */
+  workerRole?: 'all' | 'workflows' | 'activities';
+  /** Run the worker's breaker watch (src/ingest/breaker-watch.ts) this often; default: not at all. */
+  breakerWatchMs?: number;
   /** Express `trust proxy` for the API (default: unset, the client is the TCP peer). */
   trustProxy?: boolean | number | string;
   /** The history length at which event workflows continue as new (default: the workflow's own). */
@@ -93,40 +102,58 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
   if (opts.worker !== false) {
-    worker = await createWorker({
-      connection: await gateway.connection(),
-      namespace: 'default',
-      taskQueue,
-      deps: activityDepsFrom(
-        {
-          TEMPORAL_TASK_QUEUE: taskQueue,
-          ENDPOINT_DISABLE_AFTER: opts.health?.disableAfterMs ?? 5 * 86_400_000,
-          DELIVERY_FAILING_AFTER_ATTEMPTS: opts.health?.failingAfterAttempts ?? 4,
-          ...(opts.breaker
-            ? {
-                BREAKER_FAILURE_THRESHOLD: opts.breaker.failureThreshold,
-                BREAKER_PROBE_INTERVAL: opts.breaker.probeBaseMs,
-                BREAKER_PROBE_MAX_INTERVAL: opts.breaker.probeMaxMs,
-                BREAKER_RECHECK_INTERVAL: opts.breaker.recheckMs,
-              }
-            : { BREAKER_FAILURE_THRESHOLD: 0 }),
-        },
-        delivery,
-        { pool, client: await gateway.client(), logger },
-      ),
-      workflowBundlePath: env.workflowBundle,
-      tuning: opts.workerTuning,
-      identity: opts.workerIdentity,
-    });
+    const deps = activityDepsFrom(
+      {
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        ENDPOINT_DISABLE_AFTER: opts.health?.disableAfterMs ?? 5 * 86_400_000,
+        DELIVERY_FAILING_AFTER_ATTEMPTS: opts.health?.failingAfterAttempts ?? 4,
+        ...(opts.breaker
+          ? {
+              BREAKER_FAILURE_THRESHOLD: opts.breaker.failureThreshold,
+              BREAKER_PROBE_INTERVAL: opts.breaker.probeBaseMs,
+              BREAKER_PROBE_MAX_INTERVAL: opts.breaker.probeMaxMs,
+              BREAKER_RECHECK_INTERVAL: opts.breaker.recheckMs,
+            }
+          : { BREAKER_FAILURE_THRESHOLD: 0 }),
+      },
+      delivery,
+      { pool, client: await gateway.client(), logger },
+    );
+    worker =
+      opts.workerRole === 'activities'
+        ? // No workflows: it polls for server-side activities alone.
+          await Worker.create({
+            connection: await gateway.connection(),
+            namespace: 'default',
+            taskQueue,
+            activities: createActivities(deps),
+            shutdownGraceTime: '10s',
+          })
+        : await createWorker({
+            connection: await gateway.connection(),
+            namespace: 'default',
+            taskQueue,
+            deps,
+            workflowBundlePath: env.workflowBundle,
+            tuning: {
+              ...opts.workerTuning,
+              // Its workflows and their local attempts alone: server-side activities go to another worker.
+              ...(opts.workerRole === 'workflows' ? { enableNonLocalActivities: false } : {}),
+            },
+            identity: opts.workerIdentity,
+          });
     workerRun = worker.run();
   }
+  const watch = opts.breakerWatchMs
+    ? startBreakerWatch({ pool, client: () => gateway.client(), logger }, opts.breakerWatchMs)
+    : undefined;
   const app = createApp({
     pool,
     accept: {
       client: () => gateway.client(),
       start: {
         taskQueue,
-        eager: opts.eager ?? worker !== undefined,
+        eager: opts.eager ?? (worker !== undefined && opts.workerRole !== 'activities'),
         timeoutMs: opts.startTimeoutMs ?? 5_000,
         historyLimit: opts.eventHistoryLimit,
       },
@@ -187,6 +214,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await watch?.stop();
       if (worker) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await workerRun;
