@@ -24,6 +24,7 @@ import {
   PUBLISH_REOPENED_RUN,
   QUIET_RETRY_MS,
   quietFirstRetries,
+  REDRIVE_WHILE_ENDING,
   SCHEDULE_FROM_STORE,
   WAIT_FOR_CANCELLED_ATTEMPT,
 } from './event-patches.js';
@@ -167,6 +168,9 @@ export class EventDeliveries {
   redrive(deliveryIds: string[]): void {
     for (const id of deliveryIds) {
       const d = this.byId.get(id);
+      // Failed (and reopened) in PostgreSQL before this run took in the result: redriven once that is in.
+      if (d?.active && !TERMINAL.has(d.status))
+        d.redriveOnEnd = applied(this.event.level, REDRIVE_WHILE_ENDING);
       if (d && d.status === 'failed' && !d.active) {
         d.status = 'pending';
         d.driveBase = d.attemptCount;
@@ -201,7 +205,9 @@ export class EventDeliveries {
     void this.drive(d).finally(() => {
       d.active = false;
       d.scope = null;
-      this.publish();
+      const again = d.redriveOnEnd && d.status === 'failed';
+      d.redriveOnEnd = false;
+      return again ? this.redrive([d.deliveryId]) : this.publish(); // (a redrive publishes)
     });
   }
 
@@ -219,7 +225,7 @@ export class EventDeliveries {
     // Retries cut short (retry-now) or cancelled wait for the attempt they interrupt to finish.
     const waitCancelled = applied(this.event.level, WAIT_FOR_CANCELLED_ATTEMPT);
     for (;;) {
-      if (d.interrupt === 'cancel') return this.cancel(d);
+      if (d.interrupt === 'cancel') return endCancelled(d);
       if (this.handingOff) return;
       d.interrupt = null;
       const scope = new CancellationScope();
@@ -235,7 +241,7 @@ export class EventDeliveries {
         // Cancelled, or failed after the cancellation was requested (the server does not retry an activity
         // cancelled meanwhile: an attempt that failed, a wait for a send slot): what was asked decides.
         const interrupted = isCancellation(err) || err instanceof ActivityFailure;
-        if (interrupted && d.interrupt === 'cancel') return this.cancel(d);
+        if (interrupted && d.interrupt === 'cancel') return endCancelled(d);
         if (interrupted && d.interrupt === 'handoff') return this.noteFailure(d, attemptFailure(err));
         if (interrupted && d.interrupt === 'retry') {
           this.noteFailure(d, attemptFailure(err));
@@ -307,7 +313,7 @@ export class EventDeliveries {
     } catch (err) {
       if (!isCancellation(err)) throw err;
       if (d.interrupt === 'cancel') {
-        await this.cancel(d);
+        await endCancelled(d);
         return 'done';
       }
       if (d.interrupt === 'handoff') return 'done';
@@ -327,7 +333,7 @@ export class EventDeliveries {
     } catch (err) {
       d.local = false;
       if (isCancellation(err) && d.interrupt === 'cancel') {
-        await this.cancel(d);
+        await endCancelled(d);
         return 'done';
       }
       const failed = attemptFailure(err);
@@ -360,7 +366,7 @@ export class EventDeliveries {
       d.local = false;
       const failed = attemptFailure(err);
       if (isCancellation(err) && d.interrupt === 'cancel') {
-        await this.cancel(d);
+        await endCancelled(d);
         next = 'done';
       } else if (failed) {
         this.noteFailure(d, failed);
@@ -370,10 +376,6 @@ export class EventDeliveries {
     d.quiet = false;
     this.publish();
     return next === 'wait' ? this.waitForNextAttempt(d) : next;
-  }
-
-  private cancel(d: Tracked): Promise<void> {
-    return endCancelled(d);
   }
 
   /** Upserts the search attributes and current details, only when they change. */

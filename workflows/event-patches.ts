@@ -37,7 +37,14 @@ export const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
  */
 export const BREAKER_WAITS = 'delivery-breaker-waits';
 
-/** The patches of level 1, every one defined above. */
+/**
+ * A redrive signal that reaches a run before the result of the attempt that failed the delivery (both in
+ * one workflow task: PostgreSQL said failed, and the redrive reopened it) redrives it once that result is in.
+ * Asked only then: a run that never meets the race records no marker.
+ */
+export const REDRIVE_WHILE_ENDING = 'delivery-redrive-while-ending';
+
+/** The patches of level 1, every one defined above except REDRIVE_WHILE_ENDING (added later). */
 const LEVEL_ONE: ReadonlySet<string> = new Set([
   CONTINUE_AS_NEW,
   EVERY_RUN_FINDABLE,

@@ -36,6 +36,11 @@ export interface Tracked extends DeliveryView {
   lastFailure: FailureCause | null;
   /** Failed once, with a short wait before its local retry: not published unless that retry fails too. */
   quiet: boolean;
+  /**
+   * A redrive came while its drive was still under way: the result that failed it had not reached this run.
+   * Once the drive ends `failed`, it is redriven (EventDeliveries.redrive).
+   */
+  redriveOnEnd?: boolean;
 }
 
 /**
