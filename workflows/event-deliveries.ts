@@ -168,9 +168,7 @@ export class EventDeliveries {
   redrive(deliveryIds: string[]): void {
     for (const id of deliveryIds) {
       const d = this.byId.get(id);
-      // Failed (and reopened) in PostgreSQL before this run took in the result: redriven once that is in.
-      if (d?.active && !TERMINAL.has(d.status))
-        d.redriveOnEnd = applied(this.event.level, REDRIVE_WHILE_ENDING);
+      if (d?.active && !TERMINAL.has(d.status)) this.reopenOnEnd(d, { kind: 'redrive' });
       if (d && d.status === 'failed' && !d.active) {
         d.status = 'pending';
         d.driveBase = d.attemptCount;
@@ -185,6 +183,11 @@ export class EventDeliveries {
   /** `replayDeliveries`: drive deliveries a replay put back to pending or made (tracked-delivery.ts). */
   replay(plans: DeliveryPlan[]): void {
     if (!this.loaded) return void this.early.push(...plans);
+    for (const plan of plans) {
+      const d = this.byId.get(plan.deliveryId);
+      if (d?.active && !TERMINAL.has(d.status) && plan.status === 'pending')
+        this.reopenOnEnd(d, { kind: 'replay', plan });
+    }
     // In a hand-off they stay pending here, so the run continues as new and the next one drives them.
     for (const d of replayed(this.byId, plans)) if (!this.handingOff) this.launch(d);
     this.publish();
@@ -205,10 +208,21 @@ export class EventDeliveries {
     void this.drive(d).finally(() => {
       d.active = false;
       d.scope = null;
-      const again = d.redriveOnEnd && d.status === 'failed';
-      d.redriveOnEnd = false;
-      return again ? this.redrive([d.deliveryId]) : this.publish(); // (a redrive publishes)
+      const reopened = d.reopened;
+      d.reopened = undefined;
+      // (each publishes)
+      if (reopened?.kind === 'replay') return this.replay([reopened.plan]);
+      if (reopened?.kind === 'redrive' && d.status === 'failed') return this.redrive([d.deliveryId]);
+      this.publish();
     });
+  }
+
+  /**
+   * A redrive or replay of a delivery whose drive is under way: it ended in PostgreSQL (and was reopened
+   * there) before this run took in the result that ended it, so it is carried out once that result is in.
+   */
+  private reopenOnEnd(d: Tracked, reopened: NonNullable<Tracked['reopened']>): void {
+    if (applied(this.event.level, REDRIVE_WHILE_ENDING)) d.reopened = reopened;
   }
 
   private async drive(d: Tracked): Promise<void> {

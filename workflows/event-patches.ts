@@ -38,9 +38,9 @@ export const PUBLISH_REOPENED_RUN = 'event-publish-reopened-run';
 export const BREAKER_WAITS = 'delivery-breaker-waits';
 
 /**
- * A redrive signal that reaches a run before the result of the attempt that failed the delivery (both in
- * one workflow task: PostgreSQL said failed, and the redrive reopened it) redrives it once that result is in.
- * Asked only then: a run that never meets the race records no marker.
+ * A redrive or replay signal that reaches a run before the result of the attempt that ended the delivery
+ * (both in one workflow task: PostgreSQL said it ended, and the redrive or replay reopened it) is carried
+ * out once that result is in. Asked only then: a run that never meets the race records no marker.
  */
 export const REDRIVE_WHILE_ENDING = 'delivery-redrive-while-ending';
 

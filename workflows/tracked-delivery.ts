@@ -37,10 +37,10 @@ export interface Tracked extends DeliveryView {
   /** Failed once, with a short wait before its local retry: not published unless that retry fails too. */
   quiet: boolean;
   /**
-   * A redrive came while its drive was still under way: the result that failed it had not reached this run.
-   * Once the drive ends `failed`, it is redriven (EventDeliveries.redrive).
+   * A redrive or replay that came while its drive was still under way: the result that ended it in
+   * PostgreSQL (where it was then reopened) had not reached this run. Carried out once the drive ends.
    */
-  redriveOnEnd?: boolean;
+  reopened?: { kind: 'redrive' } | { kind: 'replay'; plan: DeliveryPlan };
 }
 
 /**
