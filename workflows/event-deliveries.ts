@@ -9,9 +9,7 @@ import {
   CancellationScope,
   isCancellation,
   proxyActivities,
-  setCurrentDetails,
   sleep,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities, AttemptFailure, DeliverOutcome } from '../activities/index.js';
 import type { DeliverResult, DeliveryPlan, RetryingOutcome } from '../activities/index.js';
@@ -28,7 +26,7 @@ import {
   SCHEDULE_FROM_STORE,
   WAIT_FOR_CANCELLED_ATTEMPT,
 } from './event-patches.js';
-import { progressAttributes, progressDetails } from './event-progress.js';
+import { ProgressShown } from './event-progress.js';
 import { bookkeeping, endCancelled, startLocalAttempt } from './local-attempts.js';
 import {
   endSummary,
@@ -69,14 +67,14 @@ export class EventDeliveries {
   handingOff = false;
   /** An attempt ended in this run: a run that cannot get past its own start never hands off (no loop). */
   progressed = false;
-  private lastPublished = '';
-  /** Publish from the first change on, even on the happy path (a run that started with deliveries under way). */
-  private publishAll = false;
+  private readonly shown: ProgressShown;
   /** Set once load() ran; a replay's plans arriving before it are taken up after (early). */
   private loaded = false;
   private readonly early: DeliveryPlan[] = [];
 
-  constructor(private readonly event: DeliveriesOf) {}
+  constructor(private readonly event: DeliveriesOf) {
+    this.shown = new ProgressShown(event);
+  }
 
   /** The `deliveries` query. */
   views(): DeliveryView[] {
@@ -102,7 +100,7 @@ export class EventDeliveries {
     const fromStore = handed.size > 0 && applied(this.event.level, SCHEDULE_FROM_STORE);
     // Only a run that starts with deliveries under way asks (a redrive's, a continued one).
     const underWay = plans.some((p) => p.attemptCount > 0 || TERMINAL.has(p.status));
-    this.publishAll = underWay && applied(this.event.level, PUBLISH_REOPENED_RUN);
+    this.shown.all = underWay && applied(this.event.level, PUBLISH_REOPENED_RUN);
     for (const plan of plans) {
       const d = track(plan);
       resume(d, handed.get(d.deliveryId), fromStore ? (plan.nextAttemptAt ?? null) : undefined);
@@ -392,22 +390,7 @@ export class EventDeliveries {
     return next === 'wait' ? this.waitForNextAttempt(d) : next;
   }
 
-  /** Upserts the search attributes and current details, only when they change. */
   private publish(): void {
-    const all = [...this.byId.values()];
-    if (!all.length) return;
-    const { key, pairs } = progressAttributes(all);
-    // Each upsert is a billed action: none on the happy path, nor for a short first wait kept quiet. From the
-    // first published wait, failure or cancellation on, every change is published, down to the final statuses.
-    const eventful =
-      this.publishAll ||
-      all.some(
-        (d) => (d.status === 'retrying' && !d.quiet) || d.status === 'failed' || d.status === 'cancelled',
-      );
-    if (key !== this.lastPublished && (eventful || this.lastPublished !== '')) {
-      this.lastPublished = key;
-      upsertSearchAttributes(pairs);
-    }
-    setCurrentDetails(progressDetails(this.event, all));
+    this.shown.show([...this.byId.values()]);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * What the event workflow shows of its deliveries in the Web UI: the search attributes an operator
- * filters on and the current details. Workflow code: pure, deterministic.
+ * filters on and the current details. Workflow code: deterministic.
  */
-import type { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes, type workflowInfo } from '@temporalio/workflow';
 import { SA } from '../src/domain/search-attributes.js';
 import { TERMINAL, type Tracked } from './tracked-delivery.js';
 
@@ -68,4 +68,33 @@ export function progressDetails(
         `pending activity shows the current attempt and its next retry.`,
     ),
   ].join('\n');
+}
+
+/** Shows a run's deliveries (ProgressShown.show): its search attributes and current details. */
+export class ProgressShown {
+  private last = '';
+  /** Publish from the first change on, even on the happy path (a run that started with deliveries under way). */
+  all = false;
+
+  constructor(private readonly event: Parameters<typeof progressDetails>[0]) {}
+
+  /**
+   * Upserts the search attributes when they change, and sets the current details. Each upsert is a billed
+   * action: none on the happy path, nor for a short first wait kept quiet. From the first published wait,
+   * failure or cancellation on, every change is published, down to the final statuses.
+   */
+  show(deliveries: Tracked[]): void {
+    if (!deliveries.length) return;
+    const { key, pairs } = progressAttributes(deliveries);
+    const eventful =
+      this.all ||
+      deliveries.some(
+        (d) => (d.status === 'retrying' && !d.quiet) || d.status === 'failed' || d.status === 'cancelled',
+      );
+    if (key !== this.last && (eventful || this.last !== '')) {
+      this.last = key;
+      upsertSearchAttributes(pairs);
+    }
+    setCurrentDetails(progressDetails(this.event, deliveries));
+  }
 }
