@@ -101,7 +101,10 @@ export async function startFaultSystem(o: {
       // and throttled 88 of 134 dead-lettered, receivers that answer 200 at the third or second attempt).
       BREAKER_PROBE_INTERVAL: '1s',
       BREAKER_PROBE_MAX_INTERVAL: '2s',
-      BREAKER_RECHECK_INTERVAL: '3s',
+      // A waiting delivery never looks again by itself within the run: every one must be woken, by the
+      // probe that closes the breaker or, when that wake-up is lost with a killed worker, by the watch.
+      BREAKER_RECHECK_INTERVAL: '1h',
+      BREAKER_WATCH_INTERVAL: '1s',
     };
     const api = supervise('api', env, o.logDir, /api listening/);
     cleanups.push(() => api.stop());
