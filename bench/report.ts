@@ -4,6 +4,7 @@ import type { BenchOptions } from './options.js';
 import type { CeilingResult, DrainResult, RunResult, SaturationResult } from './phases.js';
 import { STEAL_SUSPECT_PERCENT, type PhaseUse } from './resources.js';
 import { ratio } from './stats.js';
+import { targetBounds, type TargetBounds } from './target-bounds.js';
 import { SETTLED_PERCENT, TAIL_WINDOW_S, type NeighboursResult } from './neighbours.js';
 import type { CostPerEvent } from './temporal-cost.js';
 import type { WaitingResult, WaitingWindow } from './waiting.js';
@@ -32,6 +33,8 @@ export interface Target {
   target: string;
   measured: string;
   met: boolean | null;
+  /** What the same run allows on this machine, whatever the product's code did (bench/target-bounds.ts). */
+  bound?: string;
 }
 
 export interface BenchResult {
@@ -180,7 +183,20 @@ function failureTargets(r: Omit<BenchResult, 'targets'>): Target[] {
 }
 
 /** End-to-end p99 at half saturation, and the system's CPU per delivered event against the best shape's. */
-function latencyAndCpuTargets(r: Omit<BenchResult, 'targets'>): Target[] {
+/** The run's own limits on the throughput, CPU and accept targets (bench/target-bounds.ts). */
+function boundsOf(r: Omit<BenchResult, 'targets'>): TargetBounds {
+  const sat = (shape: (typeof SHAPES)[number]) => saturationOf(r as BenchResult, shape);
+  return targetBounds({
+    product: r.latency.product ?? [],
+    best: r.latency.best ?? [],
+    bestPerSec: sat('best')?.deliveredPerSec ?? null,
+    naivePerSec: sat('naive')?.deliveredPerSec ?? null,
+    bestSaturationUse: sat('best')?.resources ?? null,
+    cores: Number(r.machine.nproc) || 1,
+  });
+}
+
+function latencyAndCpuTargets(r: Omit<BenchResult, 'targets'>, bounds: TargetBounds): Target[] {
   const out: Target[] = [];
   const half = (r.latency.product ?? []).find((run) => run.fraction === 0.5);
   if (half)
@@ -200,6 +216,10 @@ function latencyAndCpuTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       target: '<= 1.2x',
       measured: `${f(mine, ' ms')} vs ${f(best, ' ms')} = ${x(times)}`,
       met: times === null ? null : times <= 1.2,
+      bound:
+        bounds.cpuFloor === null
+          ? undefined
+          : `>= ${bounds.cpuFloor}x: the best shape's ${bounds.bestMs} ms plus the product's PostgreSQL ${bounds.postgresMs} ms`,
     });
   }
   return out;
@@ -207,6 +227,7 @@ function latencyAndCpuTargets(r: Omit<BenchResult, 'targets'>): Target[] {
 
 export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   const targets: Target[] = [];
+  const bounds = boundsOf(r);
   if (!isSkipped(r.cost)) {
     // The target is the delivery path's; with a deal the commission workflow's cost is reported on its own.
     for (const c of r.cost.product.filter((x) => !x.deal && !x.failedFirst)) {
@@ -221,13 +242,17 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
     }
   }
   targets.push(...failureTargets(r));
-  targets.push(...latencyAndCpuTargets(r));
+  targets.push(...latencyAndCpuTargets(r, bounds));
   for (const run of r.latency.product ?? []) {
     targets.push({
       name: `REST accept p99 at ${run.label.replace('pct', '%')} of saturation (${run.rate}/s)`,
       target: '< 50 ms',
       measured: `${run.acceptMs.p99} ms`,
       met: run.acceptMs.p99 === null ? null : run.acceptMs.p99 < 50,
+      bound:
+        bounds.bestAcceptP99[run.label] === undefined
+          ? undefined
+          : `the best shape's own start p99 at ${run.label.replace('pct', '%')} of its saturation: ${f(bounds.bestAcceptP99[run.label], ' ms')}`,
     });
   }
   if (!isSkipped(r.neighbours)) {
@@ -261,6 +286,13 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       target: '>= 90 %',
       measured: `${p.deliveredPerSec} vs ${b.deliveredPerSec}/s = ${Math.round((p.deliveredPerSec / b.deliveredPerSec) * 100)} %`,
       met: p.deliveredPerSec >= 0.9 * b.deliveredPerSec,
+      bound:
+        bounds.throughputCeiling === null
+          ? undefined
+          : `<= ${Math.round(bounds.throughputCeiling * 100)} % with PostgreSQL as the only extra work` +
+            (bounds.bestSaturationBusy === null
+              ? ''
+              : ` (the machine ${bounds.bestSaturationBusy} % busy at the best shape's saturation)`),
     });
   if (p && n)
     targets.push({
@@ -268,6 +300,10 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
       target: '>= 2x',
       measured: `${p.deliveredPerSec} vs ${n.deliveredPerSec}/s = ${ratio(p.deliveredPerSec, n.deliveredPerSec)}x`,
       met: p.deliveredPerSec >= 2 * n.deliveredPerSec,
+      bound:
+        bounds.naiveTargetInBest === null
+          ? undefined
+          : `2x the naive shape is ${bounds.naiveTargetInBest}x the best shape's events/s`,
     });
   return targets;
 }
@@ -636,8 +672,14 @@ export function renderMarkdown(r: BenchResult): string {
   line('## Targets');
   line();
   table(
-    ['target', 'wanted', 'measured', 'met'],
-    r.targets.map((t) => [t.name, t.target, t.measured, t.met === null ? 'n/a' : t.met ? 'yes' : '**no**']),
+    ['target', 'wanted', 'measured', 'met', 'what this run allows on this machine'],
+    r.targets.map((t) => [
+      t.name,
+      t.target,
+      t.measured,
+      t.met === null ? 'n/a' : t.met ? 'yes' : '**no**',
+      t.bound ?? '',
+    ]),
   );
 
   line(renderCapacity(r));
