@@ -192,15 +192,15 @@ async function deriveFacts(
   event: EventToApply,
 ): Promise<{ facts: EventFacts; customerCountry: unknown }> {
   const inbound = isInboundEventType(event.type);
-  const customer = inbound ? await lockCustomer(tx, operatorId, event.customerId) : NO_CUSTOMER;
-  let attribution = customer.attribution;
-  let customerCountry: unknown = customer.country;
+  // A registration binds its customer itself, in the insert when the customer is new.
+  const ownBinding = isBindingRegistration(event) ? bindingOf(event) : null;
+  const customer = inbound ? await lockCustomer(tx, operatorId, event.customerId, ownBinding) : NO_CUSTOMER;
+  const boundNow = ownBinding && customer.bound ? ownBinding : null;
+  let attribution = boundNow ? boundNow.attribution : customer.attribution;
+  let customerCountry: unknown = boundNow ? boundNow.country : customer.country;
   if (needsBinding(inbound, attribution)) {
-    // A registration binds its customer itself; any other event looks for the recorded one.
-    const registration = isBindingRegistration(event)
-      ? event
-      : await findBindingRegistration(tx, operatorId, event.customerId);
-    const binding = bindingOf(registration);
+    // Any other event looks for the recorded registration.
+    const binding = ownBinding ?? bindingOf(await findBindingRegistration(tx, operatorId, event.customerId));
     if (binding) {
       await bindCustomer(tx, operatorId, event.customerId, binding);
       attribution = binding.attribution;
@@ -234,7 +234,12 @@ function carried(s: Subscription): boolean {
   return !resolved.ok || postbackCarriage(resolved.config, s.eventType).carried;
 }
 
-const NO_CUSTOMER: LockedCustomer = { attribution: null, ftdEventId: null, country: null };
+const NO_CUSTOMER: LockedCustomer & { bound: boolean } = {
+  attribution: null,
+  ftdEventId: null,
+  country: null,
+  bound: false,
+};
 
 type PlannedEndpoint = Pick<Endpoint, 'url' | 'timeoutMs' | 'rateLimitPerSecond'>;
 

@@ -5,7 +5,7 @@ import { bodyHash } from '../../src/body-hash.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deliver } from '../../activities/delivery/deliver.js';
 import { deliveryWaitingAnHour, handDeliveryDeps, inspectedPool } from '../support/attempt-by-hand.js';
-import { registration, uniqueId } from '../support/factories.js';
+import { deposit, registration, uniqueId } from '../support/factories.js';
 import { recordOnly } from '../support/recorded.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
@@ -100,5 +100,80 @@ describe("an event's application", () => {
     assert.ok(names.includes('apply-event:find-subscriptions-1'), names.join());
     assert.ok(names.includes('deliveries:ensure-1'), names.join());
     assert.ok(names.includes('apply-event:record-new-1'), names.join());
+  });
+});
+
+describe("a customer's row in an event's application", () => {
+  type Seen = { name: string | null; text: string };
+  const customerStatements = (seen: Seen[]) =>
+    seen.filter((s) => /\b(INSERT INTO|UPDATE|FROM) customers\b/.test(s.text)).map((s) => s.name);
+  const recordAndApply = async (event: ReturnType<typeof registration> | ReturnType<typeof deposit>) => {
+    const seen: Seen[] = [];
+    const pool = inspectedPool(sys.pool, (s) => void seen.push(s), { transactions: true });
+    try {
+      const applied = await recordAndApplyTx(pool, {
+        operatorId: op.id,
+        eventId: event.id,
+        type: event.type,
+        occurredAt: event.occurredAt,
+        customerId: event.customerId,
+        payload: event,
+        bodyHash: bodyHash(event),
+        workflowId: eventWorkflowId(op.id, event.id),
+      });
+      assert.ok(applied);
+      return { applied, statements: customerStatements(seen) };
+    } finally {
+      await sys.pool.query(
+        'UPDATE events SET workflow_started_at = now() WHERE operator_id = $1 AND event_id = $2',
+        [op.id, event.id],
+      );
+    }
+  };
+  const customerRow = async (customerId: string) =>
+    (
+      await sys.pool.query<Record<string, unknown>>(
+        `SELECT attribution, attributed_by_event_id, country, registered_at::text AS registered_at
+           FROM customers WHERE operator_id = $1 AND customer_id = $2`,
+        [op.id, customerId],
+      )
+    ).rows[0];
+
+  it("is created, locked and bound by a new customer's registration in one statement", async () => {
+    const affiliateId = uniqueId('aff');
+    const event = registration(uniqueId('player'), { attribution: { affiliateId, clickId: 'c-1' } });
+    const { applied, statements } = await recordAndApply(event);
+    // Before: the row made, then locked and read, then bound: three round trips.
+    assert.deepEqual(statements, ['apply-event:ensure-customer-2']);
+    assert.deepEqual(applied.facts.effectiveAttribution, { affiliateId, clickId: 'c-1' });
+    assert.deepEqual(await customerRow(event.customerId), {
+      attribution: { affiliateId, clickId: 'c-1' },
+      attributed_by_event_id: event.id,
+      country: 'DE',
+      registered_at: '2026-11-27 10:00:00+00',
+    });
+  });
+
+  it('is locked, then bound, when the registration comes after an event that made it', async () => {
+    const customerId = uniqueId('player');
+    const affiliateId = uniqueId('aff');
+    const early = await recordAndApply(deposit(customerId));
+    assert.deepEqual(early.statements, ['apply-event:ensure-customer-2', 'apply-event:claim-ftd']);
+    assert.equal(early.applied.facts.effectiveAttribution, null);
+    const event = registration(customerId, { attribution: { affiliateId } });
+    const { applied, statements } = await recordAndApply(event);
+    assert.deepEqual(statements, [
+      'apply-event:ensure-customer-2',
+      'apply-event:lock-customer-2',
+      'apply-event:attribute',
+    ]);
+    assert.deepEqual(applied.facts.effectiveAttribution, { affiliateId });
+    assert.deepEqual((await customerRow(customerId))?.attribution, { affiliateId });
+    // A second registration finds it bound and changes nothing.
+    const again = await recordAndApply(
+      registration(customerId, { attribution: { affiliateId: 'aff-other' } }),
+    );
+    assert.deepEqual(again.statements, ['apply-event:ensure-customer-2', 'apply-event:lock-customer-2']);
+    assert.deepEqual((await customerRow(customerId))?.attribution, { affiliateId });
   });
 });
