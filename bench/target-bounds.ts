@@ -49,7 +49,8 @@ export function targetBounds(input: {
   const p = half(input.product);
   const b = half(input.best);
   const postgresMs = p?.postgres ?? null;
-  const bestMs = b && b.baseline !== undefined && b.temporal !== undefined ? b.baseline + b.temporal : null;
+  const bestMs =
+    b && b.baseline !== undefined && b.temporal !== undefined ? round(b.baseline + b.temporal, 2) : null;
   const both = postgresMs !== null && bestMs !== null && bestMs > 0;
   const bestAcceptP99: Record<string, number | null> = {};
   for (const run of input.best) bestAcceptP99[run.label] = run.acceptMs.p99;

@@ -94,6 +94,38 @@ describe('the events repository', () => {
 });
 
 describe('the customers repository', () => {
+  it('binds a new customer in the insert that creates it, and leaves one that exists to be bound', async () => {
+    const customerId = `cus-${randomBase62(8)}`;
+    const at = new Date('2026-01-02T03:04:05.000Z');
+    const binding = {
+      attribution: { affiliateId: 'aff-4' },
+      byEventId: 'reg-4',
+      country: 'CY',
+      registeredAt: at,
+    };
+    const created = await withTransaction(pool, (tx) => lockCustomer(tx, operatorId, customerId, binding));
+    assert.deepEqual(created, {
+      attribution: { affiliateId: 'aff-4' },
+      ftdEventId: null,
+      country: 'CY',
+      bound: true,
+    });
+    const { rows } = await pool.query(
+      `SELECT attributed_by_event_id, registered_at FROM customers WHERE operator_id = $1 AND customer_id = $2`,
+      [operatorId, customerId],
+    );
+    assert.deepEqual(rows[0], { attributed_by_event_id: 'reg-4', registered_at: at });
+    // Another registration's binding is not written over it: the row exists, it is only locked and read.
+    const other = { ...binding, attribution: { affiliateId: 'aff-5' }, byEventId: 'reg-5', country: 'GR' };
+    const again = await withTransaction(pool, (tx) => lockCustomer(tx, operatorId, customerId, other));
+    assert.deepEqual(again, {
+      attribution: { affiliateId: 'aff-4' },
+      ftdEventId: null,
+      country: 'CY',
+      bound: false,
+    });
+  });
+
   it('creates and locks a customer, binds it to a registration, and records its FTD', async () => {
     const customerId = `cus-${randomBase62(8)}`;
     const at = new Date('2026-01-02T03:04:05.000Z');
@@ -102,6 +134,7 @@ describe('the customers repository', () => {
         attribution: null,
         ftdEventId: null,
         country: null,
+        bound: false,
       });
       const binding = {
         attribution: { affiliateId: 'aff-3' },
@@ -119,7 +152,12 @@ describe('the customers repository', () => {
       });
     });
     const locked = await withTransaction(pool, (tx) => lockCustomer(tx, operatorId, customerId));
-    assert.deepEqual(locked, { attribution: { affiliateId: 'aff-3' }, ftdEventId: 'dep', country: 'MT' });
+    assert.deepEqual(locked, {
+      attribution: { affiliateId: 'aff-3' },
+      ftdEventId: 'dep',
+      country: 'MT',
+      bound: false,
+    });
     assert.deepEqual(await customerAttribution(pool, operatorId, customerId), { affiliateId: 'aff-3' });
     assert.equal(await customerAttribution(pool, operatorId, 'no-such-customer'), null);
     const { rows } = await pool.query(
