@@ -6,7 +6,7 @@ import type { BenchOptions } from './options.js';
 import { perEvent, pgSnapshot, type PgPerEvent } from './pg-counts.js';
 import type { BenchReceiver } from './receiver.js';
 import type { PhaseUse, ResourceSampler } from './resources.js';
-import { now, percentiles, round, sleep, waitUntil, type Percentiles } from './stats.js';
+import { now, percentiles, quantileInterval, round, sleep, waitUntil, type Percentiles } from './stats.js';
 import { costOf, type CostPerEvent } from './temporal-cost.js';
 import { isAccepted, type ShapeName, type TrackedEvent, type Tracker } from './tracker.js';
 import { eventWorkflowId } from '../src/domain/ids.js';
@@ -82,6 +82,8 @@ export interface RunResult {
   acceptedPerSec: number;
   deliveredPerSec: number;
   acceptMs: Percentiles;
+  /** The accept p99's 90 % bootstrap interval (stats.ts, quantileInterval); absent in results before it. */
+  acceptP99Interval?: { low: number; high: number } | null;
   /** From the moment the event was sent to the moment its last delivery reached the receiver. */
   endToEndMs: Percentiles;
   resources: PhaseUse;
@@ -410,6 +412,7 @@ export function loadFigures(
     acceptedPerSec: round(accepted.length / seconds, 1),
     deliveredPerSec: round(delivered.length / seconds, 1),
     acceptMs: percentiles(accepted.map((e) => e.acceptMs!)),
+    acceptP99Interval: quantileInterval(accepted.map((e) => e.acceptMs!)),
     endToEndMs: percentiles(delivered.map((e) => e.deliveredAt! - e.sentAt)),
   };
 }

@@ -247,7 +247,7 @@ export function computeTargets(r: Omit<BenchResult, 'targets'>): Target[] {
     targets.push({
       name: `REST accept p99 at ${run.label.replace('pct', '%')} of saturation (${run.rate}/s)`,
       target: '< 50 ms',
-      measured: `${run.acceptMs.p99} ms`,
+      measured: `${run.acceptMs.p99} ms${acceptIntervalOf(run, 50)}`,
       met: run.acceptMs.p99 === null ? null : run.acceptMs.p99 < 50,
       bound:
         bounds.bestAcceptP99[run.label] === undefined
@@ -845,6 +845,14 @@ function renderWaiting(r: BenchResult, line: Line, table: Table) {
     line(`Cleanup: ${w.cleanup}.`);
     line();
   }
+}
+
+/** An accept p99's bootstrap interval, and whether the run can tell met from missed (`limit` inside it). */
+function acceptIntervalOf(run: RunResult, limit: number): string {
+  const i = run.acceptP99Interval;
+  if (!i) return '';
+  const undecided = i.low < limit && limit <= i.high;
+  return ` (90 % bootstrap interval ${i.low}-${i.high} ms of ${run.acceptMs.count}${undecided ? ': this run cannot tell met from missed' : ''})`;
 }
 
 /** The p99 ratio's bootstrap interval, and whether the run can tell met from missed (1.5x inside it). */

@@ -30,6 +30,34 @@ function rankOf(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
+/** Resamples values with replacement, sorted, from a seeded generator (mulberry32), for the bootstraps below. */
+function seededResampler(seed: number): (values: readonly number[]) => Float64Array {
+  let state = seed;
+  const next = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return (values) => {
+    const out = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = values[Math.floor(next() * values.length)]!;
+    return out.sort();
+  };
+}
+
+/** The central `level` of resampled figures, rounded to `digits`. */
+function centralInterval(
+  figures: number[],
+  level: number,
+  digits: number,
+): { low: number; high: number } | null {
+  if (!figures.length) return null;
+  figures.sort((a, b) => a - b);
+  const tail = (1 - level) / 2;
+  return { low: round(rankOf(figures, tail), digits), high: round(rankOf(figures, 1 - tail), digits) };
+}
+
 /**
  * How far one run can trust a ratio of two samples' quantile q (x's over base's): both samples are resampled
  * with replacement `rounds` times, and the interval holds the central `level` of the resampled ratios
@@ -43,28 +71,29 @@ export function quantileRatioInterval(
 ): { low: number; high: number } | null {
   const { q = 0.99, rounds = 1000, level = 0.9 } = o;
   if (!x.length || !base.length) return null;
-  let state = o.seed ?? 1;
-  const next = () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const resampled = (values: readonly number[]) => {
-    const out = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) out[i] = values[Math.floor(next() * values.length)]!;
-    return out.sort();
-  };
+  const resampled = seededResampler(o.seed ?? 1);
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const b = rankOf(resampled(base), q);
     if (b > 0) ratios.push(rankOf(resampled(x), q) / b);
   }
-  if (!ratios.length) return null;
-  ratios.sort((a, b) => a - b);
-  const tail = (1 - level) / 2;
-  return { low: round(rankOf(ratios, tail), 2), high: round(rankOf(ratios, 1 - tail), 2) };
+  return centralInterval(ratios, level, 2);
+}
+
+/**
+ * The same bootstrap for one sample's quantile q (milliseconds, rounded to 0.1): how far a p99 of a few
+ * hundred requests can move by chance alone. Null when the sample is empty.
+ */
+export function quantileInterval(
+  values: readonly number[],
+  o: { q?: number; rounds?: number; level?: number; seed?: number } = {},
+): { low: number; high: number } | null {
+  const { q = 0.99, rounds = 1000, level = 0.9 } = o;
+  if (!values.length) return null;
+  const resampled = seededResampler(o.seed ?? 1);
+  const figures: number[] = [];
+  for (let r = 0; r < rounds; r++) figures.push(rankOf(resampled(values), q));
+  return centralInterval(figures, level, 1);
 }
 
 export function round(value: number, digits = 2): number {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tailOverTime } from '../../bench/neighbours.js';
-import { percentiles, quantileRatioInterval } from '../../bench/stats.js';
+import { percentiles, quantileInterval, quantileRatioInterval } from '../../bench/stats.js';
 
 /** Deterministic samples with a long tail, like end-to-end latencies: mostly fast, a few slow. */
 function latencies(n: number, scale: number, seed: number): number[] {
@@ -29,6 +29,22 @@ describe("the bench's bootstrap interval of a p99 ratio", () => {
     assert.deepEqual(quantileRatioInterval(x, base), quantileRatioInterval(x, base));
     assert.equal(quantileRatioInterval([], base), null);
     assert.equal(quantileRatioInterval(x, []), null);
+  });
+});
+
+describe("the bench's bootstrap interval of one sample's p99", () => {
+  it('brackets the measured p99, is wide for a few hundred requests with a stall, and narrows with more', () => {
+    // 200 accepts of a 6 s phase, three of them held by a half-second stall.
+    const stalled = [...latencies(197, 1, 13), 480, 500, 511];
+    const p99 = percentiles(stalled).p99!;
+    const few = quantileInterval(stalled)!;
+    assert.ok(few.low <= p99 && p99 <= few.high, JSON.stringify({ few, p99 }));
+    // Whether the 1 % of slowest requests holds a stalled one is chance: the interval spans both.
+    assert.ok(few.low < 100 && few.high >= 480, JSON.stringify(few));
+    const many = quantileInterval(latencies(20_000, 1, 13), { rounds: 300 })!;
+    assert.ok(many.high - many.low < 20, JSON.stringify(many));
+    assert.deepEqual(quantileInterval(stalled), few);
+    assert.equal(quantileInterval([]), null);
   });
 });
 
