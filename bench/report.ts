@@ -182,7 +182,6 @@ function failureTargets(r: Omit<BenchResult, 'targets'>): Target[] {
   return out;
 }
 
-/** End-to-end p99 at half saturation, and the system's CPU per delivered event against the best shape's. */
 /** The run's own limits on the throughput, CPU and accept targets (bench/target-bounds.ts). */
 function boundsOf(r: Omit<BenchResult, 'targets'>): TargetBounds {
   const sat = (shape: (typeof SHAPES)[number]) => saturationOf(r as BenchResult, shape);
@@ -196,6 +195,7 @@ function boundsOf(r: Omit<BenchResult, 'targets'>): TargetBounds {
   });
 }
 
+/** End-to-end p99 at half saturation, and the system's CPU per delivered event against the best shape's. */
 function latencyAndCpuTargets(r: Omit<BenchResult, 'targets'>, bounds: TargetBounds): Target[] {
   const out: Target[] = [];
   const half = (r.latency.product ?? []).find((run) => run.fraction === 0.5);

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { applyEventTx, recordAndApplyTx } from '../../activities/apply-event.js';
-import { bodyHash } from '../../src/body-hash.js';
-import { eventWorkflowId } from '../../src/domain/ids.js';
 import { deliver } from '../../activities/delivery/deliver.js';
 import { deliveryWaitingAnHour, handDeliveryDeps, inspectedPool } from '../support/attempt-by-hand.js';
 import { deposit, registration, uniqueId } from '../support/factories.js';
-import { recordOnly } from '../support/recorded.js';
+import { newEventOf, recordOnly } from '../support/recorded.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { startSystem, type System } from '../support/system.js';
 
@@ -72,16 +70,7 @@ describe("an event's application", () => {
     try {
       const applied = await applyEventTx(pool, ref);
       assert.equal(applied.deliveries.length, 2);
-      const recorded = await recordAndApplyTx(pool, {
-        operatorId: op.id,
-        eventId: other.id,
-        type: other.type,
-        occurredAt: other.occurredAt,
-        customerId: other.customerId,
-        payload: other,
-        bodyHash: bodyHash(other),
-        workflowId: eventWorkflowId(op.id, other.id),
-      });
+      const recorded = await recordAndApplyTx(pool, newEventOf(op.id, other));
       assert.equal(recorded?.deliveries.length, 2);
     } finally {
       // Not for any reconciler to start: nothing runs these events.
@@ -111,16 +100,7 @@ describe("a customer's row in an event's application", () => {
     const seen: Seen[] = [];
     const pool = inspectedPool(sys.pool, (s) => void seen.push(s), { transactions: true });
     try {
-      const applied = await recordAndApplyTx(pool, {
-        operatorId: op.id,
-        eventId: event.id,
-        type: event.type,
-        occurredAt: event.occurredAt,
-        customerId: event.customerId,
-        payload: event,
-        bodyHash: bodyHash(event),
-        workflowId: eventWorkflowId(op.id, event.id),
-      });
+      const applied = await recordAndApplyTx(pool, newEventOf(op.id, event));
       assert.ok(applied);
       return { applied, statements: customerStatements(seen) };
     } finally {

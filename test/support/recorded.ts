@@ -1,4 +1,4 @@
-import { recordEvent } from '../../src/db/events.js';
+import { recordEvent, type NewEvent } from '../../src/db/events.js';
 import type { Pool } from '../../src/db/pool.js';
 import { eventWorkflowId } from '../../src/domain/ids.js';
 import { bodyHash } from '../../src/body-hash.js';
@@ -6,17 +6,11 @@ import type { ReconcilerDeps } from '../../src/ingest/reconciler.js';
 import { createLogger } from '../../src/log.js';
 import type { System } from './system.js';
 
-/**
- * Records an event as the API does before it starts the workflow, and starts nothing: the state an event is
- * in when the API dies in between, or when its workflow has not yet run. Returns its reference.
- */
-export async function recordOnly(
-  pool: Pool,
-  operatorId: string,
-  event: { id: string; type: string; occurredAt: string; customerId: string },
-) {
-  const workflowId = eventWorkflowId(operatorId, event.id);
-  await recordEvent(pool, {
+type EventBody = { id: string; type: string; occurredAt: string; customerId: string };
+
+/** An operator's event as the API records it (its row's fields, workflow id and body hash). */
+export function newEventOf(operatorId: string, event: EventBody): NewEvent {
+  return {
     operatorId,
     eventId: event.id,
     type: event.type,
@@ -24,9 +18,18 @@ export async function recordOnly(
     customerId: event.customerId,
     payload: event,
     bodyHash: bodyHash(event),
-    workflowId,
-  });
-  return { operatorId, eventId: event.id, workflowId };
+    workflowId: eventWorkflowId(operatorId, event.id),
+  };
+}
+
+/**
+ * Records an event as the API does before it starts the workflow, and starts nothing: the state an event is
+ * in when the API dies in between, or when its workflow has not yet run. Returns its reference.
+ */
+export async function recordOnly(pool: Pool, operatorId: string, event: EventBody) {
+  const e = newEventOf(operatorId, event);
+  await recordEvent(pool, e);
+  return { operatorId, eventId: event.id, workflowId: e.workflowId };
 }
 
 /** A reconciler on the system's task queue that takes only events aged by ageEvents. */
